@@ -1,0 +1,203 @@
+"""Customer accounts (companies) and the signals they emit — not login users."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Segment(models.Model):
+    name = models.CharField(max_length=60, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class JourneyStage(models.Model):
+    name = models.CharField(max_length=60, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    order = models.PositiveSmallIntegerField(unique=True)
+    description = models.TextField(blank=True)
+    best_practices = models.TextField(blank=True, help_text="One practice per line.")
+    target_days = models.PositiveIntegerField(
+        default=90, help_text="How long an account should typically stay in this stage."
+    )
+
+    class Meta:
+        ordering = ["order"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def practices(self) -> list[str]:
+        return [line.strip() for line in self.best_practices.splitlines() if line.strip()]
+
+
+class Account(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        CHURNED = "churned", "Churned"
+
+    name = models.CharField(max_length=200)
+    external_id = models.CharField(
+        max_length=100, unique=True, help_text="The account's id in the CRM."
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_accounts",
+        help_text="The customer success manager responsible for the account.",
+    )
+    segment = models.ForeignKey(Segment, on_delete=models.PROTECT, related_name="accounts")
+    industry = models.CharField(max_length=100, blank=True)
+    arr = models.DecimalField("ARR", max_digits=14, decimal_places=2, default=0)
+    plan = models.CharField(max_length=60, blank=True)
+    seats = models.PositiveIntegerField("seats purchased", default=0)
+    start_date = models.DateField()
+    renewal_date = models.DateField(null=True, blank=True)
+    stage = models.ForeignKey(
+        JourneyStage, on_delete=models.PROTECT, related_name="accounts", verbose_name="journey stage"
+    )
+    stage_since = models.DateField(
+        null=True, blank=True, help_text="When the account entered its current stage."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    churn_date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [
+            models.Index(fields=["owner", "status"]),
+            models.Index(fields=["status", "segment"]),
+            models.Index(fields=["renewal_date"]),
+        ]
+        permissions = [
+            ("work_any_account", "Can write notes and change stages on any account"),
+            ("view_team", "Can see team views and the weekly review"),
+            ("reassign_owner", "Can reassign account owners"),
+            ("import_data", "Can import accounts and signals"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    def days_to_renewal(self, today: dt.date | None = None) -> int | None:
+        """Days until the renewal date; negative once it has passed."""
+        if self.renewal_date is None:
+            return None
+        return (self.renewal_date - (today or timezone.localdate())).days
+
+    def days_in_stage(self, today: dt.date | None = None) -> int | None:
+        if self.stage_since is None:
+            return None
+        return ((today or timezone.localdate()) - self.stage_since).days
+
+
+class Metric(models.Model):
+    """A kind of signal, from the admin-editable catalogue."""
+
+    class Direction(models.IntegerChoices):
+        HIGHER_IS_BETTER = 1, "More is better"
+        HIGHER_IS_WORSE = -1, "More is worse"
+
+    key = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=100)
+    unit = models.CharField(max_length=30, blank=True)
+    category = models.CharField(max_length=30, blank=True, help_text="Usage, Support, …")
+    direction = models.SmallIntegerField(
+        choices=Direction.choices, default=Direction.HIGHER_IS_BETTER
+    )
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["category", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Signal(models.Model):
+    """One time-stamped numeric observation of a metric for an account."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="signals")
+    metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="signals")
+    observed_at = models.DateTimeField()
+    value = models.FloatField()
+    category = models.CharField(
+        max_length=60, blank=True, help_text="A ticket's subject category or severity, …"
+    )
+    text = models.TextField(blank=True, help_text="A survey comment, a ticket subject, …")
+    source = models.CharField(max_length=40, default="manual")
+    external_id = models.CharField(max_length=100, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # A re-sent signal (same source and external id) is stored once.
+            models.UniqueConstraint(
+                fields=["source", "external_id"], name="signal_unique_source_external_id"
+            ),
+        ]
+        indexes = [
+            # Scoring reads "these metrics in this window, grouped by account".
+            models.Index(fields=["metric", "observed_at", "account"], name="signal_metric_window"),
+            # The drilldown's timeline reads one account's newest signals.
+            models.Index(fields=["account", "-observed_at"], name="signal_account_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric.key}={self.value} @ {self.observed_at:%Y-%m-%d}"
+
+
+class Note(models.Model):
+    class Kind(models.TextChoices):
+        NOTE = "note", "Note"
+        CALL = "call", "Call"
+        MEETING = "meeting", "Meeting"
+        STAGE_CHANGE = "stage_change", "Stage change"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.NOTE)
+    body = models.TextField(max_length=5000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["account", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.account}"
+
+
+class StageChange(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.ForeignKey(
+        JourneyStage, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_stage = models.ForeignKey(JourneyStage, on_delete=models.PROTECT, related_name="+")
+    changed_at = models.DateTimeField(default=timezone.now)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-changed_at"]
+        indexes = [models.Index(fields=["account", "-changed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.from_stage} → {self.to_stage}"

@@ -1,0 +1,1 @@
+"""Receivers hand off to tasks in one line; no domain logic lives here."""

@@ -1,0 +1,23 @@
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "healthboard.settings")
+
+app = Celery("healthboard")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_finalize.connect
+def setup_nightly_schedule(sender: Celery, **kwargs) -> None:
+    from django.conf import settings
+
+    hour, minute = (int(part) for part in settings.NIGHTLY_SCORE_TIME.split(":"))
+    sender.conf.beat_schedule = {
+        "nightly-scores": {
+            "task": "scoring.tasks.nightly_run",
+            "schedule": crontab(hour=hour, minute=minute),
+        },
+    }

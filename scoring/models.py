@@ -1,0 +1,249 @@
+"""Scorecards (versioned), their measures, daily health-score snapshots and scoring runs."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Account, Metric, Segment
+
+
+class Category(models.TextChoices):
+    USAGE = "usage", "Usage"
+    ENGAGEMENT = "engagement", "Engagement"
+    SUPPORT = "support", "Support"
+    SENTIMENT = "sentiment", "Sentiment"
+    FINANCIAL = "financial", "Financial"
+    OUTCOMES = "outcomes", "Outcomes"
+    ADVOCACY = "advocacy", "Advocacy"
+
+
+class Band(models.TextChoices):
+    GREEN = "green", "Healthy"
+    YELLOW = "yellow", "At risk"
+    RED = "red", "Unhealthy"
+    NO_DATA = "none", "No data"
+
+
+class Scorecard(models.Model):
+    """A named model of health; the default one scores accounts whose segment has no other."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    is_default = models.BooleanField(default=False)
+    segments = models.ManyToManyField(Segment, blank=True, related_name="scorecards")
+
+    class Meta:
+        ordering = ["-is_default", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_scorecard"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScorecardVersion(models.Model):
+    """A frozen (published) or editable (draft) set of measures, weights and bands."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        RETIRED = "retired", "Retired"
+
+    class BandMode(models.TextChoices):
+        FIXED = "fixed", "Fixed thresholds"
+        PERCENTILE = "percentile", "Percentiles"
+
+    scorecard = models.ForeignKey(Scorecard, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    band_mode = models.CharField(max_length=12, choices=BandMode.choices, default=BandMode.FIXED)
+    green_at = models.FloatField(
+        default=70, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    red_below = models.FloatField(
+        default=40, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    top_share = models.FloatField(
+        default=0.25,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="Percentile mode: share of accounts banded Healthy.",
+    )
+    bottom_share = models.FloatField(
+        default=0.25,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="Percentile mode: share of accounts banded Unhealthy.",
+    )
+    min_coverage = models.FloatField(
+        default=0.5,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="Below this share of weight with data the account is 'No data'.",
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["scorecard", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["scorecard", "number"], name="version_number_unique"),
+            models.UniqueConstraint(
+                fields=["scorecard"], condition=Q(status="active"), name="one_active_version"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scorecard} v{self.number}"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+
+class CategoryWeight(models.Model):
+    version = models.ForeignKey(
+        ScorecardVersion, on_delete=models.CASCADE, related_name="category_weights"
+    )
+    category = models.CharField(max_length=20, choices=Category.choices)
+    weight = models.FloatField(default=1.0, validators=[MinValueValidator(0)])
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["version", "category"], name="category_weight_unique")
+        ]
+
+
+class Measure(models.Model):
+    """Turns one metric's signals over a window into a 0–100 sub-score."""
+
+    class Aggregation(models.TextChoices):
+        SUM = "sum", "Sum"
+        MEAN = "mean", "Mean"
+        LAST = "last", "Last value"
+        COUNT = "count", "Count"
+        MIN = "min", "Minimum"
+        MAX = "max", "Maximum"
+        TREND = "trend", "Trend (slope per day)"
+        NPS = "nps", "NPS (% promoters − % detractors)"
+
+    class Rule(models.TextChoices):
+        THRESHOLD = "threshold", "Thresholds (red / green)"
+        RANGE = "range", "Linear range"
+        PERCENTILE = "percentile", "Percentile rank"
+
+    class Direction(models.IntegerChoices):
+        POSITIVE = 1, "Positive (more is better)"
+        NEGATIVE = -1, "Negative (more is worse)"
+
+    version = models.ForeignKey(ScorecardVersion, on_delete=models.CASCADE, related_name="measures")
+    name = models.CharField(max_length=100)
+    category = models.CharField(max_length=20, choices=Category.choices)
+    metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="measures")
+    aggregation = models.CharField(max_length=10, choices=Aggregation.choices)
+    window_days = models.PositiveIntegerField(
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(730)]
+    )
+    per_seat = models.BooleanField(
+        default=False, help_text="Divide the aggregate by the account's purchased seats."
+    )
+    rule = models.CharField(max_length=12, choices=Rule.choices, default=Rule.THRESHOLD)
+    direction = models.SmallIntegerField(choices=Direction.choices, default=Direction.POSITIVE)
+    red = models.FloatField(null=True, blank=True, help_text="Threshold: sub-score 0 here.")
+    green = models.FloatField(null=True, blank=True, help_text="Threshold: sub-score 100 here.")
+    low = models.FloatField(null=True, blank=True, help_text="Range: low end.")
+    high = models.FloatField(null=True, blank=True, help_text="Range: high end.")
+    weight = models.FloatField(default=1.0, validators=[MinValueValidator(0)])
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["version", "order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScoreRun(models.Model):
+    """One computation of every active account's score for one date."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        SUPERSEDED = "superseded", "Superseded"
+
+    date = models.DateField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now)
+    heartbeat_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    accounts_total = models.PositiveIntegerField(default=0)
+    accounts_done = models.PositiveIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    trigger = models.CharField(max_length=30, default="nightly")
+
+    class Meta:
+        ordering = ["-date", "-started_at"]
+        constraints = [
+            # Two runs for the same date at once cannot both write.
+            models.UniqueConstraint(
+                fields=["date"], condition=Q(status="running"), name="one_running_run_per_date"
+            ),
+            # Readers see exactly one finished run per date.
+            models.UniqueConstraint(
+                fields=["date"], condition=Q(status="done"), name="one_done_run_per_date"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Run {self.date} ({self.status})"
+
+    @property
+    def progress(self) -> int:
+        if not self.accounts_total:
+            return 100 if self.status == self.Status.DONE else 0
+        return round(100 * self.accounts_done / self.accounts_total)
+
+
+class HealthScore(models.Model):
+    """One account's score on one date, with what made it (a daily snapshot)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="scores")
+    run = models.ForeignKey(ScoreRun, on_delete=models.CASCADE, related_name="scores")
+    date = models.DateField()
+    version = models.ForeignKey(ScorecardVersion, on_delete=models.PROTECT, related_name="scores")
+    score = models.FloatField(null=True)
+    band = models.CharField(max_length=6, choices=Band.choices)
+    coverage = models.FloatField()
+    delta_7d = models.FloatField(null=True, help_text="Change since the score 7 days before.")
+    # {"raw": [...], "sub": [...]} in the order of details_keys: measure ids as strings.
+    details = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "account"], name="one_score_per_run_account")
+        ]
+        indexes = [
+            models.Index(fields=["run", "band"], name="score_run_band"),
+            models.Index(fields=["account", "date"], name="score_account_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.date}: {self.score}"
+
+    @property
+    def is_red(self) -> bool:
+        return self.band == Band.RED
