@@ -2,7 +2,7 @@
 
 Pure numpy, no Django, so it can score a whole portfolio (100k accounts x ~20 measures)
 in one vectorised pass and be tested without a database. Callers build the
-(accounts x measures) matrix of raw values; NaN means "no data for that account/measure".
+(accounts x measures) matrix of raw values; NaN means "no data" for that cell.
 """
 
 from __future__ import annotations
@@ -43,13 +43,13 @@ def _finite(x: float | None) -> TypeGuard[float]:
 
 
 def validate_measures(measures: Sequence[MeasureSpec]) -> None:
-    """Raise ScorecardError, naming the measure, for a scorecard that can't be scored."""
+    """Raise ScorecardError, naming the measure, if the scorecard can't be scored."""
     if not measures:
         raise ScorecardError("The scorecard has no measures.")
     seen: set[str] = set()
     for m in measures:
         name = f"Measure {m.key!r}"
-        # Callers map results back by key, so a duplicate would silently merge two measures.
+        # Callers map results back by key: a duplicate would silently merge two.
         if m.key in seen:
             raise ScorecardError(f"{name} appears more than once.")
         seen.add(m.key)
@@ -66,12 +66,12 @@ def validate_measures(measures: Sequence[MeasureSpec]) -> None:
                 )
             # Equal thresholds would divide by zero; swapped ones would silently flip
             # the measure's direction.
-            better, side = (
-                ("better", "below") if m.direction == POSITIVE else ("worse", "above")
-            )
             if (m.green - m.red) * m.direction <= 0:
+                kind, side = (
+                    ("better", "below") if m.direction > 0 else ("worse", "above")
+                )
                 raise ScorecardError(
-                    f"{name}: thresholds are inverted: for a 'more is {better}' measure "
+                    f"{name}: thresholds are inverted: when more is {kind}, "
                     f"red ({m.red}) must be {side} green ({m.green})."
                 )
         elif m.rule == RANGE:
@@ -97,10 +97,15 @@ def _percentile_rank(col: FloatArray) -> FloatArray:
     has = ~np.isnan(col)
     present = col[has]
     if present.size:
-        ordered = np.sort(present)
-        below = np.searchsorted(ordered, present, side="left")
-        at_or_below = np.searchsorted(ordered, present, side="right")
-        out[has] = 50.0 * (below + at_or_below) / present.size
+        # Searching the sorted values themselves (then scattering back) is about twice
+        # as fast as searching them in account order: the lookups stay cache-local.
+        order = np.argsort(present)
+        ordered = present[order]
+        below = np.searchsorted(ordered, ordered, side="left")
+        at_or_below = np.searchsorted(ordered, ordered, side="right")
+        rank = np.empty_like(present)
+        rank[order] = 50.0 * (below + at_or_below) / present.size
+        out[has] = rank
     return out
 
 
@@ -148,12 +153,15 @@ def score_accounts(values: npt.ArrayLike, measures: Sequence[MeasureSpec]) -> Sc
     coverage = total / w.sum()
     # Missing measures are dropped and the rest renormalised, so an account is judged
     # on what we know; coverage says how much that was.
-    with np.errstate(invalid="ignore", divide="ignore"):
-        weights = np.where(total[:, None] > 0, present_w / total[:, None], 0.0)
+    # Rows with no data divide 0 by 1, leaving their weights at 0 instead of NaN.
+    weights = present_w / np.where(total > 0, total, 1.0)[:, None]
     contributions = np.where(has, weights * np.nan_to_num(sub), np.nan)
     # Summing the contributions (rather than a separate weighted mean) keeps the
     # explanation exact: the parts shown on the page add up to the score shown.
-    score = np.where(total > 0, np.nansum(contributions, axis=1), np.nan)
+    # Rounding away float noise keeps a perfect account at exactly 100 (not
+    # 100.00000000000003) and a score that is really 70 from missing the band edge.
+    summed = np.round(np.nansum(contributions, axis=1), 9)
+    score = np.where(total > 0, summed, np.nan)
     return Scores(sub, score, coverage, contributions, weights)
 
 
@@ -198,7 +206,8 @@ def assign_bands(
     cov = np.asarray(coverage, dtype=np.float64)
     if s.ndim != 1 or cov.shape != s.shape:
         raise ValueError(
-            f"score and coverage must be 1-D and equal length, got {s.shape}, {cov.shape}."
+            f"score and coverage must be 1-D of equal length, got {s.shape}, "
+            f"{cov.shape}."
         )
     if not (_finite(min_coverage) and 0 <= min_coverage <= 1):
         raise ScorecardError(
@@ -224,7 +233,7 @@ def assign_bands(
             )
         idx = np.flatnonzero(known)
         n = idx.size
-        # Ties in score are split by tiebreak so the band sizes are exact and repeatable.
+        # Tied scores are split by tiebreak so band sizes are exact and repeatable.
         ordered = idx[np.lexsort((tb[idx], s[idx]))]
         n_red = math.floor(n * bottom_share + 0.5)
         # Both shares round half up, so e.g. 0.5/0.5 of an odd n could overlap by one;

@@ -247,3 +247,21 @@ class HealthScore(models.Model):
     @property
     def is_red(self) -> bool:
         return self.band == Band.RED
+
+
+class ScoreChunk(models.Model):
+    """A slice of a run's accounts (an id range); done exactly once, however often retried."""
+
+    run = models.ForeignKey(ScoreRun, on_delete=models.CASCADE, related_name="chunks")
+    first_account_id = models.BigIntegerField()
+    last_account_id = models.BigIntegerField()
+    accounts = models.PositiveIntegerField()
+    done = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "first_account_id"], name="one_chunk_per_start")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run} accounts {self.first_account_id}–{self.last_account_id}"
