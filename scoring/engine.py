@@ -8,7 +8,7 @@ in one vectorised pass and be tested without a database. Callers build the
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeGuard
 
@@ -109,8 +109,35 @@ def _percentile_rank(col: FloatArray) -> FloatArray:
     return out
 
 
-def sub_scores(values: npt.ArrayLike, measures: Sequence[MeasureSpec]) -> FloatArray:
-    """0-100 sub-score per account and measure; NaN where the raw value is NaN."""
+def reference_sample(col: npt.ArrayLike, size: int = 1001) -> FloatArray:
+    """A compact, sorted stand-in for a population's values (exact when it is small), so
+    a percentile rank can be taken against the whole population from a slice of it."""
+    present = np.sort(np.asarray(col, dtype=np.float64))
+    present = present[~np.isnan(present)]
+    if present.size <= size:
+        return present
+    return np.quantile(present, np.linspace(0.0, 1.0, size))
+
+
+def _rank_against(col: FloatArray, reference: FloatArray) -> FloatArray:
+    out = np.full(col.shape, np.nan)
+    has = ~np.isnan(col)
+    if reference.size:
+        below = np.searchsorted(reference, col[has], side="left")
+        at_or_below = np.searchsorted(reference, col[has], side="right")
+        out[has] = 50.0 * (below + at_or_below) / reference.size
+    return out
+
+
+def sub_scores(
+    values: npt.ArrayLike,
+    measures: Sequence[MeasureSpec],
+    references: Mapping[str, FloatArray] | None = None,
+) -> FloatArray:
+    """0-100 sub-score per account and measure; NaN where the raw value is NaN.
+
+    Percentile measures rank each account among the accounts given, or, where
+    `references` has the measure's key, against that sorted population sample."""
     validate_measures(measures)
     raw = np.asarray(values, dtype=np.float64)
     if raw.ndim != 2 or raw.shape[1] != len(measures):
@@ -129,7 +156,10 @@ def sub_scores(values: npt.ArrayLike, measures: Sequence[MeasureSpec]) -> FloatA
             p = 100.0 * np.clip((col - low) / (high - low), 0.0, 1.0)
             sub[:, j] = p if m.direction == POSITIVE else 100.0 - p
         else:
-            rank = _percentile_rank(col)
+            if references is not None and m.key in references:
+                rank = _rank_against(col, np.asarray(references[m.key], dtype=np.float64))
+            else:
+                rank = _percentile_rank(col)
             sub[:, j] = rank if m.direction == POSITIVE else 100.0 - rank
     return sub
 
@@ -143,9 +173,13 @@ class Scores:
     weights: FloatArray  # (n, m) normalised weight share per account (0 where no data)
 
 
-def score_accounts(values: npt.ArrayLike, measures: Sequence[MeasureSpec]) -> Scores:
+def score_accounts(
+    values: npt.ArrayLike,
+    measures: Sequence[MeasureSpec],
+    references: Mapping[str, FloatArray] | None = None,
+) -> Scores:
     """Weighted mean of the sub-scores each account has data for, with its breakdown."""
-    sub = sub_scores(values, measures)
+    sub = sub_scores(values, measures, references)
     w = np.array([m.weight for m in measures], dtype=np.float64)
     has = ~np.isnan(sub)
     present_w = np.where(has, w, 0.0)

@@ -194,6 +194,10 @@ class ScoreRun(models.Model):
     chunks_done = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     trigger = models.CharField(max_length=30, default="nightly")
+    # Population samples for percentile measures ({measure id: sorted values}) and the score
+    # cut-offs of percentile bands ({version id: [red below, green at]}), so chunks and later
+    # single-account re-scores rank against the whole population.
+    reference = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-date", "-started_at"]

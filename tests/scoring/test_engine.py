@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from scoring import engine
 from scoring.engine import (
     GREEN,
     NEGATIVE,
@@ -513,3 +514,19 @@ def test_it_rejects_bad_band_settings(kwargs: dict, message: str) -> None:
     kwargs = {"min_coverage": 0.5, **kwargs}
     with pytest.raises(ScorecardError, match=message):
         assign_bands(np.array([50.0]), np.array([1.0]), **kwargs)
+
+
+def test_percentile_rank_against_a_reference_matches_the_whole_population():
+    population = np.arange(100, dtype=np.float64)
+    spec = [engine.MeasureSpec(key="p", weight=1, rule=engine.PERCENTILE, direction=engine.POSITIVE)]
+    whole = engine.sub_scores(population[:, None], spec)[:, 0]
+    reference = engine.reference_sample(population)
+    # A slice scored against the reference gets the ranks it has in the whole population.
+    sliced = engine.sub_scores(population[10:20, None], spec, {"p": reference})[:, 0]
+    assert np.allclose(sliced, whole[10:20])
+
+
+def test_reference_sample_is_bounded_and_sorted():
+    sample = engine.reference_sample(np.random.default_rng(1).normal(size=50_000), size=101)
+    assert sample.size == 101
+    assert np.all(np.diff(sample) >= 0)

@@ -1,0 +1,142 @@
+from django.contrib import admin
+from django.http import HttpRequest
+
+from scoring.models import (
+    CategoryWeight,
+    HealthScore,
+    Measure,
+    Scorecard,
+    ScorecardVersion,
+    ScoreRun,
+)
+
+
+class ReadOnlyMixin:
+    """Rows written only by the scoring run: the admin may look, never edit or delete."""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class VersionInline(ReadOnlyMixin, admin.TabularInline):
+    model = ScorecardVersion
+    fields = ["number", "status", "band_mode", "created_at", "published_at"]
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+    ordering = ["-number"]
+
+
+@admin.register(Scorecard)
+class ScorecardAdmin(admin.ModelAdmin):
+    list_display = ["name", "is_default"]
+    search_fields = ["name"]
+    filter_horizontal = ["segments"]
+    inlines = [VersionInline]
+
+
+class DraftOnlyInline:
+    """Measures and weights of a published (active or retired) version are frozen: every
+    stored score names the version that produced it, so changing one would rewrite history.
+    `obj` is the parent version (None while adding one)."""
+
+    def _editable(self, obj: ScorecardVersion | None) -> bool:
+        return obj is None or obj.is_draft
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self._editable(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self._editable(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self._editable(obj) and super().has_delete_permission(request, obj)
+
+
+class CategoryWeightInline(DraftOnlyInline, admin.TabularInline):
+    model = CategoryWeight
+    extra = 0
+
+
+class MeasureInline(DraftOnlyInline, admin.TabularInline):
+    model = Measure
+    fields = [
+        "order",
+        "name",
+        "category",
+        "metric",
+        "aggregation",
+        "window_days",
+        "per_seat",
+        "rule",
+        "direction",
+        "red",
+        "green",
+        "low",
+        "high",
+        "weight",
+    ]
+    extra = 0
+
+
+@admin.register(ScorecardVersion)
+class ScorecardVersionAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "scorecard", "number", "status", "band_mode", "published_at"]
+    list_filter = ["status", "scorecard"]
+    list_select_related = ["scorecard"]
+    inlines = [CategoryWeightInline, MeasureInline]
+    # Publishing and retiring go through the scorecard editor's publish service (it keeps one
+    # active version per scorecard and records who and when), never through a form field.
+    lifecycle_fields = ["status", "created_at", "created_by", "published_at", "published_by"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        if obj is not None and not obj.is_draft:
+            return [field.name for field in self.model._meta.fields]
+        return self.lifecycle_fields
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        if obj is not None and not obj.is_draft:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        if obj is not None and not obj.is_draft:
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+@admin.register(ScoreRun)
+class ScoreRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = [
+        "date",
+        "status",
+        "trigger",
+        "progress",
+        "accounts_done",
+        "accounts_total",
+        "chunks_done",
+        "chunks_total",
+        "started_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "trigger"]
+    date_hierarchy = "date"
+
+
+@admin.register(HealthScore)
+class HealthScoreAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["account", "date", "score", "band", "coverage", "delta_7d", "version"]
+    list_filter = ["band"]
+    search_fields = ["=account__external_id"]
+    search_help_text = "The account's external (CRM) id."
+    raw_id_fields = ["account", "run", "version"]
+    list_select_related = ["account", "version__scorecard"]
+    # Newest first by primary key: one row per account per day adds up to millions.
+    ordering = ["-pk"]
+    show_full_result_count = False

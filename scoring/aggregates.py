@@ -1,0 +1,240 @@
+"""Set-based aggregation of signals: account × (metric, window, aggregation) → value.
+
+Each metric's windows are cut into non-overlapping "rings" (the last 30 days, then days 31–90,
+…); one GROUP BY pass over the signals computes decomposable statistics per account, metric and
+ring, and numpy adds the rings up into each window. So every signal is read once however many
+windows and aggregations the scorecards ask for. "Last value" needs an ordering and gets one
+extra pass over the metrics that use it only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from django.db import connection
+from django.utils import timezone
+
+NAN = float("nan")
+AGGREGATIONS = ("sum", "mean", "last", "count", "min", "max", "trend", "nps")
+# Aggregations where "no signals in the window" means zero, not "no data" — but only for an
+# account that reports signals at all (absence of tickets is news; absence of everything isn't).
+ZERO_WHEN_EMPTY = ("sum", "count")
+
+
+@dataclass(frozen=True)
+class AggRequest:
+    metric_id: int
+    window_days: int
+    aggregation: str
+
+
+def window_end(as_of: dt.date) -> dt.datetime:
+    """Scores for a date read the signals observed before the end of that day."""
+    return timezone.make_aware(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min))
+
+
+def _rings(requests: Iterable[AggRequest]) -> dict[int, list[int]]:
+    windows: dict[int, set[int]] = defaultdict(set)
+    for r in requests:
+        windows[r.metric_id].add(r.window_days)
+    return {metric: sorted(ws) for metric, ws in windows.items()}
+
+
+def _adapt(value: dt.datetime):
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _ring_values_sql(rings: dict[int, list[int]], end: dt.datetime) -> tuple[str, list]:
+    pg = connection.vendor == "postgresql"
+    row = "(CAST(%s AS bigint), %s, CAST(%s AS timestamptz), CAST(%s AS timestamptz))" if pg else "(%s, %s, %s, %s)"
+    rows, params = [], []
+    for metric, windows in rings.items():
+        previous = 0
+        for ring, days in enumerate(windows):
+            rows.append(row)
+            start = end - dt.timedelta(days=days)
+            stop = end - dt.timedelta(days=previous)
+            params += [metric, ring, _adapt(start), _adapt(stop)]
+            previous = days
+    return "WITH w(metric_id, ring, start_at, stop_at) AS (VALUES " + ", ".join(rows) + ")", params
+
+
+def _days_before_end_sql(end: dt.datetime) -> tuple[str, list]:
+    if connection.vendor == "postgresql":
+        return "(date_part('epoch', s.observed_at) - %s) / 86400.0", [end.timestamp()]
+    return "(julianday(s.observed_at) - julianday(%s))", [_adapt(end)]
+
+
+@dataclass
+class Aggregated:
+    """Values per account (rows, in account_ids order) for each request (NaN = no data)."""
+
+    account_ids: np.ndarray
+    values: dict[AggRequest, np.ndarray]
+    has_signals: np.ndarray  # the account has any requested signal in any window
+
+    def column(self, request: AggRequest) -> np.ndarray:
+        return self.values[request]
+
+
+def aggregate(
+    *,
+    as_of: dt.date,
+    requests: Sequence[AggRequest],
+    account_ids: np.ndarray,
+) -> Aggregated:
+    """Aggregate the signals of the given accounts (sorted ids, one contiguous id range is
+    read) for every request, as of the end of `as_of`."""
+    account_ids = np.asarray(account_ids, dtype=np.int64)
+    n = len(account_ids)
+    requests = list(dict.fromkeys(requests))
+    if n == 0 or not requests:
+        return Aggregated(account_ids, {r: np.full(n, NAN) for r in requests}, np.zeros(n, bool))
+    for r in requests:
+        if r.aggregation not in AGGREGATIONS:
+            raise ValueError(f"Unknown aggregation {r.aggregation!r}.")
+    rings = _rings(requests)
+    end = window_end(as_of)
+    lo, hi = int(account_ids[0]), int(account_ids[-1])
+    stats = _ring_stats(rings, end, lo, hi, requests)
+    last_metrics = {r.metric_id for r in requests if r.aggregation == "last"}
+    lasts = _ring_lasts({m: rings[m] for m in last_metrics}, end, lo, hi) if last_metrics else {}
+
+    # Dense arrays per (metric, ring, statistic), aligned to account_ids.
+    dense: dict[tuple[int, int], np.ndarray] = {}
+    has_signals = np.zeros(n, bool)
+    for (metric, ring), (ids, cols) in stats.items():
+        idx = np.searchsorted(account_ids, ids)
+        ok = (idx < n) & (account_ids[np.minimum(idx, n - 1)] == ids)
+        idx, cols = idx[ok], cols[ok]
+        block = np.full((n, cols.shape[1]), np.nan)
+        block[idx] = cols
+        dense[(metric, ring)] = block
+        has_signals[idx] = True
+
+    values = {}
+    for r in requests:
+        windows = rings[r.metric_id]
+        upto = windows.index(r.window_days) + 1
+        blocks = [dense[(r.metric_id, k)] for k in range(upto) if (r.metric_id, k) in dense]
+        values[r] = _combine(r, blocks, n, lasts, windows[:upto], account_ids, has_signals)
+    return Aggregated(account_ids, values, has_signals)
+
+
+# Column order of the ring statistics.
+N, SUM, MIN, MAX, ST, STT, STY, PROMOTERS, DETRACTORS = range(9)
+
+
+def _ring_stats(rings, end, lo, hi, requests) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
+    with_values, params = _ring_values_sql(rings, end)
+    t_sql, t_params = _days_before_end_sql(end)
+    earliest = end - dt.timedelta(days=max(max(w) for w in rings.values()))
+    columns = ["COUNT(*)", "SUM(s.value)", "MIN(s.value)", "MAX(s.value)"]
+    need_trend = any(r.aggregation == "trend" for r in requests)
+    need_nps = any(r.aggregation == "nps" for r in requests)
+    if need_trend:
+        columns += [f"SUM({t_sql})", f"SUM({t_sql} * {t_sql})", f"SUM({t_sql} * s.value)"]
+        params_cols = t_params * 4
+    else:
+        columns += ["0", "0", "0"]
+        params_cols = []
+    if need_nps:
+        columns += [
+            "SUM(CASE WHEN s.value >= 9 THEN 1 ELSE 0 END)",
+            "SUM(CASE WHEN s.value <= 6 THEN 1 ELSE 0 END)",
+        ]
+    else:
+        columns += ["0", "0"]
+    sql = (
+        f"{with_values} SELECT s.account_id, w.metric_id, w.ring, {', '.join(columns)} "
+        "FROM accounts_signal s JOIN w ON s.metric_id = w.metric_id "
+        "AND s.observed_at >= w.start_at AND s.observed_at < w.stop_at "
+        "WHERE s.account_id BETWEEN %s AND %s AND s.observed_at >= %s AND s.observed_at < %s "
+        "GROUP BY s.account_id, w.metric_id, w.ring"
+    )
+    all_params = params + params_cols + [lo, hi, _adapt(earliest), _adapt(end)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, all_params)
+        rows = cursor.fetchall()
+    if not rows:
+        return {}
+    data = np.array(rows, dtype=np.float64)
+    out = {}
+    keys = data[:, 1].astype(np.int64) * 1000 + data[:, 2].astype(np.int64)
+    for key in np.unique(keys):
+        part = data[keys == key]
+        out[(int(key) // 1000, int(key) % 1000)] = (part[:, 0].astype(np.int64), part[:, 3:])
+    return out
+
+
+def _ring_lasts(rings, end, lo, hi) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
+    with_values, params = _ring_values_sql(rings, end)
+    earliest = end - dt.timedelta(days=max(max(w) for w in rings.values()))
+    sql = (
+        f"{with_values} SELECT account_id, metric_id, ring, value FROM ("
+        "SELECT s.account_id, w.metric_id, w.ring, s.value, ROW_NUMBER() OVER ("
+        "PARTITION BY s.account_id, w.metric_id, w.ring ORDER BY s.observed_at DESC, s.id DESC"
+        ") AS rn FROM accounts_signal s JOIN w ON s.metric_id = w.metric_id "
+        "AND s.observed_at >= w.start_at AND s.observed_at < w.stop_at "
+        "WHERE s.account_id BETWEEN %s AND %s AND s.observed_at >= %s AND s.observed_at < %s"
+        ") latest WHERE rn = 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params + [lo, hi, _adapt(earliest), _adapt(end)])
+        rows = cursor.fetchall()
+    out: dict[tuple[int, int], tuple[list, list]] = defaultdict(lambda: ([], []))
+    for account_id, metric_id, ring, value in rows:
+        ids, vals = out[(metric_id, ring)]
+        ids.append(account_id)
+        vals.append(value)
+    return {k: (np.array(ids, np.int64), np.array(vals, np.float64)) for k, (ids, vals) in out.items()}
+
+
+def _combine(r, blocks, n, lasts, windows, account_ids, has_signals) -> np.ndarray:
+    if r.aggregation == "last":
+        result = np.full(n, np.nan)
+        # The most recent ring with data wins: fill from the oldest ring to the newest.
+        for ring in reversed(range(len(windows))):
+            if (r.metric_id, ring) in lasts:
+                ids, vals = lasts[(r.metric_id, ring)]
+                idx = np.searchsorted(account_ids, ids)
+                ok = (idx < n) & (account_ids[np.minimum(idx, n - 1)] == ids)
+                result[idx[ok]] = vals[ok]
+        return result
+    if not blocks:
+        stack = np.full((1, n, 9), np.nan)
+    else:
+        stack = np.stack(blocks)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        count = np.nansum(stack[:, :, N], axis=0)
+        any_data = count > 0
+        total = np.nansum(stack[:, :, SUM], axis=0)
+        if r.aggregation == "count":
+            result = count
+        elif r.aggregation == "sum":
+            result = total
+        elif r.aggregation == "mean":
+            result = total / count
+        elif r.aggregation == "min":
+            result = np.nanmin(np.where(np.isnan(stack[:, :, MIN]), np.inf, stack[:, :, MIN]), axis=0)
+        elif r.aggregation == "max":
+            result = np.nanmax(np.where(np.isnan(stack[:, :, MAX]), -np.inf, stack[:, :, MAX]), axis=0)
+        elif r.aggregation == "nps":
+            promoters = np.nansum(stack[:, :, PROMOTERS], axis=0)
+            detractors = np.nansum(stack[:, :, DETRACTORS], axis=0)
+            result = 100.0 * (promoters - detractors) / count
+        else:  # trend: least-squares slope per day
+            st = np.nansum(stack[:, :, ST], axis=0)
+            stt = np.nansum(stack[:, :, STT], axis=0)
+            sty = np.nansum(stack[:, :, STY], axis=0)
+            denominator = count * stt - st * st
+            result = (count * sty - st * total) / denominator
+            result[(count < 2) | ~(np.abs(denominator) > 1e-9)] = np.nan
+    result = np.where(any_data, result, np.nan).astype(np.float64)
+    if r.aggregation in ZERO_WHEN_EMPTY:
+        result[~any_data & has_signals] = 0.0
+    return result

@@ -1,0 +1,92 @@
+"""Score a set of accounts for one date: aggregate their signals, then run the engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from scoring import engine
+from scoring.aggregates import AggRequest, aggregate
+from scoring.specs import VersionConfig
+
+
+@dataclass
+class VersionScores:
+    """One version's results for the accounts it scores (rows aligned with account_ids)."""
+
+    version: VersionConfig
+    account_ids: np.ndarray
+    raw: np.ndarray  # (accounts, measures)
+    scores: engine.Scores
+    bands: np.ndarray
+
+
+def requests_for(version: VersionConfig) -> list[AggRequest]:
+    return [AggRequest(m.metric_id, m.window_days, m.aggregation) for m in version.measures]
+
+
+def raw_matrix(version: VersionConfig, aggregated, rows: np.ndarray, seats: np.ndarray) -> np.ndarray:
+    columns = []
+    for m in version.measures:
+        column = aggregated.column(AggRequest(m.metric_id, m.window_days, m.aggregation))[rows]
+        if m.per_seat:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                column = np.where(seats > 0, column / np.where(seats > 0, seats, 1), np.nan)
+        columns.append(column)
+    return np.column_stack(columns) if columns else np.empty((len(rows), 0))
+
+
+def score_raw(
+    version: VersionConfig,
+    account_ids: np.ndarray,
+    raw: np.ndarray,
+    references: dict[str, np.ndarray] | None = None,
+) -> VersionScores:
+    scores = engine.score_accounts(raw, version.specs, references)
+    bands = engine.assign_bands(scores.score, scores.coverage, tiebreak=account_ids, **version.band_kwargs())
+    return VersionScores(version, account_ids, raw, scores, bands)
+
+
+def score_accounts(
+    *,
+    as_of: dt.date,
+    account_ids: np.ndarray,
+    segment_ids: np.ndarray,
+    seats: np.ndarray,
+    assignment,
+    references: dict[str, np.ndarray] | None = None,
+) -> list[VersionScores]:
+    """Scores for the given accounts (sorted ids), grouped by the version that scores them."""
+    versions = {}
+    version_of = np.full(len(account_ids), -1, dtype=np.int64)
+    for segment in np.unique(segment_ids):
+        version = assignment.for_segment(int(segment))
+        if version is None:
+            continue
+        versions[version.id] = version
+        version_of[segment_ids == segment] = version.id
+    requests = [r for v in versions.values() for r in requests_for(v)]
+    aggregated = aggregate(as_of=as_of, requests=requests, account_ids=account_ids)
+    results = []
+    for version in versions.values():
+        rows = np.flatnonzero(version_of == version.id)
+        raw = raw_matrix(version, aggregated, rows, seats[rows])
+        results.append(score_raw(version, account_ids[rows], raw, references))
+    return results
+
+
+def _round(value: float, digits: int = 4):
+    return None if math.isnan(value) else round(float(value), digits)
+
+
+def details_json(raw_row: np.ndarray, sub_row: np.ndarray) -> dict:
+    """What a snapshot keeps of each measure, in the version's measure order."""
+    return {"raw": [_round(v) for v in raw_row], "sub": [_round(v, 2) for v in sub_row]}
+
+
+def raw_from_details(details: dict, n_measures: int) -> list[float]:
+    raw = details.get("raw") or []
+    return [np.nan if v is None else v for v in raw] + [np.nan] * (n_measures - len(raw))

@@ -1,0 +1,296 @@
+"""The scoring run for one date: claim it, score the accounts chunk by chunk, publish it.
+
+A day's scores become visible all at once: chunks write rows tagged with their run, and
+readers only read runs marked done. Finalizing marks the new run done and drops the run it
+replaces in one transaction, so a re-run or a crash never shows a duplicate or half a day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import numpy as np
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import Account
+from scoring import compute, engine
+from scoring.aggregates import AggRequest, aggregate
+from scoring.models import HealthScore, ScoreChunk, ScoreRun
+from scoring.specs import ScorecardAssignment, VersionConfig, active_versions, version_config, versions_queryset
+
+logger = logging.getLogger(__name__)
+
+# A running run that has not been heard of for this long was abandoned (its worker died).
+STALE_AFTER = dt.timedelta(minutes=30)
+
+
+class RunInProgress(Exception):
+    """Another run for the same date is still running."""
+
+
+def accounts_active_on(as_of: dt.date, first_id: int | None = None, last_id: int | None = None):
+    """(ids, segment ids, seats) of the accounts that were customers on that date."""
+    qs = Account.objects.filter(start_date__lte=as_of).filter(
+        Q(status=Account.Status.ACTIVE, churn_date__isnull=True) | Q(churn_date__gt=as_of)
+    )
+    if first_id is not None:
+        qs = qs.filter(pk__gte=first_id, pk__lte=last_id)
+    rows = list(qs.order_by("pk").values_list("pk", "segment_id", "seats"))
+    if not rows:
+        empty = np.array([], dtype=np.int64)
+        return empty, empty, np.array([], dtype=np.float64)
+    data = np.array(rows, dtype=np.int64)
+    return data[:, 0], data[:, 1], data[:, 2].astype(np.float64)
+
+
+def run_versions(run: ScoreRun) -> list[VersionConfig]:
+    ids = run.reference.get("versions", [])
+    return [version_config(v) for v in versions_queryset().filter(pk__in=ids)]
+
+
+def _references(run: ScoreRun) -> dict[str, np.ndarray]:
+    return {key: np.asarray(values) for key, values in run.reference.get("measures", {}).items()}
+
+
+def _population_references(as_of: dt.date, versions: list[VersionConfig], ids, segments, seats) -> dict:
+    """Sorted samples of every percentile measure's raw values over its whole population."""
+    assignment = ScorecardAssignment(versions)
+    references = {}
+    for version in versions:
+        percentile = [m for m in version.measures if m.spec.rule == engine.PERCENTILE]
+        if not percentile:
+            continue
+        mask = np.array([assignment.for_segment(int(s)) is version for s in segments], dtype=bool)
+        if not mask.any():
+            continue
+        requests = [AggRequest(m.metric_id, m.window_days, m.aggregation) for m in percentile]
+        aggregated = aggregate(as_of=as_of, requests=requests, account_ids=ids[mask])
+        only = VersionConfig(**{**version.__dict__, "measures": tuple(percentile)})
+        raw = compute.raw_matrix(only, aggregated, np.arange(mask.sum()), seats[mask])
+        for j, m in enumerate(percentile):
+            references[m.spec.key] = engine.reference_sample(raw[:, j]).round(6).tolist()
+    return references
+
+
+def run_start(*, as_of: dt.date, trigger: str = "nightly", chunk_size: int | None = None) -> ScoreRun:
+    """Claim the date and cut its accounts into chunks. Raises RunInProgress if another run
+    for that date is still running."""
+    chunk_size = chunk_size or settings.SCORING_CHUNK_SIZE
+    ScoreRun.objects.filter(
+        date=as_of, status=ScoreRun.Status.RUNNING, heartbeat_at__lt=timezone.now() - STALE_AFTER
+    ).update(status=ScoreRun.Status.FAILED, error="Abandoned: no progress for 30 minutes.")
+    try:
+        with transaction.atomic():
+            run = ScoreRun.objects.create(date=as_of, trigger=trigger)
+    except IntegrityError as exc:
+        raise RunInProgress(f"A score run for {as_of} is already running.") from exc
+
+    versions = active_versions()
+    ids, segments, seats = accounts_active_on(as_of)
+    run.reference = {
+        "versions": [v.id for v in versions],
+        "measures": _population_references(as_of, versions, ids, segments, seats),
+    }
+    chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
+    ScoreChunk.objects.bulk_create(
+        ScoreChunk(run=run, first_account_id=c[0], last_account_id=c[-1], accounts=len(c))
+        for c in chunks
+    )
+    run.accounts_total = len(ids)
+    run.chunks_total = len(chunks)
+    run.save(update_fields=["reference", "accounts_total", "chunks_total"])
+    logger.info("Score run %s for %s: %d accounts in %d chunks", run.pk, as_of, len(ids), len(chunks))
+    return run
+
+
+def _previous_scores(as_of: dt.date, first_id: int, last_id: int) -> dict[int, float]:
+    """Each account's score a week earlier, for the week-over-week change."""
+    rows = HealthScore.objects.filter(
+        run__status=ScoreRun.Status.DONE,
+        date=as_of - dt.timedelta(days=7),
+        account_id__gte=first_id,
+        account_id__lte=last_id,
+    ).values_list("account_id", "score")
+    return {account_id: score for account_id, score in rows if score is not None}
+
+
+def _score_rows(run: ScoreRun, results: list[compute.VersionScores], previous: dict[int, float]) -> list[tuple]:
+    rows = []
+    for result in results:
+        sub = result.scores.sub
+        for i, account_id in enumerate(result.account_ids.tolist()):
+            score = result.scores.score[i]
+            score = None if np.isnan(score) else round(float(score), 2)
+            before = previous.get(account_id)
+            delta = None if score is None or before is None else round(score - before, 2)
+            rows.append((
+                account_id, run.pk, run.date, result.version.id, score, str(result.bands[i]),
+                round(float(result.scores.coverage[i]), 4), delta,
+                compute.details_json(result.raw[i], sub[i]),
+            ))
+    return rows
+
+
+COLUMNS = ("account_id", "run_id", "date", "version_id", "score", "band", "coverage", "delta_7d", "details")
+
+
+def _insert(rows: list[tuple]) -> None:
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        import json
+
+        # COPY is several times faster than INSERT for a whole day of snapshots.
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(f"COPY scoring_healthscore ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row[:-1] + (json.dumps(row[-1]),))
+        return
+    HealthScore.objects.bulk_create(
+        (HealthScore(**dict(zip(COLUMNS, row))) for row in rows), batch_size=2000
+    )
+
+
+def run_chunk(*, chunk_id: int) -> int:
+    """Score one chunk; a repeat of a finished chunk does nothing. Returns accounts written."""
+    chunk = ScoreChunk.objects.select_related("run").get(pk=chunk_id)
+    run = chunk.run
+    if chunk.done or run.status != ScoreRun.Status.RUNNING:
+        return 0
+    versions = run_versions(run)
+    ids, segments, seats = accounts_active_on(run.date, chunk.first_account_id, chunk.last_account_id)
+    results = compute.score_accounts(
+        as_of=run.date, account_ids=ids, segment_ids=segments, seats=seats,
+        assignment=ScorecardAssignment(versions), references=_references(run),
+    )
+    rows = _score_rows(run, results, _previous_scores(run.date, chunk.first_account_id, chunk.last_account_id))
+    with transaction.atomic():
+        # The chunk row is the lock: only the first of two racing deliveries writes.
+        claimed = ScoreChunk.objects.filter(pk=chunk.pk, done=False).update(done=True)
+        if not claimed:
+            return 0
+        _insert(rows)
+        ScoreRun.objects.filter(pk=run.pk).update(
+            accounts_done=F("accounts_done") + len(rows),
+            chunks_done=F("chunks_done") + 1,
+            heartbeat_at=timezone.now(),
+        )
+    return len(rows)
+
+
+def _percentile_bands(run: ScoreRun, version: VersionConfig) -> list[float] | None:
+    """Band the version's whole population by rank; returns the [red max, green min] scores."""
+    rows = list(
+        HealthScore.objects.filter(run=run, version_id=version.id).values_list("id", "account_id", "score", "coverage")
+    )
+    if not rows:
+        return None
+    data = np.array([(r[0], r[1], np.nan if r[2] is None else r[2], r[3]) for r in rows], dtype=np.float64)
+    bands = engine.assign_bands(data[:, 2], data[:, 3], tiebreak=data[:, 1], **version.band_kwargs())
+    ids = data[:, 0].astype(np.int64)
+    for band in (engine.GREEN, engine.YELLOW, engine.RED):
+        chosen = ids[bands == band].tolist()
+        for i in range(0, len(chosen), 5000):
+            HealthScore.objects.filter(pk__in=chosen[i : i + 5000]).exclude(band=band).update(band=band)
+    red, green = data[bands == engine.RED, 2], data[bands == engine.GREEN, 2]
+    return [float(red.max()) if red.size else None, float(green.min()) if green.size else None]
+
+
+def run_finalize(*, run_id: int) -> ScoreRun:
+    """Band by percentile where asked, then publish the run in place of the date's old one."""
+    run = ScoreRun.objects.get(pk=run_id)
+    if run.status != ScoreRun.Status.RUNNING:
+        return run
+    missing = run.chunks.filter(done=False).count()
+    if missing:
+        raise RuntimeError(f"Run {run.pk} cannot finish: {missing} chunk(s) not scored.")
+    cuts = {}
+    for version in run_versions(run):
+        if version.band_mode == "percentile":
+            cuts[str(version.id)] = _percentile_bands(run, version)
+    with transaction.atomic():
+        previous = list(
+            ScoreRun.objects.select_for_update().filter(date=run.date, status=ScoreRun.Status.DONE)
+        )
+        ScoreRun.objects.filter(pk__in=[p.pk for p in previous]).update(status=ScoreRun.Status.SUPERSEDED)
+        HealthScore.objects.filter(run__in=previous).delete()
+        run.status = ScoreRun.Status.DONE
+        run.finished_at = timezone.now()
+        run.heartbeat_at = run.finished_at
+        run.reference = {**run.reference, "band_cuts": cuts}
+        run.accounts_done = HealthScore.objects.filter(run=run).count()
+        run.save()
+    logger.info("Score run %s for %s done: %d accounts", run.pk, run.date, run.accounts_done)
+    return run
+
+
+def run_fail(*, run_id: int, error: str) -> None:
+    with transaction.atomic():
+        updated = ScoreRun.objects.filter(pk=run_id, status=ScoreRun.Status.RUNNING).update(
+            status=ScoreRun.Status.FAILED, error=error[:5000], finished_at=timezone.now()
+        )
+        if updated:
+            # A failed run's partial rows are never shown; don't keep them.
+            HealthScore.objects.filter(run_id=run_id).delete()
+
+
+def run_sync(*, as_of: dt.date, trigger: str = "manual", chunk_size: int | None = None, progress=None) -> ScoreRun:
+    """The whole run in this process, chunk after chunk (commands, tests, back-fills)."""
+    run = run_start(as_of=as_of, trigger=trigger, chunk_size=chunk_size)
+    try:
+        for chunk_id in run.chunks.order_by("first_account_id").values_list("pk", flat=True):
+            done = run_chunk(chunk_id=chunk_id)
+            if progress:
+                progress(done)
+        return run_finalize(run_id=run.pk)
+    except BaseException as exc:
+        run_fail(run_id=run.pk, error=f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def latest_done_run(on: dt.date | None = None) -> ScoreRun | None:
+    qs = ScoreRun.objects.filter(status=ScoreRun.Status.DONE)
+    if on is not None:
+        qs = qs.filter(date=on)
+    return qs.order_by("-date").first()
+
+
+def account_rescore(*, account_id: int) -> HealthScore | None:
+    """Re-score one account into today's published snapshot after new signals arrive."""
+    today = timezone.localdate()
+    run = latest_done_run(today)
+    if run is None:
+        logger.info("No published scores for %s yet; account %s waits for the nightly run", today, account_id)
+        return None
+    ids, segments, seats = accounts_active_on(today, account_id, account_id)
+    if not len(ids):
+        return None
+    versions = run_versions(run)
+    results = compute.score_accounts(
+        as_of=today, account_ids=ids, segment_ids=segments, seats=seats,
+        assignment=ScorecardAssignment(versions), references=_references(run),
+    )
+    if not results:
+        return None
+    result = results[0]
+    cuts = run.reference.get("band_cuts", {}).get(str(result.version.id))
+    if cuts:
+        # A lone account cannot be ranked: band it by the cut-off scores of today's population.
+        score, coverage = result.scores.score[0], result.scores.coverage[0]
+        red_max, green_min = cuts
+        if not np.isnan(score) and coverage >= result.version.min_coverage:
+            if green_min is not None and score >= green_min:
+                result.bands[0] = engine.GREEN
+            elif red_max is not None and score <= red_max:
+                result.bands[0] = engine.RED
+            else:
+                result.bands[0] = engine.YELLOW
+    rows = _score_rows(run, [result], _previous_scores(today, account_id, account_id))
+    with transaction.atomic():
+        HealthScore.objects.filter(run=run, account_id=account_id).delete()
+        _insert(rows)
+    return HealthScore.objects.get(run=run, account_id=account_id)

@@ -1,0 +1,177 @@
+"""The run for a date: scores every active account once, publishes atomically, repeats safely."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Account, Metric, Signal
+from scoring import runs
+from scoring.aggregates import window_end
+from scoring.models import HealthScore, ScoreChunk, ScoreRun
+from tests.factories import AccountFactory, SegmentFactory
+
+TODAY = timezone.localdate()
+
+
+def add_signals(account, health: float, as_of=TODAY):
+    """A few weeks of signals on the scales the default scorecards expect."""
+    metrics = {m.key: m for m in Metric.objects.all()}
+    end = window_end(as_of)
+    rows = []
+    for week in range(8):
+        at = end - dt.timedelta(days=7 * week + 1)
+        seats = account.seats
+        rows += [
+            Signal(account=account, metric=metrics["logins"], observed_at=at, value=seats * (0.5 + 4.5 * health)),
+            Signal(account=account, metric=metrics["active_users"], observed_at=at, value=seats * (0.15 + 0.8 * health)),
+            Signal(account=account, metric=metrics["licence_utilisation"], observed_at=at, value=100 * (0.15 + 0.8 * health)),
+            Signal(account=account, metric=metrics["email_open_rate"], observed_at=at, value=10 + 55 * health),
+            Signal(account=account, metric=metrics["csat"], observed_at=at, value=1 + 4 * health),
+            Signal(account=account, metric=metrics["nps"], observed_at=at, value=round(10 * health)),
+            Signal(account=account, metric=metrics["kpi_attainment"], observed_at=at, value=30 + 80 * health),
+            Signal(account=account, metric=metrics["spend"], observed_at=at, value=1000 + 10 * week * (0.5 - health)),
+        ]
+    Signal.objects.bulk_create(rows)
+
+
+@pytest.fixture
+def portfolio(db):
+    mid = SegmentFactory(slug="mid-market")
+    healthy = AccountFactory(name="Healthy Co", segment=mid)
+    sick = AccountFactory(name="Sick Co", segment=mid)
+    silent = AccountFactory(name="Silent Co", segment=mid)
+    add_signals(healthy, 0.9)
+    add_signals(sick, 0.1)
+    return {"healthy": healthy, "sick": sick, "silent": silent}
+
+
+def scores_by_name(run):
+    return {s.account.name: s for s in HealthScore.objects.filter(run=run).select_related("account")}
+
+
+def test_a_run_scores_every_active_account_once(portfolio):
+    run = runs.run_sync(as_of=TODAY)
+    assert run.status == ScoreRun.Status.DONE
+    scores = scores_by_name(run)
+    assert set(scores) == {"Healthy Co", "Sick Co", "Silent Co"}
+    assert scores["Healthy Co"].band == "green" and scores["Healthy Co"].score >= 70
+    assert scores["Sick Co"].band == "red" and scores["Sick Co"].score < 40
+    # No signals at all is "no data", never red.
+    assert scores["Silent Co"].band == "none" and scores["Silent Co"].score is None
+
+
+def test_snapshots_keep_raw_values_and_sub_scores_in_measure_order(portfolio):
+    run = runs.run_sync(as_of=TODAY)
+    score = scores_by_name(run)["Healthy Co"]
+    n_measures = score.version.measures.count()
+    assert len(score.details["raw"]) == len(score.details["sub"]) == n_measures
+    assert score.version.status == "active"
+    assert 0 < score.coverage < 1
+
+
+def test_running_the_same_date_twice_replaces_the_day(portfolio):
+    first = runs.run_sync(as_of=TODAY)
+    second = runs.run_sync(as_of=TODAY)
+    assert HealthScore.objects.filter(date=TODAY).count() == 3
+    assert not HealthScore.objects.filter(run=first).exists()
+    first.refresh_from_db()
+    assert first.status == ScoreRun.Status.SUPERSEDED
+    assert ScoreRun.objects.filter(date=TODAY, status="done").get() == second
+
+
+def test_a_second_run_for_the_same_date_cannot_start_while_one_runs(portfolio):
+    running = runs.run_start(as_of=TODAY)
+    with pytest.raises(runs.RunInProgress):
+        runs.run_start(as_of=TODAY)
+    # The first still completes, alone.
+    for chunk in running.chunks.all():
+        runs.run_chunk(chunk_id=chunk.pk)
+    runs.run_finalize(run_id=running.pk)
+    assert HealthScore.objects.filter(date=TODAY).count() == 3
+
+
+def test_a_chunk_delivered_twice_writes_once(portfolio):
+    run = runs.run_start(as_of=TODAY, chunk_size=2)
+    chunk = run.chunks.order_by("first_account_id").first()
+    assert runs.run_chunk(chunk_id=chunk.pk) == 2
+    assert runs.run_chunk(chunk_id=chunk.pk) == 0
+    run.refresh_from_db()
+    assert run.accounts_done == 2 and run.chunks_done == 1
+
+
+def test_unfinished_runs_are_invisible_and_failed_ones_leave_nothing(portfolio):
+    published = runs.run_sync(as_of=TODAY)
+    run = runs.run_start(as_of=TODAY, chunk_size=2)
+    runs.run_chunk(chunk_id=run.chunks.order_by("first_account_id").first().pk)
+    # Readers see exactly the published day while the new run is half done.
+    visible = HealthScore.objects.filter(date=TODAY, run__status="done")
+    assert visible.count() == 3 and set(visible.values_list("run", flat=True)) == {published.pk}
+    runs.run_fail(run_id=run.pk, error="worker lost")
+    assert not HealthScore.objects.filter(run=run).exists()
+    assert runs.latest_done_run(TODAY) == published
+
+
+def test_an_abandoned_run_does_not_block_the_date_forever(portfolio):
+    stuck = runs.run_start(as_of=TODAY)
+    ScoreRun.objects.filter(pk=stuck.pk).update(heartbeat_at=timezone.now() - dt.timedelta(hours=2))
+    run = runs.run_sync(as_of=TODAY)
+    stuck.refresh_from_db()
+    assert stuck.status == ScoreRun.Status.FAILED and run.status == ScoreRun.Status.DONE
+
+
+def test_churned_and_future_accounts_are_not_scored(portfolio):
+    AccountFactory(name="Gone Co", status=Account.Status.CHURNED, churn_date=TODAY - dt.timedelta(days=3))
+    AccountFactory(name="Future Co", start_date=TODAY + dt.timedelta(days=3))
+    run = runs.run_sync(as_of=TODAY)
+    assert "Gone Co" not in scores_by_name(run) and "Future Co" not in scores_by_name(run)
+    # But a back-filled day before the churn did score it.
+    past = runs.run_sync(as_of=TODAY - dt.timedelta(days=5))
+    assert "Gone Co" in scores_by_name(past)
+
+
+def test_week_over_week_change(portfolio):
+    runs.run_sync(as_of=TODAY - dt.timedelta(days=7))
+    add_signals(portfolio["sick"], 0.9)  # it recovered
+    run = runs.run_sync(as_of=TODAY)
+    sick = scores_by_name(run)["Sick Co"]
+    assert sick.delta_7d is not None and sick.delta_7d > 10
+
+
+def test_percentile_measures_rank_against_the_whole_population_not_the_chunk(portfolio):
+    one_chunk = scores_by_name(runs.run_sync(as_of=TODAY))
+    many_chunks = scores_by_name(runs.run_sync(as_of=TODAY, chunk_size=1))
+    for name in one_chunk:
+        assert one_chunk[name].details == many_chunks[name].details
+        assert one_chunk[name].score == many_chunks[name].score
+
+
+def test_percentile_bands_split_the_population(portfolio):
+    from scoring.models import ScorecardVersion
+
+    for i in range(8):
+        add_signals(AccountFactory(name=f"Extra {i}", segment=portfolio["healthy"].segment), i / 8)
+    ScorecardVersion.objects.filter(status="active").update(band_mode="percentile")
+    run = runs.run_sync(as_of=TODAY, chunk_size=3)
+    bands = list(HealthScore.objects.filter(run=run).exclude(band="none").values_list("band", flat=True))
+    assert len(bands) == 10
+    assert bands.count("green") == 3 and bands.count("red") == 3  # 25 % of 10, rounded
+
+
+def test_account_rescore_updates_todays_snapshot(portfolio):
+    runs.run_sync(as_of=TODAY)
+    add_signals(portfolio["silent"], 0.8)
+    score = runs.account_rescore(account_id=portfolio["silent"].pk)
+    assert score.band == "green"
+    assert HealthScore.objects.filter(date=TODAY, account=portfolio["silent"]).count() == 1
+
+
+def test_account_rescore_waits_for_the_nightly_run_when_today_has_none(portfolio):
+    assert runs.account_rescore(account_id=portfolio["sick"].pk) is None
+    assert not HealthScore.objects.exists()
+
+
+def test_chunks_are_recorded(portfolio):
+    run = runs.run_start(as_of=TODAY, chunk_size=2)
+    assert ScoreChunk.objects.filter(run=run).count() == 2
+    assert run.accounts_total == 3
