@@ -84,6 +84,10 @@ class MeasureInline(DraftOnlyInline, admin.TabularInline):
     ]
     extra = 0
 
+    def get_queryset(self, request: HttpRequest):
+        # A published version shows its measures read-only, each naming its metric.
+        return super().get_queryset(request).select_related("metric")
+
 
 @admin.register(ScorecardVersion)
 class ScorecardVersionAdmin(admin.ModelAdmin):

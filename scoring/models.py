@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -111,6 +112,17 @@ class ScorecardVersion(models.Model):
     def is_draft(self) -> bool:
         return self.status == self.Status.DRAFT
 
+    def clean(self) -> None:
+        if self.red_below is not None and self.green_at is not None and self.red_below > self.green_at:
+            raise ValidationError(
+                {"red_below": f"Unhealthy-below ({self.red_below:g}) must not be above "
+                              f"healthy-from ({self.green_at:g})."}
+            )
+        if (self.top_share or 0) + (self.bottom_share or 0) > 1:
+            raise ValidationError(
+                {"bottom_share": "The healthy and unhealthy shares together exceed 100 %."}
+            )
+
 
 class CategoryWeight(models.Model):
     version = models.ForeignKey(
@@ -172,6 +184,34 @@ class Measure(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """The rule's parameters must make sense for its direction (field-level messages)."""
+        errors = {}
+        if self.rule == self.Rule.THRESHOLD:
+            if self.red is None:
+                errors["red"] = "The threshold rule needs a red value."
+            if self.green is None:
+                errors["green"] = "The threshold rule needs a green value."
+            if not errors and self.red == self.green:
+                errors["green"] = "Red and green must differ."
+            elif not errors and (self.green - self.red) * self.direction < 0:
+                errors["green"] = (
+                    f"Thresholds are inverted: when more is "
+                    f"{'better' if self.direction > 0 else 'worse'}, green ({self.green:g}) must be "
+                    f"{'above' if self.direction > 0 else 'below'} red ({self.red:g})."
+                )
+        elif self.rule == self.Rule.RANGE:
+            if self.low is None:
+                errors["low"] = "The range rule needs a low value."
+            if self.high is None:
+                errors["high"] = "The range rule needs a high value."
+            if not errors and self.low >= self.high:
+                errors["high"] = f"High ({self.high:g}) must be above low ({self.low:g})."
+        if self.weight is not None and self.weight < 0:
+            errors["weight"] = "Weights cannot be negative."
+        if errors:
+            raise ValidationError(errors)
 
 
 class ScoreRun(models.Model):

@@ -80,6 +80,16 @@ def run_start(*, as_of: dt.date, trigger: str = "nightly", chunk_size: int | Non
     """Claim the date and cut its accounts into chunks. Raises RunInProgress if another run
     for that date is still running."""
     chunk_size = chunk_size or settings.SCORING_CHUNK_SIZE
+    versions = active_versions()
+    for version in versions:
+        try:
+            if not version.measures:
+                raise engine.ScorecardError("it has no measures with a positive weight.")
+            engine.validate_measures(version.specs)
+        except engine.ScorecardError as exc:
+            raise engine.ScorecardError(
+                f"Scorecard “{version.scorecard_name}” v{version.number} cannot score: {exc}"
+            ) from exc
     ScoreRun.objects.filter(
         date=as_of, status=ScoreRun.Status.RUNNING, heartbeat_at__lt=timezone.now() - STALE_AFTER
     ).update(status=ScoreRun.Status.FAILED, error="Abandoned: no progress for 30 minutes.")
@@ -89,7 +99,6 @@ def run_start(*, as_of: dt.date, trigger: str = "nightly", chunk_size: int | Non
     except IntegrityError as exc:
         raise RunInProgress(f"A score run for {as_of} is already running.") from exc
 
-    versions = active_versions()
     ids, segments, seats = accounts_active_on(as_of)
     run.reference = {
         "versions": [v.id for v in versions],

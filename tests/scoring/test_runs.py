@@ -175,3 +175,18 @@ def test_chunks_are_recorded(portfolio):
     run = runs.run_start(as_of=TODAY, chunk_size=2)
     assert ScoreChunk.objects.filter(run=run).count() == 2
     assert run.accounts_total == 3
+
+
+def test_a_new_signal_rescores_its_account(portfolio, django_capture_on_commit_callbacks):
+    from django.core.cache import cache
+
+    cache.clear()
+    runs.run_sync(as_of=TODAY)
+    metrics = {m.key: m for m in Metric.objects.all()}
+    silent = portfolio["silent"]
+    with django_capture_on_commit_callbacks(execute=True):
+        for key, value in [("logins", silent.seats * 4), ("csat", 5), ("nps", 10), ("licence_utilisation", 90),
+                           ("active_users", silent.seats * 0.9), ("kpi_attainment", 100)]:
+            Signal.objects.create(account=silent, metric=metrics[key], observed_at=timezone.now(), value=value)
+    score = HealthScore.objects.get(date=TODAY, account=silent)
+    assert score.band == "green"

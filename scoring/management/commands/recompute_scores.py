@@ -6,6 +6,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from scoring import runs
+from scoring.engine import ScorecardError
 from scoring.models import ScoreRun
 
 
@@ -54,7 +55,7 @@ class Command(BaseCommand):
                     inner = tqdm(unit="account", file=self.stderr, desc=str(day))
                     run = runs.run_sync(as_of=day, trigger="manual", chunk_size=chunk_size, progress=inner.update)
                     inner.close()
-            except runs.RunInProgress as exc:
+            except (runs.RunInProgress, ScorecardError) as exc:
                 raise CommandError(str(exc)) from exc
             bar.update(1)
             if not many:
