@@ -48,19 +48,26 @@ def _adapt(value: dt.datetime):
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def _ring_values_sql(rings: dict[int, list[int]], end: dt.datetime) -> tuple[str, list]:
+def _ring_values_sql(rings: dict[int, list[int]], end: dt.datetime, flags: dict[int, tuple[int, int]] | None = None) -> tuple[str, list]:
+    """A VALUES table of (metric, ring, start, stop, needs trend, needs nps) rows."""
     pg = connection.vendor == "postgresql"
-    row = "(CAST(%s AS bigint), %s, CAST(%s AS timestamptz), CAST(%s AS timestamptz))" if pg else "(%s, %s, %s, %s)"
+    row = (
+        "(CAST(%s AS bigint), %s, CAST(%s AS timestamptz), CAST(%s AS timestamptz), %s, %s)"
+        if pg
+        else "(%s, %s, %s, %s, %s, %s)"
+    )
     rows, params = [], []
     for metric, windows in rings.items():
+        trend, nps = (flags or {}).get(metric, (0, 0))
         previous = 0
         for ring, days in enumerate(windows):
             rows.append(row)
             start = end - dt.timedelta(days=days)
             stop = end - dt.timedelta(days=previous)
-            params += [metric, ring, _adapt(start), _adapt(stop)]
+            params += [metric, ring, _adapt(start), _adapt(stop), trend, nps]
             previous = days
-    return "WITH w(metric_id, ring, start_at, stop_at) AS (VALUES " + ", ".join(rows) + ")", params
+    sql = "WITH w(metric_id, ring, start_at, stop_at, trend, nps) AS (VALUES " + ", ".join(rows) + ")"
+    return sql, params
 
 
 def _days_before_end_sql(end: dt.datetime) -> tuple[str, list]:
@@ -130,22 +137,32 @@ N, SUM, MIN, MAX, ST, STT, STY, PROMOTERS, DETRACTORS = range(9)
 
 
 def _ring_stats(rings, end, lo, hi, requests) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
-    with_values, params = _ring_values_sql(rings, end)
+    # Only the metrics that need them pay for the trend and NPS sums (CASE on the flag).
+    flags = {
+        metric: (
+            int(any(r.metric_id == metric and r.aggregation == "trend" for r in requests)),
+            int(any(r.metric_id == metric and r.aggregation == "nps" for r in requests)),
+        )
+        for metric in rings
+    }
+    with_values, params = _ring_values_sql(rings, end, flags)
     t_sql, t_params = _days_before_end_sql(end)
     earliest = end - dt.timedelta(days=max(max(w) for w in rings.values()))
     columns = ["COUNT(*)", "SUM(s.value)", "MIN(s.value)", "MAX(s.value)"]
-    need_trend = any(r.aggregation == "trend" for r in requests)
-    need_nps = any(r.aggregation == "nps" for r in requests)
-    if need_trend:
-        columns += [f"SUM({t_sql})", f"SUM({t_sql} * {t_sql})", f"SUM({t_sql} * s.value)"]
+    params_cols = []
+    if any(trend for trend, _ in flags.values()):
+        columns += [
+            f"SUM(CASE WHEN w.trend = 1 THEN {t_sql} END)",
+            f"SUM(CASE WHEN w.trend = 1 THEN {t_sql} * {t_sql} END)",
+            f"SUM(CASE WHEN w.trend = 1 THEN {t_sql} * s.value END)",
+        ]
         params_cols = t_params * 4
     else:
         columns += ["0", "0", "0"]
-        params_cols = []
-    if need_nps:
+    if any(nps for _, nps in flags.values()):
         columns += [
-            "SUM(CASE WHEN s.value >= 9 THEN 1 ELSE 0 END)",
-            "SUM(CASE WHEN s.value <= 6 THEN 1 ELSE 0 END)",
+            "SUM(CASE WHEN w.nps = 1 AND s.value >= 9 THEN 1 ELSE 0 END)",
+            "SUM(CASE WHEN w.nps = 1 AND s.value <= 6 THEN 1 ELSE 0 END)",
         ]
     else:
         columns += ["0", "0"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from dataclasses import dataclass
 
@@ -85,6 +86,17 @@ def _round(value: float, digits: int = 4):
 def details_json(raw_row: np.ndarray, sub_row: np.ndarray) -> dict:
     """What a snapshot keeps of each measure, in the version's measure order."""
     return {"raw": [_round(v) for v in raw_row], "sub": [_round(v, 2) for v in sub_row]}
+
+
+def details_json_rows(raw: np.ndarray, sub: np.ndarray) -> list[str]:
+    """details_json for many accounts at once, as JSON text (what COPY and the ORM store)."""
+    raw_lists = np.round(raw, 4).tolist()
+    sub_lists = np.round(sub, 2).tolist()
+    # json writes NaN for missing values; JSON (and PostgreSQL) wants null.
+    return [
+        json.dumps({"raw": r, "sub": s}).replace("NaN", "null")
+        for r, s in zip(raw_lists, sub_lists)
+    ]
 
 
 def raw_from_details(details: dict, n_measures: int) -> list[float]:

@@ -8,6 +8,7 @@ replaces in one transaction, so a re-run or a crash never shows a duplicate or h
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 
 import numpy as np
@@ -130,16 +131,19 @@ def _previous_scores(as_of: dt.date, first_id: int, last_id: int) -> dict[int, f
 def _score_rows(run: ScoreRun, results: list[compute.VersionScores], previous: dict[int, float]) -> list[tuple]:
     rows = []
     for result in results:
-        sub = result.scores.sub
-        for i, account_id in enumerate(result.account_ids.tolist()):
-            score = result.scores.score[i]
-            score = None if np.isnan(score) else round(float(score), 2)
-            before = previous.get(account_id)
-            delta = None if score is None or before is None else round(score - before, 2)
+        scores = np.round(result.scores.score, 2)
+        before = np.array([previous.get(a, np.nan) for a in result.account_ids.tolist()], dtype=np.float64)
+        deltas = np.round(scores - before, 2)
+        coverage = np.round(result.scores.coverage, 4)
+        details = compute.details_json_rows(result.raw, result.scores.sub)
+        for account_id, score, band, cov, delta, detail in zip(
+            result.account_ids.tolist(), scores.tolist(), result.bands.tolist(),
+            coverage.tolist(), deltas.tolist(), details,
+        ):
             rows.append((
-                account_id, run.pk, run.date, result.version.id, score, str(result.bands[i]),
-                round(float(result.scores.coverage[i]), 4), delta,
-                compute.details_json(result.raw[i], sub[i]),
+                account_id, run.pk, run.date, result.version.id,
+                None if score != score else score, band, cov,
+                None if delta != delta else delta, detail,
             ))
     return rows
 
@@ -151,16 +155,15 @@ def _insert(rows: list[tuple]) -> None:
     if not rows:
         return
     if connection.vendor == "postgresql":
-        import json
-
         # COPY is several times faster than INSERT for a whole day of snapshots.
         with connection.cursor() as cursor:
             with cursor.cursor.copy(f"COPY scoring_healthscore ({', '.join(COLUMNS)}) FROM STDIN") as copy:
                 for row in rows:
-                    copy.write_row(row[:-1] + (json.dumps(row[-1]),))
+                    copy.write_row(row)
         return
     HealthScore.objects.bulk_create(
-        (HealthScore(**dict(zip(COLUMNS, row))) for row in rows), batch_size=2000
+        (HealthScore(**dict(zip(COLUMNS, row[:-1])), details=json.loads(row[-1])) for row in rows),
+        batch_size=2000,
     )
 
 

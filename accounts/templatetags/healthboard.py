@@ -1,0 +1,129 @@
+"""Template tags and filters shared by every Healthboard page: `{% load healthboard %}`.
+
+- `{% band_chip band score %}`: the traffic-light chip (colour + shape + words, never colour
+  alone); the same markup as `{% include "components/band_chip.html" with band=… score=… %}`.
+- `band_label`, `band_shape`, `band_key`: a band value ("green", "yellow", "red", "none") as
+  words, as a shape, or normalised for a CSS class.
+- `signed` (+3.2 / −1.0), `arrow` (▲ / ▼), `money` ($1.2M / $85k / $950), `score_text`.
+- `is_under`: whether a path is in a section, to mark the current navigation link.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal, InvalidOperation
+
+from django import template
+
+register = template.Library()
+
+# A real minus sign: a hyphen is shorter than a plus and reads as a dash in tables.
+MINUS = "\u2212"
+DASH = "\u2014"
+
+NO_DATA = "none"
+# Kept in step with scoring.models.Band; spelled out here so templates never import models.
+BAND_LABELS = {"green": "Healthy", "yellow": "At risk", "red": "Unhealthy", NO_DATA: "No data"}
+# A different shape per band so colour is never the only carrier of meaning (colour blindness,
+# grey-scale print).
+BAND_SHAPES = {"green": "\u25cf", "yellow": "\u25b2", "red": "\u25a0", NO_DATA: "\u25cb"}
+
+
+def _number(value) -> float | None:
+    """A template value as a finite float, or None for None, "", and anything not a number."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError, InvalidOperation):
+        return None
+    return number if math.isfinite(number) else None
+
+
+@register.filter
+def band_key(band) -> str:
+    """The band normalised to one of green / yellow / red / none (unknown or empty → none)."""
+    key = str(band or "").strip().lower()
+    return key if key in BAND_LABELS else NO_DATA
+
+
+@register.filter
+def band_label(band) -> str:
+    return BAND_LABELS[band_key(band)]
+
+
+@register.filter
+def band_shape(band) -> str:
+    return BAND_SHAPES[band_key(band)]
+
+
+@register.filter
+def score_text(score) -> str:
+    """A 0–100 score as a whole number ("55"); empty when there is no score."""
+    number = _number(score)
+    return "" if number is None else f"{number:.0f}"
+
+
+@register.filter
+def signed(value, digits: int = 1) -> str:
+    """+3.2, −1.0, 0.0; an em dash when there is no value."""
+    number = _number(value)
+    if number is None:
+        return DASH
+    text = f"{abs(number):.{int(digits)}f}"
+    if float(text) == 0:
+        return text
+    return ("+" if number > 0 else MINUS) + text
+
+
+@register.filter
+def arrow(value) -> str:
+    """▲ for a rise, ▼ for a fall; nothing for no value or a change that `signed` shows as
+    0.0, so the arrow never contradicts the number beside it."""
+    number = _number(value)
+    if number is None or round(number, 1) == 0:
+        return ""
+    return "\u25b2" if number > 0 else "\u25bc"
+
+
+# Largest unit first: $1.2B, $1.2M, $85k, $950.
+_MONEY_UNITS = ((Decimal(10) ** 9, "B"), (Decimal(10) ** 6, "M"), (Decimal(10) ** 3, "k"))
+
+
+def _compact(amount: Decimal, divisor: Decimal, suffix: str) -> str:
+    quotient = amount / divisor
+    # One decimal below 10 ($1.2M, $8.5k), whole numbers above ($85k, $120M); no ".0".
+    text = f"{quotient:.1f}" if quotient < 10 else f"{quotient:.0f}"
+    return text.removesuffix(".0") + suffix
+
+
+@register.filter
+def money(value, currency: str = "$") -> str:
+    """ARR compactly: $1.2M, $85k, $950; an em dash when there is no value."""
+    number = _number(value)
+    if number is None:
+        return DASH
+    amount = abs(Decimal(str(value)) if isinstance(value, Decimal) else Decimal(repr(number)))
+    sign = MINUS if number < 0 and amount >= Decimal("0.5") else ""
+    text = f"{amount:.0f}"
+    for divisor, suffix in _MONEY_UNITS:
+        # 999,600 would round to "1000k": it reads as "$1M".
+        if amount >= divisor * Decimal("0.9995"):
+            text = _compact(max(amount, divisor), divisor, suffix)
+            break
+    return f"{sign}{currency}{text}"
+
+
+@register.filter
+def is_under(path, prefix: str) -> bool:
+    """Whether `path` is `prefix` or below it: `request.path|is_under:"/scoring/weekly/"`."""
+    path, prefix = str(path or ""), str(prefix or "")
+    if prefix == "/":
+        return path == "/"
+    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
+
+
+@register.inclusion_tag("components/band_chip.html")
+def band_chip(band, score=None) -> dict:
+    """`{% band_chip row.band row.score %}`: the traffic-light chip."""
+    return {"band": band_key(band), "score": score}

@@ -1,0 +1,110 @@
+"""Times the full recompute against its floor (one raw aggregation) and a naive ORM loop."""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import resource
+import time
+
+import numpy as np
+from django.db import connection, connections
+
+from accounts.models import Account, Signal
+from scoring import compute, runs
+from scoring.aggregates import window_end
+from scoring.models import HealthScore, ScoreRun
+from scoring.specs import ScorecardAssignment, active_versions
+
+
+def peak_rss_mb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024
+
+
+def widest_window() -> int:
+    return max(m.window_days for v in active_versions() for m in v.measures)
+
+
+def raw_aggregate_s(as_of: dt.date) -> tuple[float, int]:
+    """The floor: read every signal in the widest window once and return one row per account
+    and metric with count, sum, min and max."""
+    end = window_end(as_of)
+    start = end - dt.timedelta(days=widest_window())
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT account_id, metric_id, count(*), sum(value), min(value), max(value) "
+            "FROM accounts_signal WHERE observed_at >= %s AND observed_at < %s "
+            "GROUP BY account_id, metric_id",
+            [start, end],
+        )
+        rows = cursor.fetchall()
+    return time.perf_counter() - started, len(rows)
+
+
+def _work_chunks(chunk_ids: list[int]) -> int:
+    connections.close_all()  # a forked worker must not share the parent's connection
+    done = sum(runs.run_chunk(chunk_id=chunk_id) for chunk_id in chunk_ids)
+    connections.close_all()
+    return done
+
+
+def recompute_s(as_of: dt.date, workers: int) -> tuple[float, ScoreRun]:
+    """The whole run as the Celery workers do it: start, chunks on `workers` processes, finish."""
+    started = time.perf_counter()
+    run = runs.run_start(as_of=as_of, trigger="bench")
+    chunk_ids = list(run.chunks.order_by("first_account_id").values_list("pk", flat=True))
+    try:
+        if workers > 1:
+            connections.close_all()
+            context = multiprocessing.get_context("fork")
+            with context.Pool(workers) as pool:
+                pool.map(_work_chunks, [chunk_ids[i::workers] for i in range(workers)])
+        else:
+            _work_chunks(chunk_ids)
+        run = runs.run_finalize(run_id=run.pk)
+    except BaseException as exc:
+        runs.run_fail(run_id=run.pk, error=str(exc))
+        raise
+    return time.perf_counter() - started, run
+
+
+def naive_loop_s(as_of: dt.date, sample: int) -> float:
+    """What a per-account ORM loop would cost: one query per account and measure, per account
+    scored with the same engine. Timed on a sample and returned per account."""
+    versions = active_versions()
+    assignment = ScorecardAssignment(versions)
+    end = window_end(as_of)
+    accounts = list(Account.objects.filter(status="active").order_by("?")[:sample])
+    started = time.perf_counter()
+    for account in accounts:
+        version = assignment.for_segment(account.segment_id)
+        raw = []
+        for m in version.measures:
+            values = list(
+                Signal.objects.filter(
+                    account=account, metric_id=m.metric_id,
+                    observed_at__gte=end - dt.timedelta(days=m.window_days), observed_at__lt=end,
+                ).order_by("observed_at").values_list("value", flat=True)
+            )
+            raw.append(_naive_aggregate(m.aggregation, values) / (account.seats if m.per_seat and account.seats else 1))
+        compute.score_raw(version, np.array([account.pk]), np.array([raw], dtype=float))
+    return (time.perf_counter() - started) / max(len(accounts), 1)
+
+
+def _naive_aggregate(aggregation: str, values: list[float]) -> float:
+    if not values:
+        return 0.0 if aggregation in ("sum", "count") else np.nan
+    array = np.array(values)
+    return {
+        "sum": array.sum, "mean": array.mean, "count": lambda: float(len(array)), "min": array.min,
+        "max": array.max, "last": lambda: array[-1],
+        "nps": lambda: 100 * (np.sum(array >= 9) - np.sum(array <= 6)) / len(array),
+        "trend": lambda: np.polyfit(np.arange(len(array)), array, 1)[0] if len(array) > 1 else np.nan,
+    }[aggregation]()
+
+
+def stored_scores(run: ScoreRun) -> int:
+    return HealthScore.objects.filter(run=run).count()

@@ -1,0 +1,71 @@
+/* Healthboard: the little behaviour every page shares. Loaded with defer, after htmx.
+ *
+ * - Dismissible messages: a button with data-dismiss="alert" removes its .alert.
+ * - HTMX errors: htmx 2 does not swap 4xx/5xx responses, so without this a failed request
+ *   looks like nothing happened. Say so in the messages area instead.
+ * - Charts: <div class="chart" data-plotly-figure="{{ figure_json }}"></div>, where
+ *   figure_json is fig.to_json(), is drawn on page load and whenever HTMX swaps it in
+ *   (the page must load plotly.js: {% block plotly %}{% include "components/plotly_js.html" %}).
+ */
+(function () {
+  "use strict";
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-dismiss='alert']");
+    if (button) {
+      var alert = button.closest(".alert");
+      if (alert) alert.remove();
+    }
+  });
+
+  function showMessage(text, level) {
+    var area = document.getElementById("messages");
+    if (!area) return;
+    var alert = document.createElement("div");
+    alert.className = "alert alert-" + (level || "error");
+    alert.setAttribute("role", "alert");
+    var p = document.createElement("p");
+    p.textContent = text;
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "alert__close";
+    close.setAttribute("data-dismiss", "alert");
+    close.setAttribute("aria-label", "Dismiss message");
+    close.textContent = "\u00d7";
+    alert.append(p, close);
+    area.append(alert);
+  }
+
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr.status;
+    var text =
+      status === 403 ? "You don't have access to do that." :
+      status === 404 ? "That page or item no longer exists." :
+      "Something went wrong (error " + status + "). Please try again.";
+    showMessage(text, "error");
+  });
+
+  document.addEventListener("htmx:sendError", function () {
+    showMessage("The server could not be reached. Check your connection and try again.", "error");
+  });
+
+  function drawCharts(root) {
+    if (typeof window.Plotly === "undefined") return;
+    var charts = Array.from(root.querySelectorAll("[data-plotly-figure]"));
+    if (root.matches && root.matches("[data-plotly-figure]")) charts.push(root);
+    charts.forEach(function (el) {
+      if (el.dataset.plotlyDrawn) return;
+      var figure = JSON.parse(el.dataset.plotlyFigure);
+      var config = Object.assign({ responsive: true, displaylogo: false }, figure.config || {});
+      window.Plotly.newPlot(el, figure.data || [], figure.layout || {}, config);
+      el.dataset.plotlyDrawn = "1";
+    });
+  }
+
+  if (window.htmx) {
+    // onLoad runs for the page itself and for every piece of content HTMX swaps in.
+    window.htmx.onLoad(drawCharts);
+  } else {
+    document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
+  }
+})();
