@@ -12,35 +12,36 @@ from django.http import HttpRequest
 CSM, MANAGER, ADMIN = "CSM", "Manager", "Admin"
 ROLES = (CSM, MANAGER, ADMIN)
 
-# What each role may do beyond reading (design.md, "Who uses it").
+ACCOUNT_MODELS = ("account", "segment", "journeystage", "metric", "signal", "note", "stagechange")
+SCORING_MODELS = (
+    "scorecard", "scorecardversion", "categoryweight", "measure", "scorerun", "scorechunk",
+    "healthscore",
+)
+
+
+def _perms(app: str, actions: tuple[str, ...], models: tuple[str, ...]) -> list[str]:
+    return [f"{app}.{action}_{model}" for model in models for action in actions]
+
+
+# What each role may do on top of the roles below it (design.md, "Who uses it").
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    CSM: [
-        "accounts.view_account",
-        "accounts.add_note",
-        "accounts.add_stagechange",
-        "scoring.view_healthscore",
-    ],
+    # Reads every account; writes notes and stage changes on their own book.
+    CSM: _perms("accounts", ("view",), ACCOUNT_MODELS)
+    + ["accounts.add_note", "accounts.add_stagechange"]
+    + _perms("scoring", ("view",), ("healthscore", "scorerun")),
+    # Team views, any account, reassigning owners, reading the scorecards.
     MANAGER: [
         "accounts.work_any_account",
         "accounts.view_team",
         "accounts.reassign_owner",
-        "scoring.view_scorecard",
-        "scoring.view_scorecardversion",
-    ],
-    ADMIN: [
-        "accounts.import_data",
-        "scoring.add_scorecard",
-        "scoring.change_scorecard",
-        "scoring.add_scorecardversion",
-        "scoring.change_scorecardversion",
-        "scoring.add_measure",
-        "scoring.change_measure",
-        "scoring.delete_measure",
-        "scoring.add_scorerun",
-        "auth.view_user",
-        "auth.add_user",
-        "auth.change_user",
-    ],
+        "accounts.change_account",
+    ]
+    + _perms("scoring", ("view",), ("scorecard", "scorecardversion", "categoryweight", "measure")),
+    # Scorecards, imports, the catalogue and users.
+    ADMIN: ["accounts.import_data"]
+    + _perms("accounts", ("add", "change", "delete"), ACCOUNT_MODELS)
+    + _perms("scoring", ("add", "change", "delete"), SCORING_MODELS)
+    + _perms("auth", ("view", "add", "change"), ("user", "group")),
 }
 
 
@@ -50,6 +51,26 @@ def role_permissions(role: str) -> list[str]:
     for name in ROLES[: ROLES.index(role) + 1]:
         granted += ROLE_PERMISSIONS[name]
     return granted
+
+
+def sync_role_groups(apps) -> None:
+    """Create the role groups and give each exactly its permissions (data migrations)."""
+    from django.contrib.auth.management import create_permissions
+
+    # Permissions are normally created after all migrations; the groups need them now.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, verbosity=0)
+        app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role in ROLES:
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = []
+        for perm in role_permissions(role):
+            app_label, codename = perm.split(".")
+            wanted.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        group.permissions.set(wanted)
 
 
 def role_of(user: AbstractBaseUser | AnonymousUser) -> str | None:

@@ -1,24 +1,10 @@
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from healthboard.roles import ROLES, role_permissions
+from healthboard.roles import sync_role_groups
 
 
 def create_roles(apps, schema_editor):
-    # Permissions are normally created after all migrations; the groups need them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for role in ROLES:
-        group, _ = Group.objects.get_or_create(name=role)
-        for perm in role_permissions(role):
-            app_label, codename = perm.split(".")
-            group.permissions.add(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
+    sync_role_groups(apps)
 
 
 class Migration(migrations.Migration):
