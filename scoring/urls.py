@@ -1,4 +1,10 @@
 from django.urls import path  # noqa: F401
 
+from scoring.views import analytics, scorecards, weekly  # noqa: F401
+
 app_name = "scoring"
-urlpatterns: list = []
+urlpatterns = [
+    # -- scorecards
+    # -- weekly
+    # -- analytics
+]
