@@ -65,7 +65,10 @@ class Account(models.Model):
     start_date = models.DateField()
     renewal_date = models.DateField(null=True, blank=True)
     stage = models.ForeignKey(
-        JourneyStage, on_delete=models.PROTECT, related_name="accounts", verbose_name="journey stage"
+        JourneyStage,
+        on_delete=models.PROTECT,
+        related_name="accounts",
+        verbose_name="journey stage",
     )
     stage_since = models.DateField(
         null=True, blank=True, help_text="When the account entered its current stage."

@@ -14,7 +14,12 @@ ROLES = (CSM, MANAGER, ADMIN)
 
 ACCOUNT_MODELS = ("account", "segment", "journeystage", "metric", "signal", "note", "stagechange")
 SCORING_MODELS = (
-    "scorecard", "scorecardversion", "categoryweight", "measure", "scorerun", "scorechunk",
+    "scorecard",
+    "scorecardversion",
+    "categoryweight",
+    "measure",
+    "scorerun",
+    "scorechunk",
     "healthscore",
 )
 
@@ -69,7 +74,9 @@ def sync_role_groups(apps) -> None:
         wanted = []
         for perm in role_permissions(role):
             app_label, codename = perm.split(".")
-            wanted.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+            wanted.append(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
         group.permissions.set(wanted)
 
 

@@ -48,7 +48,9 @@ def _adapt(value: dt.datetime):
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def _ring_values_sql(rings: dict[int, list[int]], end: dt.datetime, flags: dict[int, tuple[int, int]] | None = None) -> tuple[str, list]:
+def _ring_values_sql(
+    rings: dict[int, list[int]], end: dt.datetime, flags: dict[int, tuple[int, int]] | None = None
+) -> tuple[str, list]:
     """A VALUES table of (metric, ring, start, stop, needs trend, needs nps) rows."""
     pg = connection.vendor == "postgresql"
     row = (
@@ -66,7 +68,9 @@ def _ring_values_sql(rings: dict[int, list[int]], end: dt.datetime, flags: dict[
             stop = end - dt.timedelta(days=previous)
             params += [metric, ring, _adapt(start), _adapt(stop), trend, nps]
             previous = days
-    sql = "WITH w(metric_id, ring, start_at, stop_at, trend, nps) AS (VALUES " + ", ".join(rows) + ")"
+    sql = (
+        "WITH w(metric_id, ring, start_at, stop_at, trend, nps) AS (VALUES " + ", ".join(rows) + ")"
+    )
     return sql, params
 
 
@@ -136,7 +140,9 @@ def aggregate(
 N, SUM, MIN, MAX, ST, STT, STY, PROMOTERS, DETRACTORS = range(9)
 
 
-def _ring_stats(rings, end, lo, hi, requests) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
+def _ring_stats(
+    rings, end, lo, hi, requests
+) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
     # Only the metrics that need them pay for the trend and NPS sums (CASE on the flag).
     flags = {
         metric: (
@@ -208,7 +214,9 @@ def _ring_lasts(rings, end, lo, hi) -> dict[tuple[int, int], tuple[np.ndarray, n
         ids, vals = out[(metric_id, ring)]
         ids.append(account_id)
         vals.append(value)
-    return {k: (np.array(ids, np.int64), np.array(vals, np.float64)) for k, (ids, vals) in out.items()}
+    return {
+        k: (np.array(ids, np.int64), np.array(vals, np.float64)) for k, (ids, vals) in out.items()
+    }
 
 
 def _combine(r, blocks, n, lasts, windows, account_ids, has_signals) -> np.ndarray:
@@ -237,9 +245,13 @@ def _combine(r, blocks, n, lasts, windows, account_ids, has_signals) -> np.ndarr
         elif r.aggregation == "mean":
             result = total / count
         elif r.aggregation == "min":
-            result = np.nanmin(np.where(np.isnan(stack[:, :, MIN]), np.inf, stack[:, :, MIN]), axis=0)
+            result = np.nanmin(
+                np.where(np.isnan(stack[:, :, MIN]), np.inf, stack[:, :, MIN]), axis=0
+            )
         elif r.aggregation == "max":
-            result = np.nanmax(np.where(np.isnan(stack[:, :, MAX]), -np.inf, stack[:, :, MAX]), axis=0)
+            result = np.nanmax(
+                np.where(np.isnan(stack[:, :, MAX]), -np.inf, stack[:, :, MAX]), axis=0
+            )
         elif r.aggregation == "nps":
             promoters = np.nansum(stack[:, :, PROMOTERS], axis=0)
             detractors = np.nansum(stack[:, :, DETRACTORS], axis=0)

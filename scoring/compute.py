@@ -29,7 +29,9 @@ def requests_for(version: VersionConfig) -> list[AggRequest]:
     return [AggRequest(m.metric_id, m.window_days, m.aggregation) for m in version.measures]
 
 
-def raw_matrix(version: VersionConfig, aggregated, rows: np.ndarray, seats: np.ndarray) -> np.ndarray:
+def raw_matrix(
+    version: VersionConfig, aggregated, rows: np.ndarray, seats: np.ndarray
+) -> np.ndarray:
     columns = []
     for m in version.measures:
         column = aggregated.column(AggRequest(m.metric_id, m.window_days, m.aggregation))[rows]
@@ -47,7 +49,9 @@ def score_raw(
     references: dict[str, np.ndarray] | None = None,
 ) -> VersionScores:
     scores = engine.score_accounts(raw, version.specs, references)
-    bands = engine.assign_bands(scores.score, scores.coverage, tiebreak=account_ids, **version.band_kwargs())
+    bands = engine.assign_bands(
+        scores.score, scores.coverage, tiebreak=account_ids, **version.band_kwargs()
+    )
     return VersionScores(version, account_ids, raw, scores, bands)
 
 
@@ -95,7 +99,7 @@ def details_json_rows(raw: np.ndarray, sub: np.ndarray) -> list[str]:
     # json writes NaN for missing values; JSON (and PostgreSQL) wants null.
     return [
         json.dumps({"raw": r, "sub": s}).replace("NaN", "null")
-        for r, s in zip(raw_lists, sub_lists)
+        for r, s in zip(raw_lists, sub_lists, strict=True)
     ]
 
 

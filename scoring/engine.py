@@ -54,35 +54,25 @@ def validate_measures(measures: Sequence[MeasureSpec]) -> None:
             raise ScorecardError(f"{name} appears more than once.")
         seen.add(m.key)
         if not _finite(m.weight) or m.weight <= 0:
-            raise ScorecardError(
-                f"{name}: weight must be a positive number, got {m.weight!r}."
-            )
+            raise ScorecardError(f"{name}: weight must be a positive number, got {m.weight!r}.")
         if m.direction not in (POSITIVE, NEGATIVE):
             raise ScorecardError(f"{name}: unknown direction {m.direction!r}.")
         if m.rule == THRESHOLD:
             if not (_finite(m.red) and _finite(m.green)):
-                raise ScorecardError(
-                    f"{name}: threshold rule needs both red and green values."
-                )
+                raise ScorecardError(f"{name}: threshold rule needs both red and green values.")
             # Equal thresholds would divide by zero; swapped ones would silently flip
             # the measure's direction.
             if (m.green - m.red) * m.direction <= 0:
-                kind, side = (
-                    ("better", "below") if m.direction > 0 else ("worse", "above")
-                )
+                kind, side = ("better", "below") if m.direction > 0 else ("worse", "above")
                 raise ScorecardError(
                     f"{name}: thresholds are inverted: when more is {kind}, "
                     f"red ({m.red}) must be {side} green ({m.green})."
                 )
         elif m.rule == RANGE:
             if not (_finite(m.low) and _finite(m.high)):
-                raise ScorecardError(
-                    f"{name}: range rule needs both low and high values."
-                )
+                raise ScorecardError(f"{name}: range rule needs both low and high values.")
             if not m.low < m.high:
-                raise ScorecardError(
-                    f"{name}: range low ({m.low}) must be below high ({m.high})."
-                )
+                raise ScorecardError(f"{name}: range low ({m.low}) must be below high ({m.high}).")
         elif m.rule != PERCENTILE:
             raise ScorecardError(f"{name}: unknown scoring rule {m.rule!r}.")
 
@@ -141,9 +131,7 @@ def sub_scores(
     validate_measures(measures)
     raw = np.asarray(values, dtype=np.float64)
     if raw.ndim != 2 or raw.shape[1] != len(measures):
-        raise ValueError(
-            f"values must be (n_accounts, {len(measures)}), got {raw.shape}."
-        )
+        raise ValueError(f"values must be (n_accounts, {len(measures)}), got {raw.shape}.")
     sub = np.empty_like(raw)
     for j, m in enumerate(measures):
         col = raw[:, j]
@@ -200,9 +188,7 @@ def score_accounts(
 
 
 def _check_fixed_cutoffs(green_at: float, red_below: float) -> None:
-    if not (
-        _finite(green_at) and _finite(red_below) and 0 <= red_below <= green_at <= 100
-    ):
+    if not (_finite(green_at) and _finite(red_below) and 0 <= red_below <= green_at <= 100):
         raise ScorecardError(
             f"Band cut-offs must satisfy 0 <= red_below <= green_at <= 100, "
             f"got red_below={red_below}, green_at={green_at}."
@@ -212,9 +198,7 @@ def _check_fixed_cutoffs(green_at: float, red_below: float) -> None:
 def _check_shares(top_share: float, bottom_share: float) -> None:
     for label, share in (("top_share", top_share), ("bottom_share", bottom_share)):
         if not (_finite(share) and 0 <= share <= 1):
-            raise ScorecardError(
-                f"Percentile band {label} must be between 0 and 1, got {share}."
-            )
+            raise ScorecardError(f"Percentile band {label} must be between 0 and 1, got {share}.")
     if top_share + bottom_share > 1:
         raise ScorecardError(
             f"Percentile band shares overlap: top_share ({top_share}) + "
@@ -240,13 +224,10 @@ def assign_bands(
     cov = np.asarray(coverage, dtype=np.float64)
     if s.ndim != 1 or cov.shape != s.shape:
         raise ValueError(
-            f"score and coverage must be 1-D of equal length, got {s.shape}, "
-            f"{cov.shape}."
+            f"score and coverage must be 1-D of equal length, got {s.shape}, {cov.shape}."
         )
     if not (_finite(min_coverage) and 0 <= min_coverage <= 1):
-        raise ScorecardError(
-            f"min_coverage must be between 0 and 1, got {min_coverage}."
-        )
+        raise ScorecardError(f"min_coverage must be between 0 and 1, got {min_coverage}.")
 
     bands = np.full(s.shape, NO_DATA, dtype=object)
     # Thin evidence must read as "no data", never as a confident red or green.
@@ -262,9 +243,7 @@ def assign_bands(
         _check_shares(top_share, bottom_share)
         tb = np.arange(s.size) if tiebreak is None else np.asarray(tiebreak)
         if tb.shape != s.shape:
-            raise ValueError(
-                f"tiebreak must match score's shape {s.shape}, got {tb.shape}."
-            )
+            raise ValueError(f"tiebreak must match score's shape {s.shape}, got {tb.shape}.")
         idx = np.flatnonzero(known)
         n = idx.size
         # Tied scores are split by tiebreak so band sizes are exact and repeatable.
@@ -277,9 +256,7 @@ def assign_bands(
         bands[ordered[:n_red]] = RED
         bands[ordered[n - n_green :]] = GREEN
     else:
-        raise ScorecardError(
-            f"Unknown band mode {mode!r}; expected 'fixed' or 'percentile'."
-        )
+        raise ScorecardError(f"Unknown band mode {mode!r}; expected 'fixed' or 'percentile'.")
     return bands
 
 

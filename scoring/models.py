@@ -113,10 +113,16 @@ class ScorecardVersion(models.Model):
         return self.status == self.Status.DRAFT
 
     def clean(self) -> None:
-        if self.red_below is not None and self.green_at is not None and self.red_below > self.green_at:
+        if (
+            self.red_below is not None
+            and self.green_at is not None
+            and self.red_below > self.green_at
+        ):
             raise ValidationError(
-                {"red_below": f"Unhealthy-below ({self.red_below:g}) must not be above "
-                              f"healthy-from ({self.green_at:g})."}
+                {
+                    "red_below": f"Unhealthy-below ({self.red_below:g}) must not be above "
+                    f"healthy-from ({self.green_at:g})."
+                }
             )
         if (self.top_share or 0) + (self.bottom_share or 0) > 1:
             raise ValidationError(
@@ -198,7 +204,8 @@ class Measure(models.Model):
             elif not errors and (self.green - self.red) * self.direction < 0:
                 errors["green"] = (
                     f"Thresholds are inverted: when more is "
-                    f"{'better' if self.direction > 0 else 'worse'}, green ({self.green:g}) must be "
+                    f"{'better' if self.direction > 0 else 'worse'}, "
+                    f"green ({self.green:g}) must be "
                     f"{'above' if self.direction > 0 else 'below'} red ({self.red:g})."
                 )
         elif self.rule == self.Rule.RANGE:
@@ -309,3 +316,35 @@ class ScoreChunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run} accounts {self.first_account_id}–{self.last_account_id}"
+
+
+class ScorecardChange(models.Model):
+    """One entry of a scorecard's audit trail: who changed what, when."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Draft created"
+        SAVED = "saved", "Draft saved"
+        PUBLISHED = "published", "Published"
+        DISCARDED = "discarded", "Draft discarded"
+
+    scorecard = models.ForeignKey(Scorecard, on_delete=models.CASCADE, related_name="changes")
+    # A discarded draft is deleted; its entries keep the number it had.
+    version = models.ForeignKey(
+        ScorecardVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="changes"
+    )
+    version_number = models.PositiveIntegerField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    action = models.CharField(max_length=12, choices=Action.choices)
+    summary = models.CharField(max_length=200)
+    # Readable lines ("Weight of NPS 1.5 → 2"), oldest concern first.
+    diff = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["scorecard", "-at"], name="scorecard_change_at")]
+
+    def __str__(self) -> str:
+        return f"{self.scorecard} v{self.version_number}: {self.get_action_display()}"

@@ -21,7 +21,13 @@ from accounts.models import Account
 from scoring import compute, engine
 from scoring.aggregates import AggRequest, aggregate
 from scoring.models import HealthScore, ScoreChunk, ScoreRun
-from scoring.specs import ScorecardAssignment, VersionConfig, active_versions, version_config, versions_queryset
+from scoring.specs import (
+    ScorecardAssignment,
+    VersionConfig,
+    active_versions,
+    version_config,
+    versions_queryset,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +63,9 @@ def _references(run: ScoreRun) -> dict[str, np.ndarray]:
     return {key: np.asarray(values) for key, values in run.reference.get("measures", {}).items()}
 
 
-def _population_references(as_of: dt.date, versions: list[VersionConfig], ids, segments, seats) -> dict:
+def _population_references(
+    as_of: dt.date, versions: list[VersionConfig], ids, segments, seats
+) -> dict:
     """Sorted samples of every percentile measure's raw values over its whole population."""
     assignment = ScorecardAssignment(versions)
     references = {}
@@ -77,7 +85,9 @@ def _population_references(as_of: dt.date, versions: list[VersionConfig], ids, s
     return references
 
 
-def run_start(*, as_of: dt.date, trigger: str = "nightly", chunk_size: int | None = None) -> ScoreRun:
+def run_start(
+    *, as_of: dt.date, trigger: str = "nightly", chunk_size: int | None = None
+) -> ScoreRun:
     """Claim the date and cut its accounts into chunks. Raises RunInProgress if another run
     for that date is still running."""
     chunk_size = chunk_size or settings.SCORING_CHUNK_SIZE
@@ -113,7 +123,9 @@ def run_start(*, as_of: dt.date, trigger: str = "nightly", chunk_size: int | Non
     run.accounts_total = len(ids)
     run.chunks_total = len(chunks)
     run.save(update_fields=["reference", "accounts_total", "chunks_total"])
-    logger.info("Score run %s for %s: %d accounts in %d chunks", run.pk, as_of, len(ids), len(chunks))
+    logger.info(
+        "Score run %s for %s: %d accounts in %d chunks", run.pk, as_of, len(ids), len(chunks)
+    )
     return run
 
 
@@ -128,27 +140,54 @@ def _previous_scores(as_of: dt.date, first_id: int, last_id: int) -> dict[int, f
     return {account_id: score for account_id, score in rows if score is not None}
 
 
-def _score_rows(run: ScoreRun, results: list[compute.VersionScores], previous: dict[int, float]) -> list[tuple]:
+def _score_rows(
+    run: ScoreRun, results: list[compute.VersionScores], previous: dict[int, float]
+) -> list[tuple]:
     rows = []
     for result in results:
         scores = np.round(result.scores.score, 2)
-        before = np.array([previous.get(a, np.nan) for a in result.account_ids.tolist()], dtype=np.float64)
+        before = np.array(
+            [previous.get(a, np.nan) for a in result.account_ids.tolist()], dtype=np.float64
+        )
         deltas = np.round(scores - before, 2)
         coverage = np.round(result.scores.coverage, 4)
         details = compute.details_json_rows(result.raw, result.scores.sub)
         for account_id, score, band, cov, delta, detail in zip(
-            result.account_ids.tolist(), scores.tolist(), result.bands.tolist(),
-            coverage.tolist(), deltas.tolist(), details,
+            result.account_ids.tolist(),
+            scores.tolist(),
+            result.bands.tolist(),
+            coverage.tolist(),
+            deltas.tolist(),
+            details,
+            strict=True,
         ):
-            rows.append((
-                account_id, run.pk, run.date, result.version.id,
-                None if score != score else score, band, cov,
-                None if delta != delta else delta, detail,
-            ))
+            rows.append(
+                (
+                    account_id,
+                    run.pk,
+                    run.date,
+                    result.version.id,
+                    None if score != score else score,
+                    band,
+                    cov,
+                    None if delta != delta else delta,
+                    detail,
+                )
+            )
     return rows
 
 
-COLUMNS = ("account_id", "run_id", "date", "version_id", "score", "band", "coverage", "delta_7d", "details")
+COLUMNS = (
+    "account_id",
+    "run_id",
+    "date",
+    "version_id",
+    "score",
+    "band",
+    "coverage",
+    "delta_7d",
+    "details",
+)
 
 
 def _insert(rows: list[tuple]) -> None:
@@ -157,12 +196,17 @@ def _insert(rows: list[tuple]) -> None:
     if connection.vendor == "postgresql":
         # COPY is several times faster than INSERT for a whole day of snapshots.
         with connection.cursor() as cursor:
-            with cursor.cursor.copy(f"COPY scoring_healthscore ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            with cursor.cursor.copy(
+                f"COPY scoring_healthscore ({', '.join(COLUMNS)}) FROM STDIN"
+            ) as copy:
                 for row in rows:
                     copy.write_row(row)
         return
     HealthScore.objects.bulk_create(
-        (HealthScore(**dict(zip(COLUMNS, row[:-1])), details=json.loads(row[-1])) for row in rows),
+        (
+            HealthScore(**dict(zip(COLUMNS[:-1], row[:-1], strict=True)), details=json.loads(row[-1]))
+            for row in rows
+        ),
         batch_size=2000,
     )
 
@@ -174,12 +218,20 @@ def run_chunk(*, chunk_id: int) -> int:
     if chunk.done or run.status != ScoreRun.Status.RUNNING:
         return 0
     versions = run_versions(run)
-    ids, segments, seats = accounts_active_on(run.date, chunk.first_account_id, chunk.last_account_id)
-    results = compute.score_accounts(
-        as_of=run.date, account_ids=ids, segment_ids=segments, seats=seats,
-        assignment=ScorecardAssignment(versions), references=_references(run),
+    ids, segments, seats = accounts_active_on(
+        run.date, chunk.first_account_id, chunk.last_account_id
     )
-    rows = _score_rows(run, results, _previous_scores(run.date, chunk.first_account_id, chunk.last_account_id))
+    results = compute.score_accounts(
+        as_of=run.date,
+        account_ids=ids,
+        segment_ids=segments,
+        seats=seats,
+        assignment=ScorecardAssignment(versions),
+        references=_references(run),
+    )
+    rows = _score_rows(
+        run, results, _previous_scores(run.date, chunk.first_account_id, chunk.last_account_id)
+    )
     with transaction.atomic():
         # The chunk row is the lock: only the first of two racing deliveries writes.
         claimed = ScoreChunk.objects.filter(pk=chunk.pk, done=False).update(done=True)
@@ -197,17 +249,25 @@ def run_chunk(*, chunk_id: int) -> int:
 def _percentile_bands(run: ScoreRun, version: VersionConfig) -> list[float] | None:
     """Band the version's whole population by rank; returns the [red max, green min] scores."""
     rows = list(
-        HealthScore.objects.filter(run=run, version_id=version.id).values_list("id", "account_id", "score", "coverage")
+        HealthScore.objects.filter(run=run, version_id=version.id).values_list(
+            "id", "account_id", "score", "coverage"
+        )
     )
     if not rows:
         return None
-    data = np.array([(r[0], r[1], np.nan if r[2] is None else r[2], r[3]) for r in rows], dtype=np.float64)
-    bands = engine.assign_bands(data[:, 2], data[:, 3], tiebreak=data[:, 1], **version.band_kwargs())
+    data = np.array(
+        [(r[0], r[1], np.nan if r[2] is None else r[2], r[3]) for r in rows], dtype=np.float64
+    )
+    bands = engine.assign_bands(
+        data[:, 2], data[:, 3], tiebreak=data[:, 1], **version.band_kwargs()
+    )
     ids = data[:, 0].astype(np.int64)
     for band in (engine.GREEN, engine.YELLOW, engine.RED):
         chosen = ids[bands == band].tolist()
         for i in range(0, len(chosen), 5000):
-            HealthScore.objects.filter(pk__in=chosen[i : i + 5000]).exclude(band=band).update(band=band)
+            HealthScore.objects.filter(pk__in=chosen[i : i + 5000]).exclude(band=band).update(
+                band=band
+            )
     red, green = data[bands == engine.RED, 2], data[bands == engine.GREEN, 2]
     return [float(red.max()) if red.size else None, float(green.min()) if green.size else None]
 
@@ -228,7 +288,9 @@ def run_finalize(*, run_id: int) -> ScoreRun:
         previous = list(
             ScoreRun.objects.select_for_update().filter(date=run.date, status=ScoreRun.Status.DONE)
         )
-        ScoreRun.objects.filter(pk__in=[p.pk for p in previous]).update(status=ScoreRun.Status.SUPERSEDED)
+        ScoreRun.objects.filter(pk__in=[p.pk for p in previous]).update(
+            status=ScoreRun.Status.SUPERSEDED
+        )
         HealthScore.objects.filter(run__in=previous).delete()
         run.status = ScoreRun.Status.DONE
         run.finished_at = timezone.now()
@@ -250,7 +312,9 @@ def run_fail(*, run_id: int, error: str) -> None:
             HealthScore.objects.filter(run_id=run_id).delete()
 
 
-def run_sync(*, as_of: dt.date, trigger: str = "manual", chunk_size: int | None = None, progress=None) -> ScoreRun:
+def run_sync(
+    *, as_of: dt.date, trigger: str = "manual", chunk_size: int | None = None, progress=None
+) -> ScoreRun:
     """The whole run in this process, chunk after chunk (commands, tests, back-fills)."""
     run = run_start(as_of=as_of, trigger=trigger, chunk_size=chunk_size)
     try:
@@ -276,15 +340,23 @@ def account_rescore(*, account_id: int) -> HealthScore | None:
     today = timezone.localdate()
     run = latest_done_run(today)
     if run is None:
-        logger.info("No published scores for %s yet; account %s waits for the nightly run", today, account_id)
+        logger.info(
+            "No published scores for %s yet; account %s waits for the nightly run",
+            today,
+            account_id,
+        )
         return None
     ids, segments, seats = accounts_active_on(today, account_id, account_id)
     if not len(ids):
         return None
     versions = run_versions(run)
     results = compute.score_accounts(
-        as_of=today, account_ids=ids, segment_ids=segments, seats=seats,
-        assignment=ScorecardAssignment(versions), references=_references(run),
+        as_of=today,
+        account_ids=ids,
+        segment_ids=segments,
+        seats=seats,
+        assignment=ScorecardAssignment(versions),
+        references=_references(run),
     )
     if not results:
         return None

@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
 from scoring import engine
-from scoring.models import ScorecardVersion
+from scoring.audit import diff_summary, snapshot_diff, version_snapshot
+from scoring.models import (
+    CategoryWeight,
+    Measure,
+    Scorecard,
+    ScorecardChange,
+    ScorecardVersion,
+    ScoreRun,
+)
 from scoring.specs import version_config, versions_queryset
 
 
@@ -42,3 +57,219 @@ def account_rescore_soon(*, account_id: int) -> bool:
         return False
     rescore_account.apply_async((account_id,), countdown=delay)
     return True
+
+
+# ---------------------------------------------------------------- the scorecard editor
+
+
+class DraftNotEditable(Exception):
+    """The version is no longer a draft (published or discarded meanwhile)."""
+
+
+class PublishRefused(Exception):
+    """The draft cannot score; nothing was saved or published."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _lock_draft(draft: ScorecardVersion) -> ScorecardVersion:
+    """The draft, freshly read and locked; a second admin's save or publish waits here."""
+    locked = ScorecardVersion.objects.select_for_update().filter(pk=draft.pk).first()
+    if locked is None or locked.status != ScorecardVersion.Status.DRAFT:
+        state = "discarded" if locked is None else f"{locked.get_status_display().lower()}"
+        raise DraftNotEditable(f"Version {draft.number} is no longer a draft: it is {state}.")
+    return locked
+
+
+def _next_number(scorecard: Scorecard) -> int:
+    # Discarded drafts are deleted but keep their number in the audit trail: never reuse it.
+    numbers = [
+        scorecard.versions.aggregate(n=Max("number"))["n"] or 0,
+        scorecard.changes.aggregate(n=Max("version_number"))["n"] or 0,
+    ]
+    return max(numbers) + 1
+
+
+def _record(
+    version: ScorecardVersion | None,
+    *,
+    scorecard: Scorecard,
+    number: int,
+    user,
+    action: str,
+    summary: str,
+    diff: list[str] | None = None,
+) -> ScorecardChange:
+    return ScorecardChange.objects.create(
+        scorecard=scorecard,
+        version=version,
+        version_number=number,
+        user=user if getattr(user, "is_authenticated", False) else None,
+        action=action,
+        summary=summary[:200],
+        diff=diff or [],
+    )
+
+
+BAND_COPY = ("band_mode", "green_at", "red_below", "top_share", "bottom_share", "min_coverage")
+MEASURE_COPY = (
+    "name",
+    "category",
+    "metric_id",
+    "aggregation",
+    "window_days",
+    "per_seat",
+    "rule",
+    "direction",
+    "red",
+    "green",
+    "low",
+    "high",
+    "weight",
+    "order",
+)
+
+
+def scorecard_draft_create(*, scorecard: Scorecard, user) -> ScorecardVersion:
+    """A new draft: a copy of the active version (its bands, category weights, measures)."""
+    with transaction.atomic():
+        card = Scorecard.objects.select_for_update().get(pk=scorecard.pk)
+        active = card.versions.filter(status=ScorecardVersion.Status.ACTIVE).first()
+        draft = ScorecardVersion.objects.create(
+            scorecard=card,
+            number=_next_number(card),
+            status=ScorecardVersion.Status.DRAFT,
+            created_by=user if getattr(user, "is_authenticated", False) else None,
+            **({f: getattr(active, f) for f in BAND_COPY} if active else {}),
+        )
+        if active is not None:
+            CategoryWeight.objects.bulk_create(
+                CategoryWeight(version=draft, category=cw.category, weight=cw.weight)
+                for cw in active.category_weights.all()
+            )
+            Measure.objects.bulk_create(
+                Measure(version=draft, **{f: getattr(m, f) for f in MEASURE_COPY})
+                for m in active.measures.order_by("order", "id")
+            )
+        source = f"a copy of v{active.number}" if active else "empty"
+        _record(
+            draft,
+            scorecard=card,
+            number=draft.number,
+            user=user,
+            action=ScorecardChange.Action.CREATED,
+            summary=f"Draft v{draft.number} created: {source}",
+        )
+    return draft
+
+
+def scorecard_draft_save(*, draft: ScorecardVersion, forms, user) -> list[str]:
+    """Save the editor's (valid) forms, all or nothing; returns the lines that changed."""
+    with transaction.atomic():
+        locked = _lock_draft(draft)
+        before = version_snapshot(locked)
+        forms.save()
+        locked.refresh_from_db()
+        lines = snapshot_diff(before, version_snapshot(locked))
+        if lines:
+            _record(
+                locked,
+                scorecard=locked.scorecard,
+                number=locked.number,
+                user=user,
+                action=ScorecardChange.Action.SAVED,
+                summary=diff_summary(lines),
+                diff=lines,
+            )
+    return lines
+
+
+def scorecard_run_running(today: dt.date | None = None) -> ScoreRun | None:
+    today = today or timezone.localdate()
+    return ScoreRun.objects.filter(date=today, status=ScoreRun.Status.RUNNING).first()
+
+
+def scorecard_recompute(*, backfill_days: int = 0, today: dt.date | None = None) -> None:
+    """Recompute today's scores on the workers, then (optionally) the days before it."""
+    from celery import chain
+
+    from scoring.tasks import nightly_run
+
+    today = today or timezone.localdate()
+    nightly_run.delay(today.isoformat(), trigger="publish")
+    if backfill_days > 0:
+        # One day after another: a back-fill should not crowd out the other queues.
+        days = [today - dt.timedelta(days=d) for d in range(1, backfill_days + 1)]
+        chain(nightly_run.si(day.isoformat(), trigger="backfill") for day in days).delay()
+
+
+def scorecard_publish(
+    *, draft: ScorecardVersion, user, forms=None, backfill_days: int = 0
+) -> tuple[ScorecardVersion, list[str]]:
+    """Freeze the draft (with the editor's unsaved changes, if given) as the active version.
+
+    In one transaction: save the forms, check the draft can score, retire the active version,
+    activate the draft, record the diff against the version it replaces. After commit, today's
+    scores are recomputed. Raises PublishRefused (nothing saved) or DraftNotEditable."""
+    with transaction.atomic():
+        card = Scorecard.objects.select_for_update().get(pk=draft.scorecard_id)
+        locked = _lock_draft(draft)
+        if forms is not None:
+            before = version_snapshot(locked)
+            forms.save()
+            locked.refresh_from_db()
+            edits = snapshot_diff(before, version_snapshot(locked))
+            if edits:
+                _record(
+                    locked,
+                    scorecard=card,
+                    number=locked.number,
+                    user=user,
+                    action=ScorecardChange.Action.SAVED,
+                    summary=diff_summary(edits),
+                    diff=edits,
+                )
+        problems = version_problems(locked)
+        if problems:
+            raise PublishRefused(problems)
+        previous = card.versions.filter(status=ScorecardVersion.Status.ACTIVE).first()
+        old = version_snapshot(previous) if previous else None
+        if previous is not None:
+            # Retire first: the one_active_version constraint is checked row by row.
+            previous.status = ScorecardVersion.Status.RETIRED
+            previous.save(update_fields=["status"])
+        locked.status = ScorecardVersion.Status.ACTIVE
+        locked.published_at = timezone.now()
+        locked.published_by = user if getattr(user, "is_authenticated", False) else None
+        locked.save(update_fields=["status", "published_at", "published_by"])
+        lines = snapshot_diff(old, version_snapshot(locked))
+        replaced = f", replacing v{previous.number}" if previous else ""
+        _record(
+            locked,
+            scorecard=card,
+            number=locked.number,
+            user=user,
+            action=ScorecardChange.Action.PUBLISHED,
+            summary=f"Published v{locked.number}{replaced}: {diff_summary(lines)}",
+            diff=lines,
+        )
+        transaction.on_commit(
+            functools.partial(scorecard_recompute, backfill_days=backfill_days), robust=True
+        )
+    return locked, lines
+
+
+def scorecard_draft_discard(*, draft: ScorecardVersion, user) -> None:
+    with transaction.atomic():
+        locked = _lock_draft(draft)
+        _record(
+            None,
+            scorecard=locked.scorecard,
+            number=locked.number,
+            user=user,
+            action=ScorecardChange.Action.DISCARDED,
+            summary=f"Discarded draft v{locked.number}",
+        )
+        locked.delete()

@@ -87,11 +87,17 @@ def version_config(version: ScorecardVersion) -> VersionConfig:
             window_days=m.window_days,
             per_seat=m.per_seat,
             spec=engine.MeasureSpec(
-                key=str(m.pk), weight=w, rule=m.rule, direction=m.direction,
-                red=m.red, green=m.green, low=m.low, high=m.high,
+                key=str(m.pk),
+                weight=w,
+                rule=m.rule,
+                direction=m.direction,
+                red=m.red,
+                green=m.green,
+                low=m.low,
+                high=m.high,
             ),
         )
-        for m, w in zip(measures, weights)
+        for m, w in zip(measures, weights, strict=True)
         # A zero weight switches a measure (or a whole category) off.
         if w > 0
     )

@@ -85,11 +85,18 @@ def naive_loop_s(as_of: dt.date, sample: int) -> float:
         for m in version.measures:
             values = list(
                 Signal.objects.filter(
-                    account=account, metric_id=m.metric_id,
-                    observed_at__gte=end - dt.timedelta(days=m.window_days), observed_at__lt=end,
-                ).order_by("observed_at").values_list("value", flat=True)
+                    account=account,
+                    metric_id=m.metric_id,
+                    observed_at__gte=end - dt.timedelta(days=m.window_days),
+                    observed_at__lt=end,
+                )
+                .order_by("observed_at")
+                .values_list("value", flat=True)
             )
-            raw.append(_naive_aggregate(m.aggregation, values) / (account.seats if m.per_seat and account.seats else 1))
+            raw.append(
+                _naive_aggregate(m.aggregation, values)
+                / (account.seats if m.per_seat and account.seats else 1)
+            )
         compute.score_raw(version, np.array([account.pk]), np.array([raw], dtype=float))
     return (time.perf_counter() - started) / max(len(accounts), 1)
 
@@ -99,10 +106,16 @@ def _naive_aggregate(aggregation: str, values: list[float]) -> float:
         return 0.0 if aggregation in ("sum", "count") else np.nan
     array = np.array(values)
     return {
-        "sum": array.sum, "mean": array.mean, "count": lambda: float(len(array)), "min": array.min,
-        "max": array.max, "last": lambda: array[-1],
+        "sum": array.sum,
+        "mean": array.mean,
+        "count": lambda: float(len(array)),
+        "min": array.min,
+        "max": array.max,
+        "last": lambda: array[-1],
         "nps": lambda: 100 * (np.sum(array >= 9) - np.sum(array <= 6)) / len(array),
-        "trend": lambda: np.polyfit(np.arange(len(array)), array, 1)[0] if len(array) > 1 else np.nan,
+        "trend": lambda: (
+            np.polyfit(np.arange(len(array)), array, 1)[0] if len(array) > 1 else np.nan
+        ),
     }[aggregation]()
 
 

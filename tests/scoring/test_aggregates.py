@@ -35,13 +35,16 @@ def values(account, metric, days_values):
 def run(accounts, *requests):
     ids = np.array(sorted(a.pk for a in accounts))
     result = aggregate(as_of=AS_OF, requests=list(requests), account_ids=ids)
-    return {r: dict(zip(ids.tolist(), result.column(r).tolist())) for r in requests}
+    return {r: dict(zip(ids.tolist(), result.column(r).tolist(), strict=True)) for r in requests}
 
 
 def test_each_aggregation_over_one_window(metric):
     account = AccountFactory()
     values(account, metric, [(1, 5), (2, 3), (10, 4), (40, 1)])  # the last is outside 30 days
-    reqs = {agg: AggRequest(metric.pk, 30, agg) for agg in ("sum", "mean", "count", "min", "max", "last")}
+    reqs = {
+        agg: AggRequest(metric.pk, 30, agg)
+        for agg in ("sum", "mean", "count", "min", "max", "last")
+    }
     out = run([account], *reqs.values())
     got = {agg: out[r][account.pk] for agg, r in reqs.items()}
     assert got == {"sum": 12, "mean": 4, "count": 3, "min": 3, "max": 5, "last": 5}

@@ -54,7 +54,9 @@ def test_a_second_nightly_run_replaces_the_day_on_a_real_worker(real_celery_work
     assert ScoreRun.objects.get(pk=first.pk).status == ScoreRun.Status.SUPERSEDED
 
 
-def test_a_chunk_that_crashes_is_retried_and_the_run_completes(real_celery_worker, monkeypatch, settings):
+def test_a_chunk_that_crashes_is_retried_and_the_run_completes(
+    real_celery_worker, monkeypatch, settings
+):
     from django.db import OperationalError
 
     from scoring import runs

@@ -36,22 +36,16 @@ raw = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
 raw_or_missing = st.one_of(raw, st.just(float("nan")))
 
 
-def threshold(
-    direction: int = POSITIVE, key: str = "t", weight: float = 1.0
-) -> MeasureSpec:
+def threshold(direction: int = POSITIVE, key: str = "t", weight: float = 1.0) -> MeasureSpec:
     red, green = (2.0, 10.0) if direction == POSITIVE else (10.0, 2.0)
     return MeasureSpec(key, weight, THRESHOLD, direction, red=red, green=green)
 
 
-def range_(
-    direction: int = POSITIVE, key: str = "r", weight: float = 1.0
-) -> MeasureSpec:
+def range_(direction: int = POSITIVE, key: str = "r", weight: float = 1.0) -> MeasureSpec:
     return MeasureSpec(key, weight, RANGE, direction, low=0.0, high=50.0)
 
 
-def percentile(
-    direction: int = POSITIVE, key: str = "p", weight: float = 1.0
-) -> MeasureSpec:
+def percentile(direction: int = POSITIVE, key: str = "p", weight: float = 1.0) -> MeasureSpec:
     return MeasureSpec(key, weight, PERCENTILE, direction)
 
 
@@ -60,9 +54,7 @@ ALL_KINDS = [
     for maker in (threshold, range_, percentile)
     for direction in (POSITIVE, NEGATIVE)
 ]
-KIND_IDS = [
-    f"{m.rule}-{'pos' if m.direction == POSITIVE else 'neg'}" for m in ALL_KINDS
-]
+KIND_IDS = [f"{m.rule}-{'pos' if m.direction == POSITIVE else 'neg'}" for m in ALL_KINDS]
 
 
 @st.composite
@@ -94,17 +86,13 @@ def scorecards(draw: st.DrawFn) -> tuple[np.ndarray, list[MeasureSpec]]:
 
 
 def test_it_interpolates_a_positive_threshold_linearly() -> None:
-    sub = sub_scores(
-        np.array([[6.0], [2.0], [10.0], [0.0], [99.0]]), [threshold(POSITIVE)]
-    )
+    sub = sub_scores(np.array([[6.0], [2.0], [10.0], [0.0], [99.0]]), [threshold(POSITIVE)])
     assert sub[:, 0].tolist() == [50.0, 0.0, 100.0, 0.0, 100.0]
 
 
 def test_it_interpolates_a_negative_threshold_linearly() -> None:
     # e.g. invoice days late: red at 10 or more, green at 2 or fewer.
-    sub = sub_scores(
-        np.array([[6.0], [10.0], [2.0], [30.0], [0.0], [4.0]]), [threshold(NEGATIVE)]
-    )
+    sub = sub_scores(np.array([[6.0], [10.0], [2.0], [30.0], [0.0], [4.0]]), [threshold(NEGATIVE)])
     assert sub[:, 0].tolist() == [50.0, 0.0, 100.0, 0.0, 100.0, 75.0]
 
 
@@ -124,9 +112,7 @@ def test_it_ranks_percentiles_with_mid_rank_ties() -> None:
     assert np.isnan(pos[4]) and np.isnan(neg[4])
 
 
-@pytest.mark.parametrize(
-    "column", [[[7.0]], [[3.0], [3.0], [3.0]]], ids=["single", "all-equal"]
-)
+@pytest.mark.parametrize("column", [[[7.0]], [[3.0], [3.0], [3.0]]], ids=["single", "all-equal"])
 def test_it_gives_a_lone_or_uniform_percentile_fifty(column: list[list[float]]) -> None:
     assert np.all(sub_scores(np.array(column), [percentile()]) == 50.0)
 
@@ -239,11 +225,7 @@ def test_sub_scores_are_monotone_in_raw_across_a_population(
     order = np.argsort(column[has], kind="stable")
     ranked = sub[has][order]
     steps = np.diff(ranked)
-    assert (
-        (steps >= -1e-9).all()
-        if measure.direction == POSITIVE
-        else (steps <= 1e-9).all()
-    )
+    assert (steps >= -1e-9).all() if measure.direction == POSITIVE else (steps <= 1e-9).all()
 
 
 @settings(max_examples=50)
@@ -343,21 +325,15 @@ def test_percentile_bands_split_the_population_by_share(
 
 
 def test_percentile_bands_default_to_a_25_50_25_split() -> None:
-    bands = assign_bands(
-        np.arange(100.0), np.ones(100), min_coverage=0, mode="percentile"
-    )
+    bands = assign_bands(np.arange(100.0), np.ones(100), min_coverage=0, mode="percentile")
     assert bands.tolist() == [RED] * 25 + [YELLOW] * 50 + [GREEN] * 25
 
 
 def test_percentile_bands_split_ties_deterministically_by_tiebreak() -> None:
     scores = np.full(8, 50.0)
     ids = np.array([80, 10, 70, 20, 60, 30, 50, 40])
-    first = assign_bands(
-        scores, np.ones(8), min_coverage=0, mode="percentile", tiebreak=ids
-    )
-    again = assign_bands(
-        scores, np.ones(8), min_coverage=0, mode="percentile", tiebreak=ids
-    )
+    first = assign_bands(scores, np.ones(8), min_coverage=0, mode="percentile", tiebreak=ids)
+    again = assign_bands(scores, np.ones(8), min_coverage=0, mode="percentile", tiebreak=ids)
     assert first.tolist() == again.tolist()
     by_id = dict(zip(ids.tolist(), first.tolist(), strict=True))
     assert [by_id[i] for i in sorted(by_id)] == [
@@ -373,9 +349,7 @@ def test_percentile_bands_split_ties_deterministically_by_tiebreak() -> None:
 
 
 @given(
-    hnp.arrays(
-        np.float64, st.integers(1, 50), elements=st.sampled_from([0.0, 50.0, 100.0])
-    ),
+    hnp.arrays(np.float64, st.integers(1, 50), elements=st.sampled_from([0.0, 50.0, 100.0])),
     st.randoms(),
 )
 def test_percentile_bands_do_not_depend_on_input_order(
@@ -518,7 +492,9 @@ def test_it_rejects_bad_band_settings(kwargs: dict, message: str) -> None:
 
 def test_percentile_rank_against_a_reference_matches_the_whole_population():
     population = np.arange(100, dtype=np.float64)
-    spec = [engine.MeasureSpec(key="p", weight=1, rule=engine.PERCENTILE, direction=engine.POSITIVE)]
+    spec = [
+        engine.MeasureSpec(key="p", weight=1, rule=engine.PERCENTILE, direction=engine.POSITIVE)
+    ]
     whole = engine.sub_scores(population[:, None], spec)[:, 0]
     reference = engine.reference_sample(population)
     # A slice scored against the reference gets the ranks it has in the whole population.

@@ -23,14 +23,46 @@ def add_signals(account, health: float, as_of=TODAY):
         at = end - dt.timedelta(days=7 * week + 1)
         seats = account.seats
         rows += [
-            Signal(account=account, metric=metrics["logins"], observed_at=at, value=seats * (0.5 + 4.5 * health)),
-            Signal(account=account, metric=metrics["active_users"], observed_at=at, value=seats * (0.15 + 0.8 * health)),
-            Signal(account=account, metric=metrics["licence_utilisation"], observed_at=at, value=100 * (0.15 + 0.8 * health)),
-            Signal(account=account, metric=metrics["email_open_rate"], observed_at=at, value=10 + 55 * health),
+            Signal(
+                account=account,
+                metric=metrics["logins"],
+                observed_at=at,
+                value=seats * (0.5 + 4.5 * health),
+            ),
+            Signal(
+                account=account,
+                metric=metrics["active_users"],
+                observed_at=at,
+                value=seats * (0.15 + 0.8 * health),
+            ),
+            Signal(
+                account=account,
+                metric=metrics["licence_utilisation"],
+                observed_at=at,
+                value=100 * (0.15 + 0.8 * health),
+            ),
+            Signal(
+                account=account,
+                metric=metrics["email_open_rate"],
+                observed_at=at,
+                value=10 + 55 * health,
+            ),
             Signal(account=account, metric=metrics["csat"], observed_at=at, value=1 + 4 * health),
-            Signal(account=account, metric=metrics["nps"], observed_at=at, value=round(10 * health)),
-            Signal(account=account, metric=metrics["kpi_attainment"], observed_at=at, value=30 + 80 * health),
-            Signal(account=account, metric=metrics["spend"], observed_at=at, value=1000 + 10 * week * (0.5 - health)),
+            Signal(
+                account=account, metric=metrics["nps"], observed_at=at, value=round(10 * health)
+            ),
+            Signal(
+                account=account,
+                metric=metrics["kpi_attainment"],
+                observed_at=at,
+                value=30 + 80 * health,
+            ),
+            Signal(
+                account=account,
+                metric=metrics["spend"],
+                observed_at=at,
+                value=1000 + 10 * week * (0.5 - health),
+            ),
         ]
     Signal.objects.bulk_create(rows)
 
@@ -47,7 +79,9 @@ def portfolio(db):
 
 
 def scores_by_name(run):
-    return {s.account.name: s for s in HealthScore.objects.filter(run=run).select_related("account")}
+    return {
+        s.account.name: s for s in HealthScore.objects.filter(run=run).select_related("account")
+    }
 
 
 def test_a_run_scores_every_active_account_once(portfolio):
@@ -121,7 +155,9 @@ def test_an_abandoned_run_does_not_block_the_date_forever(portfolio):
 
 
 def test_churned_and_future_accounts_are_not_scored(portfolio):
-    AccountFactory(name="Gone Co", status=Account.Status.CHURNED, churn_date=TODAY - dt.timedelta(days=3))
+    AccountFactory(
+        name="Gone Co", status=Account.Status.CHURNED, churn_date=TODAY - dt.timedelta(days=3)
+    )
     AccountFactory(name="Future Co", start_date=TODAY + dt.timedelta(days=3))
     run = runs.run_sync(as_of=TODAY)
     assert "Gone Co" not in scores_by_name(run) and "Future Co" not in scores_by_name(run)
@@ -153,7 +189,9 @@ def test_percentile_bands_split_the_population(portfolio):
         add_signals(AccountFactory(name=f"Extra {i}", segment=portfolio["healthy"].segment), i / 8)
     ScorecardVersion.objects.filter(status="active").update(band_mode="percentile")
     run = runs.run_sync(as_of=TODAY, chunk_size=3)
-    bands = list(HealthScore.objects.filter(run=run).exclude(band="none").values_list("band", flat=True))
+    bands = list(
+        HealthScore.objects.filter(run=run).exclude(band="none").values_list("band", flat=True)
+    )
     assert len(bands) == 10
     assert bands.count("green") == 3 and bands.count("red") == 3  # 25 % of 10, rounded
 
@@ -185,8 +223,16 @@ def test_a_new_signal_rescores_its_account(portfolio, django_capture_on_commit_c
     metrics = {m.key: m for m in Metric.objects.all()}
     silent = portfolio["silent"]
     with django_capture_on_commit_callbacks(execute=True):
-        for key, value in [("logins", silent.seats * 4), ("csat", 5), ("nps", 10), ("licence_utilisation", 90),
-                           ("active_users", silent.seats * 0.9), ("kpi_attainment", 100)]:
-            Signal.objects.create(account=silent, metric=metrics[key], observed_at=timezone.now(), value=value)
+        for key, value in [
+            ("logins", silent.seats * 4),
+            ("csat", 5),
+            ("nps", 10),
+            ("licence_utilisation", 90),
+            ("active_users", silent.seats * 0.9),
+            ("kpi_attainment", 100),
+        ]:
+            Signal.objects.create(
+                account=silent, metric=metrics[key], observed_at=timezone.now(), value=value
+            )
     score = HealthScore.objects.get(date=TODAY, account=silent)
     assert score.band == "green"

@@ -18,19 +18,35 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--accounts", type=int, default=100_000)
         parser.add_argument("--signals-per-account", type=int, default=100)
-        parser.add_argument("--workers", type=int, default=2, help="Processes scoring chunks, like Celery workers.")
+        parser.add_argument(
+            "--workers", type=int, default=2, help="Processes scoring chunks, like Celery workers."
+        )
         parser.add_argument("--naive-sample", type=int, default=200)
-        parser.add_argument("--rebuild", action="store_true", help="Rebuild the data set even if it exists.")
-        parser.add_argument("--json", action="store_true", help="End with the figures as one JSON line.")
+        parser.add_argument(
+            "--rebuild", action="store_true", help="Rebuild the data set even if it exists."
+        )
+        parser.add_argument(
+            "--json", action="store_true", help="End with the figures as one JSON line."
+        )
 
-    def handle(self, *args, accounts, signals_per_account, workers, naive_sample, rebuild, **options):
+    def handle(
+        self, *args, accounts, signals_per_account, workers, naive_sample, rebuild, **options
+    ):
         if connection.vendor != "postgresql":
-            raise CommandError("bench_scoring measures PostgreSQL: set DATABASE_URL (make bench does).")
+            raise CommandError(
+                "bench_scoring measures PostgreSQL: set DATABASE_URL (make bench does)."
+            )
         if accounts < 1 or signals_per_account < 1 or workers < 1 or naive_sample < 1:
-            raise CommandError("--accounts, --signals-per-account, --workers and --naive-sample must be ≥ 1.")
+            raise CommandError(
+                "--accounts, --signals-per-account, --workers and --naive-sample must be ≥ 1."
+            )
         as_of = timezone.localdate()
         expected = accounts * signals_per_account
-        if rebuild or dataset.existing(accounts) != accounts or abs(dataset.signal_count() - expected) > expected * 0.01:
+        if (
+            rebuild
+            or dataset.existing(accounts) != accounts
+            or abs(dataset.signal_count() - expected) > expected * 0.01
+        ):
             self.stdout.write(f"Building {accounts:,} accounts × {signals_per_account} signals …")
             started = time.perf_counter()
             dataset.build(accounts=accounts, signals_per_account=signals_per_account, as_of=as_of)

@@ -18,12 +18,18 @@ def parse_date(value: str) -> dt.date:
 
 
 class Command(BaseCommand):
-    help = "Recompute health scores for a date (default today), or back-fill every day since a date."
+    help = (
+        "Recompute health scores for a date (default today), or back-fill every day since a date."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--date", type=parse_date, help="Score this date (default: today).")
-        parser.add_argument("--since", type=parse_date, help="Back-fill one snapshot per day from this date.")
-        parser.add_argument("--sync", action="store_true", help="Run here instead of on the Celery workers.")
+        parser.add_argument(
+            "--since", type=parse_date, help="Back-fill one snapshot per day from this date."
+        )
+        parser.add_argument(
+            "--sync", action="store_true", help="Run here instead of on the Celery workers."
+        )
         parser.add_argument("--chunk-size", type=int, default=None)
 
     def handle(self, *args, date=None, since=None, sync=False, chunk_size=None, **options):
@@ -53,7 +59,9 @@ class Command(BaseCommand):
                     run = runs.run_sync(as_of=day, trigger="backfill", chunk_size=chunk_size)
                 else:
                     inner = tqdm(unit="account", file=self.stderr, desc=str(day))
-                    run = runs.run_sync(as_of=day, trigger="manual", chunk_size=chunk_size, progress=inner.update)
+                    run = runs.run_sync(
+                        as_of=day, trigger="manual", chunk_size=chunk_size, progress=inner.update
+                    )
                     inner.close()
             except (runs.RunInProgress, ScorecardError) as exc:
                 raise CommandError(str(exc)) from exc

@@ -1,0 +1,227 @@
+"""Reads for the scorecard pages (selectors): keyword-only, a bounded number of queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Prefetch, Sum
+from django.utils import timezone
+
+from accounts.models import Segment
+from scoring.models import (
+    Category,
+    HealthScore,
+    Measure,
+    Scorecard,
+    ScorecardChange,
+    ScorecardVersion,
+    ScoreRun,
+)
+from scoring.specs import effective_weights
+
+CATEGORY_ORDER = [value for value, _ in Category.choices]
+CATEGORY_LABELS = dict(Category.choices)
+HISTORY_PER_PAGE = 25
+# How long the progress page waits for a worker to pick up the recompute before saying so.
+START_GRACE = dt.timedelta(minutes=2)
+
+
+def _versions_prefetch() -> Prefetch:
+    return Prefetch(
+        "versions",
+        queryset=ScorecardVersion.objects.select_related("published_by", "created_by").order_by(
+            "-number"
+        ),
+    )
+
+
+@dataclass
+class ScorecardRow:
+    scorecard: Scorecard
+    segments: list[Segment]
+    active: ScorecardVersion | None
+    drafts: list[ScorecardVersion]
+    retired: list[ScorecardVersion]
+    accounts: int = 0
+    arr: float = 0.0
+
+
+def scorecard_rows() -> tuple[list[ScorecardRow], list[Segment], ScoreRun | None]:
+    """Every scorecard with its segments and versions, the accounts each scored in the latest
+    run, and the segments the default scorecard covers (those without one of their own)."""
+    cards = list(Scorecard.objects.prefetch_related("segments", _versions_prefetch()))
+    run = ScoreRun.objects.filter(status=ScoreRun.Status.DONE).order_by("-date").first()
+    scored = {}
+    if run is not None:
+        scored = {
+            row["version__scorecard"]: row
+            for row in HealthScore.objects.filter(run=run)
+            .values("version__scorecard")
+            .annotate(n=Count("id"), arr=Sum("account__arr"))
+            .order_by()
+        }
+    taken = {s.pk for card in cards for s in card.segments.all()}
+    rows = []
+    for card in cards:
+        versions = list(card.versions.all())
+        row = ScorecardRow(
+            scorecard=card,
+            segments=list(card.segments.all()),
+            active=next((v for v in versions if v.status == ScorecardVersion.Status.ACTIVE), None),
+            drafts=[v for v in versions if v.status == ScorecardVersion.Status.DRAFT],
+            retired=[v for v in versions if v.status == ScorecardVersion.Status.RETIRED],
+        )
+        if card.pk in scored:
+            row.accounts = scored[card.pk]["n"]
+            row.arr = float(scored[card.pk]["arr"] or 0)
+        rows.append(row)
+    default_segments = [s for s in Segment.objects.order_by("name") if s.pk not in taken]
+    return rows, default_segments, run
+
+
+def scorecard_get(*, pk: int) -> Scorecard:
+    return Scorecard.objects.prefetch_related("segments", _versions_prefetch()).get(pk=pk)
+
+
+def version_get(*, scorecard: Scorecard, number: int) -> ScorecardVersion:
+    """A version with what the pages and the editor read of it (measures, weights, people)."""
+    return (
+        ScorecardVersion.objects.select_related("scorecard", "published_by", "created_by")
+        .prefetch_related(
+            Prefetch(
+                "measures", queryset=Measure.objects.select_related("metric").order_by("order", "id")
+            ),
+            "category_weights",
+            "scorecard__segments",
+        )
+        .get(scorecard=scorecard, number=number)
+    )
+
+
+@dataclass
+class MeasureLine:
+    measure: Measure
+    share: float  # % of the whole score
+    params: str
+
+
+@dataclass
+class CategoryGroup:
+    key: str
+    label: str
+    weight: float
+    share: float
+    measures: list[MeasureLine] = field(default_factory=list)
+
+
+def _params(m: Measure) -> str:
+    if m.rule == Measure.Rule.THRESHOLD:
+        return f"0 at {m.red:g} → 100 at {m.green:g}" if None not in (m.red, m.green) else ""
+    if m.rule == Measure.Rule.RANGE:
+        return f"{m.low:g} – {m.high:g}" if None not in (m.low, m.high) else ""
+    return "rank among peers"
+
+
+def version_breakdown(version: ScorecardVersion) -> list[CategoryGroup]:
+    """The version's measures by category with each one's share of the score (no queries
+    beyond version_get's prefetches)."""
+    measures = list(version.measures.all())
+    category_weights = {cw.category: cw.weight for cw in version.category_weights.all()}
+    weights = effective_weights(measures, category_weights)
+    total = sum(w for w in weights if w > 0) or 1.0
+    groups = {
+        c: CategoryGroup(c, CATEGORY_LABELS[c], category_weights.get(c, 1.0), 0.0)
+        for c in CATEGORY_ORDER
+    }
+    for m, w in zip(measures, weights, strict=True):
+        share = 100 * max(w, 0) / total
+        group = groups[m.category]
+        group.measures.append(MeasureLine(m, share, _params(m)))
+        group.share += share
+    return [g for g in groups.values() if g.measures or g.weight]
+
+
+def scorecard_history(*, scorecard: Scorecard, page: str | None) -> tuple[Page, str]:
+    """One page of the audit trail, newest first, and a message when the page asked for does
+    not exist (a bad or too large page number shows the nearest real page)."""
+    changes = ScorecardChange.objects.filter(scorecard=scorecard).select_related("user", "version")
+    paginator = Paginator(changes, HISTORY_PER_PAGE)
+    message = ""
+    try:
+        number = int(page) if page not in (None, "") else 1
+    except ValueError:
+        number, message = 1, f"“{page}” is not a page number; showing the first page."
+    if number < 1:
+        number, message = 1, "Pages start at 1; showing the first page."
+    elif number > paginator.num_pages:
+        message = (
+            f"There is no page {number}: the history has {paginator.num_pages} page"
+            f"{'s' if paginator.num_pages != 1 else ''}; showing the last one."
+        )
+        number = paginator.num_pages
+    return paginator.page(number), message
+
+
+@dataclass
+class Progress:
+    version: ScorecardVersion
+    run: ScoreRun | None
+    blocking: ScoreRun | None  # a run for today that started before publishing
+    backfill_days: int
+    backfill_done: int
+    backfill_running: int
+    waiting: bool  # no run yet, but one is expected soon
+
+    @property
+    def polling(self) -> bool:
+        """Poll only while something is still expected to change."""
+        if self.run is not None and self.run.status == ScoreRun.Status.RUNNING:
+            return True
+        if self.run is None and (self.waiting or self.blocking is not None):
+            return True
+        backfill_open = self.backfill_done < self.backfill_days
+        return backfill_open and (self.backfill_running > 0 or self.waiting_backfill)
+
+    @property
+    def waiting_backfill(self) -> bool:
+        return self.version.published_at is not None and (
+            timezone.now() - self.version.published_at < START_GRACE * 5
+        )
+
+    @property
+    def finished(self) -> bool:
+        return self.run is not None and self.run.status == ScoreRun.Status.DONE
+
+
+def publish_progress(*, version: ScorecardVersion, backfill_days: int = 0) -> Progress:
+    """Today's recompute after a version was published (and its back-fill). Two queries."""
+    today = timezone.localdate()
+    since = version.published_at or version.created_at
+    runs = list(
+        ScoreRun.objects.filter(
+            date__gte=today - dt.timedelta(days=backfill_days), date__lte=today
+        ).order_by("-started_at")
+    )
+    mine = [r for r in runs if r.started_at >= since]
+    run = next((r for r in mine if r.date == today), None)
+    blocking = next(
+        (
+            r
+            for r in runs
+            if r.date == today and r.started_at < since and r.status == ScoreRun.Status.RUNNING
+        ),
+        None,
+    )
+    backfill = [r for r in mine if r.date < today]
+    done_days = {r.date for r in backfill if r.status == ScoreRun.Status.DONE}
+    return Progress(
+        version=version,
+        run=run,
+        blocking=blocking,
+        backfill_days=backfill_days,
+        backfill_done=len(done_days),
+        backfill_running=sum(1 for r in backfill if r.status == ScoreRun.Status.RUNNING),
+        waiting=timezone.now() - since < START_GRACE,
+    )
