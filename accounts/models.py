@@ -135,8 +135,14 @@ class Metric(models.Model):
 class Signal(models.Model):
     """One time-stamped numeric observation of a metric for an account."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="signals")
-    metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="signals")
+    # The composite indexes below lead with these columns; single-column indexes would only
+    # slow every signal write.
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="signals", db_index=False
+    )
+    metric = models.ForeignKey(
+        Metric, on_delete=models.PROTECT, related_name="signals", db_index=False
+    )
     observed_at = models.DateTimeField()
     value = models.FloatField()
     category = models.CharField(
