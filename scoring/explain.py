@@ -90,9 +90,16 @@ def value_text(value: float | None, unit: str) -> str:
         return f"{text}%"
     if unit == "NPS":
         return f"NPS {text}"
+    if unit == "currency":
+        # The pages show money in dollars (the money filter); the catalogue says no more.
+        return f"{MINUS}${text.lstrip(MINUS)}" if text.startswith(MINUS) else f"${text}"
     # Scales ("1–5", "rating 1–5") describe the value rather than count it.
     if any(ch.isdigit() for ch in unit):
         return f"{text} ({unit})"
+    if text == "1":
+        # "1 meeting", "1 login/week", not "1 meetings".
+        head, sep, rest = unit.partition("/")
+        unit = head.removesuffix("s") + sep + rest if head.isalpha() else unit
     return f"{text} {unit}"
 
 
