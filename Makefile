@@ -1,0 +1,108 @@
+# Healthboard developer commands. GNU make + bash.
+#
+#   make run     install, migrate, seed the demo once, serve on http://127.0.0.1:8000
+#   make test    install, run the whole test suite
+#   make bench   scoring benchmark on PostgreSQL
+#   make lint    ruff check + ruff format --check      (make fmt: fix what ruff can)
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+PIP_FLAGS ?= --quiet --disable-pip-version-check
+
+# Demo data: seeded once (when there are no accounts), then a year of daily scores.
+SEED_CMD ?= seed_demo
+RECOMPUTE_DAYS ?= 365
+RECOMPUTE_SINCE ?= $(shell date -d '$(RECOMPUTE_DAYS) days ago' +%F)
+RECOMPUTE_CMD ?= recompute_scores --since $(RECOMPUTE_SINCE) --sync
+
+# Where `make run` serves.
+RUN_ADDR ?= 127.0.0.1:8000
+
+# Extra pytest arguments, e.g. make test PYTEST_ARGS="-k login -x".
+PYTEST_ARGS ?=
+
+# Benchmarks run on PostgreSQL (created when missing).
+BENCH_ACCOUNTS ?= 100000
+BENCH_SIGNALS ?= 100
+BENCH_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/healthboard_bench)
+
+.PHONY: help install run migrate demo test bench lint fmt clean
+
+help:
+	@echo "make run    serve the demo on http://$(RUN_ADDR) (Celery worker + beat when Redis answers)"
+	@echo "make test   run the test suite"
+	@echo "make bench  scoring benchmark on PostgreSQL ($(BENCH_ACCOUNTS) accounts x $(BENCH_SIGNALS) signals)"
+	@echo "make lint   ruff check + ruff format --check (make fmt to fix)"
+
+# ---------------------------------------------------------------- environment
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Re-installs only when requirements.txt changes.
+$(INSTALLED): requirements.txt | $(PY)
+	@echo "Installing requirements into $(VENV) ..."
+	$(PY) -m pip install $(PIP_FLAGS) -r requirements.txt 2>&1 \
+		| { grep -v "^WARNING: Location 'file:.*' is ignored" || true; }
+	@touch $@
+
+install: $(INSTALLED)
+
+# ---------------------------------------------------------------- run
+
+migrate: $(INSTALLED)
+	$(PY) manage.py migrate --noinput
+
+# Seeds only a database without accounts; scores (again) when accounts have no scores yet.
+demo: migrate
+	@if $(PY) manage.py shell -c "import sys; from accounts.models import Account; sys.exit(0 if Account.objects.exists() else 1)"; then \
+		echo "Demo data already present: not seeding."; \
+	else \
+		echo "Seeding the demo data ..."; \
+		$(PY) manage.py $(SEED_CMD); \
+	fi
+	@if $(PY) manage.py shell -c "import sys; from scoring.models import HealthScore; sys.exit(0 if HealthScore.objects.exists() else 1)"; then \
+		echo "Scores already present: not recomputing."; \
+	else \
+		echo "Computing daily scores since $(RECOMPUTE_SINCE) ..."; \
+		$(PY) manage.py $(RECOMPUTE_CMD); \
+	fi
+
+run: demo
+	PY=$(PY) RUN_ADDR=$(RUN_ADDR) scripts/run-dev.sh
+
+# ---------------------------------------------------------------- test
+
+# Outside CI, Redis and PostgreSQL are used when they answer (see scripts/test-env.sh);
+# tests needing a missing service are skipped. With CI=true they are required.
+test: $(INSTALLED)
+	PY=$(PY) scripts/test-env.sh $(PY) -m pytest $(PYTEST_ARGS)
+
+# ---------------------------------------------------------------- bench
+
+bench: $(INSTALLED)
+	$(PY) scripts/services.py ensure-db "$(BENCH_DATABASE_URL)"
+	DATABASE_URL="$(BENCH_DATABASE_URL)" $(PY) manage.py migrate --noinput
+	DATABASE_URL="$(BENCH_DATABASE_URL)" $(PY) manage.py bench_scoring \
+		--accounts $(BENCH_ACCOUNTS) --signals-per-account $(BENCH_SIGNALS) --json
+
+# ---------------------------------------------------------------- lint
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: $(INSTALLED)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf staticfiles .pytest_cache .ruff_cache
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -print | xargs rm -rf
