@@ -63,8 +63,11 @@ def score_accounts(
     seats: np.ndarray,
     assignment,
     references: dict[str, np.ndarray] | None = None,
+    aggregate_fn=aggregate,
 ) -> list[VersionScores]:
-    """Scores for the given accounts (sorted ids), grouped by the version that scores them."""
+    """Scores for the given accounts (sorted ids), grouped by the version that scores them.
+
+    `aggregate_fn` stands in for aggregate() (a back-fill reads many dates at once)."""
     versions = {}
     version_of = np.full(len(account_ids), -1, dtype=np.int64)
     for segment in np.unique(segment_ids):
@@ -73,8 +76,11 @@ def score_accounts(
             continue
         versions[version.id] = version
         version_of[segment_ids == segment] = version.id
-    requests = [r for v in versions.values() for r in requests_for(v)]
-    aggregated = aggregate(as_of=as_of, requests=requests, account_ids=account_ids)
+    # Every version's requests, not only those of the versions in this slice: whether an
+    # account "reports signals" (so an empty count is 0, not no data) must not depend on
+    # which other accounts share its chunk.
+    requests = [r for v in assignment.versions for r in requests_for(v)]
+    aggregated = aggregate_fn(as_of=as_of, requests=requests, account_ids=account_ids)
     results = []
     for version in versions.values():
         rows = np.flatnonzero(version_of == version.id)

@@ -236,3 +236,33 @@ def test_a_new_signal_rescores_its_account(portfolio, django_capture_on_commit_c
             )
     score = HealthScore.objects.get(date=TODAY, account=silent)
     assert score.band == "green"
+
+
+def test_a_backfill_stores_what_a_run_per_day_stores(portfolio, monkeypatch):
+    first, last = TODAY - dt.timedelta(days=9), TODAY
+    churned = AccountFactory(
+        name="Gone Co", status=Account.Status.CHURNED, churn_date=TODAY - dt.timedelta(days=4)
+    )
+    add_signals(churned, 0.2, as_of=TODAY - dt.timedelta(days=5))
+    daily = {}
+    for i in range(10):
+        run = runs.run_sync(as_of=first + dt.timedelta(days=i))
+        daily.update({(s.date, s.account_id): s for s in HealthScore.objects.filter(run=run)})
+    HealthScore.objects.all().delete()
+    ScoreRun.objects.all().delete()
+    # Small blocks so the test crosses block edges of both days and accounts.
+    monkeypatch.setattr(runs, "BACKFILL_DAYS_PER_BLOCK", 4)
+    monkeypatch.setattr(runs, "BACKFILL_ACCOUNTS_PER_BLOCK", 2)
+    done = runs.run_backfill(first=first, last=last)
+    assert len(done) == 10 and all(r.status == ScoreRun.Status.DONE for r in done)
+    filled = {(s.date, s.account_id): s for s in HealthScore.objects.all()}
+    assert filled.keys() == daily.keys()
+    for key, score in daily.items():
+        other = filled[key]
+        assert (other.score, other.band, other.coverage, other.delta_7d, other.details) == (
+            score.score,
+            score.band,
+            score.coverage,
+            score.delta_7d,
+            score.details,
+        ), key

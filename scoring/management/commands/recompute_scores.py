@@ -51,24 +51,21 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Scored {len(days)} day(s) in {elapsed:.1f} s."))
 
     def _run_here(self, days, chunk_size):
-        many = len(days) > 1
-        bar = tqdm(total=len(days), unit="day", disable=not many, file=self.stderr)
-        for day in days:
-            try:
-                if many:
-                    run = runs.run_sync(as_of=day, trigger="backfill", chunk_size=chunk_size)
-                else:
-                    inner = tqdm(unit="account", file=self.stderr, desc=str(day))
-                    run = runs.run_sync(
-                        as_of=day, trigger="manual", chunk_size=chunk_size, progress=inner.update
+        try:
+            if len(days) > 1:
+                # Back-fills read the signals once per block of days, not once per day.
+                with tqdm(total=len(days), unit="day", file=self.stderr) as bar:
+                    runs.run_backfill(
+                        first=days[0], last=days[-1], chunk_size=chunk_size, progress=bar.update
                     )
-                    inner.close()
-            except (runs.RunInProgress, ScorecardError) as exc:
-                raise CommandError(str(exc)) from exc
-            bar.update(1)
-            if not many:
-                self.stdout.write(f"{day}: {run.accounts_done} accounts scored (run {run.pk}).")
-        bar.close()
+                return
+            with tqdm(unit="account", file=self.stderr, desc=str(days[0])) as bar:
+                run = runs.run_sync(
+                    as_of=days[0], trigger="manual", chunk_size=chunk_size, progress=bar.update
+                )
+        except (runs.RunInProgress, ScorecardError) as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(f"{days[0]}: {run.accounts_done} accounts scored (run {run.pk}).")
 
     def _run_on_workers(self, days):
         from scoring.tasks import nightly_run
