@@ -17,6 +17,13 @@ from accounts.models import Metric
 from scoring import engine
 from scoring.models import Category, CategoryWeight, Measure, ScorecardVersion
 from scoring.specs import MeasureConfig, VersionConfig, effective_weights
+from scoring.widgets import (
+    QuickCheckbox,
+    QuickHidden,
+    QuickNumberInput,
+    QuickSelect,
+    QuickTextInput,
+)
 
 CATEGORY_ORDER = [value for value, _ in Category.choices]
 CATEGORY_LABELS = dict(Category.choices)
@@ -34,6 +41,8 @@ SHARE_RANGE = "Enter a percentage from 0 to 100."
 
 class NumberField(forms.FloatField):
     """A float shown as typed ("70", "1.5"), not as Python writes it ("70.0")."""
+
+    widget = QuickNumberInput
 
     def prepare_value(self, value):
         if isinstance(value, float) and value.is_integer():
@@ -64,6 +73,8 @@ class MetricChoiceField(forms.ModelChoiceField):
     default_error_messages = {
         "invalid_choice": "Unknown metric: pick one from the catalogue.",
     }
+
+    widget = QuickSelect
 
     def __init__(self, metrics: list[Metric], **kwargs):
         super().__init__(queryset=Metric.objects.all(), **kwargs)
@@ -103,7 +114,16 @@ class MeasureForm(FirstErrorWins, forms.ModelForm):
             "weight",
             "order",
         ]
-        widgets = {"order": forms.HiddenInput}
+        widgets = {
+            "name": QuickTextInput,
+            "category": QuickSelect,
+            "aggregation": QuickSelect,
+            "window_days": QuickNumberInput,
+            "per_seat": QuickCheckbox,
+            "rule": QuickSelect,
+            "direction": QuickSelect,
+            "order": QuickHidden,
+        }
         labels = {"window_days": "Window (days)", "per_seat": "Per seat"}
         field_classes = {
             "red": NumberField,
@@ -130,10 +150,41 @@ class MeasureForm(FirstErrorWins, forms.ModelForm):
     def clean_order(self) -> int:
         return self.cleaned_data.get("order") or 0
 
+    def _get_validation_exclusions(self):
+        # The metric field already checked the choice against the catalogue; the model's
+        # foreign-key check would ask the database again, once per measure.
+        return {*super()._get_validation_exclusions(), "metric"}
+
+
+class SavedMeasureField(forms.ModelChoiceField):
+    """The hidden id of a saved measure, found among the draft's measures (loaded once)
+    instead of one query per measure."""
+
+    widget = QuickHidden
+
+    def __init__(self, formset: forms.BaseModelFormSet, **kwargs):
+        super().__init__(queryset=Measure.objects.none(), required=False, **kwargs)
+        self.formset = formset
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            found = self.formset._existing_object(int(value))
+        except (TypeError, ValueError):
+            found = None
+        if found is None:
+            raise ValidationError("This measure is not part of the draft.", code="invalid_choice")
+        return found
+
 
 class BaseMeasureFormSet(forms.BaseInlineFormSet):
-    def get_queryset(self):
-        return super().get_queryset().order_by("order", "id")
+    def add_fields(self, form, index) -> None:
+        super().add_fields(form, index)
+        form.fields["id"] = SavedMeasureField(self, initial=form.fields["id"].initial)
+        form.fields[self.fk.name].widget = QuickHidden()
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].widget = QuickCheckbox()
 
     def is_kept(self, form: forms.Form) -> bool:
         """Counts as a measure of the draft: not removed, and saved or filled in."""
@@ -264,7 +315,11 @@ class DraftForms:
         self.version = VersionForm(data, instance=draft, prefix="version")
         self.weights = CategoryWeightsForm(data, version=draft, prefix="cw")
         self.measures = MeasureFormSet(
-            data, instance=draft, prefix=PREFIX, form_kwargs={"metrics": metrics}
+            data,
+            instance=draft,
+            prefix=PREFIX,
+            queryset=Measure.objects.order_by("order", "id"),
+            form_kwargs={"metrics": metrics},
         )
         # Why the draft cannot be published (version_problems), shown above the measures.
         self.problems: list[str] = []
@@ -290,6 +345,8 @@ class DraftForms:
 
     def save(self) -> ScorecardVersion:
         """Save all three; the caller holds the transaction (all or nothing)."""
+        if not self.is_valid():
+            raise ValueError("The draft's forms have errors; nothing to save.")
         version = self.version.save()
         self.weights.save()
         self.measures.save()
@@ -363,6 +420,22 @@ class DraftForms:
                 }
             )
         return groups
+
+    def as_data(self) -> dict[str, str]:
+        """What the editor posts for the draft as shown (unbound: as saved)."""
+        data: dict[str, str] = {}
+        for form in (self.version, self.weights, self.measures.management_form):
+            for field in form:
+                value = field.value()
+                data[field.html_name] = "" if value is None else str(value)
+        for form in self.measures.forms:
+            for field in form:
+                value = field.value()
+                if value is True:
+                    data[field.html_name] = "on"
+                elif value not in (None, False):
+                    data[field.html_name] = str(value)
+        return data
 
     # ---------------------------------------------------------------- preview
 

@@ -9,6 +9,7 @@ scores), so "accounts changing band" is what a recompute after publishing would 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ BAND_RANK = {engine.GREEN: 3, engine.YELLOW: 2, engine.RED: 1}
 # Accounts aggregated at once: bounds the memory of one pass (rows × ring statistics).
 CHUNK_ACCOUNTS = 20_000
 MOVERS = 10
+# Smaller score changes are rounding (stored values have 4 decimals), not movement.
+MOVER_MIN_DELTA = 0.05
 HISTOGRAM_BINS = 20
 
 
@@ -75,7 +78,7 @@ class Preview:
     before_source: str = ""
     error: str = ""
     seconds: float = 0.0
-    timings: dict[str, float] = field(default_factory=dict)
+    stats: dict[str, float] = field(default_factory=dict)  # seconds per step, counts
     # Per account, for tests and the benchmark: ids and both bands (aligned).
     account_ids: np.ndarray | None = None
     before_bands: np.ndarray | None = None
@@ -128,8 +131,16 @@ def _raw_matrices(configs: list[VersionConfig], as_of: dt.date, ids, seats, chun
     }
 
 
-def score_population(config: VersionConfig, ids: np.ndarray, raw: np.ndarray):
-    """(scores rounded as stored, bands) of a whole population, as a score run makes them."""
+@dataclass
+class Scored:
+    scores: np.ndarray  # rounded as stored
+    bands: np.ndarray
+    weights: np.ndarray  # (accounts × measures) weight share of each measure in each score
+
+
+def score_population(config: VersionConfig, ids: np.ndarray, raw: np.ndarray) -> Scored:
+    """A whole population scored as a score run scores it: percentile measures ranked against
+    the population's sample, percentile bands set on rounded scores."""
     references = {
         m.spec.key: engine.reference_sample(raw[:, j]).round(6)
         for j, m in enumerate(config.measures)
@@ -143,24 +154,139 @@ def score_population(config: VersionConfig, ids: np.ndarray, raw: np.ndarray):
         bands = engine.assign_bands(
             scores, np.round(result.scores.coverage, 4), tiebreak=ids, **config.band_kwargs()
         )
-    return scores, np.asarray(bands, dtype=object)
+    return Scored(scores, np.asarray(bands, dtype=object), result.scores.weights)
 
 
-def _stored_before(active: VersionConfig, ids: np.ndarray, as_of: dt.date):
-    """Today's published scores of the active version, if they cover exactly these accounts."""
+@dataclass
+class Stored:
+    """Today's published scores of the active version for the draft's accounts."""
+
+    run: ScoreRun
+    scores: np.ndarray
+    bands: np.ndarray
+    raw: np.ndarray  # (accounts × active measures), as stored: rounded to 4 decimals
+
+
+def _stored_today(active: VersionConfig, ids: np.ndarray, as_of: dt.date) -> Stored | None:
+    """None unless today's done run scored exactly these accounts with the active version."""
     run = ScoreRun.objects.filter(status=ScoreRun.Status.DONE, date=as_of).first()
     if run is None or active.id not in run.reference.get("versions", []):
         return None
     rows = list(
         HealthScore.objects.filter(run=run, version_id=active.id)
         .order_by("account_id")
-        .values_list("account_id", "score", "band")
+        .values_list("account_id", "score", "band", "details__raw")
     )
     if len(rows) != len(ids) or any(r[0] != a for r, a in zip(rows, ids.tolist(), strict=True)):
         return None
-    scores = np.array([np.nan if r[1] is None else r[1] for r in rows], dtype=np.float64)
-    bands = np.array([r[2] for r in rows], dtype=object)
-    return scores, bands, run
+    n = len(active.measures)
+    return Stored(
+        run=run,
+        scores=np.array([np.nan if r[1] is None else r[1] for r in rows], dtype=np.float64),
+        bands=np.array([r[2] for r in rows], dtype=object),
+        raw=np.array(
+            [compute.raw_from_details({"raw": r[3] or []}, n)[:n] for r in rows], dtype=np.float64
+        )
+        if rows
+        else np.empty((0, n)),
+    )
+
+
+# ---------------------------------------------------------------- reusing today's values
+#
+# A draft usually changes weights, thresholds or bands, not what is measured. Today's run
+# stored every measure's raw value per account, so the draft's unchanged threshold and range
+# measures need no signal read at all; new or changed measures (metric, aggregation, window,
+# per seat) and percentile ones (a rank moves with any rounding of the values ranked) are
+# aggregated, each metric through its own index. Stored values are rounded to 4 decimals:
+# an account whose score could cross a band cut-off by that rounding is re-read from its
+# signals, so the bands are exactly the recompute's (scores within a few hundredths).
+
+ROUNDING = 0.5e-4
+EXACT_ONE_BY_ONE = 20  # uncertain accounts re-read one by one; more of them: in one pass
+
+
+def _measure_key(m) -> tuple:
+    return (m.metric_id, m.aggregation, m.window_days, m.per_seat)
+
+
+def _reuse_map(draft: VersionConfig, active: VersionConfig) -> dict[int, int]:
+    """{draft measure index: active measure index} whose stored values the draft can use."""
+    stored = {_measure_key(m): j for j, m in enumerate(active.measures)}
+    return {
+        i: stored[_measure_key(m)]
+        for i, m in enumerate(draft.measures)
+        if m.spec.rule != engine.PERCENTILE and _measure_key(m) in stored
+    }
+
+
+def _only(config: VersionConfig, indexes: list[int]) -> VersionConfig:
+    return dataclasses.replace(config, measures=tuple(config.measures[i] for i in indexes))
+
+
+def _input_error(draft: VersionConfig, reused: list[int]) -> np.ndarray:
+    """Per measure, how far its sub-score moves when its value is off by the rounding."""
+    error = np.zeros(len(draft.measures))
+    for i in reused:
+        spec = draft.measures[i].spec
+        span = spec.green - spec.red if spec.rule == engine.THRESHOLD else spec.high - spec.low
+        error[i] = 100 * ROUNDING / abs(span)
+    return error
+
+
+def _uncertain(draft: VersionConfig, scored: Scored, error: np.ndarray) -> np.ndarray:
+    """Rows whose band a recompute from unrounded values could set differently (with a
+    safety factor of 2, and the 0.01 of scores rounded to 2 decimals)."""
+    per_account = 2 * (scored.weights * error).sum(axis=1) + 0.01
+    scores, bands = scored.scores, scored.bands
+    if draft.band_mode == "percentile":
+        red, green = scores[bands == engine.RED], scores[bands == engine.GREEN]
+        cuts = [red.max() if red.size else None, green.min() if green.size else None]
+        # The account at the cut moves too.
+        per_account = per_account + per_account.max(initial=0)
+    else:
+        cuts = [draft.red_below, draft.green_at]
+    near = np.zeros(len(scores), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        for cut in cuts:
+            if cut is not None:
+                near |= np.abs(scores - cut) <= per_account
+    return np.flatnonzero(near)
+
+
+def _exact_rows(config: VersionConfig, as_of, ids, seats, rows: np.ndarray) -> np.ndarray:
+    """Some accounts' values of the config's measures, aggregated from their signals."""
+    requests = compute.requests_for(config)
+    if len(rows) <= EXACT_ONE_BY_ONE:
+        # One account's signals come from the account index: cheap however large the table.
+        parts = []
+        for r in rows:
+            aggregated = aggregate(as_of=as_of, requests=requests, account_ids=ids[r : r + 1])
+            parts.append(compute.raw_matrix(config, aggregated, np.arange(1), seats[r : r + 1]))
+        return np.vstack(parts)
+    aggregated = aggregate(as_of=as_of, requests=requests, account_ids=ids[rows])
+    return compute.raw_matrix(config, aggregated, np.arange(len(rows)), seats[rows])
+
+
+def _score_reusing(draft, stored: Stored, reuse, as_of, ids, seats, chunk_size, preview):
+    """The draft's scores from today's stored values where it can, signals where it must."""
+    raw = np.full((len(ids), len(draft.measures)), np.nan)
+    for i, j in reuse.items():
+        raw[:, i] = stored.raw[:, j]
+    fresh = [i for i in range(len(draft.measures)) if i not in reuse]
+    if fresh:
+        config = _only(draft, fresh)
+        raw[:, fresh] = _raw_matrices([config], as_of, ids, seats, chunk_size)[config.id]
+    scored = score_population(draft, ids, raw)
+    reused = sorted(reuse)
+    uncertain = _uncertain(draft, scored, _input_error(draft, reused))
+    preview.stats["reused_measures"] = len(reused)
+    preview.stats["exact_accounts"] = len(uncertain)
+    if uncertain.size:
+        exact = _exact_rows(_only(draft, reused), as_of, ids, seats, uncertain)
+        raw[np.ix_(uncertain, reused)] = exact
+        scored = score_population(draft, ids, raw)
+    return scored
 
 
 def _arr(ids: np.ndarray) -> np.ndarray:
@@ -181,7 +307,7 @@ def _mean(scores: np.ndarray) -> float | None:
 def _movers(ids, arr, before, before_bands, after, after_bands) -> list[Mover]:
     with np.errstate(invalid="ignore"):
         delta = after - before
-    known = np.flatnonzero(~np.isnan(delta) & (np.abs(delta) > 0))
+    known = np.flatnonzero(~np.isnan(delta) & (np.abs(delta) >= MOVER_MIN_DELTA))
     # Largest change first; the larger account first among equal changes.
     top = known[np.lexsort((-arr[known], -np.abs(delta[known])))][:MOVERS]
     if not top.size:
@@ -263,30 +389,36 @@ def preview_draft(
         return preview
 
     ids, seats = _population(draft, actives, as_of)
-    stored = _stored_before(active, ids, as_of) if (active and use_stored) else None
-    to_compute = [draft] + ([active] if active and stored is None else [])
+    stored = _stored_today(active, ids, as_of) if (active and use_stored) else None
     tick = time.perf_counter()
-    raw = _raw_matrices(to_compute, as_of, ids, seats, chunk_size)
-    preview.timings["aggregate_s"] = time.perf_counter() - tick
+    reuse = _reuse_map(draft, active) if stored is not None else {}
+    if reuse:
+        scored = _score_reusing(draft, stored, reuse, as_of, ids, seats, chunk_size, preview)
+    else:
+        to_compute = [draft] + ([active] if active and stored is None else [])
+        raw = _raw_matrices(to_compute, as_of, ids, seats, chunk_size)
+        scored = score_population(draft, ids, raw[draft.id])
+    after, after_bands = scored.scores, scored.bands
+    preview.stats["draft_s"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    after, after_bands = score_population(draft, ids, raw[draft.id])
     if stored is not None:
-        before, before_bands, run = stored
+        before, before_bands = stored.scores, stored.bands
         preview.before_source = (
-            f"today's published scores (v{active.number}, run of {run.date:%-d %b %Y})"
+            f"today's published scores (v{active.number}, run of {stored.run.date:%-d %b %Y})"
         )
     elif active is not None:
-        before, before_bands = score_population(active, ids, raw[active.id])
+        active_scored = score_population(active, ids, raw[active.id])
+        before, before_bands = active_scored.scores, active_scored.bands
         preview.before_source = f"v{active.number} computed now against today's signals"
     else:
         before = np.full(len(ids), np.nan)
         before_bands = np.full(len(ids), engine.NO_DATA, dtype=object)
         preview.before_source = "no active version: every account counts as no data before"
-    preview.timings["score_s"] = time.perf_counter() - tick
+    preview.stats["before_s"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
     _compare(preview, ids, _arr(ids), before, before_bands, after, after_bands)
-    preview.timings["compare_s"] = time.perf_counter() - tick
+    preview.stats["compare_s"] = time.perf_counter() - tick
     preview.seconds = time.perf_counter() - started
     return preview

@@ -43,17 +43,19 @@ def histogram_json(preview: Preview) -> str | None:
         hovertemplate="Score %{customdata}: %{y} accounts<extra>Draft</extra>",
     )
     if preview.draft.band_mode == "fixed":
-        for value, colour, text in (
-            (preview.draft.red_below, BAND_LINE["red"], "Unhealthy below"),
-            (preview.draft.green_at, BAND_LINE["green"], "Healthy from"),
+        # Labels on the outer side of each line, so close cut-offs do not overlap.
+        for value, colour, text, side in (
+            (preview.draft.red_below, BAND_LINE["red"], "Unhealthy <", "top left"),
+            (preview.draft.green_at, BAND_LINE["green"], "Healthy ≥", "top right"),
         ):
             fig.add_vline(
                 x=value,
                 line_dash="dot",
                 line_color=colour,
                 annotation_text=f"{text} {value:g}",
-                annotation_position="top",
+                annotation_position=side,
                 annotation_font_size=11,
+                annotation_font_color=colour,
             )
     fig.update_layout(
         barmode="overlay",

@@ -91,7 +91,8 @@ def version_get(*, scorecard: Scorecard, number: int) -> ScorecardVersion:
         ScorecardVersion.objects.select_related("scorecard", "published_by", "created_by")
         .prefetch_related(
             Prefetch(
-                "measures", queryset=Measure.objects.select_related("metric").order_by("order", "id")
+                "measures",
+                queryset=Measure.objects.select_related("metric").order_by("order", "id"),
             ),
             "category_weights",
             "scorecard__segments",
@@ -100,11 +101,22 @@ def version_get(*, scorecard: Scorecard, number: int) -> ScorecardVersion:
     )
 
 
+RULE_TEXT = {"threshold": "Thresholds", "range": "Linear range", "percentile": "Percentile rank"}
+
+
 @dataclass
 class MeasureLine:
     measure: Measure
     share: float  # % of the whole score
     params: str
+
+    @property
+    def rule(self) -> str:
+        return RULE_TEXT.get(self.measure.rule, self.measure.rule)
+
+    @property
+    def weight(self) -> str:
+        return f"{self.measure.weight:g}"
 
 
 @dataclass
@@ -114,6 +126,10 @@ class CategoryGroup:
     weight: float
     share: float
     measures: list[MeasureLine] = field(default_factory=list)
+
+    @property
+    def weight_text(self) -> str:
+        return f"{self.weight:g}"
 
 
 def _params(m: Measure) -> str:

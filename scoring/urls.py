@@ -50,5 +50,6 @@ urlpatterns = [
         name="scorecard_recompute",
     ),
     # -- weekly
+    path("weekly/", weekly.weekly_review, name="weekly"),
     # -- analytics
 ]

@@ -179,7 +179,7 @@ def draft_create(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("scoring:scorecard_draft", pk=pk, number=draft.number)
 
 
-def _editor_context(request, scorecard, draft, forms, backfill, preview=None) -> dict:
+def _editor_context(scorecard, draft, forms, backfill, preview=None) -> dict:
     active = next((v for v in scorecard.versions.all() if v.status == "active"), None)
     context = {
         "scorecard": scorecard,
@@ -195,9 +195,9 @@ def _editor_context(request, scorecard, draft, forms, backfill, preview=None) ->
     return context
 
 
-def _editor(request, scorecard, draft, forms, backfill, *, preview=None, status=200):
-    context = _editor_context(request, scorecard, draft, forms, backfill, preview)
-    return render(request, "scoring/scorecard_editor.html", context, status=status)
+def _editor(request, scorecard, draft, forms, backfill, *, preview=None):
+    context = _editor_context(scorecard, draft, forms, backfill, preview)
+    return render(request, "scoring/scorecard_editor.html", context)
 
 
 def _bound(request: HttpRequest, draft: ScorecardVersion) -> tuple[DraftForms, BackfillForm]:
@@ -218,6 +218,9 @@ def draft_edit(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     if (frozen := _editable(request, draft)) is not None:
         return frozen
     if request.method == "GET":
+        if _fragment(request):
+            context = _editor_context(scorecard, draft, DraftForms(draft), BackfillForm())
+            return render(request, "scoring/_scorecard_form.html", context)
         return _editor(request, scorecard, draft, DraftForms(draft), BackfillForm())
     forms, backfill = _bound(request, draft)
     if request.POST.get("op"):
@@ -249,7 +252,7 @@ def draft_validate(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     forms, backfill = _bound(request, draft)
     forms.is_valid()
     backfill.is_valid()
-    context = _editor_context(request, scorecard, draft, forms, backfill)
+    context = _editor_context(scorecard, draft, forms, backfill)
     response = render(request, "scoring/_scorecard_form.html", context)
     response["HX-Trigger-After-Settle"] = "draft-changed"
     return response
@@ -300,7 +303,9 @@ def draft_publish(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     if (frozen := _editable(request, draft)) is not None:
         return frozen
     with_form = f"{PREFIX}-TOTAL_FORMS" in request.POST
-    forms, backfill = _bound(request, draft) if with_form else (DraftForms(draft), BackfillForm())
+    forms, backfill = (
+        _bound(request, draft) if with_form else (DraftForms(draft), BackfillForm(request.POST))
+    )
     forms_ok = forms.is_valid() if with_form else True
     if not (forms_ok and backfill.is_valid()):
         messages.error(request, "Not published: fix the fields marked below. Nothing was changed.")
@@ -321,8 +326,9 @@ def draft_publish(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect("scoring:scorecard_detail", pk=pk)
     messages.success(
-        request, f"v{version.number} is now the active version of {scorecard.name} "
-        f"({len(lines)} change(s) from the previous one)."
+        request,
+        f"v{version.number} is now the active version of {scorecard.name} "
+        f"({len(lines)} change(s) from the previous one).",
     )
     if running is not None:
         messages.warning(
