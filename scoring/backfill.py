@@ -22,7 +22,14 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import connection
 
-from scoring.aggregates import AGGREGATIONS, ZERO_WHEN_EMPTY, Aggregated, AggRequest, window_end
+from scoring.aggregates import (
+    AGGREGATIONS,
+    ZERO_WHEN_EMPTY,
+    Aggregated,
+    AggRequest,
+    aggregation_cursor,
+    window_end,
+)
 
 JD_EPOCH_MS = 210866760000000  # the Unix epoch in milliseconds of SQLite's julianday()
 N, SUM, MIN, MAX, ST, STT, STY, PROMOTERS, DETRACTORS = range(9)  # columns after (acct, metric, k)
@@ -124,7 +131,7 @@ def _query(days: _Days, spans: dict[int, int], flags: dict, ids: range, select: 
     )
     w = f"WITH w(metric_id, start_at, trend, nps) AS (VALUES {', '.join([row] * len(spans))}) "
     params += t_params + k_params + [ids.start, ids.stop - 1, days.bounds[0], days.bounds[-1]]
-    with connection.cursor() as cursor:
+    with aggregation_cursor() as cursor:
         cursor.execute(w + select.replace("{b}", b), params)
         parts = [np.empty((0, len(cursor.description)))]
         while batch := cursor.fetchmany(50_000):  # a million row tuples: far more than floats

@@ -8,7 +8,6 @@ replaces in one transaction, so a re-run or a crash never shows a duplicate or h
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 
 import numpy as np
@@ -68,20 +67,32 @@ def _population_references(
     as_of: dt.date, versions: list[VersionConfig], ids, segments, seats, aggregate_fn=aggregate
 ) -> dict:
     """Sorted samples of every percentile measure's raw values over its whole population."""
+    percentile = {
+        v.id: [m for m in v.measures if m.spec.rule == engine.PERCENTILE] for v in versions
+    }
+    requests = [
+        AggRequest(m.metric_id, m.window_days, m.aggregation)
+        for v in versions
+        for m in percentile[v.id]
+    ]
+    if not requests or not len(ids):
+        return {}
+    # One read for every scorecard's percentile measures (they usually share them).
+    aggregated = aggregate_fn(as_of=as_of, requests=requests, account_ids=ids)
     assignment = ScorecardAssignment(versions)
+    version_of = np.full(len(ids), -1, dtype=np.int64)
+    for segment in np.unique(segments):
+        version = assignment.for_segment(int(segment))
+        if version is not None:
+            version_of[segments == segment] = version.id
     references = {}
     for version in versions:
-        percentile = [m for m in version.measures if m.spec.rule == engine.PERCENTILE]
-        if not percentile:
+        rows = np.flatnonzero(version_of == version.id)
+        if not percentile[version.id] or not len(rows):
             continue
-        mask = np.array([assignment.for_segment(int(s)) is version for s in segments], dtype=bool)
-        if not mask.any():
-            continue
-        requests = [AggRequest(m.metric_id, m.window_days, m.aggregation) for m in percentile]
-        aggregated = aggregate_fn(as_of=as_of, requests=requests, account_ids=ids[mask])
-        only = VersionConfig(**{**version.__dict__, "measures": tuple(percentile)})
-        raw = compute.raw_matrix(only, aggregated, np.arange(mask.sum()), seats[mask])
-        for j, m in enumerate(percentile):
+        only = VersionConfig(**{**version.__dict__, "measures": tuple(percentile[version.id])})
+        raw = compute.raw_matrix(only, aggregated, rows, seats[rows])
+        for j, m in enumerate(percentile[version.id]):
             references[m.spec.key] = engine.reference_sample(raw[:, j]).round(6).tolist()
     return references
 
@@ -302,7 +313,8 @@ def run_finalize(*, run_id: int) -> ScoreRun:
         run.finished_at = timezone.now()
         run.heartbeat_at = run.finished_at
         run.reference = {**run.reference, "band_cuts": cuts}
-        run.accounts_done = HealthScore.objects.filter(run=run).count()
+        # Each chunk added its accounts exactly once (its done flag guards the counter).
+        run.accounts_done = ScoreRun.objects.values_list("accounts_done", flat=True).get(pk=run.pk)
         run.save()
     logger.info("Score run %s for %s done: %d accounts", run.pk, run.date, run.accounts_done)
     return run
