@@ -87,11 +87,30 @@ test: $(INSTALLED)
 
 # ---------------------------------------------------------------- bench
 
+# Each benchmark owns its PostgreSQL database (created when missing) and reuses its data set
+# on later runs; pass e.g. BENCH_ACCOUNTS=10000 for a quicker round.
+BENCH_PG ?= postgres://postgres@127.0.0.1:5432
+BENCH_PAGE_DAYS ?= 365
+BENCH_PREVIEW_ACCOUNTS ?= 10000
+
 bench: $(INSTALLED)
-	$(PY) scripts/services.py ensure-db "$(BENCH_DATABASE_URL)"
-	DATABASE_URL="$(BENCH_DATABASE_URL)" $(PY) manage.py migrate --noinput
+	@for db in "$(BENCH_DATABASE_URL)" "$(BENCH_PG)/healthboard_pagebench" \
+			"$(BENCH_PG)/healthboard_reviewbench" "$(BENCH_PG)/healthboard_previewbench"; do \
+		$(PY) scripts/services.py ensure-db "$$db"; \
+		DATABASE_URL="$$db" $(PY) manage.py migrate --noinput -v0; \
+	done
+	@echo "== scoring: nightly recompute vs raw aggregation vs naive loop"
 	DATABASE_URL="$(BENCH_DATABASE_URL)" $(PY) manage.py bench_scoring \
 		--accounts $(BENCH_ACCOUNTS) --signals-per-account $(BENCH_SIGNALS) --json
+	@echo "== pages: portfolio, HTMX table, drilldown"
+	DATABASE_URL="$(BENCH_PG)/healthboard_pagebench" $(PY) manage.py bench_pages \
+		--accounts $(BENCH_ACCOUNTS) --days $(BENCH_PAGE_DAYS) --json
+	@echo "== pages: journey board and weekly review"
+	DATABASE_URL="$(BENCH_PG)/healthboard_reviewbench" $(PY) manage.py bench_review \
+		--accounts $(BENCH_ACCOUNTS) --json
+	@echo "== scorecard what-if preview"
+	DATABASE_URL="$(BENCH_PG)/healthboard_previewbench" $(PY) manage.py bench_preview \
+		--accounts $(BENCH_PREVIEW_ACCOUNTS) --json
 
 # ---------------------------------------------------------------- lint
 
