@@ -288,7 +288,13 @@ class HealthScore(models.Model):
             models.UniqueConstraint(fields=["run", "account"], name="one_score_per_run_account")
         ]
         indexes = [
-            models.Index(fields=["run", "band"], name="score_run_band"),
+            # Pages read a whole day (one run) joined to its accounts: on PostgreSQL the
+            # included columns let that read skip the wide rows (details JSON).
+            models.Index(
+                fields=["run", "band"],
+                include=["account", "score", "delta_7d", "coverage"],
+                name="score_run_band",
+            ),
             models.Index(fields=["account", "date"], name="score_account_date"),
         ]
 
