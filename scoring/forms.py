@@ -14,9 +14,8 @@ from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
 from accounts.models import Metric
-from scoring import engine
 from scoring.models import Category, CategoryWeight, Measure, ScorecardVersion
-from scoring.specs import MeasureConfig, VersionConfig, effective_weights
+from scoring.specs import VersionConfig, config_for, measure_configs
 from scoring.widgets import (
     QuickCheckbox,
     QuickHidden,
@@ -444,47 +443,11 @@ class DraftForms:
         kept = [f for f in self.measures.forms if self.measures.is_kept(f)]
         kept.sort(key=lambda f: (CATEGORY_ORDER.index(f.instance.category), f.instance.order))
         measures = [f.instance for f in kept]
-        weights = effective_weights(measures, self.weights.weights())
-        configs = tuple(
-            MeasureConfig(
-                id=m.pk or -(i + 1),
-                name=m.name,
-                category=m.category,
-                metric_id=m.metric_id,
-                aggregation=m.aggregation,
-                window_days=m.window_days,
-                per_seat=m.per_seat,
-                spec=engine.MeasureSpec(
-                    key=f"draft-{i}",
-                    weight=w,
-                    rule=m.rule,
-                    direction=m.direction,
-                    red=m.red,
-                    green=m.green,
-                    low=m.low,
-                    high=m.high,
-                ),
-            )
-            for i, (m, w) in enumerate(zip(measures, weights, strict=True))
-            if w > 0
+        configs = measure_configs(
+            measures, self.weights.weights(), keys=[f"draft-{i}" for i in range(len(measures))]
         )
-        version = self.version.instance
-        card = self.draft.scorecard
-        return VersionConfig(
-            id=self.draft.pk,
-            scorecard_id=card.pk,
-            scorecard_name=card.name,
-            number=self.draft.number,
-            is_default=card.is_default,
-            segment_ids=frozenset(s.pk for s in card.segments.all()),
-            band_mode=version.band_mode,
-            green_at=version.green_at,
-            red_below=version.red_below,
-            top_share=version.top_share,
-            bottom_share=version.bottom_share,
-            min_coverage=version.min_coverage,
-            measures=configs,
-        )
+        # The form's instance is the draft, carrying the (unsaved) band settings.
+        return config_for(self.version.instance, configs, card=self.draft.scorecard)
 
 
 # ---------------------------------------------------------------- editing operations

@@ -71,15 +71,15 @@ def effective_weights(measures: list[Measure], category_weights: dict[str, float
     ]
 
 
-def version_config(version: ScorecardVersion) -> VersionConfig:
-    """Build from a version whose measures, category weights and scorecard segments are loaded."""
-    measures = list(version.measures.all())
-    weights = effective_weights(
-        measures, {cw.category: cw.weight for cw in version.category_weights.all()}
-    )
-    configs = tuple(
+def measure_configs(
+    measures: list[Measure], category_weights: dict[str, float], keys: list[str] | None = None
+) -> tuple[MeasureConfig, ...]:
+    """The measures with their effective weights; `keys` name unsaved ones (default: pk)."""
+    weights = effective_weights(measures, category_weights)
+    keys = keys or [str(m.pk) for m in measures]
+    return tuple(
         MeasureConfig(
-            id=m.pk,
+            id=m.pk or -(i + 1),
             name=m.name,
             category=m.category,
             metric_id=m.metric_id,
@@ -87,7 +87,7 @@ def version_config(version: ScorecardVersion) -> VersionConfig:
             window_days=m.window_days,
             per_seat=m.per_seat,
             spec=engine.MeasureSpec(
-                key=str(m.pk),
+                key=key,
                 weight=w,
                 rule=m.rule,
                 direction=m.direction,
@@ -97,11 +97,17 @@ def version_config(version: ScorecardVersion) -> VersionConfig:
                 high=m.high,
             ),
         )
-        for m, w in zip(measures, weights, strict=True)
+        for i, (m, w, key) in enumerate(zip(measures, weights, keys, strict=True))
         # A zero weight switches a measure (or a whole category) off.
         if w > 0
     )
-    card = version.scorecard
+
+
+def config_for(
+    version: ScorecardVersion, measures: tuple[MeasureConfig, ...], *, card: Scorecard | None = None
+) -> VersionConfig:
+    """A version's settings with these measures (a draft's unsaved form, or its saved rows)."""
+    card = card or version.scorecard
     return VersionConfig(
         id=version.pk,
         scorecard_id=card.pk,
@@ -115,8 +121,14 @@ def version_config(version: ScorecardVersion) -> VersionConfig:
         top_share=version.top_share,
         bottom_share=version.bottom_share,
         min_coverage=version.min_coverage,
-        measures=configs,
+        measures=measures,
     )
+
+
+def version_config(version: ScorecardVersion) -> VersionConfig:
+    """Build from a version whose measures, category weights and scorecard segments are loaded."""
+    weights = {cw.category: cw.weight for cw in version.category_weights.all()}
+    return config_for(version, measure_configs(list(version.measures.all()), weights))
 
 
 def versions_queryset():
