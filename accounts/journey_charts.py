@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from accounts.journey import RISK_ORDER, StageColumn
-from scoring.charts import CONFIG, FONT, GRID, TEXT
+from scoring.charts import CONFIG, GRID, base_layout
 from scoring.models import Band
 
 # The bar colours of static/css/healthboard.css (--hb-*-bar).
@@ -45,33 +45,21 @@ def stage_bands_figure(columns: Sequence[StageColumn], *, measure: str) -> dict:
                 ),
             }
         )
-    layout = {
-        "barmode": "stack",
-        "height": 240,
-        "margin": {"l": 48, "r": 8, "t": 8, "b": 40},
-        "paper_bgcolor": "rgba(0,0,0,0)",
-        "plot_bgcolor": "#ffffff",
-        "font": {"family": FONT, "size": 12, "color": TEXT},
-        # Plotly lists stacked traces top first; the legend reads most at risk first.
-        "legend": {
-            "orientation": "h",
-            "y": 1.02,
-            "yanchor": "bottom",
-            "x": 0,
-            "traceorder": "normal",
-        },
-        "hovermode": "closest",
-        "dragmode": False,
-        "bargap": 0.35,
-        "xaxis": {"fixedrange": True, "automargin": True},
-        "yaxis": {
+    layout = base_layout(
+        barmode="stack",
+        height=240,
+        margin={"l": 48, "r": 8, "t": 8, "b": 40},
+        hovermode="closest",
+        bargap=0.35,
+        xaxis={"fixedrange": True, "automargin": True},
+        yaxis={
             "fixedrange": True,
             "gridcolor": GRID,
             "rangemode": "tozero",
             "tickformat": "$~s" if arr else ",d",
             "automargin": True,
         },
-    }
+    )
     return {"data": traces, "layout": layout, "config": CONFIG}
 
 

@@ -41,6 +41,25 @@ class VersionBands:
     green_at: float | None
 
 
+def base_layout(**overrides) -> dict:
+    """The house style of every chart: transparent paper, system font, legend on top, no
+    dragging (pages are read, not explored)."""
+    return {
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "#ffffff",
+        "font": {"family": FONT, "size": 12, "color": TEXT},
+        "legend": {
+            "orientation": "h",
+            "y": 1.02,
+            "yanchor": "bottom",
+            "x": 0,
+            "traceorder": "normal",
+        },
+        "dragmode": False,
+        **overrides,
+    }
+
+
 def figure_json(figure: dict) -> str:
     return pio.to_json(figure, validate=False)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from scoring.charts import CONFIG, FONT, GRID, TEXT
+from scoring.charts import CONFIG, GRID, base_layout
 from scoring.models import Band
 from scoring.weekly import DayBands
 
@@ -67,31 +67,20 @@ def band_history_figure(
                 "layer": "above",
             }
         )
-    layout = {
-        "height": 280,
-        "margin": {"l": 52, "r": 12, "t": 36, "b": 32},
-        "paper_bgcolor": "rgba(0,0,0,0)",
-        "plot_bgcolor": "#ffffff",
-        "font": {"family": FONT, "size": 12, "color": TEXT},
-        "legend": {
-            "orientation": "h",
-            "y": 1.02,
-            "yanchor": "bottom",
-            "x": 0,
-            "traceorder": "normal",
-        },
-        "hovermode": "x unified",
-        "dragmode": False,
-        "xaxis": {"type": "date", "fixedrange": True, "showgrid": False, "tickformat": "%-d %b"},
-        "yaxis": {
+    layout = base_layout(
+        height=280,
+        margin={"l": 52, "r": 12, "t": 36, "b": 32},
+        hovermode="x unified",
+        xaxis={"type": "date", "fixedrange": True, "showgrid": False, "tickformat": "%-d %b"},
+        yaxis={
             "fixedrange": True,
             "gridcolor": GRID,
             "rangemode": "tozero",
             "tickformat": "$~s" if arr else ",d",
             "automargin": True,
         },
-        "shapes": shapes,
-    }
+        shapes=shapes,
+    )
     return {"data": traces, "layout": layout, "config": CONFIG}
 
 
