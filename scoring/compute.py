@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from dataclasses import dataclass
 
 import numpy as np
+import orjson
 
 from scoring import engine
 from scoring.aggregates import AggRequest, aggregate
@@ -55,17 +55,25 @@ def score_raw(
     return VersionScores(version, account_ids, raw, scores, bands)
 
 
-def score_accounts(
+@dataclass
+class VersionRaw:
+    """The raw measure values of the accounts one version scores (rows aligned with ids)."""
+
+    version: VersionConfig
+    account_ids: np.ndarray
+    raw: np.ndarray  # (accounts, measures)
+
+
+def raw_by_version(
     *,
     as_of: dt.date,
     account_ids: np.ndarray,
     segment_ids: np.ndarray,
     seats: np.ndarray,
     assignment,
-    references: dict[str, np.ndarray] | None = None,
     aggregate_fn=aggregate,
-) -> list[VersionScores]:
-    """Scores for the given accounts (sorted ids), grouped by the version that scores them.
+) -> list[VersionRaw]:
+    """Raw values for the given accounts (sorted ids), grouped by the version that scores them.
 
     `aggregate_fn` stands in for aggregate() (a back-fill reads many dates at once)."""
     versions = {}
@@ -81,12 +89,34 @@ def score_accounts(
     # which other accounts share its chunk.
     requests = [r for v in assignment.versions for r in requests_for(v)]
     aggregated = aggregate_fn(as_of=as_of, requests=requests, account_ids=account_ids)
-    results = []
+    parts = []
     for version in versions.values():
         rows = np.flatnonzero(version_of == version.id)
         raw = raw_matrix(version, aggregated, rows, seats[rows])
-        results.append(score_raw(version, account_ids[rows], raw, references))
-    return results
+        parts.append(VersionRaw(version, account_ids[rows], raw))
+    return parts
+
+
+def score_accounts(
+    *,
+    as_of: dt.date,
+    account_ids: np.ndarray,
+    segment_ids: np.ndarray,
+    seats: np.ndarray,
+    assignment,
+    references: dict[str, np.ndarray] | None = None,
+    aggregate_fn=aggregate,
+) -> list[VersionScores]:
+    """Scores for the given accounts (sorted ids), grouped by the version that scores them."""
+    parts = raw_by_version(
+        as_of=as_of,
+        account_ids=account_ids,
+        segment_ids=segment_ids,
+        seats=seats,
+        assignment=assignment,
+        aggregate_fn=aggregate_fn,
+    )
+    return [score_raw(p.version, p.account_ids, p.raw, references) for p in parts]
 
 
 def _round(value: float, digits: int = 4):
@@ -102,9 +132,10 @@ def details_json_rows(raw: np.ndarray, sub: np.ndarray) -> list[str]:
     """details_json for many accounts at once, as JSON text (what COPY and the ORM store)."""
     raw_lists = np.round(raw, 4).tolist()
     sub_lists = np.round(sub, 2).tolist()
-    # json writes NaN for missing values; JSON (and PostgreSQL) wants null.
+    # orjson writes a missing value (NaN) as null, as JSON wants, and is several times faster
+    # than json: this runs for every account every night.
     return [
-        json.dumps({"raw": r, "sub": s}).replace("NaN", "null")
+        orjson.dumps({"raw": r, "sub": s}).decode()
         for r, s in zip(raw_lists, sub_lists, strict=True)
     ]
 

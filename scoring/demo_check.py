@@ -22,7 +22,8 @@ class DemoCheck:
     lead_days: int
     active_scored: int
     rank_correlation: float  # Spearman: latest score vs hidden health today
-    low_health_flagged: float  # share of active accounts with hidden health < 0.35 banded red/yellow
+    # Share of active accounts with hidden health < 0.35 banded red or yellow.
+    low_health_flagged: float
 
     @property
     def churners_flagged(self) -> float:
@@ -39,9 +40,7 @@ def _ranks(values: np.ndarray) -> np.ndarray:
 
 def demo_check(*, truth_path: Path, lead_days: int = 14) -> DemoCheck:
     truth = json.loads(truth_path.read_text())
-    accounts = dict(
-        Account.objects.filter(external_id__in=truth).values_list("external_id", "pk")
-    )
+    accounts = dict(Account.objects.filter(external_id__in=truth).values_list("external_id", "pk"))
     churn_dates = {
         accounts[ext]: dt.date.fromisoformat(t["churn_date"])
         for ext, t in truth.items()
@@ -64,8 +63,9 @@ def demo_check(*, truth_path: Path, lead_days: int = 14) -> DemoCheck:
 
     latest = HealthScore.objects.filter(run__status="done").order_by("-date").values("date")[:1]
     rows = list(
-        HealthScore.objects.filter(date__in=latest, run__status="done", score__isnull=False)
-        .values_list("account__external_id", "score", "band")
+        HealthScore.objects.filter(
+            date__in=latest, run__status="done", score__isnull=False
+        ).values_list("account__external_id", "score", "band")
     )
     health = np.array([truth[e]["health_now"] for e, _, _ in rows if e in truth])
     scores = np.array([s for e, s, _ in rows if e in truth])

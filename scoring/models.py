@@ -272,8 +272,14 @@ class ScoreRun(models.Model):
 class HealthScore(models.Model):
     """One account's score on one date, with what made it (a daily snapshot)."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="scores")
-    run = models.ForeignKey(ScoreRun, on_delete=models.CASCADE, related_name="scores")
+    # No single-column indexes on these two: score_account_date and one_score_per_run_account
+    # start with them, and every index slows the nightly write of a whole day of rows.
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="scores", db_index=False
+    )
+    run = models.ForeignKey(
+        ScoreRun, on_delete=models.CASCADE, related_name="scores", db_index=False
+    )
     date = models.DateField()
     version = models.ForeignKey(ScorecardVersion, on_delete=models.PROTECT, related_name="scores")
     score = models.FloatField(null=True)
@@ -313,6 +319,9 @@ class ScoreChunk(models.Model):
     first_account_id = models.BigIntegerField()
     last_account_id = models.BigIntegerField()
     accounts = models.PositiveIntegerField()
+    # The chunk's raw measure values (scoring/chunks.py), kept between the two passes of a
+    # run: aggregated first, scored once the population's percentile references are known.
+    raw = models.BinaryField(null=True, editable=False)
     done = models.BooleanField(default=False)
 
     class Meta:

@@ -1,5 +1,10 @@
 """The scoring run for one date: claim it, score the accounts chunk by chunk, publish it.
 
+A run has two passes over its chunks. The first reads each chunk's signals once and keeps its
+raw measure values (scoring/chunks.py); between the passes the percentile measures' population
+references are taken from those values; the second scores each chunk and writes its rows.
+Both passes run on any number of workers (scoring/tasks.py).
+
 A day's scores become visible all at once: chunks write rows tagged with their run, and
 readers only read runs marked done. Finalizing marks the new run done and drops the run it
 replaces in one transaction, so a re-run or a crash never shows a duplicate or half a day.
@@ -18,8 +23,9 @@ from django.utils import timezone
 
 from accounts.models import Account
 from scoring import compute, engine
-from scoring.aggregates import Aggregated, AggRequest, aggregate
+from scoring.aggregates import Aggregated, aggregate
 from scoring.backfill import DailyAggregates
+from scoring.chunks import ChunkRaw, population_references
 from scoring.models import HealthScore, ScoreChunk, ScoreRun
 from scoring.specs import (
     ScorecardAssignment,
@@ -63,46 +69,11 @@ def _references(run: ScoreRun) -> dict[str, np.ndarray]:
     return {key: np.asarray(values) for key, values in run.reference.get("measures", {}).items()}
 
 
-def _population_references(
-    as_of: dt.date, versions: list[VersionConfig], ids, segments, seats, aggregate_fn=aggregate
-) -> dict:
-    """Sorted samples of every percentile measure's raw values over its whole population."""
-    percentile = {
-        v.id: [m for m in v.measures if m.spec.rule == engine.PERCENTILE] for v in versions
-    }
-    requests = [
-        AggRequest(m.metric_id, m.window_days, m.aggregation)
-        for v in versions
-        for m in percentile[v.id]
-    ]
-    if not requests or not len(ids):
-        return {}
-    # One read for every scorecard's percentile measures (they usually share them).
-    aggregated = aggregate_fn(as_of=as_of, requests=requests, account_ids=ids)
-    assignment = ScorecardAssignment(versions)
-    version_of = np.full(len(ids), -1, dtype=np.int64)
-    for segment in np.unique(segments):
-        version = assignment.for_segment(int(segment))
-        if version is not None:
-            version_of[segments == segment] = version.id
-    references = {}
-    for version in versions:
-        rows = np.flatnonzero(version_of == version.id)
-        if not percentile[version.id] or not len(rows):
-            continue
-        only = VersionConfig(**{**version.__dict__, "measures": tuple(percentile[version.id])})
-        raw = compute.raw_matrix(only, aggregated, rows, seats[rows])
-        for j, m in enumerate(percentile[version.id]):
-            references[m.spec.key] = engine.reference_sample(raw[:, j]).round(6).tolist()
-    return references
-
-
 def run_start(
     *,
     as_of: dt.date,
     trigger: str = "nightly",
     chunk_size: int | None = None,
-    aggregate_fn=aggregate,
 ) -> ScoreRun:
     """Claim the date and cut its accounts into chunks. Raises RunInProgress if another run
     for that date is still running."""
@@ -126,11 +97,8 @@ def run_start(
     except IntegrityError as exc:
         raise RunInProgress(f"A score run for {as_of} is already running.") from exc
 
-    ids, segments, seats = accounts_active_on(as_of)
-    run.reference = {
-        "versions": [v.id for v in versions],
-        "measures": _population_references(as_of, versions, ids, segments, seats, aggregate_fn),
-    }
+    ids, _segments, _seats = accounts_active_on(as_of)
+    run.reference = {"versions": [v.id for v in versions]}
     chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
     ScoreChunk.objects.bulk_create(
         ScoreChunk(run=run, first_account_id=c[0], last_account_id=c[-1], accounts=len(c))
@@ -227,25 +195,65 @@ def _insert(rows: list[tuple]) -> None:
         )
 
 
-def run_chunk(*, chunk_id: int, aggregate_fn=aggregate) -> int:
-    """Score one chunk; a repeat of a finished chunk does nothing. Returns accounts written."""
-    chunk = ScoreChunk.objects.select_related("run").get(pk=chunk_id)
+def run_chunk_aggregate(*, chunk_id: int, aggregate_fn=aggregate) -> int:
+    """First pass: read one chunk's signals and keep its raw values; a repeat does nothing.
+    Returns the accounts read."""
+    chunk = ScoreChunk.objects.select_related("run").defer("raw").get(pk=chunk_id)
     run = chunk.run
-    if chunk.done or run.status != ScoreRun.Status.RUNNING:
+    if run.status != ScoreRun.Status.RUNNING:
         return 0
-    versions = run_versions(run)
     ids, segments, seats = accounts_active_on(
         run.date, chunk.first_account_id, chunk.last_account_id
     )
-    results = compute.score_accounts(
+    parts = compute.raw_by_version(
         as_of=run.date,
         account_ids=ids,
         segment_ids=segments,
         seats=seats,
-        assignment=ScorecardAssignment(versions),
-        references=_references(run),
+        assignment=ScorecardAssignment(run_versions(run)),
         aggregate_fn=aggregate_fn,
     )
+    blob = ChunkRaw.from_version_raws(parts).to_bytes()
+    with transaction.atomic():
+        # Only the first of two racing deliveries keeps its values (they are the same).
+        kept = ScoreChunk.objects.filter(pk=chunk.pk, raw__isnull=True).update(raw=blob)
+        ScoreRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
+    return len(ids) if kept else 0
+
+
+def run_references(*, run_id: int) -> ScoreRun:
+    """Between the passes: rank populations for the percentile measures, from every chunk's
+    raw values. Safe to repeat (the same values give the same references)."""
+    run = ScoreRun.objects.get(pk=run_id)
+    if run.status != ScoreRun.Status.RUNNING:
+        return run
+    missing = run.chunks.filter(raw__isnull=True).count()
+    if missing:
+        raise RuntimeError(f"Run {run.pk} cannot rank: {missing} chunk(s) not read.")
+    blobs = run.chunks.order_by("first_account_id").values_list("raw", flat=True)
+    measures = population_references(
+        run_versions(run), (ChunkRaw.from_bytes(blob) for blob in blobs.iterator(chunk_size=1))
+    )
+    run.reference = {**run.reference, "measures": measures}
+    run.heartbeat_at = timezone.now()
+    run.save(update_fields=["reference", "heartbeat_at"])
+    return run
+
+
+def run_chunk(*, chunk_id: int) -> int:
+    """Second pass: score one chunk from its raw values and write its rows; a repeat of a
+    finished chunk does nothing. Returns accounts written."""
+    chunk = ScoreChunk.objects.select_related("run").get(pk=chunk_id)
+    run = chunk.run
+    if chunk.done or run.status != ScoreRun.Status.RUNNING:
+        return 0
+    if chunk.raw is None or "measures" not in run.reference:
+        raise RuntimeError(f"Chunk {chunk.pk} cannot score before every chunk is read.")
+    references = _references(run)
+    results = [
+        compute.score_raw(part.version, part.account_ids, part.raw, references)
+        for part in ChunkRaw.from_bytes(chunk.raw).version_raws(run_versions(run))
+    ]
     rows = _score_rows(
         run, results, _previous_scores(run.date, chunk.first_account_id, chunk.last_account_id)
     )
@@ -316,6 +324,8 @@ def run_finalize(*, run_id: int) -> ScoreRun:
         # Each chunk added its accounts exactly once (its done flag guards the counter).
         run.accounts_done = ScoreRun.objects.values_list("accounts_done", flat=True).get(pk=run.pk)
         run.save()
+        # The raw values were only needed until every chunk was scored.
+        run.chunks.update(raw=None)
     logger.info("Score run %s for %s done: %d accounts", run.pk, run.date, run.accounts_done)
     return run
 
@@ -328,6 +338,7 @@ def run_fail(*, run_id: int, error: str) -> None:
         if updated:
             # A failed run's partial rows are never shown; don't keep them.
             HealthScore.objects.filter(run_id=run_id).delete()
+            ScoreChunk.objects.filter(run_id=run_id).update(raw=None)
 
 
 def run_sync(
@@ -339,10 +350,14 @@ def run_sync(
     aggregate_fn=aggregate,
 ) -> ScoreRun:
     """The whole run in this process, chunk after chunk (commands, tests, back-fills)."""
-    run = run_start(as_of=as_of, trigger=trigger, chunk_size=chunk_size, aggregate_fn=aggregate_fn)
+    run = run_start(as_of=as_of, trigger=trigger, chunk_size=chunk_size)
     try:
-        for chunk_id in run.chunks.order_by("first_account_id").values_list("pk", flat=True):
-            done = run_chunk(chunk_id=chunk_id, aggregate_fn=aggregate_fn)
+        chunk_ids = list(run.chunks.order_by("first_account_id").values_list("pk", flat=True))
+        for chunk_id in chunk_ids:
+            run_chunk_aggregate(chunk_id=chunk_id, aggregate_fn=aggregate_fn)
+        run_references(run_id=run.pk)
+        for chunk_id in chunk_ids:
+            done = run_chunk(chunk_id=chunk_id)
             if progress:
                 progress(done)
         return run_finalize(run_id=run.pk)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from celery import chord, shared_task
+from celery import chain, chord, group, shared_task
 from django.utils import timezone
 
 from scoring import runs
@@ -15,7 +15,9 @@ logger = logging.getLogger(__name__)
 
 @shared_task
 def nightly_run(as_of: str | None = None, trigger: str = "nightly") -> int | None:
-    """Claim the date and fan its chunks out to the workers; the last one publishes."""
+    """Claim the date and fan its chunks out to the workers, twice: every chunk is read
+    before the percentile references are taken, and every chunk is scored before the run
+    is published (see scoring/runs.py)."""
     date = dt.date.fromisoformat(as_of) if as_of else timezone.localdate()
     try:
         run = runs.run_start(as_of=date, trigger=trigger)
@@ -23,21 +25,41 @@ def nightly_run(as_of: str | None = None, trigger: str = "nightly") -> int | Non
         logger.warning("%s", exc)
         return None
     chunk_ids = list(run.chunks.order_by("first_account_id").values_list("pk", flat=True))
-    finish = finalize_run.si(run.pk).on_error(fail_run.s(run.pk))
+    failed = fail_run.s(run.pk)
+    rank = take_references.si(run.pk).on_error(failed)
+    finish = finalize_run.si(run.pk).on_error(failed)
     if chunk_ids:
-        chord(score_chunk.si(chunk_id) for chunk_id in chunk_ids)(finish)
+        chain(
+            chord(group(read_chunk.si(c) for c in chunk_ids), rank),
+            chord(group(score_chunk.si(c) for c in chunk_ids), finish),
+        ).delay()
     else:
-        finish.delay()
+        chain(rank, finish).delay()
     return run.pk
 
 
-@shared_task(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(Exception,),
-    retry_backoff=True,
-    max_retries=3,
-)
+# A chunk's task may run twice (a worker killed mid-chunk is redelivered): both passes are
+# idempotent per chunk.
+CHUNK_TASK = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (Exception,),
+    "retry_backoff": True,
+    "max_retries": 3,
+}
+
+
+@shared_task(**CHUNK_TASK)
+def read_chunk(chunk_id: int) -> int:
+    return runs.run_chunk_aggregate(chunk_id=chunk_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
+def take_references(run_id: int) -> int:
+    return runs.run_references(run_id=run_id).pk
+
+
+@shared_task(**CHUNK_TASK)
 def score_chunk(chunk_id: int) -> int:
     return runs.run_chunk(chunk_id=chunk_id)
 

@@ -44,15 +44,23 @@ def raw_aggregate_s(as_of: dt.date) -> tuple[float, int]:
     return time.perf_counter() - started, len(rows)
 
 
-def _work_chunks(chunk_ids: list[int]) -> int:
+def _read_chunks(chunk_ids: list[int]) -> int:
     connections.close_all()  # a forked worker must not share the parent's connection
+    done = sum(runs.run_chunk_aggregate(chunk_id=chunk_id) for chunk_id in chunk_ids)
+    connections.close_all()
+    return done
+
+
+def _score_chunks(chunk_ids: list[int]) -> int:
+    connections.close_all()
     done = sum(runs.run_chunk(chunk_id=chunk_id) for chunk_id in chunk_ids)
     connections.close_all()
     return done
 
 
 def recompute_s(as_of: dt.date, workers: int) -> tuple[float, ScoreRun]:
-    """The whole run as the Celery workers do it: start, chunks on `workers` processes, finish."""
+    """The whole run as the Celery workers do it: start, both passes over the chunks on
+    `workers` processes with the references taken between them, finish."""
     # A nightly run scores a new date: clear earlier bench runs of this date first (untimed),
     # so the timing does not include deleting the snapshots a re-run replaces.
     HealthScore.objects.filter(date=as_of).delete()
@@ -60,14 +68,20 @@ def recompute_s(as_of: dt.date, workers: int) -> tuple[float, ScoreRun]:
     started = time.perf_counter()
     run = runs.run_start(as_of=as_of, trigger="bench")
     chunk_ids = list(run.chunks.order_by("first_account_id").values_list("pk", flat=True))
+    shares = [chunk_ids[i::workers] for i in range(workers)]
     try:
         if workers > 1:
             connections.close_all()
             context = multiprocessing.get_context("fork")
             with context.Pool(workers) as pool:
-                pool.map(_work_chunks, [chunk_ids[i::workers] for i in range(workers)])
+                pool.map(_read_chunks, shares)
+                runs.run_references(run_id=run.pk)
+                connections.close_all()
+                pool.map(_score_chunks, shares)
         else:
-            _work_chunks(chunk_ids)
+            _read_chunks(chunk_ids)
+            runs.run_references(run_id=run.pk)
+            _score_chunks(chunk_ids)
         run = runs.run_finalize(run_id=run.pk)
     except BaseException as exc:
         runs.run_fail(run_id=run.pk, error=str(exc))

@@ -54,27 +54,30 @@ def test_a_second_nightly_run_replaces_the_day_on_a_real_worker(real_celery_work
     assert ScoreRun.objects.get(pk=first.pk).status == ScoreRun.Status.SUPERSEDED
 
 
+@pytest.mark.parametrize("step", ["run_chunk_aggregate", "run_chunk"])
 def test_a_chunk_that_crashes_is_retried_and_the_run_completes(
-    real_celery_worker, monkeypatch, settings
+    real_celery_worker, monkeypatch, settings, step
 ):
     from django.db import OperationalError
 
     from scoring import runs
-    from scoring.tasks import score_chunk
+    from scoring.tasks import read_chunk, score_chunk
 
     # Redelivery after a killed worker relies on these; a crash inside the task on the retry.
-    assert score_chunk.acks_late and score_chunk.reject_on_worker_lost
+    for task in (read_chunk, score_chunk):
+        assert task.acks_late and task.reject_on_worker_lost
     settings.SCORING_CHUNK_SIZE = 2
     AccountFactory.create_batch(4)
-    real_run_chunk, crashes = runs.run_chunk, []
+    real_step, crashes = getattr(runs, step), []
 
-    def crash_once(*, chunk_id):
+    def crash_once(**kwargs):
         if not crashes:
-            crashes.append(chunk_id)
+            crashes.append(kwargs["chunk_id"])
             raise OperationalError("server closed the connection unexpectedly")
-        return real_run_chunk(chunk_id=chunk_id)
+        return real_step(**kwargs)
 
-    monkeypatch.setattr(runs, "run_chunk", crash_once)
+    monkeypatch.setattr(runs, step, crash_once)
+    monkeypatch.setattr(read_chunk, "retry_backoff", False)
     monkeypatch.setattr(score_chunk, "retry_backoff", False)
     run = wait_for(nightly_run.delay().get(timeout=30))
     assert crashes and run.status == ScoreRun.Status.DONE

@@ -78,6 +78,13 @@ def portfolio(db):
     return {"healthy": healthy, "sick": sick, "silent": silent}
 
 
+def read_all(run):
+    """The first pass of a run over every chunk, and the references taken after it."""
+    for chunk in run.chunks.all():
+        runs.run_chunk_aggregate(chunk_id=chunk.pk)
+    runs.run_references(run_id=run.pk)
+
+
 def scores_by_name(run):
     return {
         s.account.name: s for s in HealthScore.objects.filter(run=run).select_related("account")
@@ -119,6 +126,7 @@ def test_a_second_run_for_the_same_date_cannot_start_while_one_runs(portfolio):
     with pytest.raises(runs.RunInProgress):
         runs.run_start(as_of=TODAY)
     # The first still completes, alone.
+    read_all(running)
     for chunk in running.chunks.all():
         runs.run_chunk(chunk_id=chunk.pk)
     runs.run_finalize(run_id=running.pk)
@@ -128,15 +136,42 @@ def test_a_second_run_for_the_same_date_cannot_start_while_one_runs(portfolio):
 def test_a_chunk_delivered_twice_writes_once(portfolio):
     run = runs.run_start(as_of=TODAY, chunk_size=2)
     chunk = run.chunks.order_by("first_account_id").first()
+    assert runs.run_chunk_aggregate(chunk_id=chunk.pk) == 2
+    assert runs.run_chunk_aggregate(chunk_id=chunk.pk) == 0
+    read_all(run)
     assert runs.run_chunk(chunk_id=chunk.pk) == 2
     assert runs.run_chunk(chunk_id=chunk.pk) == 0
     run.refresh_from_db()
     assert run.accounts_done == 2 and run.chunks_done == 1
 
 
+def test_no_chunk_is_scored_before_every_chunk_is_read(portfolio):
+    run = runs.run_start(as_of=TODAY, chunk_size=2)
+    first, second = run.chunks.order_by("first_account_id")
+    runs.run_chunk_aggregate(chunk_id=first.pk)
+    # A percentile rank needs the whole population: the second chunk is not read yet.
+    with pytest.raises(RuntimeError, match="not read"):
+        runs.run_references(run_id=run.pk)
+    with pytest.raises(RuntimeError, match="before every chunk is read"):
+        runs.run_chunk(chunk_id=first.pk)
+    runs.run_chunk_aggregate(chunk_id=second.pk)
+    runs.run_references(run_id=run.pk)
+    assert runs.run_chunk(chunk_id=first.pk) == 2
+
+
+def test_a_published_run_keeps_no_raw_values(portfolio):
+    run = runs.run_sync(as_of=TODAY, chunk_size=2)
+    assert not run.chunks.filter(raw__isnull=False).exists()
+    failing = runs.run_start(as_of=TODAY, chunk_size=2)
+    read_all(failing)
+    runs.run_fail(run_id=failing.pk, error="worker lost")
+    assert not failing.chunks.filter(raw__isnull=False).exists()
+
+
 def test_unfinished_runs_are_invisible_and_failed_ones_leave_nothing(portfolio):
     published = runs.run_sync(as_of=TODAY)
     run = runs.run_start(as_of=TODAY, chunk_size=2)
+    read_all(run)
     runs.run_chunk(chunk_id=run.chunks.order_by("first_account_id").first().pk)
     # Readers see exactly the published day while the new run is half done.
     visible = HealthScore.objects.filter(date=TODAY, run__status="done")

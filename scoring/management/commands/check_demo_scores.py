@@ -10,7 +10,8 @@ class Command(BaseCommand):
     help = "Report how well the scores recover the demo's hidden health and predict its churn."
 
     def add_arguments(self, parser):
-        parser.add_argument("--truth", default=str(Path(settings.BASE_DIR) / "var" / "demo_truth.json"))
+        truth = Path(settings.BASE_DIR) / "var" / "demo_truth.json"
+        parser.add_argument("--truth", default=str(truth))
         parser.add_argument("--lead-days", type=int, default=14)
 
     def handle(self, *args, truth, lead_days, **options):
@@ -22,7 +23,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Churners: {check.churners} ({check.churners_scored} with a score {lead_days}+ days "
             f"before churning: {bands})\n"
-            f"  flagged red or yellow {lead_days}+ days before churn: {check.churners_flagged:.0%}\n"
+            f"  flagged red or yellow {lead_days}+ days before churn: "
+            f"{check.churners_flagged:.0%}\n"
             f"Active accounts scored: {check.active_scored}\n"
             f"  rank correlation of score with hidden health: {check.rank_correlation:.2f}\n"
             f"  hidden health < 0.35 banded red or yellow: {check.low_health_flagged:.0%}"
