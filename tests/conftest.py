@@ -211,6 +211,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     would also delete the data migrations' rows (roles, metrics, journey stages, segments,
     default scorecards). Serialized rollback restores them before each such test."""
     for item in items:
+        # A `postgres` test needs the test database even when it asks for no fixture that
+        # implies one: asked for only at run time, it would run on the real database.
+        if item.get_closest_marker("postgres") and not item.get_closest_marker("django_db"):
+            if not {"db", "transactional_db", "live_server"} & set(item.fixturenames):
+                item.add_marker(pytest.mark.django_db)
+    for item in items:
         if not _is_transactional(item):
             continue
         names = item.fixturenames

@@ -1,0 +1,30 @@
+"""The scoring benchmark's command on a small data set: it runs the real run and reports."""
+
+import json
+
+import pytest
+from django.core.management import call_command
+
+from scoring.models import HealthScore, ScoreChunk, ScoreRun
+
+# The benchmark closes connections between its passes, as its forked workers must.
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def test_bench_scoring_scores_every_account_and_prints_its_figures(capsys, settings):
+    settings.SCORING_CHUNK_SIZE = 40  # several chunks, as at full size
+    call_command(
+        "bench_scoring",
+        accounts=120,
+        signals_per_account=20,
+        workers=1,
+        naive_sample=5,
+        json=True,
+    )
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert figures["accounts"] == 120 and figures["signals"] == 2400
+    for key in ("recompute_s", "raw_aggregate_s", "naive_loop_s", "ratio_recompute_to_raw"):
+        assert figures[key] > 0
+    run = ScoreRun.objects.get(status=ScoreRun.Status.DONE)
+    assert run.chunks_done == 3 and HealthScore.objects.filter(run=run).count() == 120
+    assert not ScoreChunk.objects.filter(raw__isnull=False).exists()
