@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from celery import chain, chord, group, shared_task
+from celery import Signature, chain, chord, group, shared_task
 from django.utils import timezone
 
 from scoring import runs
@@ -24,18 +24,22 @@ def nightly_run(as_of: str | None = None, trigger: str = "nightly") -> int | Non
     except runs.RunInProgress as exc:
         logger.warning("%s", exc)
         return None
+    run_pipeline(run).delay()
+    return run.pk
+
+
+def run_pipeline(run) -> Signature:
+    """The started run's two passes over its chunks and its publication, as one canvas."""
     chunk_ids = list(run.chunks.order_by("first_account_id").values_list("pk", flat=True))
     failed = fail_run.s(run.pk)
     rank = take_references.si(run.pk).on_error(failed)
     finish = finalize_run.si(run.pk).on_error(failed)
-    if chunk_ids:
-        chain(
-            chord(group(read_chunk.si(c) for c in chunk_ids), rank),
-            chord(group(score_chunk.si(c) for c in chunk_ids), finish),
-        ).delay()
-    else:
-        chain(rank, finish).delay()
-    return run.pk
+    if not chunk_ids:
+        return chain(rank, finish)
+    return chain(
+        chord(group(read_chunk.si(c) for c in chunk_ids), rank),
+        chord(group(score_chunk.si(c) for c in chunk_ids), finish),
+    )
 
 
 # A chunk's task may run twice (a worker killed mid-chunk is redelivered): both passes are
