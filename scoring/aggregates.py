@@ -82,15 +82,21 @@ def _days_before_end_sql(end: dt.datetime) -> tuple[str, list]:
 
 
 @contextmanager
-def aggregation_cursor():
+def aggregation_cursor(*, parallel: bool = True):
     """A cursor tuned for one large GROUP BY: on PostgreSQL, enough memory to hash the groups
-    and keep bitmaps exact, and no JIT (compiling costs more than it saves on these queries)."""
+    and keep bitmaps exact, and no JIT (compiling costs more than it saves on these queries).
+
+    parallel=False: no parallel workers for the query, for a process that shares the machine
+    with other scoring processes (the nightly run's chunks); they already use every core.
+    """
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
             yield cursor
         return
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off")
+        if not parallel:
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         yield cursor
 
 
@@ -111,9 +117,10 @@ def aggregate(
     as_of: dt.date,
     requests: Sequence[AggRequest],
     account_ids: np.ndarray,
+    parallel: bool = True,
 ) -> Aggregated:
     """Aggregate the signals of the given accounts (sorted ids, one contiguous id range is
-    read) for every request, as of the end of `as_of`."""
+    read) for every request, as of the end of `as_of`. parallel: see aggregation_cursor."""
     account_ids = np.asarray(account_ids, dtype=np.int64)
     n = len(account_ids)
     requests = list(dict.fromkeys(requests))
@@ -125,9 +132,13 @@ def aggregate(
     rings = _rings(requests)
     end = window_end(as_of)
     lo, hi = int(account_ids[0]), int(account_ids[-1])
-    stats = _ring_stats(rings, end, lo, hi, requests)
+    stats = _ring_stats(rings, end, lo, hi, requests, parallel)
     last_metrics = {r.metric_id for r in requests if r.aggregation == "last"}
-    lasts = _ring_lasts({m: rings[m] for m in last_metrics}, end, lo, hi) if last_metrics else {}
+    lasts = (
+        _ring_lasts({m: rings[m] for m in last_metrics}, end, lo, hi, parallel)
+        if last_metrics
+        else {}
+    )
 
     # Dense arrays per (metric, ring, statistic), aligned to account_ids.
     dense: dict[tuple[int, int], np.ndarray] = {}
@@ -150,12 +161,18 @@ def aggregate(
     return Aggregated(account_ids, values, has_signals)
 
 
+def aggregate_alongside(**kwargs) -> Aggregated:
+    """aggregate() in one of several processes that share the machine (see
+    aggregation_cursor): what each worker of the nightly run reads its chunks with."""
+    return aggregate(**kwargs, parallel=False)
+
+
 # Column order of the ring statistics.
 N, SUM, MIN, MAX, ST, STT, STY, PROMOTERS, DETRACTORS = range(9)
 
 
 def _ring_stats(
-    rings, end, lo, hi, requests
+    rings, end, lo, hi, requests, parallel
 ) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
     # Only the metrics that need them pay for the trend and NPS sums (CASE on the flag).
     flags = {
@@ -194,7 +211,7 @@ def _ring_stats(
         "GROUP BY s.account_id, w.metric_id, w.ring"
     )
     all_params = params + params_cols + [lo, hi, _adapt(earliest), _adapt(end)]
-    with aggregation_cursor() as cursor:
+    with aggregation_cursor(parallel=parallel) as cursor:
         cursor.execute(sql, all_params)
         rows = cursor.fetchall()
     if not rows:
@@ -208,7 +225,9 @@ def _ring_stats(
     return out
 
 
-def _ring_lasts(rings, end, lo, hi) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
+def _ring_lasts(
+    rings, end, lo, hi, parallel
+) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
     with_values, params = _ring_values_sql(rings, end)
     earliest = end - dt.timedelta(days=max(max(w) for w in rings.values()))
     sql = (
@@ -220,7 +239,7 @@ def _ring_lasts(rings, end, lo, hi) -> dict[tuple[int, int], tuple[np.ndarray, n
         "WHERE s.account_id BETWEEN %s AND %s AND s.observed_at >= %s AND s.observed_at < %s"
         ") latest WHERE rn = 1"
     )
-    with aggregation_cursor() as cursor:
+    with aggregation_cursor(parallel=parallel) as cursor:
         cursor.execute(sql, params + [lo, hi, _adapt(earliest), _adapt(end)])
         rows = cursor.fetchall()
     out: dict[tuple[int, int], tuple[list, list]] = defaultdict(lambda: ([], []))

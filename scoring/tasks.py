@@ -9,6 +9,7 @@ from celery import Signature, chain, chord, group, shared_task
 from django.utils import timezone
 
 from scoring import runs
+from scoring.aggregates import aggregate_alongside
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ CHUNK_TASK = {
 
 @shared_task(**CHUNK_TASK)
 def read_chunk(chunk_id: int) -> int:
-    return runs.run_chunk_aggregate(chunk_id=chunk_id)
+    return runs.run_chunk_aggregate(chunk_id=chunk_id, aggregate_fn=aggregate_alongside)
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3)

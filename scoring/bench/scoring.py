@@ -12,7 +12,7 @@ from django.db import connections
 
 from accounts.models import Account, Signal
 from scoring import compute, runs
-from scoring.aggregates import aggregation_cursor, window_end
+from scoring.aggregates import aggregate_alongside, aggregation_cursor, window_end
 from scoring.models import HealthScore, ScoreRun
 from scoring.specs import ScorecardAssignment, active_versions
 
@@ -46,7 +46,10 @@ def raw_aggregate_s(as_of: dt.date) -> tuple[float, int]:
 
 def _read_chunks(chunk_ids: list[int]) -> int:
     connections.close_all()  # a forked worker must not share the parent's connection
-    done = sum(runs.run_chunk_aggregate(chunk_id=chunk_id) for chunk_id in chunk_ids)
+    done = sum(
+        runs.run_chunk_aggregate(chunk_id=chunk_id, aggregate_fn=aggregate_alongside)
+        for chunk_id in chunk_ids
+    )
     connections.close_all()
     return done
 
