@@ -6,6 +6,7 @@ from scoring.models import (
     HealthScore,
     Measure,
     Scorecard,
+    ScorecardChange,
     ScorecardVersion,
     ScoreRun,
 )
@@ -144,3 +145,14 @@ class HealthScoreAdmin(ReadOnlyMixin, admin.ModelAdmin):
     # Newest first by primary key: one row per account per day adds up to millions.
     ordering = ["-pk"]
     show_full_result_count = False
+
+
+@admin.register(ScorecardChange)
+class ScorecardChangeAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """The audit trail, written by the scorecard editor's services: read-only here too."""
+
+    list_display = ["at", "scorecard", "version_number", "action", "user", "summary"]
+    list_filter = ["action", "scorecard"]
+    list_select_related = ["scorecard", "user"]
+    search_fields = ["summary"]
+    date_hierarchy = "at"
