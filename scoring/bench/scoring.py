@@ -44,52 +44,51 @@ def raw_aggregate_s(as_of: dt.date) -> tuple[float, int]:
     return time.perf_counter() - started, len(rows)
 
 
-def _read_chunks(chunk_ids: list[int]) -> int:
-    connections.close_all()  # a forked worker must not share the parent's connection
-    done = sum(
-        runs.run_chunk_aggregate(chunk_id=chunk_id, aggregate_fn=aggregate_alongside)
-        for chunk_id in chunk_ids
-    )
-    connections.close_all()
-    return done
+def _read_chunk(chunk_id: int) -> int:
+    return runs.run_chunk_aggregate(chunk_id=chunk_id, aggregate_fn=aggregate_alongside)
 
 
-def _score_chunks(chunk_ids: list[int]) -> int:
-    connections.close_all()
-    done = sum(runs.run_chunk(chunk_id=chunk_id) for chunk_id in chunk_ids)
-    connections.close_all()
-    return done
+def _score_chunk(chunk_id: int) -> int:
+    return runs.run_chunk(chunk_id=chunk_id)
 
 
-def recompute_s(as_of: dt.date, workers: int) -> tuple[float, ScoreRun]:
+def recompute_s(as_of: dt.date, workers: int) -> tuple[float, ScoreRun, dict[str, float]]:
     """The whole run as the Celery workers do it: start, both passes over the chunks on
-    `workers` processes with the references taken between them, finish."""
+    `workers` processes (each takes the next chunk when it is free, as a Celery worker
+    with a prefetch of one does) with the references taken between them, finish.
+    Returns the time, the run and the time of each step."""
     # A nightly run scores a new date: clear earlier bench runs of this date first (untimed),
     # so the timing does not include deleting the snapshots a re-run replaces.
     HealthScore.objects.filter(date=as_of).delete()
     ScoreRun.objects.filter(date=as_of).delete()
-    started = time.perf_counter()
+    steps: dict[str, float] = {}
+    started = last = time.perf_counter()
+
+    def step(name: str) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        steps[name] = round(now - last, 3)
+        last = now
+
     run = runs.run_start(as_of=as_of, trigger="bench")
     chunk_ids = list(run.chunks.order_by("first_account_id").values_list("pk", flat=True))
-    shares = [chunk_ids[i::workers] for i in range(workers)]
+    # Forked workers must not share the parent's connection: they open their own.
+    connections.close_all()
+    step("start")
     try:
-        if workers > 1:
-            connections.close_all()
-            context = multiprocessing.get_context("fork")
-            with context.Pool(workers) as pool:
-                pool.map(_read_chunks, shares)
-                runs.run_references(run_id=run.pk)
-                connections.close_all()
-                pool.map(_score_chunks, shares)
-        else:
-            _read_chunks(chunk_ids)
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            pool.map(_read_chunk, chunk_ids, chunksize=1)
+            step("read_pass")
             runs.run_references(run_id=run.pk)
-            _score_chunks(chunk_ids)
+            step("references")
+            pool.map(_score_chunk, chunk_ids, chunksize=1)
+            step("score_pass")
         run = runs.run_finalize(run_id=run.pk)
+        step("finalize")
     except BaseException as exc:
         runs.run_fail(run_id=run.pk, error=str(exc))
         raise
-    return time.perf_counter() - started, run
+    return time.perf_counter() - started, run, steps
 
 
 def naive_loop_s(as_of: dt.date, sample: int) -> float:

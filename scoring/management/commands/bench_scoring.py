@@ -55,7 +55,7 @@ class Command(BaseCommand):
 
         bench.raw_aggregate_s(as_of)  # warm the cache so (a) and (b) both read from memory
         raw_s, groups = min(bench.raw_aggregate_s(as_of) for _ in range(2))
-        recompute, run = bench.recompute_s(as_of, workers)
+        recompute, run, steps = bench.recompute_s(as_of, workers)
         scored = bench.stored_scores(run)
         per_account = bench.naive_loop_s(as_of, naive_sample)
         naive_s = per_account * scored
@@ -71,9 +71,11 @@ class Command(BaseCommand):
             "ratio_naive_to_recompute": round(naive_s / recompute, 1),
             "accounts_per_s": round(scored / recompute),
             "peak_rss_mb": round(bench.peak_rss_mb(), 1),
+            "recompute_steps_s": steps,
         }
         self.stdout.write(
             f"(a) full recompute:      {recompute:8.2f} s  ({figures['accounts_per_s']:,} accounts/s, {workers} workers)\n"
+            f"    {'   '.join(f'{name} {s:.2f} s' for name, s in steps.items())}\n"
             f"(b) raw SQL aggregation: {raw_s:8.2f} s  ({groups:,} account×metric rows)\n"
             f"(c) naive ORM loop:      {naive_s:8.1f} s  (extrapolated from {naive_sample} accounts)\n"
             f"a/b = {figures['ratio_recompute_to_raw']}   c/a = {figures['ratio_naive_to_recompute']}   "
