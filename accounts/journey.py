@@ -2,35 +2,25 @@
 customer journey, stage by stage.
 
 The board shows the active accounts scored in the latest done run. Whatever the number of
-accounts, it costs three queries on top of the stages and the run, one of which reads the
-run's scores (see journey_board).
+accounts, it costs four queries on top of the stages and the run: the run's scores as
+columns (scoring.rollups: its snapshot, and the re-scores since), the matching accounts'
+stage, stage entry and ARR as columns, read live, and the cards (see journey_board).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.core.cache import cache
-from django.db import connection
-from django.db.models import (
-    Case,
-    F,
-    FloatField,
-    IntegerField,
-    Q,
-    QuerySet,
-    Subquery,
-    Value,
-    When,
-)
-from django.db.models.functions import Cast
+import numpy as np
+from django.db.models import Q, QuerySet
 
-from accounts.models import Account, JourneyStage, StageChange
+from accounts.models import Account, JourneyStage
 from accounts.selectors import NO_OWNER
+from scoring.columns import DATE, FLOAT, INT, NO_DATE, columns_of, days_of
 from scoring.models import Band, HealthScore, ScoreRun
+from scoring.rollups import BAND_CODES, run_columns
 
 # Cards per column; the rest are a link to the portfolio filtered to the stage.
 CARDS_PER_STAGE = 30
@@ -92,19 +82,16 @@ def journey_stages() -> list[JourneyStage]:
     return list(JourneyStage.objects.order_by("order"))
 
 
-def _scores(*, run: ScoreRun, filters: BoardFilters) -> QuerySet[HealthScore]:
-    """The run's scores of active accounts matching the filters (one filter() call, so the
-    account is joined once)."""
-    where = Q(run=run, account__status=Account.Status.ACTIVE)
-    if filters.bands:
-        where &= Q(band__in=filters.bands)
+def _accounts(filters: BoardFilters) -> QuerySet[Account]:
+    """The active accounts matching the filters on the account itself."""
+    where = Q(status=Account.Status.ACTIVE)
     if filters.owner_id == NO_OWNER:
-        where &= Q(account__owner__isnull=True)
+        where &= Q(owner__isnull=True)
     elif filters.owner_id is not None:
-        where &= Q(account__owner_id=filters.owner_id)
+        where &= Q(owner_id=filters.owner_id)
     if filters.segment_id is not None:
-        where &= Q(account__segment_id=filters.segment_id)
-    return HealthScore.objects.filter(where)
+        where &= Q(segment_id=filters.segment_id)
+    return Account.objects.filter(where)
 
 
 def _weighted_median(histogram: list[tuple[int, int]]) -> float | None:
@@ -124,91 +111,51 @@ def _weighted_median(histogram: list[tuple[int, int]]) -> float | None:
     return None
 
 
-def _band_rank() -> Case:
-    return Case(
-        *[When(band=band, then=Value(rank)) for band, rank in BAND_RANK.items()],
-        default=Value(len(BAND_RANK)),
-        output_field=IntegerField(),
+@dataclass(frozen=True)
+class _Board:
+    """One entry per account on the board (numpy columns)."""
+
+    ids: np.ndarray
+    column: np.ndarray  # the stage's position in the board's stages
+    band: np.ndarray  # the band's position in RISK_ORDER: its risk rank
+    score: np.ndarray  # NaN: no score
+    arr: np.ndarray
+    days: np.ndarray  # in stage, NO_DATE where the stage entry is not known
+
+
+def _board(
+    *, run: ScoreRun, stages: list[JourneyStage], filters: BoardFilters, today: dt.date
+) -> _Board:
+    """The accounts matching the filters, scored in the run, in one of the stages, with a
+    band the board knows. Two or three queries: the run's scores (scoring.rollups), then
+    the accounts."""
+    scores = run_columns(run=run, today=today)
+    accounts = columns_of(_accounts(filters), id=INT, stage_id=INT, stage_since=DATE, arr=FLOAT)
+    scored, at = scores.find(accounts["id"])
+    # The run's band codes → risk ranks; a band the board does not show, or one filtered
+    # out, → -1.
+    wanted = filters.bands or RISK_ORDER
+    rank = np.full(256, -1, dtype=np.int64)
+    for code, band in enumerate(BAND_CODES):
+        if band in BAND_RANK and band in wanted:
+            rank[code] = BAND_RANK[band]
+    positions = np.full(int(max([s.pk for s in stages], default=0)) + 1, -1, dtype=np.int64)
+    for position, stage in enumerate(stages):
+        positions[stage.pk] = position
+    stage_ids = accounts["stage_id"]
+    known = (stage_ids >= 0) & (stage_ids < len(positions))
+    column = np.where(known, positions[np.where(known, stage_ids, 0)], -1)
+    band = np.where(scored, rank[scores.bands[at]], -1)
+    keep = scored & (column >= 0) & (band >= 0)
+    since = accounts["stage_since"][keep]
+    return _Board(
+        ids=accounts["id"][keep],
+        column=column[keep],
+        band=band[keep],
+        score=scores.scores[at[keep]],
+        arr=accounts["arr"][keep],
+        days=np.where(since == NO_DATE, NO_DATE, days_of(today) - since),
     )
-
-
-# One pass over the run's scores (the CTE, built by the ORM with the filters): the grouped
-# totals by stage, band and stage-entry date, and each stage's top cards by a row number
-# (most at risk first, then lowest score). A CTE named twice is computed once (PostgreSQL
-# materialises it). ARR is summed as a float, several times faster than numeric, and
-# exact to the cent far beyond any portfolio's total.
-BOARD_COLUMNS = ("b_id", "b_stage", "b_band", "b_risk", "b_score", "b_since", "b_arr", "b_account")
-BOARD_SQL = """
-WITH board ({columns}) AS ({scores})
-SELECT 'group', b_stage, b_band, b_since, COUNT(*), SUM(b_arr), SUM(b_score), COUNT(b_score),
-       NULL
-FROM board GROUP BY b_stage, b_band, b_since
-UNION ALL
-SELECT 'card', b_stage, b_band, b_since, 1, b_arr, b_score, 1, b_id FROM (
-    SELECT b_id, b_stage, b_band, b_since, b_arr, b_score,
-           ROW_NUMBER() OVER (PARTITION BY b_stage ORDER BY b_risk, b_score, b_account)
-           AS position
-    FROM board
-) AS ranked WHERE position <= %s
-"""
-
-
-def _board_rows(scores: QuerySet[HealthScore], per_stage: int) -> list[tuple]:
-    # Annotations only, in BOARD_COLUMNS order: values() then selects exactly these.
-    body = (
-        scores.annotate(
-            b_id=F("id"),
-            b_stage=F("account__stage_id"),
-            b_band=F("band"),
-            b_risk=_band_rank(),
-            b_score=F("score"),
-            b_since=F("account__stage_since"),
-            b_arr=Cast("account__arr", FloatField()),
-            b_account=F("account_id"),
-        )
-        .order_by()
-        .values(*BOARD_COLUMNS)
-    )
-    sql, params = body.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            BOARD_SQL.format(columns=", ".join(BOARD_COLUMNS), scores=sql), [*params, per_stage]
-        )
-        return cursor.fetchall()
-
-
-BOARD_CACHE_KEY = "journey:board:v1:{}"
-# Scores and stage moves show at once (they change the key); other edits of the accounts
-# (owner, ARR, segment, status) within this long.
-BOARD_CACHE_SECONDS = 60
-
-
-def _board_rows_cached(*, run: ScoreRun, filters: BoardFilters, per_stage: int) -> list[tuple]:
-    """BOARD_SQL's rows, kept briefly: the board is re-read on every filter, toggle and move.
-    The key holds the newest score and the newest stage change, so a nightly run, a
-    re-score on new signals (which replaces the account's row) or a move anywhere — the
-    board, the drilldown — reads afresh. One cheap query (two primary-key lookups), plus
-    BOARD_SQL when the board changed."""
-    newest_score = HealthScore.objects.order_by("-pk").values("pk")[:1]
-    newest_move = StageChange.objects.order_by("-pk").values("pk")[:1]
-    marker = (
-        ScoreRun.objects.filter(pk=run.pk)
-        .values_list(Subquery(newest_score), Subquery(newest_move))
-        .first()
-    )
-    key = BOARD_CACHE_KEY.format(
-        hashlib.sha1(repr((run.pk, marker, filters, per_stage)).encode()).hexdigest()
-    )
-    rows = cache.get(key)
-    if rows is None:
-        rows = _board_rows(_scores(run=run, filters=filters), per_stage)
-        cache.set(key, rows, BOARD_CACHE_SECONDS)
-    return rows
-
-
-def _date(value) -> dt.date | None:
-    # Raw SQL on SQLite returns dates as text.
-    return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def journey_board(
@@ -221,56 +168,64 @@ def journey_board(
 ) -> list[StageColumn]:
     """Every stage as a column, in journey order, with its KPIs and top cards.
 
-    Three queries: whether the board changed, one pass over the run's scores (BOARD_SQL,
-    kept briefly in the cache) and the cards' accounts. The KPIs come from totals by stage,
-    band and stage-entry date — as many rows as distinct dates, not as accounts; days in
-    stage is today − stage_since, so the median and "past the target" are exact."""
-    columns = {stage.pk: StageColumn(stage=stage) for stage in stages}
-    for column in columns.values():
+    Four queries (three once the run's day is over): the run's scores and the accounts'
+    columns (_board), combined in numpy, then the cards' accounts. Days in stage is
+    today − stage_since, so the median and "past the target" are exact."""
+    columns = [StageColumn(stage=stage) for stage in stages]
+    for column in columns:
         column.bands = {band: BandCount(band=band) for band in RISK_ORDER}
     per_stage = CARDS_PER_STAGE if cards_per_stage is None else max(cards_per_stage, 0)
-    rows = _board_rows_cached(run=run, filters=filters, per_stage=per_stage)
+    board = _board(run=run, stages=stages, filters=filters, today=today)
 
-    entries: dict[int, dict[int, int]] = {}
-    card_ids: list[int] = []
-    for kind, stage_id, band, since, n, arr, total, scored, card_id in rows:
-        column = columns.get(stage_id)
-        if column is None or band not in column.bands:
-            continue
-        if kind == "card":
-            card_ids.append(card_id)
-            continue
-        arr = Decimal(str(round(arr or 0, 2)))
-        column.bands[band].n += n
-        column.bands[band].arr += arr
-        column.n += n
-        column.arr += arr
-        column.score_sum += total or 0.0
-        column.scored += scored
-        since = _date(since)
-        if since is not None:
-            days = (today - since).days
-            histogram = entries.setdefault(stage_id, {})
-            histogram[days] = histogram.get(days, 0) + n
-            if days > column.stage.target_days:
-                column.past_target += n
-    for stage_id, histogram in entries.items():
-        columns[stage_id].median_days = _weighted_median(sorted(histogram.items()))
+    cells = board.column * len(RISK_ORDER) + board.band
+    size = len(columns) * len(RISK_ORDER)
+    has_score = ~np.isnan(board.score)
+    n = np.bincount(cells, minlength=size)
+    arr = np.bincount(cells, weights=board.arr, minlength=size)
+    score_sum = np.bincount(cells, weights=np.where(has_score, board.score, 0.0), minlength=size)
+    scored = np.bincount(cells, weights=has_score, minlength=size)
+    for i, column in enumerate(columns):
+        for rank, band in enumerate(RISK_ORDER):
+            cell = i * len(RISK_ORDER) + rank
+            # Summed as a float (exact to the cent far beyond any portfolio's total).
+            money = Decimal(str(round(float(arr[cell]), 2)))
+            column.bands[band].n = int(n[cell])
+            column.bands[band].arr = money
+            column.n += int(n[cell])
+            column.arr += money
+            column.score_sum += float(score_sum[cell])
+            column.scored += int(scored[cell])
+        days = board.days[(board.column == i) & (board.days != NO_DATE)]
+        if len(days):
+            values, counts = np.unique(days, return_counts=True)
+            histogram = list(zip(values.tolist(), counts.tolist(), strict=True))
+            column.median_days = _weighted_median(histogram)
+            column.past_target = int((days > column.stage.target_days).sum())
 
-    for card in _cards(card_ids):
-        column = columns.get(card.account.stage_id)
+    # Each stage's top cards: most at risk, then lowest score (none last), then account.
+    order = np.lexsort(
+        (board.ids, np.where(has_score, board.score, np.inf), board.band, board.column)
+    )
+    starts = np.searchsorted(board.column[order], np.arange(len(columns) + 1))
+    chosen = [
+        board.ids[order[starts[i] : min(starts[i + 1], starts[i] + per_stage)]]
+        for i in range(len(columns))
+    ]
+    by_stage = {column.stage.pk: column for column in columns}
+    for card in _cards(run, [int(a) for ids in chosen for a in ids]):
+        column = by_stage.get(card.account.stage_id)
         if column is not None:
             column.cards.append(card)
-    return list(columns.values())
+    return columns
 
 
-def _cards(ids: list[int]) -> list[HealthScore]:
-    """The cards' scores with their accounts, most at risk first, then lowest score. One
-    query (none without cards)."""
-    if not ids:
+def _cards(run: ScoreRun, account_ids: list[int]) -> list[HealthScore]:
+    """The cards' scores in the run with their accounts, most at risk first, then lowest
+    score. One query (none without cards)."""
+    if not account_ids:
         return []
     cards = list(
-        HealthScore.objects.filter(pk__in=ids)
+        HealthScore.objects.filter(run=run, account_id__in=account_ids)
         .select_related("account")
         .only(
             "id",

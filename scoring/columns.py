@@ -13,12 +13,16 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import QuerySet
 
 INT = "int"
 FLOAT = "float"
 DATE = "date"
+# Not a column: the smallest or largest value of an integer field (NO_INT without rows).
+LOWEST = "lowest"
+HIGHEST = "highest"
 
 # What a missing value reads as: ids are positive, no date is this far back.
 NO_INT = -1
@@ -31,17 +35,27 @@ _SEND = {
     FLOAT: ("float8send(coalesce({}::double precision, 'NaN'))", ">f8", None),
     DATE: ("int4send(coalesce(({} - DATE '1970-01-01')::integer, %s))", ">i4", NO_DATE),
 }
+_EXTREME = {LOWEST: "min", HIGHEST: "max"}
 
 
-def columns_of(qs: QuerySet, **kinds: str) -> dict[str, np.ndarray]:
+def columns_of(qs: QuerySet, **kinds: str) -> dict:
     """The values of `qs` as columns: name → array (int64, float64 with NaN for NULL, or
     dates as int64 days since 1970-01-01, NO_DATE for NULL). `kinds` maps each field or
-    annotation of `qs` to INT, FLOAT or DATE; rows come in no particular order. One query."""
+    annotation of `qs` to INT, FLOAT or DATE, or to LOWEST or HIGHEST for one value (an
+    int) instead of a column; rows come in no particular order. One query."""
     names = list(kinds)
     if connection.vendor == "postgresql":
         return _packed(qs, kinds)
     rows = list(qs.order_by().values_list(*names))
-    return {name: _column([row[i] for row in rows], kinds[name]) for i, name in enumerate(names)}
+    columns = {}
+    for i, name in enumerate(names):
+        values = [row[i] for row in rows]
+        if kinds[name] in (LOWEST, HIGHEST):
+            pick = min if kinds[name] == LOWEST else max
+            columns[name] = pick(values) if values else NO_INT
+        else:
+            columns[name] = _column(values, kinds[name])
+    return columns
 
 
 def days_of(day: dt.date) -> int:
@@ -51,10 +65,18 @@ def days_of(day: dt.date) -> int:
 
 def _packed(qs: QuerySet, kinds: dict[str, str]) -> dict[str, np.ndarray]:
     names = list(kinds)
-    sql, params = qs.order_by().values_list(*names).query.sql_with_params()
+    try:
+        sql, params = qs.order_by().values_list(*names).query.sql_with_params()
+    except EmptyResultSet:  # a filter that matches nothing (e.g. an empty __in)
+        return {
+            name: _column([], kind) if kind in _SEND else NO_INT for name, kind in kinds.items()
+        }
     aliases = [f"c{i}" for i in range(len(names))]
     selects, extra = [], []
     for alias, name in zip(aliases, names, strict=True):
+        if kinds[name] in _EXTREME:
+            selects.append(f"{_EXTREME[kinds[name]]}(t.{alias})")
+            continue
         template, _dtype, missing = _SEND[kinds[name]]
         selects.append(f"string_agg({template.format('t.' + alias)}, '')")
         if missing is not None:
@@ -67,6 +89,9 @@ def _packed(qs: QuerySet, kinds: dict[str, str]) -> dict[str, np.ndarray]:
         packed = cursor.fetchone()
     columns = {}
     for name, blob in zip(names, packed, strict=True):
+        if kinds[name] in _EXTREME:
+            columns[name] = NO_INT if blob is None else int(blob)
+            continue
         _template, dtype, _missing = _SEND[kinds[name]]
         wide = np.float64 if kinds[name] == FLOAT else np.int64
         columns[name] = np.frombuffer(bytes(blob or b""), dtype=dtype).astype(wide)

@@ -363,3 +363,8 @@ class ScorecardChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scorecard} v{self.version_number}: {self.get_action_display()}"
+
+
+# Models that live beside the code that writes them; imported here so that Django registers
+# them with the app (they import the models above, hence at the end).
+from scoring.rollups import RunBands, RunSnapshot  # noqa: E402, F401

@@ -22,7 +22,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Account
-from scoring import compute, engine
+from scoring import compute, engine, rollups
 from scoring.aggregates import Aggregated, aggregate
 from scoring.backfill import DailyAggregates
 from scoring.chunks import ChunkRaw, population_references
@@ -324,6 +324,8 @@ def run_finalize(*, run_id: int) -> ScoreRun:
         # Each chunk added its accounts exactly once (its done flag guards the counter).
         run.accounts_done = ScoreRun.objects.values_list("accounts_done", flat=True).get(pk=run.pk)
         run.save()
+        # In the same transaction: no re-score can reach the run before its rollup is kept.
+        rollups.run_rollup(run=run)
         # The raw values were only needed until every chunk was scored.
         run.chunks.update(raw=None)
     logger.info("Score run %s for %s done: %d accounts", run.pk, run.date, run.accounts_done)

@@ -5,12 +5,14 @@ or the latest done date before it) and the one seven days earlier. Every read be
 fixed number of queries whatever the number of accounts:
 
 - review_runs: the two runs (one query);
-- band_history: accounts and ARR per band per day over 26 weeks — one aggregate query over
-  the snapshots, of which only the days not summarised before are read (a done run of a past
-  day never changes: a re-run is a new run; only today's run is re-scored in place);
-- week_review: one pass over the week's snapshots gives the transition matrix, each CSM's
-  book, ARR at risk now and a week before, the renewals of the next 90 days by band and the
-  biggest drops and gains of score; one more query reads the movers' snapshots;
+- band_history: accounts and ARR per band per day over 26 weeks — the runs with the band
+  totals kept when each day ended (scoring.rollups.RunBands; one query), a day without
+  them counted from its scores once;
+- week_review: both runs' scores as columns (scoring.rollups.RunSnapshot) and the active
+  accounts' owner, ARR and renewal date as columns, read live (one query each), combined
+  in numpy into the transition matrix, each CSM's book, ARR at risk now and a week before,
+  the renewals of the next 90 days by band and the biggest drops and gains of score; one
+  more query reads the movers' snapshots;
 - churn_basis: each band's churn rate over the past year (three small queries).
 """
 
@@ -20,31 +22,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.core.cache import cache
-from django.db import connection
-from django.db.models import (
-    BigIntegerField,
-    Case,
-    CharField,
-    Count,
-    F,
-    FilteredRelation,
-    FloatField,
-    IntegerField,
-    Max,
-    Min,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-    When,
-)
-from django.db.models.functions import Cast
+import numpy as np
+from django.db.models import Count, Max, Min, Q
 
 from accounts.models import Account
 from accounts.selectors import BAND_ORDER
+from scoring.columns import DATE, FLOAT, INT, columns_of, days_of
 from scoring.models import Band, HealthScore, ScoreRun
+from scoring.rollups import BAND_CODES, RunColumns, run_bands, runs_columns
 
 WEEK = dt.timedelta(days=7)
 HISTORY_WEEKS = 26
@@ -133,67 +118,39 @@ class DayBands:
     arr: dict[str, float]  # band → ARR
 
 
-HISTORY_CACHE_KEY = "weekly:bands:v1:{}"
-HISTORY_CACHE_SECONDS = 60 * 60 * 24 * 30
-
-
 def band_history(
-    *, end: dt.date, today: dt.date, weeks: int = HISTORY_WEEKS, summarise: bool = True
+    *,
+    end: dt.date,
+    today: dt.date,
+    weeks: int = HISTORY_WEEKS,
+    summarise: bool = True,
+    arr: bool = False,
 ) -> list[DayBands] | None:
-    """Accounts and ARR per band on each day with a done run in the `weeks` weeks up to
-    `end`, oldest first. Every account scored that day counts (those that churned since
-    too: they were customers then), at its current ARR.
+    """Accounts (and with `arr`, ARR) per band on each day with a done run in the `weeks`
+    weeks up to `end`, oldest first. Every account scored that day counts (those that
+    churned since too: they were customers then), as the day's run published it; ARR is
+    each account's when the day was first charted by ARR (scoring.rollups.RunBands).
 
-    One query lists the runs; one aggregate query reads the days not summarised before.
-    Past days are kept in the cache under their run's id: a done run of a past day never
-    changes (re-running a day makes a new run), while today's is re-scored in place.
-    Summarising months of days takes seconds at 100,000 accounts: with summarise=False,
-    None when a past day is not summarised yet (the page then loads the chart on its own).
-    """
+    One query for the runs and their kept totals (two more for days without ARR yet). A
+    day without totals (a run published before they were kept) is counted from its scores
+    and kept — seconds for months of days at 100,000 accounts; with summarise=False, None
+    instead (the page then loads the chart on its own). Without `arr`, ARR reads 0."""
     start = end - dt.timedelta(days=7 * weeks - 1)
-    runs = list(
-        ScoreRun.objects.filter(status=ScoreRun.Status.DONE, date__gte=start, date__lte=end)
-        .order_by("date")
-        .values_list("id", "date")
-    )
-    if not runs:
-        return []
-    keys = {run_id: HISTORY_CACHE_KEY.format(run_id) for run_id, day in runs if day < today}
-    found = cache.get_many(list(keys.values())) if keys else {}
-    days: dict[int, dict] = {}
-    for run_id, key in keys.items():
-        if key in found:
-            days[run_id] = found[key]
-    missing = [run_id for run_id, _day in runs if run_id not in days]
-    if not summarise and any(run_id in keys for run_id in missing):
+    runs = ScoreRun.objects.filter(status=ScoreRun.Status.DONE, date__gte=start, date__lte=end)
+    days = run_bands(runs=runs, today=today, summarise=summarise, arr=arr)
+    if days is None:
         return None
-    if missing:
-        fresh: dict[int, dict] = {run_id: {"n": {}, "arr": {}} for run_id in missing}
-        rows = (
-            HealthScore.objects.filter(run_id__in=missing, run__status=ScoreRun.Status.DONE)
-            .values("run_id", "band")
-            .annotate(n=Count("id"), arr=Sum(Cast("account__arr", FloatField())))
-            .order_by()
-        )
-        for row in rows:
-            fresh[row["run_id"]]["n"][row["band"]] = row["n"]
-            fresh[row["run_id"]]["arr"][row["band"]] = float(row["arr"] or 0)
-        days.update(fresh)
-        cache.set_many(
-            {keys[run_id]: fresh[run_id] for run_id in missing if run_id in keys},
-            HISTORY_CACHE_SECONDS,
-        )
     return [
         DayBands(
             date=day,
-            n={band: days[run_id]["n"].get(band, 0) for band in BAND_ORDER},
-            arr={band: days[run_id]["arr"].get(band, 0.0) for band in BAND_ORDER},
+            n={band: totals[band][0] for band in BAND_ORDER},
+            arr={band: totals[band][1] or 0.0 for band in BAND_ORDER},
         )
-        for run_id, day in runs
+        for _run_id, day, totals in days
     ]
 
 
-# ---------------------------------------------------------------- the week in one query
+# ---------------------------------------------------------------- the week, in numpy
 
 
 @dataclass
@@ -257,97 +214,6 @@ class WeekSummary:
         return sum((tallies[band].arr for band in AT_RISK), Decimal(0))
 
 
-def _review_accounts(runs: ReviewRuns) -> QuerySet[Account]:
-    """Active accounts scored at the end of the week (`cur`), with their score a week
-    before (`prev`, a left join) — the portfolio's population, so the matrix's links list
-    exactly the accounts counted."""
-    qs = Account.objects.annotate(cur=FilteredRelation("scores", condition=Q(scores__run=runs.end)))
-    if runs.previous is not None:
-        qs = qs.annotate(prev=FilteredRelation("scores", condition=Q(scores__run=runs.previous)))
-    return qs.filter(status=Account.Status.ACTIVE, cur__run=runs.end)
-
-
-# The columns of one account's week, in the order of the SQL below.
-WEEK_COLUMNS = (
-    "w_owner",
-    "w_arr",
-    "w_renews",
-    "w_band",
-    "w_score",
-    "w_cur",
-    "w_prev_band",
-    "w_prev_score",
-    "w_prev",
-    "w_id",
-)
-
-# One pass over the week's snapshots: the accounts' rows (the CTE, built by the ORM) are
-# read once and give the grouped totals and both ends of the score changes. A CTE named
-# twice is computed once (PostgreSQL materialises it; SQLite reads it as it likes). The
-# movers' rows repeat real columns where the totals have sums: PostgreSQL types a NULL in
-# a subquery as text, which would not match the totals' numbers.
-WEEK_SQL = """
-WITH week ({columns}) AS ({accounts})
-SELECT 'total', w_owner, w_band, w_prev_band, w_renews, COUNT(*), SUM(w_arr), SUM(w_score),
-       COUNT(w_score), SUM(w_score - w_prev_score), COUNT(w_score - w_prev_score),
-       NULL, NULL, NULL
-FROM week GROUP BY w_owner, w_band, w_prev_band, w_renews
-UNION ALL
-SELECT * FROM (
-    SELECT 'drop', w_owner, w_band, w_prev_band, w_renews, 1, w_arr, w_score, 1,
-           w_score - w_prev_score, 1, w_score - w_prev_score, w_cur, w_prev
-    FROM week WHERE w_score < w_prev_score ORDER BY w_score - w_prev_score, w_id LIMIT %s
-) AS drops
-UNION ALL
-SELECT * FROM (
-    SELECT 'gain', w_owner, w_band, w_prev_band, w_renews, 1, w_arr, w_score, 1,
-           w_score - w_prev_score, 1, w_score - w_prev_score, w_cur, w_prev
-    FROM week WHERE w_score > w_prev_score ORDER BY w_prev_score - w_score, w_id LIMIT %s
-) AS gains
-"""
-
-
-def _week_accounts_sql(runs: ReviewRuns) -> tuple[str, tuple]:
-    """The SQL of one row per account in the review: owner, ARR, whether it renews in the
-    next RENEWAL_DAYS, band, score and snapshot now and a week before."""
-    horizon = runs.end.date + dt.timedelta(days=RENEWAL_DAYS)
-    renews = Case(
-        When(renewal_date__gt=runs.end.date, renewal_date__lte=horizon, then=Value(1)),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
-    if runs.previous is not None:
-        before = {
-            "w_prev_band": F("prev__band"),
-            "w_prev_score": F("prev__score"),
-            "w_prev": F("prev__id"),
-        }
-    else:
-        # Typed NULLs: PostgreSQL would read a bare NULL in the CTE as text.
-        before = {
-            "w_prev_band": Cast(Value(None), CharField()),
-            "w_prev_score": Cast(Value(None), FloatField()),
-            "w_prev": Cast(Value(None), BigIntegerField()),
-        }
-    # Annotations only, in WEEK_COLUMNS order: values() then selects exactly these, in order.
-    qs = (
-        _review_accounts(runs)
-        .annotate(
-            w_owner=F("owner_id"),
-            w_arr=Cast("arr", FloatField()),
-            w_renews=renews,
-            w_band=F("cur__band"),
-            w_score=F("cur__score"),
-            w_cur=F("cur__id"),
-            **before,
-            w_id=F("id"),
-        )
-        .order_by()
-        .values(*WEEK_COLUMNS)
-    )
-    return qs.query.sql_with_params()
-
-
 @dataclass
 class WeekMover:
     account: Account  # with owner
@@ -364,97 +230,180 @@ class WeekReview:
     gains: list[WeekMover]  # biggest rise first
 
 
-REVIEW_CACHE_KEY = "weekly:review:v1:{}:{}:{}"
-# A finished week's snapshots never change; the accounts' owner, ARR, renewal date and
-# status may, and show within this long.
-REVIEW_CACHE_SECONDS = 60 * 10
+# A band code for "not scored a week before" (scoring.rollups codes are 0–255).
+NOT_SCORED = -1
 
 
-def _week_rows(runs: ReviewRuns, movers: int) -> list[tuple]:
-    accounts, params = _week_accounts_sql(runs)
-    sql = WEEK_SQL.format(columns=", ".join(WEEK_COLUMNS), accounts=accounts)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, movers, movers])
-        return cursor.fetchall()
+@dataclass(frozen=True)
+class _Week:
+    """One entry per account in the review: the active accounts scored at the end of the
+    week — the portfolio's population, so the matrix's links list exactly the accounts
+    counted."""
+
+    ids: np.ndarray
+    owners: np.ndarray  # columns.NO_INT: unassigned
+    arr: np.ndarray
+    renews: np.ndarray  # bool: renews in the RENEWAL_DAYS after the week's end
+    band: np.ndarray  # codes (scoring.rollups.BAND_CODES)
+    score: np.ndarray  # NaN: no score
+    band_before: np.ndarray  # NOT_SCORED where not scored a week before
+    score_before: np.ndarray
+
+    @property
+    def change(self) -> np.ndarray:
+        """Score now − score a week before; NaN unless both have a score."""
+        return self.score - self.score_before
 
 
-def week_review(
-    *, runs: ReviewRuns, today: dt.date | None = None, movers: int = MOVERS
-) -> WeekReview:
-    """The matrix, the books, ARR at risk and renewals by band, and the biggest drops and
-    gains of score between the two snapshots. Two queries: one pass over the week's
-    snapshots (WEEK_SQL), then the movers' snapshots (for "what moved").
-
-    With `today`, a week whose last snapshot is before today is kept in the cache for
-    REVIEW_CACHE_SECONDS (the meeting reopens, prints and exports it); the pass then costs
-    no query. This week's runs are re-scored in place, so it is always read afresh."""
-    cacheable = today is not None and runs.end.date < today
-    key = REVIEW_CACHE_KEY.format(runs.end.pk, runs.previous.pk if runs.previous else 0, movers)
-    rows = cache.get(key) if cacheable else None
-    if rows is None:
-        rows = _week_rows(runs, movers)
-        if cacheable:
-            cache.set(key, rows, REVIEW_CACHE_SECONDS)
-    summary = _summary([row for row in rows if row[0] == "total"])
-    ends = [row for row in rows if row[0] != "total"]
-    snapshots = _snapshots([pk for row in ends for pk in row[12:14]])
-
-    def week_movers(kind: str) -> list[WeekMover]:
-        return [
-            WeekMover(
-                account=snapshots[row[12]].account,
-                change=row[11],
-                current=snapshots[row[12]],
-                previous=snapshots[row[13]],
-            )
-            for row in ends
-            if row[0] == kind
-        ]
-
-    drops = sorted(week_movers("drop"), key=lambda m: (m.change, m.account.pk))
-    gains = sorted(week_movers("gain"), key=lambda m: (-m.change, m.account.pk))
-    return WeekReview(summary=summary, drops=drops, gains=gains)
+def _week(runs: ReviewRuns, today: dt.date) -> _Week:
+    """Two queries: both runs' scores (scoring.rollups; more for a run without rollups),
+    and the active accounts' columns."""
+    found = runs_columns(runs=[r for r in (runs.end, runs.previous) if r is not None], today=today)
+    end = found[runs.end.pk]
+    accounts = columns_of(
+        Account.objects.filter(status=Account.Status.ACTIVE),
+        id=INT,
+        owner_id=INT,
+        arr=FLOAT,
+        renewal_date=DATE,
+    )
+    scored, at = end.find(accounts["id"])
+    ids, at = accounts["id"][scored], at[scored]
+    renewal = accounts["renewal_date"][scored]
+    band_before = np.full(len(ids), NOT_SCORED, dtype=np.int64)
+    score_before = np.full(len(ids), np.nan)
+    if runs.previous is not None:
+        before: RunColumns = found[runs.previous.pk]
+        had, then = before.find(ids)
+        band_before[had] = before.bands[then[had]]
+        score_before[had] = before.scores[then[had]]
+    return _Week(
+        ids=ids,
+        owners=accounts["owner_id"][scored],
+        arr=accounts["arr"][scored],
+        renews=(renewal > days_of(runs.end.date))
+        & (renewal <= days_of(runs.end.date + dt.timedelta(days=RENEWAL_DAYS))),
+        band=end.bands[at].astype(np.int64),
+        score=end.scores[at],
+        band_before=band_before,
+        score_before=score_before,
+    )
 
 
-def _summary(rows: list[tuple]) -> WeekSummary:
+def _band_name(code: int) -> str | None:
+    """A band by its code; None for NOT_SCORED; "?" for a code this version does not know
+    (counted nowhere, like an unknown band in the database)."""
+    if code == NOT_SCORED:
+        return None
+    return BAND_CODES[code] if 0 <= code < len(BAND_CODES) else "?"
+
+
+def _money(value: float) -> Decimal:
+    # Summed as a float (exact to the cent far beyond any portfolio's total): back to money.
+    return Decimal(str(round(value, 2)))
+
+
+def _summary(week: _Week) -> WeekSummary:
+    """The week's totals by owner, band now, band a week before and renewing or not."""
     summary = WeekSummary(
         now={band: Tally() for band in BAND_ORDER},
         before={band: Tally() for band in BAND_ORDER},
         renewals={band: Tally() for band in BAND_ORDER},
     )
-    for _kind, owner, band, before, renews, n, arr, total, scored, delta, compared, *_ in rows:
+    if not len(week.ids):
+        return summary
+    # One group per distinct (owner, band, band before, renews): a handful per owner. Band
+    # codes are below 256 (NOT_SCORED is -1), owner ids positive (NO_INT is -1).
+    key = (((week.owners + 1) * 512 + week.band) * 512 + week.band_before + 1) * 2 + week.renews
+    groups, first, group = np.unique(key, return_index=True, return_inverse=True)
+    scored = ~np.isnan(week.score)
+    change = week.change
+    compared = ~np.isnan(change)
+
+    def per_group(weights=None) -> np.ndarray:
+        return np.bincount(group, weights=weights, minlength=len(groups))
+
+    n = per_group()
+    arr = per_group(week.arr)
+    score_sum = per_group(np.where(scored, week.score, 0.0))
+    scored_n = per_group(scored)
+    delta_sum = per_group(np.where(compared, change, 0.0))
+    compared_n = per_group(compared)
+    for g, row in enumerate(first):
+        band, before = _band_name(int(week.band[row])), _band_name(int(week.band_before[row]))
         if band not in summary.now:
             continue
-        # Summed as a float (several times faster than numeric, exact to the cent far
-        # beyond any portfolio's total): back to money.
-        arr = Decimal(str(round(arr or 0, 2)))
-        summary.now[band].add(n, arr)
-        if renews:
-            summary.renewals[band].add(n, arr)
+        owner = int(week.owners[row])
+        owner = None if owner < 0 else owner
+        count, money = int(n[g]), _money(arr[g])
+        summary.now[band].add(count, money)
+        if week.renews[row]:
+            summary.renewals[band].add(count, money)
         if before in summary.before:
-            summary.before[before].add(n, arr)
-            summary.matrix.setdefault((before, band), Tally()).add(n, arr)
+            summary.before[before].add(count, money)
+            summary.matrix.setdefault((before, band), Tally()).add(count, money)
         book = summary.books.setdefault(owner, Book(owner_id=owner))
-        book.n += n
-        book.arr += arr
-        book.score_sum += total or 0.0
-        book.scored += scored
-        book.red += n if band == Band.RED else 0
-        book.delta_sum += delta or 0.0
-        book.compared += compared or 0
+        book.n += count
+        book.arr += money
+        book.score_sum += float(score_sum[g])
+        book.scored += int(scored_n[g])
+        book.red += count if band == Band.RED else 0
+        book.delta_sum += float(delta_sum[g])
+        book.compared += int(compared_n[g])
     return summary
 
 
-def _snapshots(ids: list[int]) -> dict[int, HealthScore]:
-    """Snapshots by id with their account and its owner. One query."""
-    if not ids:
+def _movers(week: _Week, movers: int) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+    """(account id, change) of the biggest drops and gains, ties by account id."""
+    change = week.change
+    falls = np.flatnonzero(change < 0)
+    rises = np.flatnonzero(change > 0)
+    falls = falls[np.lexsort((week.ids[falls], change[falls]))][:movers]
+    rises = rises[np.lexsort((week.ids[rises], -change[rises]))][:movers]
+    return (
+        [(int(week.ids[i]), float(change[i])) for i in falls],
+        [(int(week.ids[i]), float(change[i])) for i in rises],
+    )
+
+
+def week_review(*, runs: ReviewRuns, today: dt.date, movers: int = MOVERS) -> WeekReview:
+    """The matrix, the books, ARR at risk and renewals by band, and the biggest drops and
+    gains of score between the two snapshots. Three queries: both runs' scores, the
+    accounts (see _week), then the movers' snapshots (for "what moved")."""
+    week = _week(runs, today)
+    summary = _summary(week)
+    if runs.previous is None:
+        return WeekReview(summary=summary, drops=[], gains=[])
+    drops, gains = _movers(week, movers)
+    snapshots = _snapshots(runs, [account for account, _ in drops + gains])
+
+    def week_movers(chosen: list[tuple[int, float]]) -> list[WeekMover]:
+        found = []
+        for account_id, change in chosen:
+            current = snapshots.get((runs.end.pk, account_id))
+            previous = snapshots.get((runs.previous.pk, account_id))
+            if current is not None and previous is not None:
+                found.append(WeekMover(current.account, change, current, previous))
+        return found
+
+    return WeekReview(summary=summary, drops=week_movers(drops), gains=week_movers(gains))
+
+
+def _snapshots(runs: ReviewRuns, account_ids: list[int]) -> dict[tuple[int, int], HealthScore]:
+    """The accounts' snapshots in both runs, by (run id, account id), with the account and
+    its owner. One query (none without accounts)."""
+    if not account_ids:
         return {}
+    wanted = Q(run=runs.end, account_id__in=account_ids) | Q(
+        run=runs.previous, account_id__in=account_ids
+    )
     return {
-        s.pk: s
-        for s in HealthScore.objects.filter(pk__in=ids)
+        (s.run_id, s.account_id): s
+        for s in HealthScore.objects.filter(wanted)
         .select_related("account__owner")
         .only(
             "id",
+            "run_id",
             "account_id",
             "date",
             "score",
@@ -513,16 +462,12 @@ class ChurnBasis:
         return any(rate.default for rate in self.rates.values())
 
 
-SAMPLES_CACHE_KEY = "weekly:churn-sample:v1:{}"
-SAMPLES_CACHE_SECONDS = 60 * 60 * 24
-
-
 def churn_basis(*, as_of: dt.date) -> ChurnBasis:
     """Each band's churn rate: of the accounts in that band on the done snapshot a year
     before `as_of` (or, with less history, the oldest one at least 90 days old), the share
     whose account churned (status churned, churn date) within the following year. Bands
     with fewer than CHURN_MIN_SAMPLE accounts, or no baseline at all, use DEFAULT_CHURN.
-    At most three queries, none of which joins every account."""
+    Three queries, none of which joins every account."""
     dates = ScoreRun.objects.filter(status=ScoreRun.Status.DONE).aggregate(
         year=Max("date", filter=Q(date__lte=as_of - dt.timedelta(days=CHURN_YEAR_DAYS))),
         oldest=Min("date", filter=Q(date__lte=as_of - dt.timedelta(days=CHURN_MIN_AGE_DAYS))),
@@ -535,23 +480,15 @@ def churn_basis(*, as_of: dt.date) -> ChurnBasis:
             rates={b: ChurnRate(band=b, accounts=0, churned=0, default=True) for b in BAND_ORDER},
         )
     window_end = min(baseline + dt.timedelta(days=CHURN_YEAR_DAYS), as_of)
-    # The sample: every account scored that day, counted on the (run, band) index; a past
-    # day's snapshot does not change, so the counts are kept for a day. The churned: the
-    # few accounts that churned in the window, looked up by account and date, every time.
-    run = ScoreRun.objects.filter(status=ScoreRun.Status.DONE, date=baseline).values("id")[:1]
-    samples_key = SAMPLES_CACHE_KEY.format(baseline.isoformat())
-    samples = cache.get(samples_key)
-    if samples is None:
-        samples = dict(
-            HealthScore.objects.filter(run=Subquery(run))
-            .values_list("band")
-            .annotate(n=Count("*"))
-            .order_by()
-        )
-        cache.set(samples_key, samples, SAMPLES_CACHE_SECONDS)
+    # The sample: every account scored that day, from the day's band totals (kept when the
+    # day ended). The churned: the few accounts that churned in the window, looked up by
+    # account and date.
+    (run_id, _day, samples), *_ = run_bands(
+        runs=ScoreRun.objects.filter(status=ScoreRun.Status.DONE, date=baseline), today=as_of
+    )
     churned = dict(
         HealthScore.objects.filter(
-            run=Subquery(run),
+            run_id=run_id,
             account__status=Account.Status.CHURNED,
             account__churn_date__gt=baseline,
             account__churn_date__lte=window_end,
@@ -560,15 +497,14 @@ def churn_basis(*, as_of: dt.date) -> ChurnBasis:
         .annotate(n=Count("*"))
         .order_by()
     )
-    found = {band: {"n": n, "churned": churned.get(band, 0)} for band, n in samples.items()}
     rates = {}
     for band in BAND_ORDER:
-        row = found.get(band, {"n": 0, "churned": 0})
+        n = samples[band][0]
         rates[band] = ChurnRate(
             band=band,
-            accounts=row["n"],
-            churned=row["churned"],
-            default=row["n"] < CHURN_MIN_SAMPLE,
+            accounts=n,
+            churned=churned.get(band, 0),
+            default=n < CHURN_MIN_SAMPLE,
         )
     return ChurnBasis(baseline=baseline, window_end=window_end, rates=rates)
 

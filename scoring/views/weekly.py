@@ -95,11 +95,14 @@ def _runs(choice: WeekChoice, span: tuple[dt.date, dt.date] | None) -> ReviewRun
 def _distribution(
     choice: WeekChoice, runs: ReviewRuns, today: dt.date, *, summarise: bool = True
 ) -> dict:
-    """The band history chart. summarise=False (the page): when days are still to be
-    summarised (seconds, once a day at 100,000 accounts), a placeholder that asks for the
-    chart itself (HTMX), so the rest of the review shows at once."""
+    """The band history chart. summarise=False (the page): when past days have no band
+    totals yet (runs published before scoring.rollups kept them: seconds to count at
+    100,000 accounts, once), a placeholder that asks for the chart itself (HTMX), so the
+    rest of the review shows at once."""
     path = reverse("scoring:weekly")
-    days = band_history(end=runs.end.date, today=today, summarise=summarise)
+    days = band_history(
+        end=runs.end.date, today=today, summarise=summarise, arr=choice.measure == ARR
+    )
     if days is None:
         return {
             "distribution_pending": True,
