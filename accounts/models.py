@@ -82,6 +82,8 @@ class Account(models.Model):
             models.Index(fields=["owner", "status"]),
             models.Index(fields=["status", "segment"]),
             models.Index(fields=["renewal_date"]),
+            # The portfolio sorted by ARR (largest first is a column's first click).
+            models.Index(fields=["arr"]),
         ]
         permissions = [
             ("work_any_account", "Can write notes and change stages on any account"),

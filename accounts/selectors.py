@@ -26,7 +26,9 @@ from django.db.models import (
 from django.db.models.expressions import OrderBy
 
 from accounts.models import Account
+from scoring import run_totals
 from scoring.models import Band, HealthScore, ScoreRun
+from scoring.run_totals import RunTotal
 
 # The order bands are always listed in, best first.
 BAND_ORDER: tuple[str, ...] = (Band.GREEN, Band.YELLOW, Band.RED, Band.NO_DATA)
@@ -160,11 +162,13 @@ def score_runs_for(*, on: dt.date | None = None) -> RunPair | None:
     """The done run on `on` (the latest when None) and the one a week before. One query.
 
     Done runs are unique per date, so the run seven days back is among the eight newest
-    up to the date. None when there is no done run on that date (or none at all).
+    up to the date. None when there is no done run on that date (or none at all). Each run
+    says whether it has stored totals (`has_totals`, see scoring/run_totals.py).
     """
     runs = list(
         ScoreRun.objects.filter(status=ScoreRun.Status.DONE)
         .filter(**({"date__lte": on} if on else {}))
+        .annotate(has_totals=Exists(RunTotal.objects.filter(run=OuterRef("pk"))))
         .order_by("-date")
         .only("id", "date", "status", "finished_at")[:8]
     )
@@ -224,11 +228,18 @@ def _portfolio_accounts(
     return qs.filter(*where)
 
 
+# Sort columns that are never NULL. Descending, they are ordered without NULLS LAST (the
+# same rows): PostgreSQL walks an index backwards only for the plain DESC order.
+NEVER_NULL = frozenset({"name", "arr"})
+
+
 def _ordering(sort: str) -> list[OrderBy]:
     descending = sort.startswith("-")
     fields = SORT_FIELDS.get(sort.removeprefix("-"), SORT_FIELDS["score"])
     order = [
-        F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True)
+        (F(field).desc() if field in NEVER_NULL else F(field).desc(nulls_last=True))
+        if descending
+        else F(field).asc(nulls_last=True)
         for field in fields
     ]
     # A unique tie-break keeps pages stable: no account on two pages, none skipped.
@@ -314,19 +325,90 @@ def _week_before_counts(
     return dict(scores.values_list("band").annotate(n=Count("id")).order_by())
 
 
+def _live_counts(*, runs: RunPair, filters: PortfolioFilters, today: dt.date) -> dict[str, dict]:
+    """Active accounts and ARR per band in the shown run, counted from the scores. One query."""
+    qs = _portfolio_accounts(runs=runs, filters=filters, today=today, with_bands=False)
+    return {
+        row["cur__band"]: row
+        for row in qs.values("cur__band").annotate(n=Count("id"), arr=Sum("arr")).order_by()
+    }
+
+
+def _cell_conditions(filters: PortfolioFilters) -> Q | None:
+    """The filters as conditions on stored totals' cells (owner, segment); None when a
+    filter needs more of the account or of its scores than a cell knows."""
+    if filters.stage_id is not None or filters.renewal_within is not None or filters.q:
+        return None
+    if filters.moved is not None or filters.prev_bands:
+        return None
+    where = Q()
+    if filters.owner_id == NO_OWNER:
+        where &= Q(owner_id=run_totals.NO_OWNER)
+    elif filters.owner_id is not None:
+        where &= Q(owner_id=filters.owner_id)
+    if filters.segment_id is not None:
+        where &= Q(segment_id=filters.segment_id)
+    return where
+
+
+def _stored_counts(*, runs: list[ScoreRun], cells: Q) -> dict[int, dict[str, dict]]:
+    """Per run and band: active accounts (n) and their ARR, and every account the run scored
+    (n_all: churned ones too, as the week-before comparison counts), summed over the stored
+    totals' cells that match. One query for all the runs; a run missing from the answer has
+    no totals (any more)."""
+    active = Q(active=True) & cells
+    rows = (
+        RunTotal.objects.filter(run__in=runs)
+        .values("run_id", "band")
+        .annotate(
+            accounts=Sum("n", filter=active, default=0),
+            total_arr=Sum("arr", filter=active, default=Decimal(0)),
+            accounts_all=Sum("n", filter=cells, default=0) if cells else Sum("n"),
+        )
+        .order_by()
+    )
+    counts: dict[int, dict[str, dict]] = {}
+    for row in rows:
+        counts.setdefault(row["run_id"], {})[row["band"]] = {
+            "n": row["accounts"],
+            "arr": row["total_arr"],
+            "n_all": row["accounts_all"],
+        }
+    return counts
+
+
 def portfolio_summary(
     *, runs: RunPair, filters: PortfolioFilters, today: dt.date
 ) -> PortfolioSummary:
     """Accounts and ARR per band for the filters (bands aside: the strip lists every band,
     and picking one is a filter), and the change in each band's count since the run a week
-    before (see _week_before_counts). Two queries; one without a run a week before."""
-    qs = _portfolio_accounts(runs=runs, filters=filters, today=today, with_bands=False)
-    now = {
-        row["cur__band"]: row
-        for row in qs.values("cur__band").annotate(n=Count("id"), arr=Sum("arr")).order_by()
-    }
+    before (see _week_before_counts).
+
+    Runs with stored totals are summed from them when the filters are on owner and segment
+    only (one query for both runs); otherwise, or for a run without totals, counted
+    from the scores: one query per run. At most three queries, one when both have totals.
+    """
     compared = runs.week_before is not None
-    before = _week_before_counts(runs=runs, filters=filters, today=today) if compared else {}
+    cells = _cell_conditions(filters)
+    stored_runs = [
+        run
+        for run in (runs.run, runs.week_before)
+        if run is not None and getattr(run, "has_totals", False)
+    ]
+    stored = (
+        _stored_counts(runs=stored_runs, cells=cells) if stored_runs and cells is not None else {}
+    )
+
+    if runs.run.pk in stored:
+        now = stored[runs.run.pk]
+    else:
+        now = _live_counts(runs=runs, filters=filters, today=today)
+    before: dict[str, int] = {}
+    if compared and runs.week_before.pk in stored:
+        before = {band: row["n_all"] for band, row in stored[runs.week_before.pk].items()}
+    elif compared:
+        before = _week_before_counts(runs=runs, filters=filters, today=today)
+
     total = sum(row["n"] for row in now.values())
     rows = []
     for band in BAND_ORDER:

@@ -302,6 +302,9 @@ class HealthScore(models.Model):
                 name="score_run_band",
             ),
             models.Index(fields=["account", "date"], name="score_account_date"),
+            # The portfolio's default order (lowest score first): its first page walks fifty
+            # entries instead of sorting a whole day.
+            models.Index(fields=["run", "score"], name="score_run_score"),
         ]
 
     def __str__(self) -> str:
@@ -368,3 +371,4 @@ class ScorecardChange(models.Model):
 # Models that live beside the code that writes them; imported here so that Django registers
 # them with the app (they import the models above, hence at the end).
 from scoring.rollups import RunBands, RunSnapshot  # noqa: E402, F401
+from scoring.run_totals import RunTotal  # noqa: E402, F401

@@ -27,6 +27,7 @@ from scoring.aggregates import Aggregated, aggregate
 from scoring.backfill import DailyAggregates
 from scoring.chunks import ChunkRaw, population_references
 from scoring.models import HealthScore, ScoreChunk, ScoreRun
+from scoring.run_totals import run_totals_publish
 from scoring.specs import (
     ScorecardAssignment,
     VersionConfig,
@@ -326,6 +327,7 @@ def run_finalize(*, run_id: int) -> ScoreRun:
         run.save()
         # In the same transaction: no re-score can reach the run before its rollup is kept.
         rollups.run_rollup(run=run)
+        run_totals_publish(run=run)
         # The raw values were only needed until every chunk was scored.
         run.chunks.update(raw=None)
     logger.info("Score run %s for %s done: %d accounts", run.pk, run.date, run.accounts_done)

@@ -21,6 +21,7 @@ from accounts.selectors import (
     score_runs_for,
 )
 from healthboard.roles import CSM
+from scoring.run_totals import RunTotal, run_totals_publish
 from scoring.sparklines import sparkline_svg
 from tests.factories import (
     AccountFactory,
@@ -660,6 +661,121 @@ def test_no_account_matches_the_filters(csm_client, csm_user) -> None:
     assert '<a href="/" hx-get="/">Clear filters</a>' in html
     assert "look in all accounts" in html
     assert "<table" not in html
+
+
+# ---------------------------------------------------------------- stored totals (PostgreSQL)
+
+
+@pytest.fixture
+def published(csm_user):
+    """Last week's and this week's runs, published with their totals: two books, an
+    unassigned account, two segments, and an account that churned after today's run."""
+    colleague = UserFactory(role=CSM)
+    smb, enterprise = SegmentFactory(slug="smb"), SegmentFactory(slug="enterprise")
+    before, now = ScoreRunFactory(date=WEEK_AGO), ScoreRunFactory(date=TODAY)
+    rows = [
+        # owner, segment, score a week ago, score today, status
+        (csm_user, smb, 80, 20, Account.Status.ACTIVE),
+        (csm_user, enterprise, 55, 85, Account.Status.ACTIVE),
+        (colleague, smb, 20, 25, Account.Status.ACTIVE),
+        (None, enterprise, None, 60, Account.Status.ACTIVE),
+        (colleague, enterprise, 75, 35, Account.Status.ACTIVE),
+        (csm_user, smb, 20, 30, Account.Status.CHURNED),
+    ]
+    for i, (owner, segment, then, score, status) in enumerate(rows):
+        account = AccountFactory(
+            name=f"Published {i}",
+            owner=owner,
+            segment=segment,
+            status=status,
+            arr=Decimal(10_000 * (i + 1)),
+            renewal_date=TODAY + dt.timedelta(days=15 * (i + 1)),
+        )
+        HealthScoreFactory(account=account, run=before, score=then)
+        delta = None if then is None else score - then
+        HealthScoreFactory(account=account, run=now, score=score, delta_7d=delta)
+    run_totals_publish(run=before)
+    run_totals_publish(run=now)
+    return {"colleague": colleague, "smb": smb}
+
+
+def _figures(response) -> tuple:
+    """What the page shows that the totals feed: the strip, the rows, the page count."""
+    summary = response.context["summary"]
+    strip = [(r["band"], r["n"], r["arr"], r["week_before"], r["change"]) for r in summary["rows"]]
+    return strip, summary["n"], summary["arr"], names(response), response.context["paginator"].count
+
+
+def _counted_live(queries) -> bool:
+    return any("scoring_healthscore" in q["sql"] and "GROUP BY" in q["sql"] for q in queries)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("query", "stored"),
+    [
+        ("owner=all", True),
+        ("owner=all&band=red", True),
+        ("owner=none", True),
+        ("owner=all&segment=smb", True),
+        ("owner=all&segment=enterprise&band=yellow&band=red&sort=-arr", True),
+        # Filters a stored cell does not know are counted live, totals or not.
+        ("owner=all&stage=adoption", False),
+        ("owner=all&renewal=40", False),
+        ("owner=all&moved=10", False),
+        ("owner=all&prev_band=green", False),
+        ("owner=all&q=Published 1", False),
+    ],
+)
+def test_stored_totals_show_what_the_live_count_shows(
+    manager_client, published, query: str, stored: bool
+) -> None:
+    JourneyStageFactory(slug="adoption")
+    with CaptureQueriesContext(connection) as queries:
+        from_totals = _figures(get(manager_client, query))
+    assert _counted_live(queries) is not stored
+
+    RunTotal.objects.all().delete()
+    with CaptureQueriesContext(connection) as queries:
+        live = _figures(get(manager_client, query))
+    assert _counted_live(queries)
+
+    assert from_totals == live
+
+
+@pytest.mark.postgres
+def test_a_csms_book_from_stored_totals(csm_client, csm_user, published) -> None:
+    from_totals = _figures(get(csm_client))
+    RunTotal.objects.all().delete()
+
+    assert from_totals == _figures(get(csm_client))
+    # The churned account is in last week's count, not in this week's.
+    strip = {band: (n, week_before) for band, n, _, week_before, _ in from_totals[0]}
+    assert strip["red"] == (1, 1)
+
+
+@pytest.mark.postgres
+def test_stored_totals_replace_two_counting_queries_by_one(manager_client, published) -> None:
+    with CaptureQueriesContext(connection) as stored:
+        get(manager_client, "owner=all")
+    RunTotal.objects.all().delete()
+    with CaptureQueriesContext(connection) as live:
+        get(manager_client, "owner=all")
+
+    assert len(stored) == len(live) - 1
+    assert not _counted_live(stored)
+
+
+@pytest.mark.postgres
+def test_the_strip_follows_a_reassignment_at_once(manager_client, csm_user, published) -> None:
+    Account.objects.filter(owner=csm_user).update(owner=published["colleague"])
+    query = f"owner={published['colleague'].pk}"
+
+    from_totals = _figures(get(manager_client, query))
+    RunTotal.objects.all().delete()
+
+    assert from_totals == _figures(get(manager_client, query))
+    assert from_totals[1] == 4  # the colleague's two and the CSM's two active accounts
 
 
 # ---------------------------------------------------------------- queries
