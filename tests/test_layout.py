@@ -12,7 +12,6 @@ from django.template import Context, Template, loader
 from django.urls import include, path, reverse
 
 from accounts.models import Account
-from accounts.selectors import band_summary
 from healthboard.roles import CSM
 from scoring.models import HealthScore, ScorecardVersion, ScoreRun
 from tests.factories import AccountFactory, UserFactory
@@ -227,31 +226,6 @@ def test_it_shows_the_empty_state_when_no_active_account_was_scored(csm_client) 
 
     assert "No active accounts" in html
     assert "All accounts" not in html
-
-
-def test_band_summary_reads_the_latest_finished_run_and_active_accounts_only(
-    db, django_assert_num_queries
-) -> None:
-    scored(done_run(TODAY - dt.timedelta(days=1)), ["red"] * 4)
-    latest = done_run(TODAY)
-    scored(latest, ["green", "yellow"])
-    scored(latest, ["red"])
-    Account.objects.filter(scores__band="red", scores__run=latest).update(
-        status=Account.Status.CHURNED
-    )
-    running = ScoreRun.objects.create(date=TODAY + dt.timedelta(days=1))
-    scored(running, ["none"] * 3)
-
-    with django_assert_num_queries(1):
-        rows = band_summary()
-
-    assert [(row["band"], row["n"]) for row in rows] == [
-        ("green", 1),
-        ("yellow", 1),
-        ("red", 0),
-        ("none", 0),
-    ]
-    assert [row["share"] for row in rows] == [50.0, 50.0, 0.0, 0.0]
 
 
 # ---------------------------------------------------------------- error pages and login
