@@ -33,16 +33,13 @@ class ChunkRaw:
         for version_id, (ids, raw) in self.parts.items():
             arrays[f"ids_{version_id}"] = ids.astype(np.int64)
             arrays[f"raw_{version_id}"] = raw.astype(np.float64)
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
-        return buffer.getvalue()
+        return pack(arrays)
 
     @classmethod
     def from_bytes(cls, blob: bytes | memoryview) -> ChunkRaw:
-        # Only arrays this module wrote: no pickled objects allowed in.
-        with np.load(io.BytesIO(bytes(blob)), allow_pickle=False) as arrays:
-            ids = {int(k.removeprefix("ids_")): arrays[k] for k in arrays.files if k[:4] == "ids_"}
-            return cls({v: (ids[v], arrays[f"raw_{v}"]) for v in ids})
+        arrays = unpack(blob)
+        ids = {int(k.removeprefix("ids_")): v for k, v in arrays.items() if k[:4] == "ids_"}
+        return cls({v: (ids[v], arrays[f"raw_{v}"]) for v in ids})
 
     def version_raws(self, versions: Iterable[VersionConfig]) -> list[compute.VersionRaw]:
         by_id = {v.id: v for v in versions}
@@ -51,33 +48,46 @@ class ChunkRaw:
             for version_id, (ids, raw) in self.parts.items()
         ]
 
+    def percentile_values(self, versions: Iterable[VersionConfig]) -> dict[str, np.ndarray]:
+        """The raw values of every percentile measure, by measure key: the chunk's share of
+        the populations the references are taken from (kept apart, a small fraction of
+        the raw values, so that taking the references reads little)."""
+        values = {}
+        for version in versions:
+            if version.id not in self.parts:
+                continue
+            raw = self.parts[version.id][1]
+            for j in percentile_measures(version):
+                values[version.measures[j].spec.key] = raw[:, j]
+        return values
+
+
+def pack(arrays: dict[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def unpack(blob: bytes | memoryview) -> dict[str, np.ndarray]:
+    # Only arrays this module wrote: no pickled objects allowed in.
+    with np.load(io.BytesIO(bytes(blob)), allow_pickle=False) as arrays:
+        return {key: arrays[key] for key in arrays.files}
+
 
 def percentile_measures(version: VersionConfig) -> list[int]:
     """Column numbers of the version's percentile measures."""
     return [j for j, m in enumerate(version.measures) if m.spec.rule == engine.PERCENTILE]
 
 
-def population_references(
-    versions: Iterable[VersionConfig], chunks: Iterable[ChunkRaw]
-) -> dict[str, list[float]]:
+def population_references(chunks: Iterable[dict[str, np.ndarray]]) -> dict[str, list[float]]:
     """Sorted samples of every percentile measure's raw values over its whole population
-    (all chunks), keyed by measure key: what engine.sub_scores ranks against."""
-    versions = list(versions)
-    columns = {v.id: percentile_measures(v) for v in versions}
-    wanted = {version_id: cols for version_id, cols in columns.items() if cols}
-    if not wanted:
-        return {}
-    pieces: dict[int, list[np.ndarray]] = {version_id: [] for version_id in wanted}
-    for chunk in chunks:
-        for version_id, (_ids, raw) in chunk.parts.items():
-            if version_id in wanted:
-                pieces[version_id].append(raw[:, wanted[version_id]])
-    references = {}
-    for version in versions:
-        if version.id not in wanted or not pieces[version.id]:
-            continue
-        stacked = np.concatenate(pieces[version.id])
-        for k, j in enumerate(wanted[version.id]):
-            key = version.measures[j].spec.key
-            references[key] = engine.reference_sample(stacked[:, k]).round(6).tolist()
-    return references
+    (every chunk's percentile_values), keyed by measure key: what engine.sub_scores ranks
+    against."""
+    pieces: dict[str, list[np.ndarray]] = {}
+    for values in chunks:
+        for key, column in values.items():
+            pieces.setdefault(key, []).append(column)
+    return {
+        key: engine.reference_sample(np.concatenate(columns)).round(6).tolist()
+        for key, columns in pieces.items()
+    }

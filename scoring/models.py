@@ -324,6 +324,8 @@ class ScoreChunk(models.Model):
     # The chunk's raw measure values (scoring/chunks.py), kept between the two passes of a
     # run: aggregated first, scored once the population's percentile references are known.
     raw = models.BinaryField(null=True, editable=False)
+    # Its percentile measures' raw values alone (scoring/chunks.py: percentile_values).
+    ranked = models.BinaryField(null=True, editable=False)
     done = models.BooleanField(default=False)
 
     class Meta:

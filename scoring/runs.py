@@ -25,7 +25,7 @@ from accounts.models import Account
 from scoring import compute, engine, rollups
 from scoring.aggregates import Aggregated, aggregate
 from scoring.backfill import DailyAggregates
-from scoring.chunks import ChunkRaw, population_references
+from scoring.chunks import ChunkRaw, pack, population_references, unpack
 from scoring.models import HealthScore, ScoreChunk, ScoreRun
 from scoring.run_totals import run_totals_publish
 from scoring.specs import (
@@ -199,10 +199,11 @@ def _insert(rows: list[tuple]) -> None:
 def run_chunk_aggregate(*, chunk_id: int, aggregate_fn=aggregate) -> int:
     """First pass: read one chunk's signals and keep its raw values; a repeat does nothing.
     Returns the accounts read."""
-    chunk = ScoreChunk.objects.select_related("run").defer("raw").get(pk=chunk_id)
+    chunk = ScoreChunk.objects.select_related("run").defer("raw", "ranked").get(pk=chunk_id)
     run = chunk.run
     if run.status != ScoreRun.Status.RUNNING:
         return 0
+    versions = run_versions(run)
     ids, segments, seats = accounts_active_on(
         run.date, chunk.first_account_id, chunk.last_account_id
     )
@@ -211,13 +212,16 @@ def run_chunk_aggregate(*, chunk_id: int, aggregate_fn=aggregate) -> int:
         account_ids=ids,
         segment_ids=segments,
         seats=seats,
-        assignment=ScorecardAssignment(run_versions(run)),
+        assignment=ScorecardAssignment(versions),
         aggregate_fn=aggregate_fn,
     )
-    blob = ChunkRaw.from_version_raws(parts).to_bytes()
+    raw = ChunkRaw.from_version_raws(parts)
+    ranked = pack(raw.percentile_values(versions))
     with transaction.atomic():
         # Only the first of two racing deliveries keeps its values (they are the same).
-        kept = ScoreChunk.objects.filter(pk=chunk.pk, raw__isnull=True).update(raw=blob)
+        kept = ScoreChunk.objects.filter(pk=chunk.pk, raw__isnull=True).update(
+            raw=raw.to_bytes(), ranked=ranked
+        )
         ScoreRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
     return len(ids) if kept else 0
 
@@ -231,10 +235,8 @@ def run_references(*, run_id: int) -> ScoreRun:
     missing = run.chunks.filter(raw__isnull=True).count()
     if missing:
         raise RuntimeError(f"Run {run.pk} cannot rank: {missing} chunk(s) not read.")
-    blobs = run.chunks.order_by("first_account_id").values_list("raw", flat=True)
-    measures = population_references(
-        run_versions(run), (ChunkRaw.from_bytes(blob) for blob in blobs.iterator(chunk_size=1))
-    )
+    blobs = run.chunks.order_by("first_account_id").values_list("ranked", flat=True)
+    measures = population_references(unpack(blob) for blob in blobs)
     run.reference = {**run.reference, "measures": measures}
     run.heartbeat_at = timezone.now()
     run.save(update_fields=["reference", "heartbeat_at"])
@@ -244,7 +246,7 @@ def run_references(*, run_id: int) -> ScoreRun:
 def run_chunk(*, chunk_id: int) -> int:
     """Second pass: score one chunk from its raw values and write its rows; a repeat of a
     finished chunk does nothing. Returns accounts written."""
-    chunk = ScoreChunk.objects.select_related("run").get(pk=chunk_id)
+    chunk = ScoreChunk.objects.select_related("run").defer("ranked").get(pk=chunk_id)
     run = chunk.run
     if chunk.done or run.status != ScoreRun.Status.RUNNING:
         return 0
@@ -329,7 +331,7 @@ def run_finalize(*, run_id: int) -> ScoreRun:
         rollups.run_rollup(run=run)
         run_totals_publish(run=run)
         # The raw values were only needed until every chunk was scored.
-        run.chunks.update(raw=None)
+        run.chunks.update(raw=None, ranked=None)
     logger.info("Score run %s for %s done: %d accounts", run.pk, run.date, run.accounts_done)
     return run
 
@@ -342,7 +344,7 @@ def run_fail(*, run_id: int, error: str) -> None:
         if updated:
             # A failed run's partial rows are never shown; don't keep them.
             HealthScore.objects.filter(run_id=run_id).delete()
-            ScoreChunk.objects.filter(run_id=run_id).update(raw=None)
+            ScoreChunk.objects.filter(run_id=run_id).update(raw=None, ranked=None)
 
 
 def run_sync(
