@@ -18,7 +18,7 @@ import logging
 import numpy as np
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils import timezone
 
 from accounts.models import Account
@@ -199,9 +199,15 @@ def _insert(rows: list[tuple]) -> None:
 def run_chunk_aggregate(*, chunk_id: int, aggregate_fn=aggregate) -> int:
     """First pass: read one chunk's signals and keep its raw values; a repeat does nothing.
     Returns the accounts read."""
-    chunk = ScoreChunk.objects.select_related("run").defer("raw", "ranked").get(pk=chunk_id)
+    chunk = (
+        ScoreChunk.objects.select_related("run")
+        .defer("raw", "ranked")
+        .annotate(read=ExpressionWrapper(Q(raw__isnull=False), output_field=BooleanField()))
+        .get(pk=chunk_id)
+    )
     run = chunk.run
-    if run.status != ScoreRun.Status.RUNNING:
+    # A chunk delivered again after it was read (its worker died before acknowledging).
+    if chunk.read or run.status != ScoreRun.Status.RUNNING:
         return 0
     versions = run_versions(run)
     ids, segments, seats = accounts_active_on(
