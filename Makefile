@@ -3,7 +3,7 @@
 #   make run     install, migrate, seed the demo once, serve on http://127.0.0.1:8000
 #   make test    install, run the whole test suite
 #   make bench   scoring benchmark on PostgreSQL
-#   make lint    ruff check + ruff format --check      (make fmt: fix what ruff can)
+#   make lint    ruff check + ruff format --check + import-linter's layers (make fmt: fix what ruff can)
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -39,7 +39,7 @@ help:
 	@echo "make run    serve the demo on http://$(RUN_ADDR) (Celery worker + beat when Redis answers)"
 	@echo "make test   run the test suite"
 	@echo "make bench  scoring benchmark on PostgreSQL ($(BENCH_ACCOUNTS) accounts x $(BENCH_SIGNALS) signals)"
-	@echo "make lint   ruff check + ruff format --check (make fmt to fix)"
+	@echo "make lint   ruff check + ruff format --check + the import layers (make fmt to fix)"
 
 # ---------------------------------------------------------------- environment
 
@@ -117,6 +117,7 @@ bench: $(INSTALLED)
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 fmt: $(INSTALLED)
 	$(VENV)/bin/ruff check --fix .

@@ -4,6 +4,3 @@ from django.apps import AppConfig
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "Customer accounts"
-
-    def ready(self) -> None:
-        from accounts import signals  # noqa: F401  (connects the receivers)

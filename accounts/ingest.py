@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from accounts.models import Account, Metric, Signal
+from accounts.signals import signals_ingested
 
 FIELDS = ("account", "metric", "observed_at", "value", "category", "text", "external_id")
 MAX_ERRORS = 50
@@ -148,17 +149,12 @@ def signals_ingest(
         # ignore_conflicts covers a concurrent import of the same rows.
         Signal.objects.bulk_create(fresh, batch_size=5000, ignore_conflicts=True)
         touched = {s.account_id for s in fresh}
-        transaction.on_commit(lambda: _rescore(touched))
+        transaction.on_commit(
+            lambda: signals_ingested.send_robust(sender=Signal, account_ids=touched)
+        )
     return IngestResult(
         received=len(signals),
         created=len(fresh),
         duplicates=len(signals) - len(fresh),
         accounts=touched,
     )
-
-
-def _rescore(account_ids: set[int]) -> None:
-    from scoring.services import account_rescore_soon
-
-    for account_id in account_ids:
-        account_rescore_soon(account_id=account_id)

@@ -1,14 +1,8 @@
-"""Receivers hand off to tasks in one line; no domain logic lives here."""
+"""The Django signals accounts sends. Layers above listen (scoring re-scores the accounts),
+so accounts never imports them."""
 
-from django.db import transaction
-from django.db.models.signals import post_save
-from django.dispatch import receiver
+from django.dispatch import Signal
 
-from accounts.models import Signal
-
-
-@receiver(post_save, sender=Signal, dispatch_uid="rescore-on-new-signal")
-def rescore_on_new_signal(sender, instance: Signal, created: bool, **kwargs) -> None:
-    from scoring.services import account_rescore_soon
-
-    transaction.on_commit(lambda: account_rescore_soon(account_id=instance.account_id))
+# Sent once the transaction that stored new signals has committed, with
+# `account_ids`: the set of accounts whose signals changed.
+signals_ingested = Signal()

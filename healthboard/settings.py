@@ -56,6 +56,9 @@ INSTALLED_APPS = [
     "template_partials",
     "accounts",
     "scoring",
+    "healthboard.pages",
+    "healthboard.demo",
+    "healthboard.bench",
 ]
 
 MIDDLEWARE = [
@@ -84,7 +87,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "healthboard.roles.roles_context",
+                "healthboard.lib.roles.roles_context",
             ],
         },
     },

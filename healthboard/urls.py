@@ -2,13 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from healthboard import views
+from healthboard.pages import urls as pages
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", pages.home, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("accounts/", include("accounts.urls")),
-    path("scoring/", include("scoring.urls")),
+    path("accounts/", include(pages.accounts_urls)),
+    path("scoring/", include(pages.scoring_urls)),
 ]

@@ -10,7 +10,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from scoring import engine
-from scoring.audit import diff_summary, snapshot_diff, version_snapshot
+from scoring.editor.audit import diff_summary, snapshot_diff, version_snapshot
 from scoring.models import (
     CategoryWeight,
     Measure,

@@ -8,8 +8,8 @@ import logging
 from celery import Signature, chain, chord, group, shared_task
 from django.utils import timezone
 
-from scoring import runs
 from scoring.aggregates import aggregate_alongside
+from scoring.pipeline import runs
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from celery.signals import task_postrun  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from healthboard.celery import app as celery_app  # noqa: E402
-from healthboard.roles import ADMIN, CSM, MANAGER  # noqa: E402
+from healthboard.lib.roles import ADMIN, CSM, MANAGER  # noqa: E402
 
 CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes", "on"}
 CHROMIUM = Path("/usr/bin/chromium")

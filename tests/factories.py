@@ -15,7 +15,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from accounts.models import Account, JourneyStage, Metric, Note, Segment, Signal
-from healthboard.roles import CSM
+from healthboard.lib.roles import CSM
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
 

@@ -4,8 +4,8 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from scoring import runs
 from scoring.models import ScorecardChange, ScorecardVersion
+from scoring.pipeline import runs
 from tests.factories import AccountFactory
 
 MODELS = sorted(admin.site._registry, key=lambda model: model._meta.label)

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from healthboard.roles import CSM
+from healthboard.lib.roles import CSM
 from tests.factories import UserFactory
 
 SCREENSHOT = "/tmp/hb-home.png"

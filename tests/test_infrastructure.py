@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from accounts.models import Account, Note
 from healthboard.celery import app as celery_app
-from healthboard.roles import ADMIN, CSM, MANAGER
+from healthboard.lib.roles import ADMIN, CSM, MANAGER
 from tests.conftest import CI, TEST_BROKER_URL, TEST_QUEUE, TEST_RESULT_URL, require_service
 from tests.factories import AccountFactory, UserFactory
 

@@ -12,7 +12,7 @@ from django.template import Context, Template, loader
 from django.urls import include, path, reverse
 
 from accounts.models import Account
-from healthboard.roles import CSM
+from healthboard.lib.roles import CSM
 from scoring.models import HealthScore, ScorecardVersion, ScoreRun
 from tests.factories import AccountFactory, UserFactory
 

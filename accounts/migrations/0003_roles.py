@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from healthboard.roles import sync_role_groups
+from healthboard.lib.roles import sync_role_groups
 
 
 def create_roles(apps, schema_editor):

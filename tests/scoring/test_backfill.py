@@ -7,7 +7,7 @@ import pytest
 
 from accounts.models import Metric, Signal
 from scoring.aggregates import AGGREGATIONS, AggRequest, aggregate, window_end
-from scoring.backfill import DailyAggregates
+from scoring.pipeline.backfill import DailyAggregates
 from tests.factories import AccountFactory
 
 # 40 dates around the spring DST change in America/New_York (8 March 2026); the 100-day

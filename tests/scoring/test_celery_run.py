@@ -60,7 +60,7 @@ def test_a_chunk_that_crashes_is_retried_and_the_run_completes(
 ):
     from django.db import OperationalError
 
-    from scoring import runs
+    from scoring.pipeline import runs
     from scoring.tasks import read_chunk, score_chunk
 
     # Redelivery after a killed worker relies on these; a crash inside the task on the retry.

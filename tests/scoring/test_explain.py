@@ -382,9 +382,9 @@ def test_the_breakdown_of_every_stored_score_adds_up_to_it() -> None:
     from django.utils import timezone
 
     from accounts.models import Metric, Signal
-    from scoring import runs
     from scoring.aggregates import window_end
     from scoring.models import HealthScore
+    from scoring.pipeline import runs
     from scoring.specs import version_config, versions_queryset
     from tests.factories import AccountFactory, SegmentFactory
 

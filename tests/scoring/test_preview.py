@@ -8,8 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Account
+from healthboard.pages.scorecards.forms import DraftForms
 from scoring import services
-from scoring.forms import DraftForms
+from scoring.editor.preview import EXACT_ONE_BY_ONE, preview_draft
 from scoring.models import (
     CategoryWeight,
     HealthScore,
@@ -19,10 +20,9 @@ from scoring.models import (
     ScorecardVersion,
     ScoreRun,
 )
-from scoring.preview import EXACT_ONE_BY_ONE, preview_draft
-from scoring.runs import run_sync
+from scoring.pipeline.runs import run_sync
 from tests.factories import AccountFactory, SignalFactory
-from tests.scoring.test_scorecard_editor import form_data
+from tests.pages.test_scorecard_editor import form_data
 
 # Session, user, permissions (2), role, scorecard, version + 3 prefetches, metrics, formset
 # measures, active versions (+3 prefetches), accounts, today's run, stored scores, ARR,

@@ -15,10 +15,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Account
-from scoring import rollups, weekly
+from healthboard.pages.weekly import selectors as weekly
 from scoring.columns import DATE, FLOAT, HIGHEST, INT, LOWEST, NO_DATE, NO_INT, columns_of
 from scoring.models import HealthScore, ScoreRun
-from scoring.rollups import BAND_CODES, RunBands, RunColumns, RunSnapshot
+from scoring.rollups import snapshots as rollups
+from scoring.rollups.snapshots import BAND_CODES, RunBands, RunColumns, RunSnapshot
 from tests.factories import AccountFactory, HealthScoreFactory, ScoreRunFactory
 
 TODAY = dt.date(2026, 11, 23)  # a Monday

@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.models import Account
 from scoring.models import HealthScore, ScoreRun
-from scoring.run_totals import KEEP, NO_OWNER, RunTotal, run_totals_publish, run_totals_rebuild
+from scoring.rollups.totals import KEEP, NO_OWNER, RunTotal, run_totals_publish, run_totals_rebuild
 from tests.factories import (
     AccountFactory,
     HealthScoreFactory,
@@ -252,7 +252,7 @@ def test_a_publication_kept_waiting_by_a_writer_leaves_the_run_to_the_live_count
     import psycopg
     from django.db import connection
 
-    from scoring import run_totals
+    from scoring.rollups import totals as run_totals
 
     monkeypatch.setattr(run_totals, "LOCK_WAIT", "50ms")
     run = ScoreRunFactory(date=TODAY)

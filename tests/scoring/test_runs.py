@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Account, Metric, Signal
-from scoring import runs
 from scoring.aggregates import window_end
 from scoring.models import HealthScore, ScoreChunk, ScoreRun
+from scoring.pipeline import runs
 from tests.factories import AccountFactory, SegmentFactory
 
 TODAY = timezone.localdate()

@@ -4,9 +4,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from scoring import runs
 from scoring.engine import ScorecardError
 from scoring.models import Measure, ScorecardVersion
+from scoring.pipeline import runs
 from scoring.services import version_problems
 
 

@@ -22,8 +22,8 @@ from django.db import connection
 from django.utils import timezone
 
 from healthboard.celery import app as celery_app
-from scoring import runs
 from scoring.models import HealthScore, ScoreRun
+from scoring.pipeline import runs
 from scoring.tasks import run_pipeline
 from tests.conftest import (
     DEV_REDIS_URL,

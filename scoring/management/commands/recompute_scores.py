@@ -5,9 +5,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
-from scoring import runs
 from scoring.engine import ScorecardError
 from scoring.models import ScoreRun
+from scoring.pipeline import runs
 
 
 def parse_date(value: str) -> dt.date:

@@ -1,0 +1,85 @@
+import json
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.utils import timezone
+
+from healthboard.bench import dataset
+from healthboard.bench import scoring as bench
+
+
+class Command(BaseCommand):
+    help = (
+        "Benchmark the nightly recompute on PostgreSQL: (a) the full recompute, (b) one raw SQL "
+        "aggregation over the same signals (the floor), (c) a naive per-account ORM loop."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--accounts", type=int, default=100_000)
+        parser.add_argument("--signals-per-account", type=int, default=100)
+        parser.add_argument(
+            "--workers", type=int, default=2, help="Processes scoring chunks, like Celery workers."
+        )
+        parser.add_argument("--naive-sample", type=int, default=200)
+        parser.add_argument(
+            "--rebuild", action="store_true", help="Rebuild the data set even if it exists."
+        )
+        parser.add_argument(
+            "--json", action="store_true", help="End with the figures as one JSON line."
+        )
+
+    def handle(
+        self, *args, accounts, signals_per_account, workers, naive_sample, rebuild, **options
+    ):
+        if connection.vendor != "postgresql":
+            raise CommandError(
+                "bench_scoring measures PostgreSQL: set DATABASE_URL (make bench does)."
+            )
+        if accounts < 1 or signals_per_account < 1 or workers < 1 or naive_sample < 1:
+            raise CommandError(
+                "--accounts, --signals-per-account, --workers and --naive-sample must be ≥ 1."
+            )
+        as_of = timezone.localdate()
+        expected = accounts * signals_per_account
+        if (
+            rebuild
+            or dataset.existing(accounts) != accounts
+            or abs(dataset.signal_count() - expected) > expected * 0.01
+        ):
+            self.stdout.write(f"Building {accounts:,} accounts × {signals_per_account} signals …")
+            started = time.perf_counter()
+            dataset.build(accounts=accounts, signals_per_account=signals_per_account, as_of=as_of)
+            self.stdout.write(f"  built in {time.perf_counter() - started:.1f} s")
+        signals = dataset.signal_count()
+
+        bench.raw_aggregate_s(as_of)  # warm the cache so (a) and (b) both read from memory
+        raw_s, groups = min(bench.raw_aggregate_s(as_of) for _ in range(2))
+        recompute, run, steps = bench.recompute_s(as_of, workers)
+        scored = bench.stored_scores(run)
+        per_account = bench.naive_loop_s(as_of, naive_sample)
+        naive_s = per_account * scored
+
+        figures = {
+            "accounts": scored,
+            "signals": signals,
+            "workers": workers,
+            "recompute_s": round(recompute, 3),
+            "raw_aggregate_s": round(raw_s, 3),
+            "naive_loop_s": round(naive_s, 1),
+            "ratio_recompute_to_raw": round(recompute / raw_s, 3),
+            "ratio_naive_to_recompute": round(naive_s / recompute, 1),
+            "accounts_per_s": round(scored / recompute),
+            "peak_rss_mb": round(bench.peak_rss_mb(), 1),
+            "recompute_steps_s": steps,
+        }
+        self.stdout.write(
+            f"(a) full recompute:      {recompute:8.2f} s  ({figures['accounts_per_s']:,} accounts/s, {workers} workers)\n"
+            f"    {'   '.join(f'{name} {s:.2f} s' for name, s in steps.items())}\n"
+            f"(b) raw SQL aggregation: {raw_s:8.2f} s  ({groups:,} account×metric rows)\n"
+            f"(c) naive ORM loop:      {naive_s:8.1f} s  (extrapolated from {naive_sample} accounts)\n"
+            f"a/b = {figures['ratio_recompute_to_raw']}   c/a = {figures['ratio_naive_to_recompute']}   "
+            f"peak RSS {figures['peak_rss_mb']} MB   {scored:,} accounts, {signals:,} signals"
+        )
+        if options["json"]:
+            self.stdout.write(json.dumps(figures))

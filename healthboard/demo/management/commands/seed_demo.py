@@ -1,0 +1,94 @@
+"""manage.py seed_demo: a deterministic demo data set (the logic lives in accounts.demo)."""
+
+import datetime as dt
+
+from django.core.management.base import BaseCommand, CommandError
+
+from healthboard.demo import simulation as demo
+
+
+class Command(BaseCommand):
+    help = (
+        "Create demo login users, accounts with a hidden health, their signals, notes and "
+        "stage changes; the same seed gives the same data. Writes the hidden health to "
+        "var/demo_truth.json for the scoring validation."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--accounts",
+            type=int,
+            default=2000,
+            help=f"Number of accounts, 1–{demo.MAX_ACCOUNTS} (default 2000).",
+        )
+        parser.add_argument(
+            "--days",
+            type=int,
+            default=365,
+            help=f"Days of history, 1–{demo.MAX_DAYS} (default 365).",
+        )
+        parser.add_argument("--seed", type=int, default=42, help="Random seed (default 42).")
+        parser.add_argument(
+            "--end-date", metavar="YYYY-MM-DD", help="Last day of the history (default: today)."
+        )
+        parser.add_argument(
+            "--signals-per-account",
+            type=int,
+            metavar="N",
+            help="Scale signal frequencies so each account gets about N signals in the history.",
+        )
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help=f"Delete the demo accounts (external ids {demo.ACCOUNT_PREFIX}…) and their "
+            "signals, notes and scores first.",
+        )
+        parser.add_argument(
+            "--truth-file",
+            default=str(demo.DEFAULT_TRUTH_PATH),
+            help="Where to write the hidden health (default var/demo_truth.json).",
+        )
+
+    def handle(self, *args, **options):
+        end_date = None
+        if options["end_date"]:
+            try:
+                end_date = dt.date.fromisoformat(options["end_date"])
+            except ValueError:
+                raise CommandError(
+                    f"--end-date must be a date like 2025-06-30 (got {options['end_date']!r})"
+                ) from None
+        try:
+            result = demo.generate(
+                accounts=options["accounts"],
+                days=options["days"],
+                seed=options["seed"],
+                end_date=end_date,
+                signals_per_account=options["signals_per_account"],
+                reset=options["reset"],
+                truth_path=options["truth_file"] or None,
+                progress=self.stdout.write,
+            )
+        except demo.DemoError as error:
+            raise CommandError(str(error)) from error
+
+        out = self.stdout.write
+        out(
+            f"wrote {result.signals:,} signals in {result.signal_write_s:.1f} s "
+            f"({result.signals_per_s:,.0f} signals/s)"
+        )
+        churn = result.churn_rate
+        out(
+            self.style.SUCCESS(
+                f"Done in {result.elapsed_s:.1f} s: {result.accounts:,} accounts "
+                f"({result.churned:,} churned, {churn:.1%} over {options['days']} days), "
+                f"{result.signals:,} signals, {result.notes:,} notes; "
+                f"history {result.start_date} → {result.end_date}."
+            )
+        )
+        if result.truth_path:
+            out(f"Hidden health written to {result.truth_path}")
+        out("Demo logins (username / password, role):")
+        for username, password, role, created in result.users:
+            note = "" if created else "  (already existed: password unchanged)"
+            out(f"  {username:<8} / {password:<20} {role}{note}")

@@ -1,0 +1,78 @@
+"""The journey board's Plotly figure: accounts (or ARR) per band in each stage, stacked.
+
+A plain dict in Plotly's figure schema, like scoring.charts (no graph_objects on a request).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from healthboard.pages.charts import CONFIG, GRID, base_layout
+from healthboard.pages.journey.selectors import RISK_ORDER, StageColumn
+from scoring.models import Band
+
+# The bar colours of static/css/healthboard.css (--hb-*-bar).
+BAND_COLOURS = {
+    "green": "#2f9e57",
+    "yellow": "#e0ac1d",
+    "red": "#d64536",
+    "none": "#a4acb6",
+}
+
+
+def stage_bands_figure(columns: Sequence[StageColumn], *, measure: str) -> dict:
+    """One stacked bar per stage, most at risk at the bottom; `measure` is "accounts" or
+    "arr"."""
+    stages = [column.stage.name for column in columns]
+    arr = measure == "arr"
+    traces = []
+    for band in RISK_ORDER:
+        values = [
+            float(column.bands[band].arr) if arr else column.bands[band].n for column in columns
+        ]
+        label = Band(band).label
+        traces.append(
+            {
+                "type": "bar",
+                "name": label,
+                "x": stages,
+                "y": values,
+                "marker": {"color": BAND_COLOURS[band]},
+                "hovertemplate": (
+                    f"%{{x}} · {label}<br>"
+                    + ("$%{y:,.0f} ARR" if arr else "%{y:,} accounts")
+                    + "<extra></extra>"
+                ),
+            }
+        )
+    layout = base_layout(
+        barmode="stack",
+        height=240,
+        margin={"l": 48, "r": 8, "t": 8, "b": 40},
+        hovermode="closest",
+        bargap=0.35,
+        xaxis={"fixedrange": True, "automargin": True},
+        yaxis={
+            "fixedrange": True,
+            "gridcolor": GRID,
+            "rangemode": "tozero",
+            "tickformat": "$~s" if arr else ",d",
+            "automargin": True,
+        },
+    )
+    return {"data": traces, "layout": layout, "config": CONFIG}
+
+
+def stage_bands_summary(columns: Sequence[StageColumn], *, measure: str) -> str:
+    """The chart in one sentence, for screen readers."""
+    if not any(column.n for column in columns):
+        return "No accounts to chart."
+    parts = []
+    for column in columns:
+        if measure == "arr":
+            at_risk = sum(column.bands[b].arr for b in ("red", "yellow"))
+            parts.append(f"{column.stage.name}: ${column.arr:,.0f} ARR, ${at_risk:,.0f} at risk")
+        else:
+            red = column.bands["red"].n
+            parts.append(f"{column.stage.name}: {column.n:,} accounts, {red:,} unhealthy")
+    return "; ".join(parts) + "."

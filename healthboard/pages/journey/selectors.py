@@ -1,0 +1,243 @@
+"""Reads for the journey board (selectors): where the accounts of each score sit in the
+customer journey, stage by stage.
+
+The board shows the active accounts scored in the latest done run. Whatever the number of
+accounts, it costs four queries on top of the stages and the run: the run's scores as
+columns (scoring.rollups: its snapshot, and the re-scores since), the matching accounts'
+stage, stage entry and ARR as columns, read live, and the cards (see journey_board).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+from django.db.models import Q, QuerySet
+
+from accounts.models import Account, JourneyStage
+from healthboard.pages.portfolio.selectors import NO_OWNER
+from scoring.columns import DATE, FLOAT, INT, NO_DATE, columns_of, days_of
+from scoring.models import Band, HealthScore, ScoreRun
+from scoring.rollups.snapshots import BAND_CODES, run_columns
+
+# Cards per column; the rest are a link to the portfolio filtered to the stage.
+CARDS_PER_STAGE = 30
+# Most at risk first: a CSM works a column from the top.
+BAND_RANK: dict[str, int] = {Band.RED: 0, Band.YELLOW: 1, Band.NO_DATA: 2, Band.GREEN: 3}
+RISK_ORDER: tuple[str, ...] = tuple(sorted(BAND_RANK, key=BAND_RANK.__getitem__))
+UNHEALTHY = (Band.RED,)
+
+
+@dataclass(frozen=True)
+class BoardFilters:
+    """What the board shows; every field empty means every active scored account."""
+
+    bands: tuple[str, ...] = ()
+    # None: everyone's accounts; NO_OWNER: unassigned accounts; else a user id.
+    owner_id: int | None = None
+    segment_id: int | None = None
+
+
+@dataclass
+class BandCount:
+    band: str
+    n: int = 0
+    arr: Decimal = Decimal(0)
+
+
+@dataclass
+class StageColumn:
+    """One journey stage: its KPIs over the filtered accounts, and its top cards."""
+
+    stage: JourneyStage
+    bands: dict[str, BandCount] = field(default_factory=dict)
+    n: int = 0
+    arr: Decimal = Decimal(0)
+    score_sum: float = 0.0
+    scored: int = 0  # accounts with a score (the "no data" band has none)
+    past_target: int = 0
+    median_days: float | None = None
+    cards: list[HealthScore] = field(default_factory=list)
+
+    @property
+    def average_score(self) -> float | None:
+        return self.score_sum / self.scored if self.scored else None
+
+    @property
+    def unhealthy_share(self) -> float | None:
+        """Share of the stage's accounts banded Unhealthy, 0–100."""
+        if not self.n:
+            return None
+        return 100 * sum(self.bands[b].n for b in UNHEALTHY) / self.n
+
+    @property
+    def hidden(self) -> int:
+        return self.n - len(self.cards)
+
+
+def journey_stages() -> list[JourneyStage]:
+    """The stages in journey order. One query."""
+    return list(JourneyStage.objects.order_by("order"))
+
+
+def _accounts(filters: BoardFilters) -> QuerySet[Account]:
+    """The active accounts matching the filters on the account itself."""
+    where = Q(status=Account.Status.ACTIVE)
+    if filters.owner_id == NO_OWNER:
+        where &= Q(owner__isnull=True)
+    elif filters.owner_id is not None:
+        where &= Q(owner_id=filters.owner_id)
+    if filters.segment_id is not None:
+        where &= Q(segment_id=filters.segment_id)
+    return Account.objects.filter(where)
+
+
+def _weighted_median(histogram: list[tuple[int, int]]) -> float | None:
+    """The median of values given as (value, how many), sorted by value."""
+    total = sum(n for _v, n in histogram)
+    if not total:
+        return None
+    # The middle position(s), 0-based: one for an odd total, two (averaged) for an even one.
+    lower, upper = (total - 1) // 2, total // 2
+    seen, low = 0, None
+    for value, n in histogram:
+        if low is None and seen + n > lower:
+            low = value
+        if seen + n > upper:
+            return (low + value) / 2
+        seen += n
+    return None
+
+
+@dataclass(frozen=True)
+class _Board:
+    """One entry per account on the board (numpy columns)."""
+
+    ids: np.ndarray
+    column: np.ndarray  # the stage's position in the board's stages
+    band: np.ndarray  # the band's position in RISK_ORDER: its risk rank
+    score: np.ndarray  # NaN: no score
+    arr: np.ndarray
+    days: np.ndarray  # in stage, NO_DATE where the stage entry is not known
+
+
+def _board(
+    *, run: ScoreRun, stages: list[JourneyStage], filters: BoardFilters, today: dt.date
+) -> _Board:
+    """The accounts matching the filters, scored in the run, in one of the stages, with a
+    band the board knows. Two or three queries: the run's scores (scoring.rollups), then
+    the accounts."""
+    scores = run_columns(run=run, today=today)
+    accounts = columns_of(_accounts(filters), id=INT, stage_id=INT, stage_since=DATE, arr=FLOAT)
+    scored, at = scores.find(accounts["id"])
+    # The run's band codes → risk ranks; a band the board does not show, or one filtered
+    # out, → -1.
+    wanted = filters.bands or RISK_ORDER
+    rank = np.full(256, -1, dtype=np.int64)
+    for code, band in enumerate(BAND_CODES):
+        if band in BAND_RANK and band in wanted:
+            rank[code] = BAND_RANK[band]
+    positions = np.full(int(max([s.pk for s in stages], default=0)) + 1, -1, dtype=np.int64)
+    for position, stage in enumerate(stages):
+        positions[stage.pk] = position
+    stage_ids = accounts["stage_id"]
+    known = (stage_ids >= 0) & (stage_ids < len(positions))
+    column = np.where(known, positions[np.where(known, stage_ids, 0)], -1)
+    band = np.where(scored, rank[scores.bands[at]], -1)
+    keep = scored & (column >= 0) & (band >= 0)
+    since = accounts["stage_since"][keep]
+    return _Board(
+        ids=accounts["id"][keep],
+        column=column[keep],
+        band=band[keep],
+        score=scores.scores[at[keep]],
+        arr=accounts["arr"][keep],
+        days=np.where(since == NO_DATE, NO_DATE, days_of(today) - since),
+    )
+
+
+def journey_board(
+    *,
+    run: ScoreRun,
+    stages: list[JourneyStage],
+    filters: BoardFilters,
+    today: dt.date,
+    cards_per_stage: int | None = None,
+) -> list[StageColumn]:
+    """Every stage as a column, in journey order, with its KPIs and top cards.
+
+    Four queries (three once the run's day is over): the run's scores and the accounts'
+    columns (_board), combined in numpy, then the cards' accounts. Days in stage is
+    today − stage_since, so the median and "past the target" are exact."""
+    columns = [StageColumn(stage=stage) for stage in stages]
+    for column in columns:
+        column.bands = {band: BandCount(band=band) for band in RISK_ORDER}
+    per_stage = CARDS_PER_STAGE if cards_per_stage is None else max(cards_per_stage, 0)
+    board = _board(run=run, stages=stages, filters=filters, today=today)
+
+    cells = board.column * len(RISK_ORDER) + board.band
+    size = len(columns) * len(RISK_ORDER)
+    has_score = ~np.isnan(board.score)
+    n = np.bincount(cells, minlength=size)
+    arr = np.bincount(cells, weights=board.arr, minlength=size)
+    score_sum = np.bincount(cells, weights=np.where(has_score, board.score, 0.0), minlength=size)
+    scored = np.bincount(cells, weights=has_score, minlength=size)
+    for i, column in enumerate(columns):
+        for rank, band in enumerate(RISK_ORDER):
+            cell = i * len(RISK_ORDER) + rank
+            # Summed as a float (exact to the cent far beyond any portfolio's total).
+            money = Decimal(str(round(float(arr[cell]), 2)))
+            column.bands[band].n = int(n[cell])
+            column.bands[band].arr = money
+            column.n += int(n[cell])
+            column.arr += money
+            column.score_sum += float(score_sum[cell])
+            column.scored += int(scored[cell])
+        days = board.days[(board.column == i) & (board.days != NO_DATE)]
+        if len(days):
+            values, counts = np.unique(days, return_counts=True)
+            histogram = list(zip(values.tolist(), counts.tolist(), strict=True))
+            column.median_days = _weighted_median(histogram)
+            column.past_target = int((days > column.stage.target_days).sum())
+
+    # Each stage's top cards: most at risk, then lowest score (none last), then account.
+    order = np.lexsort(
+        (board.ids, np.where(has_score, board.score, np.inf), board.band, board.column)
+    )
+    starts = np.searchsorted(board.column[order], np.arange(len(columns) + 1))
+    chosen = [
+        board.ids[order[starts[i] : min(starts[i + 1], starts[i] + per_stage)]]
+        for i in range(len(columns))
+    ]
+    by_stage = {column.stage.pk: column for column in columns}
+    for card in _cards(run, [int(a) for ids in chosen for a in ids]):
+        column = by_stage.get(card.account.stage_id)
+        if column is not None:
+            column.cards.append(card)
+    return columns
+
+
+def _cards(run: ScoreRun, account_ids: list[int]) -> list[HealthScore]:
+    """The cards' scores in the run with their accounts, most at risk first, then lowest
+    score. One query (none without cards)."""
+    if not account_ids:
+        return []
+    cards = list(
+        HealthScore.objects.filter(run=run, account_id__in=account_ids)
+        .select_related("account")
+        .only(
+            "id",
+            "score",
+            "band",
+            "account__id",
+            "account__name",
+            "account__arr",
+            "account__stage_id",
+            "account__stage_since",
+            "account__owner_id",
+        )
+    )
+    cards.sort(key=lambda c: (BAND_RANK.get(c.band, len(BAND_RANK)), c.score or 0, c.account_id))
+    return cards

@@ -1,0 +1,219 @@
+"""The journey board: one column per journey stage, the accounts in it by health, the
+stage's KPIs and playbook, and a control to move an account to another stage.
+
+Every role reads the board; moving an account is for whoever can work on it
+(healthboard.roles.can_work_on) and goes through accounts.services.stage_change. The filter
+form is a plain GET form; HTMX requests get the board region (templates/accounts/
+_journey_board.html), everything else the page.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts import services
+from accounts.models import JourneyStage, Segment
+from healthboard.lib.roles import CSM, can_work_on, role_of
+from healthboard.pages.account import selectors as drilldown
+from healthboard.pages.account.forms import StageForm
+from healthboard.pages.charts import figure_json
+from healthboard.pages.journey.charts import stage_bands_figure, stage_bands_summary
+from healthboard.pages.journey.forms import ACCOUNTS, ARR, MEASURES, JourneyFilterForm
+from healthboard.pages.journey.selectors import StageColumn, journey_board, journey_stages
+from healthboard.pages.portfolio.forms import ALL, ME, user_label
+from healthboard.pages.portfolio.selectors import portfolio_owners, score_run_latest
+
+PAGE = "accounts/journey.html"
+BOARD = "accounts/_journey_board.html"
+FORM_ID = "journey-filters"
+# The alert classes of base.html's messages, for the status shown in the board itself.
+LEVEL_TAGS = {messages.SUCCESS: "success", messages.INFO: "info", messages.ERROR: "error"}
+
+
+def _require_role(request: HttpRequest) -> None:
+    # Every role reads the board; role_of's query is the one the layout makes anyway.
+    if role_of(request.user) is None:
+        raise PermissionDenied
+
+
+def _is_fragment(request: HttpRequest) -> bool:
+    htmx = request.htmx
+    # A history restore (back button, cache miss) needs the whole page, as a reload does.
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def _filter_form(request: HttpRequest, data: QueryDict) -> JourneyFilterForm:
+    owners = portfolio_owners()
+    owns_accounts = any(owner.pk == request.user.pk for owner in owners)
+    return JourneyFilterForm(
+        data,
+        user=request.user,
+        owners=owners,
+        segments=list(Segment.objects.all()),
+        # Like the portfolio: a CSM starts on their own book, managers on the whole team.
+        default_owner=ME if owns_accounts and role_of(request.user) == CSM else ALL,
+    )
+
+
+def _url(path: str, query: QueryDict) -> str:
+    return f"{path}?{query.urlencode()}" if query else path
+
+
+def _stage_options(stages: list[JourneyStage]) -> dict[int, str]:
+    """The move control's <option>s with each stage selected: built once per stage rather
+    than looped over in every card's template (a board shows up to 180 cards)."""
+    return {
+        current.pk: format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            ((s.pk, mark_safe(" selected") if s.pk == current.pk else "", s.name) for s in stages),
+        )
+        for current in stages
+    }
+
+
+def _decorate(
+    request: HttpRequest,
+    columns: list[StageColumn],
+    form: JourneyFilterForm,
+    stages: list[JourneyStage],
+) -> None:
+    """What the template shows per column and card beyond the selectors' numbers."""
+    today = timezone.localdate()
+    board_query = f"?{form.query().urlencode()}"
+    home = reverse("home")
+    options = _stage_options(stages)
+    # Every card's owner owns an active account, so is among the form's owners.
+    owners = {owner.pk: user_label(owner) for owner in form.owners}
+    # reverse() once, not per card: the paths differ only by the account id.
+    detail = reverse("accounts:detail", args=[0]).removesuffix("0/")
+    move = reverse("accounts:journey_move", args=[0]).removesuffix("0/move/")
+    for column in columns:
+        column.portfolio_url = _url(home, form.portfolio_query(column.stage.slug))
+        column.practices = column.stage.practices()
+        column.band_list = [column.bands[band] for band in column.bands]
+        for card in column.cards:
+            account = card.account
+            card.url = f"{detail}{account.pk}/"
+            card.days = account.days_in_stage(today)
+            card.past_target = card.days is not None and card.days > column.stage.target_days
+            card.owner_name = owners.get(account.owner_id, "Unassigned")
+            card.can_move = can_work_on(request.user, account)
+            if card.can_move:
+                card.move_url = f"{move}{account.pk}/move/{board_query}"
+                card.stage_options = options.get(account.stage_id, "")
+
+
+def _context(request: HttpRequest, data: QueryDict) -> dict:
+    form = _filter_form(request, data)
+    notices = [f"Ignored {'; '.join(form.ignored)}."] if form.ignored else []
+    path = reverse("accounts:journey")
+    query = form.query()
+    context: dict = {
+        "form": form,
+        "form_id": FORM_ID,
+        "notices": notices,
+        "owner": form.owner_choice,
+        "owner_name": form.owner_name(),
+        "clear_url": path,
+        "run": score_run_latest(),
+    }
+    if context["run"] is None:
+        return context
+    stages = journey_stages()
+    filters = form.filters()
+    columns = journey_board(
+        run=context["run"], stages=stages, filters=filters, today=timezone.localdate()
+    )
+    _decorate(request, columns, form, stages)
+    measure = form.chart_measure
+    toggles = []
+    for key, label in MEASURES.items():
+        toggle = query.copy()
+        toggle.pop("measure", None)
+        if key != ACCOUNTS:
+            toggle["measure"] = key
+        toggles.append({"key": key, "label": label, "url": _url(path, toggle)})
+    everyone = query.copy()
+    everyone["owner"] = ALL
+    context.update(
+        stages=stages,
+        columns=columns,
+        filters=filters,
+        total=sum(column.n for column in columns),
+        total_arr=sum(column.arr for column in columns),
+        measure=measure,
+        toggles=toggles,
+        figure_json=figure_json(stage_bands_figure(columns, measure=measure)),
+        chart_summary=stage_bands_summary(columns, measure=measure),
+        everyone_url=_url(path, everyone),
+        filtered=bool(filters.bands or filters.segment_id or filters.owner_id is not None),
+        is_arr=measure == ARR,
+    )
+    return context
+
+
+def _render_board(
+    request: HttpRequest, data: QueryDict, *, status: str = "", level: str = "success"
+) -> HttpResponse:
+    context = _context(request, data)
+    context.update(status=status, status_level=level)
+    template = PAGE
+    if _is_fragment(request):
+        template = BOARD
+        # A link (the chart toggle, "all accounts") changed the filters: the form follows.
+        # When the form itself changed them, swapping it would eat the user's input.
+        context["refresh_form"] = request.htmx.trigger != FORM_ID
+    response = render(request, template, context)
+    # The same URL answers with a fragment or a page: caches must keep them apart.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+@require_GET
+def journey(request: HttpRequest) -> HttpResponse:
+    _require_role(request)
+    return _render_board(request, request.GET)
+
+
+@require_POST
+def journey_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move one account to another stage from its card. The board's filters ride along in
+    the query string, so the refreshed board (or the redirect) shows what it showed."""
+    account = drilldown.account_get(pk=pk)
+    if not can_work_on(request.user, account):
+        raise PermissionDenied("Only the account's owner, a manager or an admin can move it.")
+    stages = list(JourneyStage.objects.order_by("order"))
+    form = StageForm(request.POST, stages=stages)
+    if not form.is_valid():
+        problem = "; ".join(str(e) for errors in form.errors.values() for e in errors)
+        status = f"{account.name} was not moved: {problem}"
+        level = messages.ERROR
+    else:
+        from_stage = account.stage
+        to_stage = form.cleaned_data["stage"]
+        change = services.stage_change(
+            account=account,
+            to_stage=to_stage,
+            user=request.user,
+            comment=form.cleaned_data.get("comment") or "",
+        )
+        if change is None:
+            status = f"{account.name} is already in {to_stage.name}; nothing changed."
+            level = messages.INFO
+        else:
+            status = f"Moved {account.name} from {from_stage.name} to {to_stage.name}."
+            level = messages.SUCCESS
+    if _is_fragment(request):
+        return _render_board(request, request.GET, status=status, level=LEVEL_TAGS[level])
+    messages.add_message(request, level, status)
+    return redirect(_url(reverse("accounts:journey"), request.GET.copy()))

@@ -1,0 +1,412 @@
+"""The portfolio (the home page): every active account's health, filtered, sorted, paged.
+
+The filter form is a plain GET form, so every view of the portfolio is a URL. HTMX requests
+get the table region with the band summary (and, when a link rather than the form changed
+the filters, the form) swapped out of band; everything else gets the whole page.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from functools import cached_property, lru_cache
+
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET
+
+from accounts.models import Account, JourneyStage, Segment
+from healthboard.lib.roles import CSM, role_of
+from healthboard.pages.portfolio.forms import ALL, ME, PortfolioFilterForm, user_label
+from healthboard.pages.portfolio.selectors import (
+    PAGE_SIZE,
+    PortfolioFilters,
+    RunPair,
+    portfolio_accounts,
+    portfolio_owners,
+    portfolio_page,
+    portfolio_summary,
+    score_history,
+    score_runs_for,
+)
+from healthboard.pages.sparklines import sparkline_svg
+from healthboard.pages.templatetags.healthboard import band_chip, score_text
+from scoring.models import Band
+
+FORM_ID = "portfolio-filters"
+
+# (sort key, heading, CSS class, whether the first click sorts descending). The first click
+# puts what needs attention first: lowest scores, biggest drops, largest ARR, next renewals.
+COLUMNS = [
+    ("name", "Account", "pf-col-name", False),
+    ("owner", "Owner", "pf-col-owner pf-wide", False),
+    ("segment", "Segment", "pf-col-segment pf-wide", False),
+    ("stage", "Stage", "pf-col-stage pf-wide", False),
+    ("arr", "ARR", "num pf-col-arr pf-medium", True),
+    ("renewal", "Renewal", "pf-col-renewal pf-medium", False),
+    ("score", "Health", "pf-col-score", False),
+    ("delta", "7-day change", "num pf-col-delta pf-medium", False),
+    (None, "30 days", "pf-col-spark pf-medium", False),
+    ("coverage", "Coverage", "num pf-col-coverage pf-wide", False),
+]
+
+
+# Reversed once per request with a stand-in pk, then filled in: fifty reverse() calls
+# cost more than the rest of a row.
+_PK = 987654321
+
+
+def account_url_pattern() -> str:
+    """The drilldown's URL with a stand-in pk; the literal path if the URL is missing."""
+    try:
+        return reverse("accounts:detail", kwargs={"pk": _PK})
+    except NoReverseMatch:
+        return f"/accounts/{_PK}/"
+
+
+def account_url(pk: int, pattern: str | None = None) -> str:
+    return (pattern or account_url_pattern()).replace(str(_PK), str(pk))
+
+
+@lru_cache(maxsize=1024)
+def _chip(band: str, score: str) -> str:
+    """The band chip's markup; it only depends on the band and the rounded score."""
+    return render_to_string("components/band_chip.html", band_chip(band, score or None))
+
+
+class CountedPaginator(Paginator):
+    """A paginator told its count: the band summary has already counted the filtered rows,
+    so no second COUNT(*) over the joined rows."""
+
+    def __init__(self, object_list, per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
+
+
+class _PageRows:
+    """What the paginator slices: a slice is one query for just that page's rows."""
+
+    def __init__(self, fetch) -> None:
+        self.fetch = fetch
+
+    def __getitem__(self, page: slice) -> list[Account]:
+        return self.fetch(page.start, page.stop)
+
+
+def _require_role(request: HttpRequest) -> None:
+    # Every role reads every account; role_of's query is the one the layout makes anyway,
+    # where has_perm would cost two more.
+    if role_of(request.user) is None:
+        raise PermissionDenied
+
+
+def _filter_form(request: HttpRequest) -> PortfolioFilterForm:
+    owners = portfolio_owners()
+    owns_accounts = any(owner.pk == request.user.pk for owner in owners)
+    return PortfolioFilterForm(
+        request.GET,
+        user=request.user,
+        owners=owners,
+        segments=list(Segment.objects.all()),
+        stages=list(JourneyStage.objects.all()),
+        # A CSM's morning starts with their own book; managers look across the team.
+        default_owner=ME if owns_accounts and role_of(request.user) == CSM else ALL,
+    )
+
+
+def _runs(form: PortfolioFilterForm, notices: list[str]) -> RunPair | None:
+    if form.scores_on is None:
+        return score_runs_for()
+    runs = score_runs_for(on=form.scores_on)
+    if runs is None:
+        notices.append(
+            f"There are no scores for {form.scores_on:%-d %B %Y}: showing the latest instead."
+        )
+        form.data.pop("date")
+        runs = score_runs_for()
+    return runs
+
+
+def _page(paginator: Paginator, raw: str | None, notices: list[str]) -> Page:
+    if not raw:
+        return paginator.page(1)
+    try:
+        number = int(raw)
+    except ValueError:
+        notices.append(f"“{raw[:20]}” is not a page number: showing page 1.")
+        return paginator.page(1)
+    if number < 1:
+        notices.append(f"There is no page {number}: showing page 1.")
+        return paginator.page(1)
+    if number > paginator.num_pages:
+        notices.append(f"There is no page {number}: showing the last page ({paginator.num_pages}).")
+        return paginator.page(paginator.num_pages)
+    return paginator.page(number)
+
+
+class Links:
+    """URLs of this page with some parameters changed, built on the applied filters only
+    (an ignored value is not carried into the next link)."""
+
+    def __init__(self, path: str, query: QueryDict) -> None:
+        self.path, self.query = path, query
+
+    def with_(self, **changes) -> str:
+        query = self.query.copy()
+        query.pop("page", None)
+        for key, value in changes.items():
+            query.pop(key, None)
+            if isinstance(value, list | tuple):
+                query.setlist(key, [str(v) for v in value])
+            elif value is not None:
+                query[key] = str(value)
+        return f"{self.path}?{query.urlencode()}" if query else self.path
+
+    def page(self, number: int) -> str:
+        query = self.query.copy()
+        query["page"] = str(number)
+        return f"{self.path}?{query.urlencode()}"
+
+
+def _columns(links: Links, sort: str) -> list[dict]:
+    columns = []
+    for key, label, css, descending_first in COLUMNS:
+        column = {"key": key, "label": label, "css": css, "url": None, "aria_sort": None}
+        if key is not None:
+            if sort == key:
+                column["aria_sort"], column["indicator"], next_sort = "ascending", "▲", f"-{key}"
+            elif sort == f"-{key}":
+                column["aria_sort"], column["indicator"], next_sort = "descending", "▼", key
+            else:
+                next_sort = f"-{key}" if descending_first else key
+            column["url"] = links.with_(sort=next_sort)
+        columns.append(column)
+    return columns
+
+
+def _band_cards(summary: dict, filters: PortfolioFilters, links: Links) -> None:
+    """Each band of the summary strip links to the table filtered to it (or, when it is
+    already picked, to the table without it)."""
+    for row in summary["rows"]:
+        band = row["band"]
+        row["selected"] = band in filters.bands
+        if row["selected"]:
+            row["url"] = links.with_(band=[b for b in filters.bands if b != band])
+        else:
+            row["url"] = links.with_(band=[band])
+
+
+# Renewals this close are flagged in the table.
+RENEWAL_SOON_DAYS = 90
+
+
+def _renewal_note(days: int | None) -> str:
+    if days is None:
+        return ""
+    if days == 0:
+        return "today"
+    if days < 0:
+        return f"{-days} day{pluralize(-days)} ago"
+    return f"in {days} day{pluralize(days)}"
+
+
+def _decorate(rows: list[Account], history: dict, today: dt.date) -> None:
+    """What the template shows per row beyond the model's fields."""
+    pattern = account_url_pattern()
+    for row in rows:
+        row.url = account_url(row.pk, pattern)
+        row.chip = _chip(row.band, score_text(row.score))
+        row.renewal_text = (
+            f"{row.renewal_date.day} {row.renewal_date:%b %Y}" if row.renewal_date else ""
+        )
+        days = row.days_to_renewal(today)
+        row.renewal_note = _renewal_note(days)
+        row.renewal_soon = days is not None and 0 <= days <= RENEWAL_SOON_DAYS
+        row.coverage_pct = round(100 * row.coverage) if row.coverage is not None else None
+        # Same rule as the `arrow` filter: no direction for a change shown as 0.0.
+        delta = row.delta_7d
+        row.delta_dir = (
+            "" if delta is None or round(delta, 1) == 0 else "up" if delta > 0 else "down"
+        )
+        row.sparkline = sparkline_svg(history[row.pk], css_class=f"spark-{row.band}")
+
+
+def _context(request: HttpRequest) -> dict:
+    form = _filter_form(request)
+    notices: list[str] = []
+    if form.ignored:
+        notices.append("Ignored " + "; ".join(form.ignored) + ".")
+    runs = _runs(form, notices)
+    filters = form.filters()
+    links = Links(request.path, form.query())
+    context = {
+        "form": form,
+        "form_id": FORM_ID,
+        "runs": runs,
+        "filters": filters,
+        "notices": notices,
+        "owner": form.cleaned_data.get("owner") or ALL,
+        "clear_url": request.path,
+    }
+    if runs is None:
+        return context
+
+    today = timezone.localdate()
+    summary = portfolio_summary(runs=runs, filters=filters, today=today)
+    _band_cards(summary, filters, links)
+    shown = [row for row in summary["rows"] if not filters.bands or row["band"] in filters.bands]
+    paginator = CountedPaginator(
+        _PageRows(
+            lambda start, stop: portfolio_page(
+                runs=runs, filters=filters, today=today, start=start, stop=stop
+            )
+        ),
+        PAGE_SIZE,
+        count=sum(row["n"] for row in shown),
+    )
+    page = _page(paginator, request.GET.get("page"), notices)
+    rows = list(page.object_list)
+    _decorate(rows, score_history(account_ids=[r.pk for r in rows], until=runs.run.date), today)
+
+    owner_name = None
+    if context["owner"] not in (ME, ALL):
+        owner_name = next((user_label(o) for o in form.owners if o.pk == filters.owner_id), None)
+    context.update(
+        # Nothing to filter: the run scored no active account at all.
+        nothing_scored=summary["n"] == 0 and filters == PortfolioFilters(sort=filters.sort),
+        today=today,
+        summary=summary,
+        shown_arr=sum((row["arr"] for row in shown), Decimal(0)),
+        page=page,
+        paginator=paginator,
+        rows=rows,
+        columns=_columns(links, filters.sort),
+        owner_name=owner_name,
+        # The toggle is for people with a book; "me" stays reachable from the owner list.
+        show_book_toggle=any(o.pk == request.user.pk for o in form.owners)
+        or context["owner"] == ME,
+        first_url=links.page(1),
+        previous_url=links.page(page.number - 1),
+        next_url=links.page(page.number + 1),
+        last_url=links.page(paginator.num_pages),
+        me_url=links.with_(owner=ME),
+        all_url=links.with_(owner=ALL),
+        prev_band_labels=[Band(b).label for b in filters.prev_bands],
+        without_prev_band_url=links.with_(prev_band=None),
+        everyone_url=links.with_(owner=ALL),
+        export_url=reverse("accounts:portfolio_csv")
+        + (f"?{links.query.urlencode()}" if links.query else ""),
+    )
+    return context
+
+
+@require_GET
+def portfolio(request: HttpRequest) -> HttpResponse:
+    _require_role(request)
+    context = _context(request)
+    template = "accounts/portfolio.html"
+    htmx = request.htmx
+    # A history restore (back button, cache miss) needs the whole page, as a reload does.
+    if htmx and not htmx.boosted and not htmx.history_restore_request:
+        template = "accounts/_portfolio_htmx.html"
+        # The form changed the filters itself: swapping it would eat the user's typing.
+        context["refresh_form"] = htmx.trigger != FORM_ID
+    response = render(request, template, context)
+    # The same URL answers with a fragment or a page: caches must keep them apart.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+@require_GET
+def portfolio_redirect(request: HttpRequest) -> HttpResponse:
+    """/accounts/ is the portfolio too; it lives at the home page."""
+    url = reverse("home")
+    return redirect(f"{url}?{request.GET.urlencode()}" if request.GET else url)
+
+
+# ---------------------------------------------------------------- CSV export
+
+CSV_HEADER = [
+    "Name",
+    "External id",
+    "Owner",
+    "Segment",
+    "Stage",
+    "ARR",
+    "Renewal date",
+    "Score",
+    "Health",
+    "7-day change",
+    "Coverage %",
+]
+
+
+class _Echo:
+    """csv.writer writes into this and gets the line back, to stream it."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell(value: str) -> str:
+    # A spreadsheet would run a name starting with = + - @ as a formula (CSV injection).
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _number(value: float | None, digits: int) -> str:
+    if value is None:
+        return ""
+    text = f"{value:.{digits}f}"
+    # -0.04 rounds to "-0.0": no change is written without a sign.
+    return text.lstrip("-") if float(text) == 0 else text
+
+
+def _csv_lines(rows) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(CSV_HEADER)
+    for row in rows.iterator(chunk_size=2000):
+        yield writer.writerow(
+            [
+                _cell(row.name),
+                _cell(row.external_id),
+                _cell(user_label(row.owner)) if row.owner else "",
+                row.segment.name,
+                row.stage.name,
+                f"{row.arr:.2f}",
+                row.renewal_date.isoformat() if row.renewal_date else "",
+                _number(row.score, 1),
+                Band(row.band).label,
+                _number(row.delta_7d, 1),
+                _number(None if row.coverage is None else 100 * row.coverage, 0),
+            ]
+        )
+
+
+@require_GET
+def portfolio_csv(request: HttpRequest) -> StreamingHttpResponse:
+    """Exactly the rows the portfolio shows for the same parameters, every page of them."""
+    _require_role(request)
+    form = _filter_form(request)
+    runs = _runs(form, [])
+    if runs is None:
+        rows = Account.objects.none()
+        date = timezone.localdate()
+    else:
+        rows = portfolio_accounts(runs=runs, filters=form.filters(), today=timezone.localdate())
+        date = runs.run.date
+    response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="portfolio-{date:%Y-%m-%d}.csv"'
+    return response

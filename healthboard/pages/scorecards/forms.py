@@ -1,0 +1,526 @@
+"""The draft editor's forms: band settings, category weights and the measures formset.
+
+`DraftForms` binds the three together for one draft: validates, saves (the caller holds the
+transaction), works out each measure's effective weight share while the admin types, and
+turns unsaved input into a VersionConfig for the what-if preview.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.http import QueryDict
+
+from accounts.models import Metric
+from healthboard.pages.scorecards.widgets import (
+    QuickCheckbox,
+    QuickHidden,
+    QuickNumberInput,
+    QuickSelect,
+    QuickTextInput,
+)
+from scoring.models import Category, CategoryWeight, Measure, ScorecardVersion
+from scoring.specs import VersionConfig, config_for, measure_configs
+
+CATEGORY_ORDER = [value for value, _ in Category.choices]
+CATEGORY_LABELS = dict(Category.choices)
+PREFIX = "measures"
+MAX_MEASURES = 60
+NEGATIVE_WEIGHT = "Weights cannot be negative."
+SHORT_RULES = [("threshold", "Thresholds"), ("range", "Range"), ("percentile", "Percentile")]
+SHORT_AGGREGATIONS = [
+    (value, {"trend": "Trend / day", "nps": "NPS"}.get(value, label))
+    for value, label in Measure.Aggregation.choices
+]
+CUT_OFF_RANGE = "Band cut-offs are scores from 0 to 100."
+SHARE_RANGE = "Enter a percentage from 0 to 100."
+
+
+class NumberField(forms.FloatField):
+    """A float shown as typed ("70", "1.5"), not as Python writes it ("70.0")."""
+
+    widget = QuickNumberInput
+
+    def prepare_value(self, value):
+        if isinstance(value, float) and value.is_integer():
+            return f"{value:g}"
+        return value
+
+
+class FirstErrorWins:
+    """A field shows one message: the model's clean() does not repeat a field that the
+    form already refused (e.g. "Enter a number." and then "The rule needs a red value.")."""
+
+    def _update_errors(self, errors: ValidationError) -> None:
+        if hasattr(errors, "error_dict"):
+            fresh = {
+                name: messages
+                for name, messages in errors.error_dict.items()
+                if name not in self._errors  # type: ignore[attr-defined]
+            }
+            if not fresh:
+                return
+            errors = ValidationError(fresh)
+        super()._update_errors(errors)  # type: ignore[misc]
+
+
+class MetricChoiceField(forms.ModelChoiceField):
+    """The catalogue as grouped choices, loaded once per page instead of once per measure."""
+
+    default_error_messages = {
+        "invalid_choice": "Unknown metric: pick one from the catalogue.",
+    }
+
+    widget = QuickSelect
+
+    def __init__(self, metrics: list[Metric], **kwargs):
+        super().__init__(queryset=Metric.objects.all(), **kwargs)
+        self.by_pk = {m.pk: m for m in metrics}
+        groups: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        for m in metrics:
+            groups[m.category or "Other"].append((m.pk, m.name))
+        self.choices = [("", "Choose a metric…"), *groups.items()]
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            return self.by_pk[int(value)]
+        except (KeyError, TypeError, ValueError):
+            raise ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            ) from None
+
+
+class MeasureForm(FirstErrorWins, forms.ModelForm):
+    class Meta:
+        model = Measure
+        fields = [
+            "name",
+            "category",
+            "metric",
+            "aggregation",
+            "window_days",
+            "per_seat",
+            "rule",
+            "red",
+            "green",
+            "low",
+            "high",
+            "direction",
+            "weight",
+            "order",
+        ]
+        widgets = {
+            "name": QuickTextInput,
+            "category": QuickSelect,
+            "aggregation": QuickSelect,
+            "window_days": QuickNumberInput,
+            "per_seat": QuickCheckbox,
+            "rule": QuickSelect,
+            "direction": QuickSelect,
+            "order": QuickHidden,
+        }
+        labels = {"window_days": "Window (days)", "per_seat": "Per seat"}
+        field_classes = {
+            "red": NumberField,
+            "green": NumberField,
+            "low": NumberField,
+            "high": NumberField,
+        }
+
+    def __init__(self, *args, metrics: list[Metric], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["metric"] = MetricChoiceField(metrics, label="Metric")
+        self.fields["weight"] = NumberField(
+            label="Weight", min_value=0, error_messages={"min_value": NEGATIVE_WEIGHT}
+        )
+        self.fields["window_days"].error_messages.update(
+            min_value="A window is at least 1 day.", max_value="A window is at most 730 days."
+        )
+        # Short labels: a measure is one row of a dozen fields.
+        self.fields["direction"].choices = [(1, "More = better"), (-1, "More = worse")]
+        self.fields["rule"].choices = SHORT_RULES
+        self.fields["aggregation"].choices = SHORT_AGGREGATIONS
+        self.fields["order"].required = False
+
+    def clean_order(self) -> int:
+        return self.cleaned_data.get("order") or 0
+
+    def _get_validation_exclusions(self):
+        # The metric field already checked the choice against the catalogue; the model's
+        # foreign-key check would ask the database again, once per measure.
+        return {*super()._get_validation_exclusions(), "metric"}
+
+
+class SavedMeasureField(forms.ModelChoiceField):
+    """The hidden id of a saved measure, found among the draft's measures (loaded once)
+    instead of one query per measure."""
+
+    widget = QuickHidden
+
+    def __init__(self, formset: forms.BaseModelFormSet, **kwargs):
+        super().__init__(queryset=Measure.objects.none(), required=False, **kwargs)
+        self.formset = formset
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            found = self.formset._existing_object(int(value))
+        except (TypeError, ValueError):
+            found = None
+        if found is None:
+            raise ValidationError("This measure is not part of the draft.", code="invalid_choice")
+        return found
+
+
+class BaseMeasureFormSet(forms.BaseInlineFormSet):
+    def add_fields(self, form, index) -> None:
+        super().add_fields(form, index)
+        form.fields["id"] = SavedMeasureField(self, initial=form.fields["id"].initial)
+        form.fields[self.fk.name].widget = QuickHidden()
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].widget = QuickCheckbox()
+
+    def is_kept(self, form: forms.Form) -> bool:
+        """Counts as a measure of the draft: not removed, and saved or filled in."""
+        return not self._should_delete_form(form) and bool(form.instance.pk or form.has_changed())
+
+
+MeasureFormSet = forms.inlineformset_factory(
+    ScorecardVersion,
+    Measure,
+    form=MeasureForm,
+    formset=BaseMeasureFormSet,
+    extra=0,
+    can_delete=True,
+    max_num=MAX_MEASURES,
+    validate_max=True,
+)
+
+
+class PercentField(forms.FloatField):
+    """Shown and typed as 0–100 %, stored as a 0–1 share."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            min_value=0,
+            max_value=100,
+            error_messages={"min_value": SHARE_RANGE, "max_value": SHARE_RANGE},
+            **kwargs,
+        )
+
+    def prepare_value(self, value):
+        if isinstance(value, float | int) and not isinstance(value, bool):
+            return f"{value * 100:g}"
+        return value
+
+    def clean(self, value):
+        cleaned = super().clean(value)
+        return None if cleaned is None else cleaned / 100
+
+
+class VersionForm(FirstErrorWins, forms.ModelForm):
+    green_at = NumberField(
+        label="Healthy from score",
+        min_value=0,
+        max_value=100,
+        error_messages={"min_value": CUT_OFF_RANGE, "max_value": CUT_OFF_RANGE},
+    )
+    red_below = NumberField(
+        label="Unhealthy below score",
+        min_value=0,
+        max_value=100,
+        error_messages={"min_value": CUT_OFF_RANGE, "max_value": CUT_OFF_RANGE},
+    )
+    top_share = PercentField(label="Healthy: top % of accounts")
+    bottom_share = PercentField(label="Unhealthy: bottom % of accounts")
+    min_coverage = PercentField(
+        label="Minimum coverage %",
+        help_text="Below this share of weight with data an account is “No data”.",
+    )
+
+    class Meta:
+        model = ScorecardVersion
+        fields = [
+            "band_mode",
+            "green_at",
+            "red_below",
+            "top_share",
+            "bottom_share",
+            "min_coverage",
+            "notes",
+        ]
+        widgets = {
+            "band_mode": forms.RadioSelect,
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
+        labels = {"band_mode": "Bands", "notes": "Notes for this version"}
+
+
+class CategoryWeightsForm(forms.Form):
+    """One weight per category; a category's weight is shared by its measures."""
+
+    def __init__(self, *args, version: ScorecardVersion, **kwargs):
+        current = {cw.category: cw.weight for cw in version.category_weights.all()}
+        # A category without a row weighs 1 when scoring (specs.effective_weights).
+        initial = {f"w_{c}": current.get(c, 1.0) for c in CATEGORY_ORDER}
+        super().__init__(*args, initial=initial, **kwargs)
+        self.version = version
+        for c in CATEGORY_ORDER:
+            self.fields[f"w_{c}"] = NumberField(
+                label=f"Weight of {CATEGORY_LABELS[c]}",
+                min_value=0,
+                error_messages={"min_value": NEGATIVE_WEIGHT},
+            )
+
+    def weights(self) -> dict[str, float]:
+        return {c: self.cleaned_data[f"w_{c}"] for c in CATEGORY_ORDER}
+
+    def save(self) -> None:
+        existing = {cw.category: cw for cw in self.version.category_weights.all()}
+        changed, created = [], []
+        for category, weight in self.weights().items():
+            row = existing.get(category)
+            if row is None:
+                created.append(
+                    CategoryWeight(version=self.version, category=category, weight=weight)
+                )
+            elif row.weight != weight:
+                row.weight = weight
+                changed.append(row)
+        CategoryWeight.objects.bulk_create(created)
+        CategoryWeight.objects.bulk_update(changed, ["weight"])
+
+
+def _number(value) -> float:
+    """A typed number, leniently (for the live weight shares): anything else counts as 0."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return number if number > 0 and number != float("inf") else 0.0
+
+
+class DraftForms:
+    """The whole draft editor: band settings, category weights and measures."""
+
+    def __init__(self, draft: ScorecardVersion, data: QueryDict | None = None):
+        self.draft = draft
+        metrics = list(Metric.objects.order_by("category", "name"))
+        self.version = VersionForm(data, instance=draft, prefix="version")
+        self.weights = CategoryWeightsForm(data, version=draft, prefix="cw")
+        self.measures = MeasureFormSet(
+            data,
+            instance=draft,
+            prefix=PREFIX,
+            queryset=Measure.objects.order_by("order", "id"),
+            form_kwargs={"metrics": metrics},
+        )
+        # Why the draft cannot be published (version_problems), shown above the measures.
+        self.problems: list[str] = []
+
+    @property
+    def is_bound(self) -> bool:
+        return self.version.is_bound
+
+    def is_valid(self) -> bool:
+        results = [self.version.is_valid(), self.weights.is_valid(), self.measures.is_valid()]
+        return all(results)
+
+    @property
+    def error_count(self) -> int:
+        count = len(self.version.errors) + len(self.weights.errors)
+        count += sum(len(f.errors) for f in self.measures.forms if not self._deleted(f))
+        return count + len(self.measures.non_form_errors()) + len(self.problems)
+
+    def _deleted(self, form: forms.Form) -> bool:
+        return bool(self.measures.can_delete and form["DELETE"].value())
+
+    # ---------------------------------------------------------------- writes
+
+    def save(self) -> ScorecardVersion:
+        """Save all three; the caller holds the transaction (all or nothing)."""
+        if not self.is_valid():
+            raise ValueError("The draft's forms have errors; nothing to save.")
+        version = self.version.save()
+        self.weights.save()
+        self.measures.save()
+        # Scoring order is category by category, then as arranged within each category.
+        measures = sorted(
+            version.measures.all(),
+            key=lambda m: (CATEGORY_ORDER.index(m.category), m.order, m.pk),
+        )
+        renumbered = []
+        for position, measure in enumerate(measures):
+            if measure.order != position:
+                measure.order = position
+                renumbered.append(measure)
+        Measure.objects.bulk_update(renumbered, ["order"])
+        return version
+
+    # ---------------------------------------------------------------- live figures
+
+    def _category_weight(self, category: str) -> float:
+        field = self.weights[f"w_{category}"]
+        return _number(field.value())
+
+    def _row(self, form: forms.Form, index: int) -> dict:
+        category = form["category"].value() or ""
+        try:
+            order = int(form["order"].value() or 0)
+        except (TypeError, ValueError):
+            order = 0
+        return {
+            "form": form,
+            "index": index,
+            "category": category,
+            "order": order,
+            "weight": _number(form["weight"].value()),
+            "deleted": self._deleted(form),
+            "rule": form["rule"].value(),
+            "new": not form.instance.pk,
+        }
+
+    def categories(self) -> list[dict]:
+        """The measures grouped by category, in order, with each one's share of the score
+        (category weight × measure weight / category total, as % of all)."""
+        rows = [self._row(f, i) for i, f in enumerate(self.measures.forms)]
+        live = [r for r in rows if not r["deleted"]]
+        totals: dict[str, float] = defaultdict(float)
+        for r in live:
+            totals[r["category"]] += r["weight"]
+        category_weights = {c: self._category_weight(c) for c in CATEGORY_ORDER}
+        effective = {
+            id(r): category_weights.get(r["category"], 0.0) * r["weight"] / totals[r["category"]]
+            if totals[r["category"]] > 0
+            else 0.0
+            for r in live
+        }
+        grand = sum(effective.values())
+        groups = []
+        for c in CATEGORY_ORDER:
+            members = sorted((r for r in rows if r["category"] == c), key=lambda r: r["order"])
+            for r in members:
+                r["share"] = 100 * effective.get(id(r), 0.0) / grand if grand else 0.0
+            positions = [r for r in members if not r["deleted"]]
+            for position, r in enumerate(positions):
+                r["first"], r["last"] = position == 0, position == len(positions) - 1
+            groups.append(
+                {
+                    "key": c,
+                    "label": CATEGORY_LABELS[c],
+                    "weight_field": self.weights[f"w_{c}"],
+                    "rows": members,
+                    "share": sum(r["share"] for r in members if not r["deleted"]),
+                }
+            )
+        return groups
+
+    def as_data(self) -> dict[str, str]:
+        """What the editor posts for the draft as shown (unbound: as saved)."""
+        data: dict[str, str] = {}
+        for form in (self.version, self.weights, self.measures.management_form):
+            for field in form:
+                value = field.value()
+                data[field.html_name] = "" if value is None else str(value)
+        for form in self.measures.forms:
+            for field in form:
+                value = field.value()
+                if value is True:
+                    data[field.html_name] = "on"
+                elif value not in (None, False):
+                    data[field.html_name] = str(value)
+        return data
+
+    # ---------------------------------------------------------------- preview
+
+    def config(self) -> VersionConfig:
+        """The unsaved draft as the scoring code sees it (call after is_valid())."""
+        kept = [f for f in self.measures.forms if self.measures.is_kept(f)]
+        kept.sort(key=lambda f: (CATEGORY_ORDER.index(f.instance.category), f.instance.order))
+        measures = [f.instance for f in kept]
+        configs = measure_configs(
+            measures, self.weights.weights(), keys=[f"draft-{i}" for i in range(len(measures))]
+        )
+        # The form's instance is the draft, carrying the (unsaved) band settings.
+        return config_for(self.version.instance, configs, card=self.draft.scorecard)
+
+
+# ---------------------------------------------------------------- editing operations
+
+
+def _int(value, default: int = 0) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def apply_op(data: QueryDict, op: str) -> QueryDict:
+    """Add a measure to a category, or move one up or down within its category, on the
+    submitted (unsaved) data: "add:usage", "up:3", "down:3" (3 = the form's index).
+    Unknown operations change nothing."""
+    data = data.copy()
+    total = _int(data.get(f"{PREFIX}-TOTAL_FORMS"))
+    action, _, arg = op.partition(":")
+    if action == "add" and arg in CATEGORY_LABELS and total < MAX_MEASURES:
+        orders = [_int(data.get(f"{PREFIX}-{i}-order")) for i in range(total)]
+        metric = _first_metric(arg)
+        new = {
+            "name": f"New {metric.name.lower()} measure" if metric else "New measure",
+            "category": arg,
+            "metric": str(metric.pk) if metric else "",
+            "aggregation": "mean",
+            "window_days": "30",
+            # Percentile needs no parameters, so a new measure is valid until edited.
+            "rule": "percentile",
+            "direction": str(metric.direction if metric else 1),
+            "weight": "1",
+            "order": str(max(orders, default=0) + 1),
+        }
+        for name, value in new.items():
+            data[f"{PREFIX}-{total}-{name}"] = value
+        data[f"{PREFIX}-TOTAL_FORMS"] = str(total + 1)
+    elif action in ("up", "down"):
+        index = _int(arg, -1)
+        if 0 <= index < total:
+            _move(data, total, index, -1 if action == "up" else 1)
+    return data
+
+
+def _first_metric(category: str) -> Metric | None:
+    label = CATEGORY_LABELS[category]
+    return (
+        Metric.objects.filter(category__iexact=label).order_by("name").first()
+        or Metric.objects.order_by("category", "name").first()
+    )
+
+
+def _move(data: QueryDict, total: int, index: int, step: int) -> None:
+    def key(i: int, name: str) -> str:
+        return f"{PREFIX}-{i}-{name}"
+
+    category = data.get(key(index, "category"))
+    siblings = sorted(
+        (
+            i
+            for i in range(total)
+            if data.get(key(i, "category")) == category and not data.get(key(i, "DELETE"))
+        ),
+        key=lambda i: (_int(data.get(key(i, "order"))), i),
+    )
+    if index not in siblings:
+        return
+    position = siblings.index(index)
+    target = position + step
+    if not 0 <= target < len(siblings):
+        return
+    siblings[position], siblings[target] = siblings[target], siblings[position]
+    # Renumber the category's measures 0..n so equal or missing orders cannot stall a move.
+    base = min(_int(data.get(key(i, "order"))) for i in siblings)
+    for offset, i in enumerate(siblings):
+        data[key(i, "order")] = str(base + offset)

@@ -1,0 +1,400 @@
+"""Scorecard pages: the list, a version (read-only), its history, and the draft editor with
+its live validation, what-if preview, publishing and the recompute's progress.
+
+Admins (scoring.change_scorecard) edit; Managers (scoring.view_scorecard) read the active
+version; everybody else gets 403. Business logic lives in scoring.services (writes),
+scoring.scorecard_selectors (reads), scoring.forms and scoring.preview.
+"""
+
+from __future__ import annotations
+
+from django import forms as django_forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from healthboard.lib.roles import permission_required
+from healthboard.pages.scorecards import charts as preview_charts
+from healthboard.pages.scorecards.forms import PREFIX, DraftForms, apply_op
+from healthboard.pages.scorecards.selectors import (
+    publish_progress,
+    scorecard_get,
+    scorecard_history,
+    scorecard_rows,
+    version_breakdown,
+    version_get,
+)
+from scoring import services
+from scoring.editor.preview import BANDS, preview_draft
+from scoring.models import Scorecard, ScorecardVersion
+
+VIEW, CHANGE = "scoring.view_scorecard", "scoring.change_scorecard"
+MAX_BACKFILL_DAYS = 90
+
+
+class BackfillForm(django_forms.Form):
+    backfill = django_forms.BooleanField(
+        required=False, label="Also back-fill the last days with the new version"
+    )
+    backfill_days = django_forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_BACKFILL_DAYS,
+        initial=7,
+        label="Days to back-fill",
+        error_messages={
+            "min_value": "Back-fill at least 1 day.",
+            "max_value": f"Back-fill at most {MAX_BACKFILL_DAYS} days at a time.",
+        },
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("backfill") and not data.get("backfill_days"):
+            self.add_error("backfill_days", "How many days should be back-filled?")
+        return data
+
+    @property
+    def days(self) -> int:
+        data = getattr(self, "cleaned_data", {})
+        return (data.get("backfill_days") or 0) if data.get("backfill") else 0
+
+
+def _fragment(request: HttpRequest) -> bool:
+    return bool(request.htmx) and not request.htmx.boosted
+
+
+def _draft(pk: int, number: int) -> tuple[Scorecard, ScorecardVersion]:
+    scorecard = get_object_or_404(Scorecard, pk=pk)
+    try:
+        version = version_get(scorecard=scorecard, number=number)
+    except ScorecardVersion.DoesNotExist:
+        raise Http404("No such version.") from None
+    return scorecard, version
+
+
+def _editable(request: HttpRequest, version: ScorecardVersion) -> HttpResponse | None:
+    """Published versions are frozen: send the admin to the read-only page instead."""
+    if version.is_draft:
+        return None
+    messages.info(
+        request,
+        f"v{version.number} is {version.get_status_display().lower()} and cannot change; "
+        "create a draft to edit the scorecard.",
+    )
+    return redirect("scoring:scorecard_version", pk=version.scorecard_id, number=version.number)
+
+
+# ---------------------------------------------------------------- reading
+
+
+@permission_required(VIEW)
+@require_GET
+def scorecard_list(request: HttpRequest) -> HttpResponse:
+    rows, default_segments, run = scorecard_rows()
+    context = {
+        "rows": rows,
+        "default_segments": default_segments,
+        "run": run,
+        "can_edit": request.user.has_perm(CHANGE),
+    }
+    template = "scoring/scorecard_list.html"
+    if _fragment(request):
+        template = "scoring/_scorecard_table.html"
+    return render(request, template, context)
+
+
+def _version_page(request: HttpRequest, scorecard: Scorecard, version: ScorecardVersion):
+    context = {
+        "scorecard": scorecard,
+        "version": version,
+        "groups": version_breakdown(version),
+        "versions": list(scorecard.versions.all()),
+        "can_edit": request.user.has_perm(CHANGE),
+    }
+    template = "scoring/scorecard_detail.html"
+    if _fragment(request):
+        template = "scoring/_scorecard_version.html"
+    return render(request, template, context)
+
+
+@permission_required(VIEW)
+@require_GET
+def scorecard_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The active version, read-only (what Managers may see)."""
+    try:
+        scorecard = scorecard_get(pk=pk)
+    except Scorecard.DoesNotExist:
+        raise Http404("No such scorecard.") from None
+    active = next((v for v in scorecard.versions.all() if v.status == "active"), None)
+    if active is None:
+        if not request.user.has_perm(CHANGE):
+            raise Http404("This scorecard has no active version.")
+        latest = next(iter(scorecard.versions.all()), None)
+        if latest is None:
+            raise Http404("This scorecard has no versions.")
+        active = latest
+    version = version_get(scorecard=scorecard, number=active.number)
+    return _version_page(request, scorecard, version)
+
+
+@permission_required(VIEW)
+@require_GET
+def scorecard_version(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    """Any version, read-only; Managers only the active one."""
+    try:
+        scorecard = scorecard_get(pk=pk)
+        version = version_get(scorecard=scorecard, number=number)
+    except (Scorecard.DoesNotExist, ScorecardVersion.DoesNotExist):
+        raise Http404("No such version.") from None
+    if version.status != ScorecardVersion.Status.ACTIVE and not request.user.has_perm(CHANGE):
+        raise PermissionDenied
+    return _version_page(request, scorecard, version)
+
+
+@permission_required(CHANGE)
+@require_GET
+def scorecard_history_page(request: HttpRequest, pk: int) -> HttpResponse:
+    scorecard = get_object_or_404(Scorecard, pk=pk)
+    page, problem = scorecard_history(scorecard=scorecard, page=request.GET.get("page"))
+    context = {"scorecard": scorecard, "page": page, "problem": problem}
+    template = "scoring/scorecard_history.html"
+    if _fragment(request):
+        template = "scoring/_scorecard_history.html"
+    return render(request, template, context)
+
+
+# ---------------------------------------------------------------- the draft editor
+
+
+@permission_required(CHANGE)
+@require_POST
+def draft_create(request: HttpRequest, pk: int) -> HttpResponse:
+    scorecard = get_object_or_404(Scorecard, pk=pk)
+    draft = services.scorecard_draft_create(scorecard=scorecard, user=request.user)
+    messages.success(request, f"Draft v{draft.number} created. Nothing changes until you publish.")
+    return redirect("scoring:scorecard_draft", pk=pk, number=draft.number)
+
+
+def _editor_context(scorecard, draft, forms, backfill, preview=None) -> dict:
+    active = next((v for v in scorecard.versions.all() if v.status == "active"), None)
+    context = {
+        "scorecard": scorecard,
+        "draft": draft,
+        "active": active,
+        "forms": forms,
+        "categories": forms.categories(),
+        "backfill": backfill,
+        "running": services.scorecard_run_running(),
+    }
+    if preview is not None:
+        context.update(_preview_context(preview))
+    return context
+
+
+def _editor(request, scorecard, draft, forms, backfill, *, preview=None):
+    context = _editor_context(scorecard, draft, forms, backfill, preview)
+    return render(request, "scoring/scorecard_editor.html", context)
+
+
+def _bound(request: HttpRequest, draft: ScorecardVersion) -> tuple[DraftForms, BackfillForm]:
+    """The editor's forms bound to the POST, after any add / move operation it asks for."""
+    data = request.POST
+    op = data.get("op", "")
+    if op:
+        data = apply_op(data, op)
+    return DraftForms(draft, data), BackfillForm(data)
+
+
+@permission_required(CHANGE)
+@require_http_methods(["GET", "POST"])
+def draft_edit(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    """GET: the editor. POST: save the draft (all or nothing), or, with an `op` (add or move
+    a measure; the no-JavaScript path), re-show the form changed but unsaved."""
+    scorecard, draft = _draft(pk, number)
+    if (frozen := _editable(request, draft)) is not None:
+        return frozen
+    if request.method == "GET":
+        if _fragment(request):
+            context = _editor_context(scorecard, draft, DraftForms(draft), BackfillForm())
+            return render(request, "scoring/_scorecard_form.html", context)
+        return _editor(request, scorecard, draft, DraftForms(draft), BackfillForm())
+    forms, backfill = _bound(request, draft)
+    if request.POST.get("op"):
+        forms.is_valid()
+        return _editor(request, scorecard, draft, forms, backfill)
+    if not forms.is_valid():
+        messages.error(request, "Not saved: fix the fields marked below. Nothing was changed.")
+        return _editor(request, scorecard, draft, forms, backfill)
+    try:
+        lines = services.scorecard_draft_save(draft=draft, forms=forms, user=request.user)
+    except services.DraftNotEditable as exc:
+        messages.error(request, str(exc))
+        return redirect("scoring:scorecard_detail", pk=pk)
+    if lines:
+        messages.success(request, f"Draft v{number} saved: {len(lines)} change(s).")
+    else:
+        messages.info(request, "Nothing to save: the draft is unchanged.")
+    return redirect("scoring:scorecard_draft", pk=pk, number=number)
+
+
+@permission_required(CHANGE)
+@require_POST
+def draft_validate(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    """HTMX: the form region re-rendered with errors at the fields and the weight shares;
+    then the preview is asked to follow (draft-changed)."""
+    scorecard, draft = _draft(pk, number)
+    if not draft.is_draft:
+        raise Http404("Not a draft.")
+    forms, backfill = _bound(request, draft)
+    forms.is_valid()
+    backfill.is_valid()
+    context = _editor_context(scorecard, draft, forms, backfill)
+    response = render(request, "scoring/_scorecard_form.html", context)
+    response["HX-Trigger-After-Settle"] = "draft-changed"
+    return response
+
+
+def _preview_context(preview) -> dict:
+    matrix = [
+        {
+            "band": before,
+            "cells": [
+                {"n": cell.n, "arr": cell.arr, "same": after == before}
+                for after, cell in row.items()
+            ],
+        }
+        for before, row in preview.matrix.items()
+    ]
+    return {
+        "preview": preview,
+        "bands": BANDS,
+        "matrix": matrix,
+        "histogram": preview_charts.histogram_json(preview),
+    }
+
+
+@permission_required(CHANGE)
+@require_POST
+def draft_preview(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    """What-if of the unsaved form: nothing is stored."""
+    scorecard, draft = _draft(pk, number)
+    if not draft.is_draft:
+        raise Http404("Not a draft.")
+    forms, backfill = _bound(request, draft)
+    preview = None
+    if forms.is_valid():
+        preview = preview_draft(draft=forms.config())
+    if not _fragment(request):
+        return _editor(request, scorecard, draft, forms, backfill, preview=preview)
+    context = {"scorecard": scorecard, "draft": draft, "forms": forms}
+    if preview is not None:
+        context.update(_preview_context(preview))
+    return render(request, "scoring/_scorecard_preview.html", context)
+
+
+@permission_required(CHANGE)
+@require_POST
+def draft_publish(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    scorecard, draft = _draft(pk, number)
+    if (frozen := _editable(request, draft)) is not None:
+        return frozen
+    with_form = f"{PREFIX}-TOTAL_FORMS" in request.POST
+    forms, backfill = (
+        _bound(request, draft) if with_form else (DraftForms(draft), BackfillForm(request.POST))
+    )
+    forms_ok = forms.is_valid() if with_form else True
+    if not (forms_ok and backfill.is_valid()):
+        messages.error(request, "Not published: fix the fields marked below. Nothing was changed.")
+        return _editor(request, scorecard, draft, forms, backfill)
+    running = services.scorecard_run_running()
+    try:
+        version, lines = services.scorecard_publish(
+            draft=draft,
+            user=request.user,
+            forms=forms if with_form else None,
+            backfill_days=backfill.days,
+        )
+    except services.PublishRefused as exc:
+        forms.problems = exc.problems
+        messages.error(request, "Not published: the draft cannot score yet. Nothing was changed.")
+        return _editor(request, scorecard, draft, forms, backfill)
+    except services.DraftNotEditable as exc:
+        messages.error(request, str(exc))
+        return redirect("scoring:scorecard_detail", pk=pk)
+    messages.success(
+        request,
+        f"v{version.number} is now the active version of {scorecard.name} "
+        f"({len(lines)} change(s) from the previous one).",
+    )
+    if running is not None:
+        messages.warning(
+            request,
+            f"A score run for today was already running (started "
+            f"{timezone.localtime(running.started_at):%H:%M}) with the previous version, so "
+            "today's scores were not recomputed yet. Recompute today once it has finished.",
+        )
+    url = reverse("scoring:scorecard_progress", args=[pk, version.number])
+    if backfill.days:
+        url += f"?backfill={backfill.days}"
+    return redirect(url)
+
+
+@permission_required(CHANGE)
+@require_POST
+def draft_discard(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    scorecard, draft = _draft(pk, number)
+    try:
+        services.scorecard_draft_discard(draft=draft, user=request.user)
+    except services.DraftNotEditable as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Draft v{number} discarded.")
+    return redirect("scoring:scorecard_detail", pk=pk)
+
+
+# ---------------------------------------------------------------- after publishing
+
+
+def _backfill_days(request: HttpRequest) -> int:
+    try:
+        days = int(request.GET.get("backfill") or 0)
+    except ValueError:
+        return 0
+    return days if 0 < days <= MAX_BACKFILL_DAYS else 0
+
+
+@permission_required(CHANGE)
+@require_GET
+def publish_progress_page(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    """Today's recompute after publishing; the partial polls itself only while it runs."""
+    scorecard, version = _draft(pk, number)
+    if version.is_draft:
+        return redirect("scoring:scorecard_draft", pk=pk, number=number)
+    progress = publish_progress(version=version, backfill_days=_backfill_days(request))
+    context = {"scorecard": scorecard, "version": version, "progress": progress}
+    template = "scoring/scorecard_progress.html"
+    if _fragment(request):
+        template = "scoring/_scorecard_progress.html"
+    return render(request, template, context)
+
+
+@permission_required(CHANGE)
+@require_POST
+def recompute_today(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    scorecard, version = _draft(pk, number)
+    running = services.scorecard_run_running()
+    if running is not None:
+        messages.warning(request, "A score run for today is still running; try again when it ends.")
+    else:
+        try:
+            services.scorecard_recompute()
+        except Exception:  # the broker is down: say so instead of a 500
+            messages.error(request, "The task queue could not be reached; try again shortly.")
+        else:
+            messages.success(request, "Recomputing today's scores.")
+    return redirect("scoring:scorecard_progress", pk=pk, number=number)

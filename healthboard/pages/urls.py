@@ -1,0 +1,87 @@
+"""The pages' URLs. Their names keep the namespaces of the URL prefixes they live under:
+"accounts" for /accounts/… (portfolio, account, journey), "scoring" for /scoring/… (the
+scorecard editor and the weekly review)."""
+
+from django.urls import path
+
+from healthboard.pages.account import views as account
+from healthboard.pages.journey import views as journey
+from healthboard.pages.portfolio import views as portfolio
+from healthboard.pages.scorecards import views as scorecards
+from healthboard.pages.weekly import views as weekly
+
+home = portfolio.portfolio
+
+accounts_urls = (
+    [
+        # -- portfolio
+        path("", portfolio.portfolio_redirect, name="portfolio"),
+        path("export.csv", portfolio.portfolio_csv, name="portfolio_csv"),
+        # -- detail
+        path("<int:pk>/", account.account_detail, name="detail"),
+        path("<int:pk>/trend/", account.account_trend, name="trend"),
+        path("<int:pk>/signals/", account.account_signals, name="signals"),
+        path("<int:pk>/notes/", account.account_notes, name="notes"),
+        path("<int:pk>/notes/add/", account.account_add_note, name="add_note"),
+        path("<int:pk>/stage/", account.account_change_stage, name="change_stage"),
+        # -- journey
+        path("journey/", journey.journey, name="journey"),
+        path("journey/<int:pk>/move/", journey.journey_move, name="journey_move"),
+    ],
+    "accounts",
+)
+
+scoring_urls = (
+    [
+        # -- scorecards
+        path("scorecards/", scorecards.scorecard_list, name="scorecards"),
+        path("scorecards/<int:pk>/", scorecards.scorecard_detail, name="scorecard_detail"),
+        path(
+            "scorecards/<int:pk>/history/",
+            scorecards.scorecard_history_page,
+            name="scorecard_history",
+        ),
+        path("scorecards/<int:pk>/drafts/", scorecards.draft_create, name="scorecard_draft_create"),
+        path(
+            "scorecards/<int:pk>/v<int:number>/",
+            scorecards.scorecard_version,
+            name="scorecard_version",
+        ),
+        path(
+            "scorecards/<int:pk>/v<int:number>/edit/", scorecards.draft_edit, name="scorecard_draft"
+        ),
+        path(
+            "scorecards/<int:pk>/v<int:number>/validate/",
+            scorecards.draft_validate,
+            name="scorecard_validate",
+        ),
+        path(
+            "scorecards/<int:pk>/v<int:number>/preview/",
+            scorecards.draft_preview,
+            name="scorecard_preview",
+        ),
+        path(
+            "scorecards/<int:pk>/v<int:number>/publish/",
+            scorecards.draft_publish,
+            name="scorecard_publish",
+        ),
+        path(
+            "scorecards/<int:pk>/v<int:number>/discard/",
+            scorecards.draft_discard,
+            name="scorecard_discard",
+        ),
+        path(
+            "scorecards/<int:pk>/v<int:number>/progress/",
+            scorecards.publish_progress_page,
+            name="scorecard_progress",
+        ),
+        path(
+            "scorecards/<int:pk>/v<int:number>/recompute/",
+            scorecards.recompute_today,
+            name="scorecard_recompute",
+        ),
+        # -- weekly
+        path("weekly/", weekly.weekly_review, name="weekly"),
+    ],
+    "scoring",
+)

@@ -1,0 +1,559 @@
+"""Reads for the managers' weekly review (selectors) and its renewal forecast.
+
+The review compares two done snapshots: the one at the end of the chosen week (its Sunday,
+or the latest done date before it) and the one seven days earlier. Every read below is a
+fixed number of queries whatever the number of accounts:
+
+- review_runs: the two runs (one query);
+- band_history: accounts and ARR per band per day over 26 weeks — the runs with the band
+  totals kept when each day ended (scoring.rollups.RunBands; one query), a day without
+  them counted from its scores once;
+- week_review: both runs' scores as columns (scoring.rollups.RunSnapshot) and the active
+  accounts' owner, ARR and renewal date as columns, read live (one query each), combined
+  in numpy into the transition matrix, each CSM's book, ARR at risk now and a week before,
+  the renewals of the next 90 days by band and the biggest drops and gains of score; one
+  more query reads the movers' snapshots;
+- churn_basis: each band's churn rate over the past year (three small queries).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+from django.db.models import Count, Max, Min, Q
+
+from accounts.models import Account
+from healthboard.pages.portfolio.selectors import BAND_ORDER
+from scoring.columns import DATE, FLOAT, INT, columns_of, days_of
+from scoring.models import Band, HealthScore, ScoreRun
+from scoring.rollups.snapshots import BAND_CODES, RunColumns, run_bands, runs_columns
+
+WEEK = dt.timedelta(days=7)
+HISTORY_WEEKS = 26
+RENEWAL_DAYS = 90
+MOVERS = 10
+AT_RISK = (Band.YELLOW, Band.RED)
+
+# The churn rate of a band is observed from the snapshot a year before the review, or, with
+# less history, the oldest snapshot at least this old.
+CHURN_YEAR_DAYS = 365
+CHURN_MIN_AGE_DAYS = 90
+# Fewer accounts than this in a band at the baseline: its observed rate is noise.
+CHURN_MIN_SAMPLE = 20
+# Used where there is no observed rate; a round guess in line with SaaS benchmarks, said so
+# on the page.
+DEFAULT_CHURN: dict[str, float] = {
+    Band.GREEN: 0.05,
+    Band.YELLOW: 0.15,
+    Band.RED: 0.35,
+    Band.NO_DATA: 0.15,
+}
+
+
+# ---------------------------------------------------------------- weeks and runs
+
+
+def week_end_of(day: dt.date) -> dt.date:
+    """The Sunday that ends the (ISO, Monday-first) week of `day`."""
+    return day + dt.timedelta(days=7 - day.isoweekday())
+
+
+def week_end_default(today: dt.date) -> dt.date:
+    """The week just ended: the last Sunday before today (a Sunday's own week is not over)."""
+    return today - dt.timedelta(days=today.isoweekday() % 7 or 7)
+
+
+@dataclass(frozen=True)
+class ReviewRuns:
+    week_end: dt.date  # the Sunday of the chosen week
+    end: ScoreRun  # the done run on that Sunday, or the latest before it
+    previous: ScoreRun | None  # the done run seven days before `end` (or up to 14)
+
+    @property
+    def exact(self) -> bool:
+        """Whether the previous run is exactly seven days before: the portfolio's
+        `prev_band` filter (what the matrix cells link to) compares with that day."""
+        return self.previous is not None and self.previous.date == self.end.date - WEEK
+
+
+def review_runs(*, week_end: dt.date) -> ReviewRuns | None:
+    """The runs the review compares; None when no run is done by that Sunday. One query:
+    with daily runs, the fifteen newest hold both; a "week before" more than fourteen days
+    back is no week before."""
+    runs = list(
+        ScoreRun.objects.filter(status=ScoreRun.Status.DONE, date__lte=week_end)
+        .order_by("-date")
+        .only("id", "date", "status", "finished_at")[:15]
+    )
+    if not runs:
+        return None
+    end = runs[0]
+    previous = next(
+        (r for r in runs if end.date - 2 * WEEK <= r.date <= end.date - WEEK),
+        None,
+    )
+    return ReviewRuns(week_end=week_end, end=end, previous=previous)
+
+
+def review_span() -> tuple[dt.date, dt.date] | None:
+    """The first and last dates with a done run (the week picker's range). One query."""
+    span = ScoreRun.objects.filter(status=ScoreRun.Status.DONE).aggregate(
+        first=Min("date"), last=Max("date")
+    )
+    if span["first"] is None:
+        return None
+    return span["first"], span["last"]
+
+
+# ---------------------------------------------------------------- band history
+
+
+@dataclass(frozen=True)
+class DayBands:
+    date: dt.date
+    n: dict[str, int]  # band → accounts
+    arr: dict[str, float]  # band → ARR
+
+
+def band_history(
+    *,
+    end: dt.date,
+    today: dt.date,
+    weeks: int = HISTORY_WEEKS,
+    summarise: bool = True,
+    arr: bool = False,
+) -> list[DayBands] | None:
+    """Accounts (and with `arr`, ARR) per band on each day with a done run in the `weeks`
+    weeks up to `end`, oldest first. Every account scored that day counts (those that
+    churned since too: they were customers then), as the day's run published it; ARR is
+    each account's when the day was first charted by ARR (scoring.rollups.RunBands).
+
+    One query for the runs and their kept totals (two more for days without ARR yet). A
+    day without totals (a run published before they were kept) is counted from its scores
+    and kept — seconds for months of days at 100,000 accounts; with summarise=False, None
+    instead (the page then loads the chart on its own). Without `arr`, ARR reads 0."""
+    start = end - dt.timedelta(days=7 * weeks - 1)
+    runs = ScoreRun.objects.filter(status=ScoreRun.Status.DONE, date__gte=start, date__lte=end)
+    days = run_bands(runs=runs, today=today, summarise=summarise, arr=arr)
+    if days is None:
+        return None
+    return [
+        DayBands(
+            date=day,
+            n={band: totals[band][0] for band in BAND_ORDER},
+            arr={band: totals[band][1] or 0.0 for band in BAND_ORDER},
+        )
+        for _run_id, day, totals in days
+    ]
+
+
+# ---------------------------------------------------------------- the week, in numpy
+
+
+@dataclass
+class Tally:
+    n: int = 0
+    arr: Decimal = Decimal(0)
+
+    def add(self, n: int, arr: Decimal) -> None:
+        self.n += n
+        self.arr += arr
+
+
+@dataclass
+class Book:
+    """One owner's accounts in the review (owner_id None: unassigned)."""
+
+    owner_id: int | None
+    n: int = 0
+    arr: Decimal = Decimal(0)
+    score_sum: float = 0.0
+    scored: int = 0
+    red: int = 0
+    delta_sum: float = 0.0
+    compared: int = 0  # accounts with a score in both snapshots
+
+    @property
+    def average_score(self) -> float | None:
+        return self.score_sum / self.scored if self.scored else None
+
+    @property
+    def red_share(self) -> float | None:
+        return 100 * self.red / self.n if self.n else None
+
+    @property
+    def average_change(self) -> float | None:
+        return self.delta_sum / self.compared if self.compared else None
+
+
+@dataclass
+class WeekSummary:
+    # (band a week before, band now) → accounts scored in both snapshots
+    matrix: dict[tuple[str, str], Tally] = field(default_factory=dict)
+    now: dict[str, Tally] = field(default_factory=dict)  # band now, every scored account
+    before: dict[str, Tally] = field(default_factory=dict)  # band a week before, same accounts
+    renewals: dict[str, Tally] = field(default_factory=dict)  # band now, renewing soon
+    books: dict[int | None, Book] = field(default_factory=dict)
+
+    @property
+    def compared(self) -> int:
+        return sum(t.n for t in self.matrix.values())
+
+    @property
+    def total(self) -> Tally:
+        total = Tally()
+        for tally in self.now.values():
+            total.add(tally.n, tally.arr)
+        return total
+
+    def at_risk(self, when: str = "now") -> Decimal:
+        tallies = self.now if when == "now" else self.before
+        return sum((tallies[band].arr for band in AT_RISK), Decimal(0))
+
+
+@dataclass
+class WeekMover:
+    account: Account  # with owner
+    change: float
+    current: HealthScore
+    previous: HealthScore
+    measures: list = field(default_factory=list)  # scoring.explain.Mover, filled by the view
+
+
+@dataclass
+class WeekReview:
+    summary: WeekSummary
+    drops: list[WeekMover]  # biggest fall first
+    gains: list[WeekMover]  # biggest rise first
+
+
+# A band code for "not scored a week before" (scoring.rollups codes are 0–255).
+NOT_SCORED = -1
+
+
+@dataclass(frozen=True)
+class _Week:
+    """One entry per account in the review: the active accounts scored at the end of the
+    week — the portfolio's population, so the matrix's links list exactly the accounts
+    counted."""
+
+    ids: np.ndarray
+    owners: np.ndarray  # columns.NO_INT: unassigned
+    arr: np.ndarray
+    renews: np.ndarray  # bool: renews in the RENEWAL_DAYS after the week's end
+    band: np.ndarray  # codes (scoring.rollups.BAND_CODES)
+    score: np.ndarray  # NaN: no score
+    band_before: np.ndarray  # NOT_SCORED where not scored a week before
+    score_before: np.ndarray
+
+    @property
+    def change(self) -> np.ndarray:
+        """Score now − score a week before; NaN unless both have a score."""
+        return self.score - self.score_before
+
+
+def _week(runs: ReviewRuns, today: dt.date) -> _Week:
+    """Two queries: both runs' scores (scoring.rollups; more for a run without rollups),
+    and the active accounts' columns."""
+    found = runs_columns(runs=[r for r in (runs.end, runs.previous) if r is not None], today=today)
+    end = found[runs.end.pk]
+    accounts = columns_of(
+        Account.objects.filter(status=Account.Status.ACTIVE),
+        id=INT,
+        owner_id=INT,
+        arr=FLOAT,
+        renewal_date=DATE,
+    )
+    scored, at = end.find(accounts["id"])
+    ids, at = accounts["id"][scored], at[scored]
+    renewal = accounts["renewal_date"][scored]
+    band_before = np.full(len(ids), NOT_SCORED, dtype=np.int64)
+    score_before = np.full(len(ids), np.nan)
+    if runs.previous is not None:
+        before: RunColumns = found[runs.previous.pk]
+        had, then = before.find(ids)
+        band_before[had] = before.bands[then[had]]
+        score_before[had] = before.scores[then[had]]
+    return _Week(
+        ids=ids,
+        owners=accounts["owner_id"][scored],
+        arr=accounts["arr"][scored],
+        renews=(renewal > days_of(runs.end.date))
+        & (renewal <= days_of(runs.end.date + dt.timedelta(days=RENEWAL_DAYS))),
+        band=end.bands[at].astype(np.int64),
+        score=end.scores[at],
+        band_before=band_before,
+        score_before=score_before,
+    )
+
+
+def _band_name(code: int) -> str | None:
+    """A band by its code; None for NOT_SCORED; "?" for a code this version does not know
+    (counted nowhere, like an unknown band in the database)."""
+    if code == NOT_SCORED:
+        return None
+    return BAND_CODES[code] if 0 <= code < len(BAND_CODES) else "?"
+
+
+def _money(value: float) -> Decimal:
+    # Summed as a float (exact to the cent far beyond any portfolio's total): back to money.
+    return Decimal(str(round(value, 2)))
+
+
+def _summary(week: _Week) -> WeekSummary:
+    """The week's totals by owner, band now, band a week before and renewing or not."""
+    summary = WeekSummary(
+        now={band: Tally() for band in BAND_ORDER},
+        before={band: Tally() for band in BAND_ORDER},
+        renewals={band: Tally() for band in BAND_ORDER},
+    )
+    if not len(week.ids):
+        return summary
+    # One group per distinct (owner, band, band before, renews): a handful per owner. Band
+    # codes are below 256 (NOT_SCORED is -1), owner ids positive (NO_INT is -1).
+    key = (((week.owners + 1) * 512 + week.band) * 512 + week.band_before + 1) * 2 + week.renews
+    groups, first, group = np.unique(key, return_index=True, return_inverse=True)
+    scored = ~np.isnan(week.score)
+    change = week.change
+    compared = ~np.isnan(change)
+
+    def per_group(weights=None) -> np.ndarray:
+        return np.bincount(group, weights=weights, minlength=len(groups))
+
+    n = per_group()
+    arr = per_group(week.arr)
+    score_sum = per_group(np.where(scored, week.score, 0.0))
+    scored_n = per_group(scored)
+    delta_sum = per_group(np.where(compared, change, 0.0))
+    compared_n = per_group(compared)
+    for g, row in enumerate(first):
+        band, before = _band_name(int(week.band[row])), _band_name(int(week.band_before[row]))
+        if band not in summary.now:
+            continue
+        owner = int(week.owners[row])
+        owner = None if owner < 0 else owner
+        count, money = int(n[g]), _money(arr[g])
+        summary.now[band].add(count, money)
+        if week.renews[row]:
+            summary.renewals[band].add(count, money)
+        if before in summary.before:
+            summary.before[before].add(count, money)
+            summary.matrix.setdefault((before, band), Tally()).add(count, money)
+        book = summary.books.setdefault(owner, Book(owner_id=owner))
+        book.n += count
+        book.arr += money
+        book.score_sum += float(score_sum[g])
+        book.scored += int(scored_n[g])
+        book.red += count if band == Band.RED else 0
+        book.delta_sum += float(delta_sum[g])
+        book.compared += int(compared_n[g])
+    return summary
+
+
+def _movers(week: _Week, movers: int) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+    """(account id, change) of the biggest drops and gains, ties by account id."""
+    change = week.change
+    falls = np.flatnonzero(change < 0)
+    rises = np.flatnonzero(change > 0)
+    falls = falls[np.lexsort((week.ids[falls], change[falls]))][:movers]
+    rises = rises[np.lexsort((week.ids[rises], -change[rises]))][:movers]
+    return (
+        [(int(week.ids[i]), float(change[i])) for i in falls],
+        [(int(week.ids[i]), float(change[i])) for i in rises],
+    )
+
+
+def week_review(*, runs: ReviewRuns, today: dt.date, movers: int = MOVERS) -> WeekReview:
+    """The matrix, the books, ARR at risk and renewals by band, and the biggest drops and
+    gains of score between the two snapshots. Three queries: both runs' scores, the
+    accounts (see _week), then the movers' snapshots (for "what moved")."""
+    week = _week(runs, today)
+    summary = _summary(week)
+    if runs.previous is None:
+        return WeekReview(summary=summary, drops=[], gains=[])
+    drops, gains = _movers(week, movers)
+    snapshots = _snapshots(runs, [account for account, _ in drops + gains])
+
+    def week_movers(chosen: list[tuple[int, float]]) -> list[WeekMover]:
+        found = []
+        for account_id, change in chosen:
+            current = snapshots.get((runs.end.pk, account_id))
+            previous = snapshots.get((runs.previous.pk, account_id))
+            if current is not None and previous is not None:
+                found.append(WeekMover(current.account, change, current, previous))
+        return found
+
+    return WeekReview(summary=summary, drops=week_movers(drops), gains=week_movers(gains))
+
+
+def _snapshots(runs: ReviewRuns, account_ids: list[int]) -> dict[tuple[int, int], HealthScore]:
+    """The accounts' snapshots in both runs, by (run id, account id), with the account and
+    its owner. One query (none without accounts)."""
+    if not account_ids:
+        return {}
+    wanted = Q(run=runs.end, account_id__in=account_ids) | Q(
+        run=runs.previous, account_id__in=account_ids
+    )
+    return {
+        (s.run_id, s.account_id): s
+        for s in HealthScore.objects.filter(wanted)
+        .select_related("account__owner")
+        .only(
+            "id",
+            "run_id",
+            "account_id",
+            "date",
+            "score",
+            "band",
+            "coverage",
+            "details",
+            "version_id",
+            "account__id",
+            "account__name",
+            "account__arr",
+            "account__owner__username",
+            "account__owner__first_name",
+            "account__owner__last_name",
+        )
+    }
+
+
+# ---------------------------------------------------------------- churn and the forecast
+
+
+@dataclass(frozen=True)
+class ChurnRate:
+    band: str
+    accounts: int  # in the band on the baseline snapshot (the sample)
+    churned: int  # of those, churned within the window
+    default: bool  # True: too few accounts (or no history), DEFAULT_CHURN is used
+
+    @property
+    def observed(self) -> float | None:
+        return self.churned / self.accounts if self.accounts else None
+
+    @property
+    def rate(self) -> float:
+        observed = self.observed
+        return DEFAULT_CHURN[self.band] if self.default or observed is None else observed
+
+    @property
+    def percent(self) -> float:
+        return 100 * self.rate
+
+
+@dataclass(frozen=True)
+class ChurnBasis:
+    baseline: dt.date | None  # the snapshot the rates are observed from
+    window_end: dt.date | None  # churn counted up to this day
+    rates: dict[str, ChurnRate]
+
+    @property
+    def window_days(self) -> int:
+        if self.baseline is None or self.window_end is None:
+            return 0
+        return (self.window_end - self.baseline).days
+
+    @property
+    def any_default(self) -> bool:
+        return any(rate.default for rate in self.rates.values())
+
+
+def churn_basis(*, as_of: dt.date) -> ChurnBasis:
+    """Each band's churn rate: of the accounts in that band on the done snapshot a year
+    before `as_of` (or, with less history, the oldest one at least 90 days old), the share
+    whose account churned (status churned, churn date) within the following year. Bands
+    with fewer than CHURN_MIN_SAMPLE accounts, or no baseline at all, use DEFAULT_CHURN.
+    Three queries, none of which joins every account."""
+    dates = ScoreRun.objects.filter(status=ScoreRun.Status.DONE).aggregate(
+        year=Max("date", filter=Q(date__lte=as_of - dt.timedelta(days=CHURN_YEAR_DAYS))),
+        oldest=Min("date", filter=Q(date__lte=as_of - dt.timedelta(days=CHURN_MIN_AGE_DAYS))),
+    )
+    baseline = dates["year"] or dates["oldest"]
+    if baseline is None:
+        return ChurnBasis(
+            baseline=None,
+            window_end=None,
+            rates={b: ChurnRate(band=b, accounts=0, churned=0, default=True) for b in BAND_ORDER},
+        )
+    window_end = min(baseline + dt.timedelta(days=CHURN_YEAR_DAYS), as_of)
+    # The sample: every account scored that day, from the day's band totals (kept when the
+    # day ended). The churned: the few accounts that churned in the window, looked up by
+    # account and date.
+    (run_id, _day, samples), *_ = run_bands(
+        runs=ScoreRun.objects.filter(status=ScoreRun.Status.DONE, date=baseline), today=as_of
+    )
+    churned = dict(
+        HealthScore.objects.filter(
+            run_id=run_id,
+            account__status=Account.Status.CHURNED,
+            account__churn_date__gt=baseline,
+            account__churn_date__lte=window_end,
+        )
+        .values_list("band")
+        .annotate(n=Count("*"))
+        .order_by()
+    )
+    rates = {}
+    for band in BAND_ORDER:
+        n = samples[band][0]
+        rates[band] = ChurnRate(
+            band=band,
+            accounts=n,
+            churned=churned.get(band, 0),
+            default=n < CHURN_MIN_SAMPLE,
+        )
+    return ChurnBasis(baseline=baseline, window_end=window_end, rates=rates)
+
+
+@dataclass(frozen=True)
+class ForecastRow:
+    band: str
+    accounts: int
+    arr: Decimal
+    rate: ChurnRate
+    expected: Decimal  # ARR × (1 − churn rate)
+
+
+@dataclass(frozen=True)
+class RenewalForecast:
+    rows: list[ForecastRow]
+    basis: ChurnBasis
+
+    @property
+    def accounts(self) -> int:
+        return sum(row.accounts for row in self.rows)
+
+    @property
+    def arr(self) -> Decimal:
+        return sum((row.arr for row in self.rows), Decimal(0))
+
+    @property
+    def expected(self) -> Decimal:
+        return sum((row.expected for row in self.rows), Decimal(0))
+
+    @property
+    def at_stake(self) -> Decimal:
+        return self.arr - self.expected
+
+
+def renewal_forecast(*, renewals: dict[str, Tally], basis: ChurnBasis) -> RenewalForecast:
+    """Expected renewing ARR = Σ ARR × (1 − churn rate of the account's band)."""
+    rows = []
+    for band in BAND_ORDER:
+        tally = renewals.get(band, Tally())
+        rate = basis.rates[band]
+        keep = Decimal(str(round(1 - rate.rate, 6)))
+        rows.append(
+            ForecastRow(
+                band=band,
+                accounts=tally.n,
+                arr=tally.arr,
+                rate=rate,
+                expected=(tally.arr * keep).quantize(Decimal("0.01")),
+            )
+        )
+    return RenewalForecast(rows=rows, basis=basis)

@@ -1,0 +1,413 @@
+"""The managers' weekly review: a week's movement of the portfolio against the week before.
+
+Managers and Admins only (accounts.view_team). One GET view: the page, the review region
+for HTMX (the week picker), the chart alone for HTMX (its accounts/ARR toggle), and the CSV
+exports (?export=movers, ?export=csms) of what the page shows. The reads are in
+scoring/weekly.py; this module turns them into what the templates show.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET
+
+from healthboard.lib.roles import permission_required
+from healthboard.pages.account.selectors import versions_load
+from healthboard.pages.charts import figure_json
+from healthboard.pages.portfolio.forms import user_label
+from healthboard.pages.portfolio.selectors import BAND_ORDER
+from healthboard.pages.weekly.charts import band_history_figure, band_history_summary
+from healthboard.pages.weekly.forms import ARR, MEASURES, WeekChoice
+from healthboard.pages.weekly.selectors import (
+    AT_RISK,
+    CHURN_MIN_AGE_DAYS,
+    CHURN_MIN_SAMPLE,
+    DEFAULT_CHURN,
+    HISTORY_WEEKS,
+    RENEWAL_DAYS,
+    ReviewRuns,
+    WeekMover,
+    WeekSummary,
+    band_history,
+    churn_basis,
+    renewal_forecast,
+    review_runs,
+    review_span,
+    week_end_of,
+    week_review,
+)
+from scoring import explain
+from scoring.models import Band
+from scoring.specs import version_config
+
+PAGE = "scoring/weekly.html"
+REVIEW = "scoring/_weekly_review.html"
+DISTRIBUTION_HTMX = "scoring/_weekly_distribution_htmx.html"
+PICKER_ID = "weekly-picker"
+DISTRIBUTION_ID = "weekly-distribution"
+# Better or worse: how a transition reads (no data is neither).
+BAND_RANK = {Band.RED: 0, Band.YELLOW: 1, Band.GREEN: 2}
+
+
+def _is_fragment(request: HttpRequest) -> bool:
+    htmx = request.htmx
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def _url(path: str, query) -> str:
+    return f"{path}?{query.urlencode()}" if query else path
+
+
+def _runs(choice: WeekChoice, span: tuple[dt.date, dt.date] | None) -> ReviewRuns | None:
+    """The runs of the chosen week; an explicit week without scores falls back to the
+    default, and a default week without scores (the first runs are this week's) to this
+    week so far."""
+    if span is None:
+        return None
+    runs = review_runs(week_end=choice.week_end)
+    if runs is None and choice.explicit:
+        choice.fall_back(
+            f"There are no scores for the week ending {choice.week_end:%-d %B %Y}: "
+            f"showing the week ending {choice.default_week:%-d %B %Y}."
+        )
+        runs = review_runs(week_end=choice.week_end)
+    if runs is None:
+        choice.week_end = week_end_of(span[1])
+        choice.explicit = True
+        choice.ignored.append("There are no scores for last week yet: showing this week so far.")
+        runs = review_runs(week_end=choice.week_end)
+    return runs
+
+
+# ---------------------------------------------------------------- regions
+
+
+def _distribution(
+    choice: WeekChoice, runs: ReviewRuns, today: dt.date, *, summarise: bool = True
+) -> dict:
+    """The band history chart. summarise=False (the page): when past days have no band
+    totals yet (runs published before scoring.rollups kept them: seconds to count at
+    100,000 accounts, once), a placeholder that asks for the chart itself (HTMX), so the
+    rest of the review shows at once."""
+    path = reverse("scoring:weekly")
+    days = band_history(
+        end=runs.end.date, today=today, summarise=summarise, arr=choice.measure == ARR
+    )
+    if days is None:
+        return {
+            "distribution_pending": True,
+            "distribution_url": _url(path, choice.query()),
+            "history_weeks": HISTORY_WEEKS,
+        }
+    week = (runs.previous.date, runs.end.date) if runs.previous else None
+    return {
+        "measure": choice.measure,
+        "is_arr": choice.measure == ARR,
+        "history_weeks": HISTORY_WEEKS,
+        "history_days": len(days),
+        "history_first": days[0].date if days else None,
+        "distribution_json": figure_json(
+            band_history_figure(days, measure=choice.measure, week=week)
+        )
+        if days
+        else "",
+        "distribution_summary": band_history_summary(days, measure=choice.measure),
+        "measure_toggles": [
+            {
+                "key": key,
+                "label": label,
+                "url": _url(path, choice.query(measure=key if key == ARR else None)),
+            }
+            for key, label in MEASURES.items()
+        ],
+    }
+
+
+def _matrix(summary: WeekSummary, runs: ReviewRuns) -> dict:
+    """From-band rows × to-band columns; each cell links to exactly its accounts in the
+    portfolio (when the week before is exactly seven days back, the portfolio's contract)."""
+    home = reverse("home")
+    rows = []
+    for before in BAND_ORDER:
+        cells = []
+        for now in BAND_ORDER:
+            tally = summary.matrix.get((before, now))
+            n = tally.n if tally else 0
+            url = None
+            if n and runs.exact:
+                url = (
+                    f"{home}?date={runs.end.date.isoformat()}&prev_band={before}"
+                    f"&band={now}&owner=all"
+                )
+            trend = ""
+            if before != now and before in BAND_RANK and now in BAND_RANK:
+                trend = "better" if BAND_RANK[now] > BAND_RANK[before] else "worse"
+            cells.append(
+                {
+                    "before": before,
+                    "now": now,
+                    "n": n,
+                    "arr": tally.arr if tally else Decimal(0),
+                    "url": url,
+                    "trend": trend,
+                    "stayed": before == now,
+                }
+            )
+        rows.append(
+            {
+                "band": before,
+                "cells": cells,
+                "n": summary.before[before].n,
+                "arr": summary.before[before].arr,
+            }
+        )
+    columns = [
+        {
+            "band": now,
+            "n": sum(t.n for (b, n_), t in summary.matrix.items() if n_ == now),
+            "arr": sum((t.arr for (b, n_), t in summary.matrix.items() if n_ == now), Decimal(0)),
+        }
+        for now in BAND_ORDER
+    ]
+    moved = sum(t.n for (b, n_), t in summary.matrix.items() if b != n_)
+    return {
+        "matrix_rows": rows,
+        "matrix_columns": columns,
+        "matrix_total": summary.compared,
+        "matrix_arr": sum((t.arr for t in summary.matrix.values()), Decimal(0)),
+        "matrix_moved": moved,
+        "matrix_new": summary.total.n - summary.compared,
+    }
+
+
+def _explain_movers(movers: list[WeekMover]) -> None:
+    """The measures that moved each mover's score: the drilldown's "what moved". A fixed
+    number of queries for all of them (the versions, the metric units)."""
+    if not movers:
+        return
+    wanted = {m.current.version_id for m in movers} | {m.previous.version_id for m in movers}
+    configs = {pk: version_config(v) for pk, v in versions_load(wanted).items()}
+    units = explain.metric_units()
+    for mover in movers:
+        mover.measures = explain.score_movers(
+            current=mover.current,
+            previous=mover.previous,
+            version_current=configs[mover.current.version_id],
+            version_previous=configs[mover.previous.version_id],
+            units=units,
+            limit=3,
+        )
+        mover.url = reverse("accounts:detail", args=[mover.account.pk])
+        owner = mover.account.owner
+        mover.owner_name = user_label(owner) if owner else "Unassigned"
+
+
+def _books(summary: WeekSummary) -> list:
+    """Each owner's book, by name; unassigned accounts last."""
+    User = get_user_model()
+    ids = [pk for pk in summary.books if pk is not None]
+    users = {
+        u.pk: u
+        for u in User.objects.filter(pk__in=ids).only("id", "username", "first_name", "last_name")
+    }
+    books = []
+    for owner_id, book in summary.books.items():
+        book.name = user_label(users[owner_id]) if owner_id in users else "Unassigned"
+        book.url = (
+            f"{reverse('home')}?owner={owner_id}"
+            if owner_id in users
+            else (f"{reverse('home')}?owner=none")
+        )
+        books.append(book)
+    books.sort(key=lambda b: (b.owner_id is None, b.name.casefold()))
+    return books
+
+
+def _review(choice: WeekChoice, runs: ReviewRuns, today: dt.date) -> dict:
+    week = week_review(runs=runs, today=today)
+    summary, drops, gains = week.summary, week.drops, week.gains
+    _explain_movers(drops + gains)
+    basis = churn_basis(as_of=runs.end.date)
+    forecast = renewal_forecast(renewals=summary.renewals, basis=basis)
+    compared = runs.previous is not None
+    at_risk_now = summary.at_risk("now")
+    at_risk_before = summary.at_risk("before") if compared else None
+    path = reverse("scoring:weekly")
+    context = {
+        "summary": summary,
+        "band_totals": [
+            {"band": b, "n": summary.now[b].n, "arr": summary.now[b].arr} for b in BAND_ORDER
+        ],
+        "at_risk_now": at_risk_now,
+        "at_risk_before": at_risk_before,
+        "at_risk_change": at_risk_now - at_risk_before if compared else None,
+        "at_risk_accounts": sum(summary.now[b].n for b in AT_RISK),
+        "red_arr": summary.now[Band.RED].arr,
+        "drops": drops,
+        "gains": gains,
+        "forecast": forecast,
+        "basis": basis,
+        "renewal_days": RENEWAL_DAYS,
+        "renewal_until": runs.end.date + dt.timedelta(days=RENEWAL_DAYS),
+        "renewals_url": f"{reverse('home')}?renewal={RENEWAL_DAYS}&owner=all",
+        "churn_min_sample": CHURN_MIN_SAMPLE,
+        "churn_min_age": CHURN_MIN_AGE_DAYS,
+        "default_rates": [{"band": b, "percent": 100 * DEFAULT_CHURN[b]} for b in BAND_ORDER],
+        "books": _books(summary),
+        "export_movers_url": _url(path, choice.query(export="movers", measure=None)),
+        "export_csms_url": _url(path, choice.query(export="csms", measure=None)),
+    }
+    context.update(_matrix(summary, runs))
+    context.update(_distribution(choice, runs, today, summarise=False))
+    return context
+
+
+def _picker(choice: WeekChoice, span, runs: ReviewRuns | None) -> dict:
+    path = reverse("scoring:weekly")
+    context = {"weeks": choice.weeks(first=span[0], last=span[1]) if span else []}
+    if runs is not None and span is not None:
+        earlier = choice.week_end - dt.timedelta(days=7)
+        later = choice.week_end + dt.timedelta(days=7)
+        if earlier >= week_end_of(span[0]):
+            context["earlier_url"] = _url(path, choice.query(week=earlier.isoformat()))
+        if later <= week_end_of(span[1]):
+            context["later_url"] = _url(path, choice.query(week=later.isoformat()))
+    return context
+
+
+# ---------------------------------------------------------------- CSV
+
+
+def _cell(value: str) -> str:
+    # A spreadsheet would run a name starting with = + - @ as a formula (CSV injection).
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _number(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return ""
+    text = f"{value:.{digits}f}"
+    return text.lstrip("-") if float(text) == 0 else text
+
+
+def _csv(filename: str, header: list[str], rows: list[list]) -> HttpResponse:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _export(choice: WeekChoice, runs: ReviewRuns | None) -> HttpResponse:
+    today = choice.today
+    day = runs.end.date if runs else choice.week_end
+    if choice.export == "movers":
+        header = [
+            "Direction",
+            "Account",
+            "Owner",
+            "ARR",
+            "Score before",
+            "Score now",
+            "Change",
+            "Health before",
+            "Health now",
+            "What moved",
+        ]
+        rows = []
+        if runs is not None:
+            week = week_review(runs=runs, today=today)
+            drops, gains = week.drops, week.gains
+            _explain_movers(drops + gains)
+            for direction, movers in (("drop", drops), ("gain", gains)):
+                for m in movers:
+                    rows.append(
+                        [
+                            direction,
+                            _cell(m.account.name),
+                            _cell(m.owner_name),
+                            f"{m.account.arr:.2f}",
+                            _number(m.previous.score),
+                            _number(m.current.score),
+                            _number(m.change),
+                            Band(m.previous.band).label,
+                            Band(m.current.band).label,
+                            _cell("; ".join(x.sentence for x in m.measures)),
+                        ]
+                    )
+        return _csv(f"weekly-movers-{day:%Y-%m-%d}.csv", header, rows)
+    header = [
+        "Owner",
+        "Accounts",
+        "ARR",
+        "Average score",
+        "Unhealthy %",
+        "Change this week (points)",
+        "Accounts compared",
+    ]
+    rows = []
+    if runs is not None:
+        for book in _books(week_review(runs=runs, today=today).summary):
+            rows.append(
+                [
+                    _cell(book.name),
+                    book.n,
+                    f"{book.arr:.2f}",
+                    _number(book.average_score),
+                    _number(book.red_share),
+                    _number(book.average_change),
+                    book.compared,
+                ]
+            )
+    return _csv(f"weekly-csms-{day:%Y-%m-%d}.csv", header, rows)
+
+
+# ---------------------------------------------------------------- the view
+
+
+@require_GET
+@permission_required("accounts.view_team")
+def weekly_review(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    choice = WeekChoice(request.GET, today=today)
+    span = review_span()
+    runs = _runs(choice, span)
+    if choice.export:
+        return _export(choice, runs)
+    fragment = _is_fragment(request)
+    if fragment and runs is not None and request.htmx.target == DISTRIBUTION_ID:
+        # The chart, and the picker out of band: its links and hidden field carry the measure.
+        context = {"choice": choice, "picker_id": PICKER_ID, "refresh_picker": True}
+        context.update(_picker(choice, span, runs), **_distribution(choice, runs, today))
+        response = render(request, DISTRIBUTION_HTMX, context)
+        patch_vary_headers(response, ("HX-Request",))
+        return response
+    context = {
+        "choice": choice,
+        "runs": runs,
+        "notices": choice.ignored,
+        "picker_id": PICKER_ID,
+        "today": today,
+    }
+    context.update(_picker(choice, span, runs))
+    if runs is not None:
+        context.update(_review(choice, runs, today))
+    template = PAGE
+    if fragment:
+        template = REVIEW
+        context["refresh_picker"] = request.htmx.trigger != PICKER_ID
+    response = render(request, template, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response

@@ -1,0 +1,425 @@
+"""What-if: score today's accounts with an unsaved draft, next to the active version.
+
+Nothing is stored. The draft's accounts are the ones its scorecard scores (its segments, or
+for the default scorecard every segment without a scorecard of its own); their signals are
+aggregated in one set-based pass per slice of accounts, and both versions are scored the way
+a real run scores them (population-wide percentile references, percentile bands on rounded
+scores), so "accounts changing band" is what a recompute after publishing would store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.utils import timezone
+
+from accounts.models import Account
+from scoring import engine
+from scoring.aggregates import aggregate
+from scoring.models import HealthScore, ScoreRun
+from scoring.pipeline import compute
+from scoring.pipeline.runs import accounts_active_on
+from scoring.specs import ScorecardAssignment, VersionConfig, active_versions
+
+BANDS = (engine.GREEN, engine.YELLOW, engine.RED, engine.NO_DATA)
+# Better bands rank higher; "no data" is neither better nor worse than a colour.
+BAND_RANK = {engine.GREEN: 3, engine.YELLOW: 2, engine.RED: 1}
+# Accounts aggregated at once: bounds the memory of one pass (rows × ring statistics).
+CHUNK_ACCOUNTS = 20_000
+MOVERS = 10
+# Smaller score changes are rounding (stored values have 4 decimals), not movement.
+MOVER_MIN_DELTA = 0.05
+HISTOGRAM_BINS = 20
+
+
+@dataclass
+class Mover:
+    account_id: int
+    name: str
+    segment: str
+    arr: float
+    before_score: float | None
+    before_band: str
+    after_score: float | None
+    after_band: str
+    delta: float
+
+
+@dataclass
+class Cell:
+    n: int = 0
+    arr: float = 0.0
+
+
+@dataclass
+class Preview:
+    as_of: dt.date
+    draft: VersionConfig
+    active: VersionConfig | None
+    accounts: int = 0
+    arr_total: float = 0.0
+    changed: int = 0
+    changed_arr: float = 0.0
+    better: int = 0
+    worse: int = 0
+    # {before band: {after band: Cell}}, every band listed.
+    matrix: dict[str, dict[str, Cell]] = field(default_factory=dict)
+    before_counts: dict[str, int] = field(default_factory=dict)
+    after_counts: dict[str, int] = field(default_factory=dict)
+    mean_before: float | None = None
+    mean_after: float | None = None
+    histogram_edges: list[float] = field(default_factory=list)
+    histogram_before: list[int] = field(default_factory=list)
+    histogram_after: list[int] = field(default_factory=list)
+    movers: list[Mover] = field(default_factory=list)
+    before_source: str = ""
+    error: str = ""
+    seconds: float = 0.0
+    stats: dict[str, float] = field(default_factory=dict)  # seconds per step, counts
+    # Per account, for tests and the benchmark: ids and both bands (aligned).
+    account_ids: np.ndarray | None = None
+    before_bands: np.ndarray | None = None
+    after_bands: np.ndarray | None = None
+
+    @property
+    def changed_share(self) -> float:
+        return 100 * self.changed / self.accounts if self.accounts else 0.0
+
+    @property
+    def changed_accounts(self) -> dict[int, tuple[str, str]]:
+        """{account id: (band before, band after)} of the accounts changing band."""
+        if self.account_ids is None:
+            return {}
+        moved = self.before_bands != self.after_bands
+        return {
+            int(a): (str(b), str(c))
+            for a, b, c in zip(
+                self.account_ids[moved],
+                self.before_bands[moved],
+                self.after_bands[moved],
+                strict=True,
+            )
+        }
+
+
+def _population(draft: VersionConfig, actives: list[VersionConfig], as_of: dt.date):
+    """(ids, seats) of today's active accounts that the draft's scorecard scores."""
+    others = [v for v in actives if v.scorecard_id != draft.scorecard_id]
+    assignment = ScorecardAssignment([*others, draft])
+    ids, segments, seats = accounts_active_on(as_of)
+    mine = {int(s) for s in np.unique(segments) if assignment.for_segment(int(s)) is draft}
+    mask = np.isin(segments, list(mine))
+    return ids[mask], seats[mask]
+
+
+def _raw_matrices(configs: list[VersionConfig], as_of: dt.date, ids, seats, chunk_size: int):
+    """{config id: (accounts × measures) raw values}: one aggregation pass per slice."""
+    requests = list(dict.fromkeys(r for c in configs for r in compute.requests_for(c)))
+    parts: dict[int, list[np.ndarray]] = {c.id: [] for c in configs}
+    for start in range(0, len(ids), chunk_size):
+        sub_ids, sub_seats = ids[start : start + chunk_size], seats[start : start + chunk_size]
+        aggregated = aggregate(as_of=as_of, requests=requests, account_ids=sub_ids)
+        rows = np.arange(len(sub_ids))
+        for c in configs:
+            parts[c.id].append(compute.raw_matrix(c, aggregated, rows, sub_seats))
+    return {
+        c.id: (np.vstack(parts[c.id]) if parts[c.id] else np.empty((0, len(c.measures))))
+        for c in configs
+    }
+
+
+@dataclass
+class Scored:
+    scores: np.ndarray  # rounded as stored
+    bands: np.ndarray
+    weights: np.ndarray  # (accounts × measures) weight share of each measure in each score
+
+
+def score_population(config: VersionConfig, ids: np.ndarray, raw: np.ndarray) -> Scored:
+    """A whole population scored as a score run scores it: percentile measures ranked against
+    the population's sample, percentile bands set on rounded scores."""
+    references = {
+        m.spec.key: engine.reference_sample(raw[:, j]).round(6)
+        for j, m in enumerate(config.measures)
+        if m.spec.rule == engine.PERCENTILE
+    }
+    result = compute.score_raw(config, ids, raw, references)
+    scores = np.round(result.scores.score, 2)
+    bands = result.bands
+    if config.band_mode == "percentile":
+        # A run bands percentile scorecards at the end, from the stored (rounded) values.
+        bands = engine.assign_bands(
+            scores, np.round(result.scores.coverage, 4), tiebreak=ids, **config.band_kwargs()
+        )
+    return Scored(scores, np.asarray(bands, dtype=object), result.scores.weights)
+
+
+@dataclass
+class Stored:
+    """Today's published scores of the active version for the draft's accounts."""
+
+    run: ScoreRun
+    scores: np.ndarray
+    bands: np.ndarray
+    raw: np.ndarray  # (accounts × active measures), as stored: rounded to 4 decimals
+
+
+def _stored_today(active: VersionConfig, ids: np.ndarray, as_of: dt.date) -> Stored | None:
+    """None unless today's done run scored exactly these accounts with the active version."""
+    run = ScoreRun.objects.filter(status=ScoreRun.Status.DONE, date=as_of).first()
+    if run is None or active.id not in run.reference.get("versions", []):
+        return None
+    rows = list(
+        HealthScore.objects.filter(run=run, version_id=active.id)
+        .order_by("account_id")
+        .values_list("account_id", "score", "band", "details__raw")
+    )
+    if len(rows) != len(ids) or any(r[0] != a for r, a in zip(rows, ids.tolist(), strict=True)):
+        return None
+    n = len(active.measures)
+    return Stored(
+        run=run,
+        scores=np.array([np.nan if r[1] is None else r[1] for r in rows], dtype=np.float64),
+        bands=np.array([r[2] for r in rows], dtype=object),
+        raw=np.array(
+            [compute.raw_from_details({"raw": r[3] or []}, n)[:n] for r in rows], dtype=np.float64
+        )
+        if rows
+        else np.empty((0, n)),
+    )
+
+
+# ---------------------------------------------------------------- reusing today's values
+#
+# A draft usually changes weights, thresholds or bands, not what is measured. Today's run
+# stored every measure's raw value per account, so the draft's unchanged threshold and range
+# measures need no signal read at all; new or changed measures (metric, aggregation, window,
+# per seat) and percentile ones (a rank moves with any rounding of the values ranked) are
+# aggregated, each metric through its own index. Stored values are rounded to 4 decimals:
+# an account whose score could cross a band cut-off by that rounding is re-read from its
+# signals, so the bands are exactly the recompute's (scores within a few hundredths).
+
+ROUNDING = 0.5e-4
+EXACT_ONE_BY_ONE = 20  # uncertain accounts re-read one by one; more of them: in one pass
+
+
+def _measure_key(m) -> tuple:
+    return (m.metric_id, m.aggregation, m.window_days, m.per_seat)
+
+
+def _reuse_map(draft: VersionConfig, active: VersionConfig) -> dict[int, int]:
+    """{draft measure index: active measure index} whose stored values the draft can use."""
+    stored = {_measure_key(m): j for j, m in enumerate(active.measures)}
+    return {
+        i: stored[_measure_key(m)]
+        for i, m in enumerate(draft.measures)
+        if m.spec.rule != engine.PERCENTILE and _measure_key(m) in stored
+    }
+
+
+def _only(config: VersionConfig, indexes: list[int]) -> VersionConfig:
+    return dataclasses.replace(config, measures=tuple(config.measures[i] for i in indexes))
+
+
+def _input_error(draft: VersionConfig, reused: list[int]) -> np.ndarray:
+    """Per measure, how far its sub-score moves when its value is off by the rounding."""
+    error = np.zeros(len(draft.measures))
+    for i in reused:
+        spec = draft.measures[i].spec
+        span = spec.green - spec.red if spec.rule == engine.THRESHOLD else spec.high - spec.low
+        error[i] = 100 * ROUNDING / abs(span)
+    return error
+
+
+def _uncertain(draft: VersionConfig, scored: Scored, error: np.ndarray) -> np.ndarray:
+    """Rows whose band a recompute from unrounded values could set differently (with a
+    safety factor of 2, and the 0.01 of scores rounded to 2 decimals)."""
+    per_account = 2 * (scored.weights * error).sum(axis=1) + 0.01
+    scores, bands = scored.scores, scored.bands
+    if draft.band_mode == "percentile":
+        red, green = scores[bands == engine.RED], scores[bands == engine.GREEN]
+        cuts = [red.max() if red.size else None, green.min() if green.size else None]
+        # The account at the cut moves too.
+        per_account = per_account + per_account.max(initial=0)
+    else:
+        cuts = [draft.red_below, draft.green_at]
+    near = np.zeros(len(scores), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        for cut in cuts:
+            if cut is not None:
+                near |= np.abs(scores - cut) <= per_account
+    return np.flatnonzero(near)
+
+
+def _exact_rows(config: VersionConfig, as_of, ids, seats, rows: np.ndarray) -> np.ndarray:
+    """Some accounts' values of the config's measures, aggregated from their signals."""
+    requests = compute.requests_for(config)
+    if len(rows) <= EXACT_ONE_BY_ONE:
+        # One account's signals come from the account index: cheap however large the table.
+        parts = []
+        for r in rows:
+            aggregated = aggregate(as_of=as_of, requests=requests, account_ids=ids[r : r + 1])
+            parts.append(compute.raw_matrix(config, aggregated, np.arange(1), seats[r : r + 1]))
+        return np.vstack(parts)
+    aggregated = aggregate(as_of=as_of, requests=requests, account_ids=ids[rows])
+    return compute.raw_matrix(config, aggregated, np.arange(len(rows)), seats[rows])
+
+
+def _score_reusing(draft, stored: Stored, reuse, as_of, ids, seats, chunk_size, preview):
+    """The draft's scores from today's stored values where it can, signals where it must."""
+    raw = np.full((len(ids), len(draft.measures)), np.nan)
+    for i, j in reuse.items():
+        raw[:, i] = stored.raw[:, j]
+    fresh = [i for i in range(len(draft.measures)) if i not in reuse]
+    if fresh:
+        config = _only(draft, fresh)
+        raw[:, fresh] = _raw_matrices([config], as_of, ids, seats, chunk_size)[config.id]
+    scored = score_population(draft, ids, raw)
+    reused = sorted(reuse)
+    uncertain = _uncertain(draft, scored, _input_error(draft, reused))
+    preview.stats["reused_measures"] = len(reused)
+    preview.stats["exact_accounts"] = len(uncertain)
+    if uncertain.size:
+        exact = _exact_rows(_only(draft, reused), as_of, ids, seats, uncertain)
+        raw[np.ix_(uncertain, reused)] = exact
+        scored = score_population(draft, ids, raw)
+    return scored
+
+
+def _arr(ids: np.ndarray) -> np.ndarray:
+    if not len(ids):
+        return np.array([], dtype=np.float64)
+    rows = Account.objects.filter(pk__gte=int(ids[0]), pk__lte=int(ids[-1])).values_list(
+        "pk", "arr"
+    )
+    lookup = {pk: float(arr or 0) for pk, arr in rows}
+    return np.array([lookup.get(a, 0.0) for a in ids.tolist()], dtype=np.float64)
+
+
+def _mean(scores: np.ndarray) -> float | None:
+    present = scores[~np.isnan(scores)]
+    return float(present.mean()) if present.size else None
+
+
+def _movers(ids, arr, before, before_bands, after, after_bands) -> list[Mover]:
+    with np.errstate(invalid="ignore"):
+        delta = after - before
+    known = np.flatnonzero(~np.isnan(delta) & (np.abs(delta) >= MOVER_MIN_DELTA))
+    # Largest change first; the larger account first among equal changes.
+    top = known[np.lexsort((-arr[known], -np.abs(delta[known])))][:MOVERS]
+    if not top.size:
+        return []
+    details = {
+        row["pk"]: row
+        for row in Account.objects.filter(pk__in=ids[top].tolist()).values(
+            "pk", "name", "segment__name"
+        )
+    }
+
+    def score(value: float) -> float | None:
+        return None if np.isnan(value) else float(value)
+
+    return [
+        Mover(
+            account_id=int(ids[i]),
+            name=details.get(int(ids[i]), {}).get("name", f"Account {ids[i]}"),
+            segment=details.get(int(ids[i]), {}).get("segment__name", ""),
+            arr=float(arr[i]),
+            before_score=score(before[i]),
+            before_band=str(before_bands[i]),
+            after_score=score(after[i]),
+            after_band=str(after_bands[i]),
+            delta=float(delta[i]),
+        )
+        for i in top
+    ]
+
+
+def _compare(preview: Preview, ids, arr, before, before_bands, after, after_bands) -> None:
+    preview.accounts = len(ids)
+    preview.arr_total = float(arr.sum())
+    moved = before_bands != after_bands
+    preview.changed = int(moved.sum())
+    preview.changed_arr = float(arr[moved].sum())
+    rank_before = np.array([BAND_RANK.get(b, 0) for b in before_bands])
+    rank_after = np.array([BAND_RANK.get(b, 0) for b in after_bands])
+    coloured = (rank_before > 0) & (rank_after > 0)
+    preview.better = int((coloured & (rank_after > rank_before)).sum())
+    preview.worse = int((coloured & (rank_after < rank_before)).sum())
+    preview.matrix = {b: {a: Cell() for a in BANDS} for b in BANDS}
+    for b in BANDS:
+        for a in BANDS:
+            cell = (before_bands == b) & (after_bands == a)
+            preview.matrix[b][a] = Cell(int(cell.sum()), float(arr[cell].sum()))
+    preview.before_counts = {b: int((before_bands == b).sum()) for b in BANDS}
+    preview.after_counts = {b: int((after_bands == b).sum()) for b in BANDS}
+    preview.mean_before, preview.mean_after = _mean(before), _mean(after)
+    edges = np.linspace(0, 100, HISTOGRAM_BINS + 1)
+    preview.histogram_edges = edges.tolist()
+    preview.histogram_before = np.histogram(before[~np.isnan(before)], bins=edges)[0].tolist()
+    preview.histogram_after = np.histogram(after[~np.isnan(after)], bins=edges)[0].tolist()
+    preview.movers = _movers(ids, arr, before, before_bands, after, after_bands)
+    preview.account_ids, preview.before_bands, preview.after_bands = ids, before_bands, after_bands
+
+
+def preview_draft(
+    *,
+    draft: VersionConfig,
+    as_of: dt.date | None = None,
+    chunk_size: int = CHUNK_ACCOUNTS,
+    use_stored: bool = True,
+) -> Preview:
+    """Score the draft's accounts with the draft and (or from today's run) the active version."""
+    started = time.perf_counter()
+    as_of = as_of or timezone.localdate()
+    actives = active_versions()
+    active = next((v for v in actives if v.scorecard_id == draft.scorecard_id), None)
+    preview = Preview(as_of=as_of, draft=draft, active=active)
+    if not draft.measures:
+        preview.error = "The draft has no measures with a positive weight: nothing to score."
+        return preview
+    try:
+        engine.validate_measures(draft.specs)
+        engine.assign_bands([], [], **draft.band_kwargs())
+    except engine.ScorecardError as exc:
+        preview.error = f"The draft cannot score yet: {exc}"
+        return preview
+
+    ids, seats = _population(draft, actives, as_of)
+    stored = _stored_today(active, ids, as_of) if (active and use_stored) else None
+    tick = time.perf_counter()
+    reuse = _reuse_map(draft, active) if stored is not None else {}
+    if reuse:
+        scored = _score_reusing(draft, stored, reuse, as_of, ids, seats, chunk_size, preview)
+    else:
+        to_compute = [draft] + ([active] if active and stored is None else [])
+        raw = _raw_matrices(to_compute, as_of, ids, seats, chunk_size)
+        scored = score_population(draft, ids, raw[draft.id])
+    after, after_bands = scored.scores, scored.bands
+    preview.stats["draft_s"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    if stored is not None:
+        before, before_bands = stored.scores, stored.bands
+        preview.before_source = (
+            f"today's published scores (v{active.number}, run of {stored.run.date:%-d %b %Y})"
+        )
+    elif active is not None:
+        active_scored = score_population(active, ids, raw[active.id])
+        before, before_bands = active_scored.scores, active_scored.bands
+        preview.before_source = f"v{active.number} computed now against today's signals"
+    else:
+        before = np.full(len(ids), np.nan)
+        before_bands = np.full(len(ids), engine.NO_DATA, dtype=object)
+        preview.before_source = "no active version: every account counts as no data before"
+    preview.stats["before_s"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    _compare(preview, ids, _arr(ids), before, before_bands, after, after_bands)
+    preview.stats["compare_s"] = time.perf_counter() - tick
+    preview.seconds = time.perf_counter() - started
+    return preview

@@ -1,0 +1,370 @@
+"""Scorecards (versioned), their measures, daily health-score snapshots and scoring runs.
+
+The per-run rollups' tables are in scoring.models.rollups; every model is importable from here."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Account, Metric, Segment
+from scoring.bands import Band
+from scoring.models.rollups import RunBands, RunSnapshot, RunTotal  # noqa: F401  (models)
+
+
+class Category(models.TextChoices):
+    USAGE = "usage", "Usage"
+    ENGAGEMENT = "engagement", "Engagement"
+    SUPPORT = "support", "Support"
+    SENTIMENT = "sentiment", "Sentiment"
+    FINANCIAL = "financial", "Financial"
+    OUTCOMES = "outcomes", "Outcomes"
+    ADVOCACY = "advocacy", "Advocacy"
+
+
+class Scorecard(models.Model):
+    """A named model of health; the default one scores accounts whose segment has no other."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    is_default = models.BooleanField(default=False)
+    segments = models.ManyToManyField(Segment, blank=True, related_name="scorecards")
+
+    class Meta:
+        ordering = ["-is_default", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_scorecard"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScorecardVersion(models.Model):
+    """A frozen (published) or editable (draft) set of measures, weights and bands."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        RETIRED = "retired", "Retired"
+
+    class BandMode(models.TextChoices):
+        FIXED = "fixed", "Fixed thresholds"
+        PERCENTILE = "percentile", "Percentiles"
+
+    scorecard = models.ForeignKey(Scorecard, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    band_mode = models.CharField(max_length=12, choices=BandMode.choices, default=BandMode.FIXED)
+    green_at = models.FloatField(
+        default=70, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    red_below = models.FloatField(
+        default=40, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    top_share = models.FloatField(
+        default=0.25,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="Percentile mode: share of accounts banded Healthy.",
+    )
+    bottom_share = models.FloatField(
+        default=0.25,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="Percentile mode: share of accounts banded Unhealthy.",
+    )
+    min_coverage = models.FloatField(
+        default=0.5,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="Below this share of weight with data the account is 'No data'.",
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["scorecard", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["scorecard", "number"], name="version_number_unique"),
+            models.UniqueConstraint(
+                fields=["scorecard"], condition=Q(status="active"), name="one_active_version"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scorecard} v{self.number}"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    def clean(self) -> None:
+        if (
+            self.red_below is not None
+            and self.green_at is not None
+            and self.red_below > self.green_at
+        ):
+            raise ValidationError(
+                {
+                    "red_below": f"Unhealthy-below ({self.red_below:g}) must not be above "
+                    f"healthy-from ({self.green_at:g})."
+                }
+            )
+        if (self.top_share or 0) + (self.bottom_share or 0) > 1:
+            raise ValidationError(
+                {"bottom_share": "The healthy and unhealthy shares together exceed 100 %."}
+            )
+
+
+class CategoryWeight(models.Model):
+    version = models.ForeignKey(
+        ScorecardVersion, on_delete=models.CASCADE, related_name="category_weights"
+    )
+    category = models.CharField(max_length=20, choices=Category.choices)
+    weight = models.FloatField(default=1.0, validators=[MinValueValidator(0)])
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["version", "category"], name="category_weight_unique")
+        ]
+
+
+class Measure(models.Model):
+    """Turns one metric's signals over a window into a 0–100 sub-score."""
+
+    class Aggregation(models.TextChoices):
+        SUM = "sum", "Sum"
+        MEAN = "mean", "Mean"
+        LAST = "last", "Last value"
+        COUNT = "count", "Count"
+        MIN = "min", "Minimum"
+        MAX = "max", "Maximum"
+        TREND = "trend", "Trend (slope per day)"
+        NPS = "nps", "NPS (% promoters − % detractors)"
+
+    class Rule(models.TextChoices):
+        THRESHOLD = "threshold", "Thresholds (red / green)"
+        RANGE = "range", "Linear range"
+        PERCENTILE = "percentile", "Percentile rank"
+
+    class Direction(models.IntegerChoices):
+        POSITIVE = 1, "Positive (more is better)"
+        NEGATIVE = -1, "Negative (more is worse)"
+
+    version = models.ForeignKey(ScorecardVersion, on_delete=models.CASCADE, related_name="measures")
+    name = models.CharField(max_length=100)
+    category = models.CharField(max_length=20, choices=Category.choices)
+    metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="measures")
+    aggregation = models.CharField(max_length=10, choices=Aggregation.choices)
+    window_days = models.PositiveIntegerField(
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(730)]
+    )
+    per_seat = models.BooleanField(
+        default=False, help_text="Divide the aggregate by the account's purchased seats."
+    )
+    rule = models.CharField(max_length=12, choices=Rule.choices, default=Rule.THRESHOLD)
+    direction = models.SmallIntegerField(choices=Direction.choices, default=Direction.POSITIVE)
+    red = models.FloatField(null=True, blank=True, help_text="Threshold: sub-score 0 here.")
+    green = models.FloatField(null=True, blank=True, help_text="Threshold: sub-score 100 here.")
+    low = models.FloatField(null=True, blank=True, help_text="Range: low end.")
+    high = models.FloatField(null=True, blank=True, help_text="Range: high end.")
+    weight = models.FloatField(default=1.0, validators=[MinValueValidator(0)])
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["version", "order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        """The rule's parameters must make sense for its direction (field-level messages)."""
+        errors = {}
+        if self.rule == self.Rule.THRESHOLD:
+            if self.red is None:
+                errors["red"] = "The threshold rule needs a red value."
+            if self.green is None:
+                errors["green"] = "The threshold rule needs a green value."
+            if not errors and self.red == self.green:
+                errors["green"] = "Red and green must differ."
+            elif not errors and (self.green - self.red) * self.direction < 0:
+                errors["green"] = (
+                    f"Thresholds are inverted: when more is "
+                    f"{'better' if self.direction > 0 else 'worse'}, "
+                    f"green ({self.green:g}) must be "
+                    f"{'above' if self.direction > 0 else 'below'} red ({self.red:g})."
+                )
+        elif self.rule == self.Rule.RANGE:
+            if self.low is None:
+                errors["low"] = "The range rule needs a low value."
+            if self.high is None:
+                errors["high"] = "The range rule needs a high value."
+            if not errors and self.low >= self.high:
+                errors["high"] = f"High ({self.high:g}) must be above low ({self.low:g})."
+        if self.weight is not None and self.weight < 0:
+            errors["weight"] = "Weights cannot be negative."
+        if errors:
+            raise ValidationError(errors)
+
+
+class ScoreRun(models.Model):
+    """One computation of every active account's score for one date."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        SUPERSEDED = "superseded", "Superseded"
+
+    date = models.DateField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now)
+    heartbeat_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    accounts_total = models.PositiveIntegerField(default=0)
+    accounts_done = models.PositiveIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    trigger = models.CharField(max_length=30, default="nightly")
+    # Population samples for percentile measures ({measure id: sorted values}) and the score
+    # cut-offs of percentile bands ({version id: [red below, green at]}), so chunks and later
+    # single-account re-scores rank against the whole population.
+    reference = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-date", "-started_at"]
+        constraints = [
+            # Two runs for the same date at once cannot both write.
+            models.UniqueConstraint(
+                fields=["date"], condition=Q(status="running"), name="one_running_run_per_date"
+            ),
+            # Readers see exactly one finished run per date.
+            models.UniqueConstraint(
+                fields=["date"], condition=Q(status="done"), name="one_done_run_per_date"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Run {self.date} ({self.status})"
+
+    @property
+    def progress(self) -> int:
+        if not self.accounts_total:
+            return 100 if self.status == self.Status.DONE else 0
+        return round(100 * self.accounts_done / self.accounts_total)
+
+
+class HealthScore(models.Model):
+    """One account's score on one date, with what made it (a daily snapshot)."""
+
+    # No single-column indexes on these two: score_account_date and one_score_per_run_account
+    # start with them, and every index slows the nightly write of a whole day of rows.
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="scores", db_index=False
+    )
+    run = models.ForeignKey(
+        ScoreRun, on_delete=models.CASCADE, related_name="scores", db_index=False
+    )
+    date = models.DateField()
+    version = models.ForeignKey(ScorecardVersion, on_delete=models.PROTECT, related_name="scores")
+    score = models.FloatField(null=True)
+    band = models.CharField(max_length=6, choices=Band.choices)
+    coverage = models.FloatField()
+    delta_7d = models.FloatField(null=True, help_text="Change since the score 7 days before.")
+    # {"raw": [...], "sub": [...]} in the order of details_keys: measure ids as strings.
+    details = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "account"], name="one_score_per_run_account")
+        ]
+        indexes = [
+            # A day (one run) by score: the portfolio's default order walks fifty entries
+            # instead of sorting the day, and on PostgreSQL the included columns let reads
+            # of a whole day skip the wide rows (details JSON). One index for both: every
+            # index slows the nightly write.
+            models.Index(
+                fields=["run", "score"],
+                include=["account", "band", "delta_7d", "coverage"],
+                name="score_run_score",
+            ),
+            models.Index(fields=["account", "date"], name="score_account_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.date}: {self.score}"
+
+    @property
+    def is_red(self) -> bool:
+        return self.band == Band.RED
+
+
+class ScoreChunk(models.Model):
+    """A slice of a run's accounts (an id range); done exactly once, however often retried."""
+
+    run = models.ForeignKey(ScoreRun, on_delete=models.CASCADE, related_name="chunks")
+    first_account_id = models.BigIntegerField()
+    last_account_id = models.BigIntegerField()
+    accounts = models.PositiveIntegerField()
+    # The chunk's raw measure values (scoring/chunks.py), kept between the two passes of a
+    # run: aggregated first, scored once the population's percentile references are known.
+    raw = models.BinaryField(null=True, editable=False)
+    # Its percentile measures' raw values alone (scoring/chunks.py: percentile_values).
+    ranked = models.BinaryField(null=True, editable=False)
+    done = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "first_account_id"], name="one_chunk_per_start")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run} accounts {self.first_account_id}–{self.last_account_id}"
+
+
+class ScorecardChange(models.Model):
+    """One entry of a scorecard's audit trail: who changed what, when."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Draft created"
+        SAVED = "saved", "Draft saved"
+        PUBLISHED = "published", "Published"
+        DISCARDED = "discarded", "Draft discarded"
+
+    scorecard = models.ForeignKey(Scorecard, on_delete=models.CASCADE, related_name="changes")
+    # A discarded draft is deleted; its entries keep the number it had.
+    version = models.ForeignKey(
+        ScorecardVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="changes"
+    )
+    version_number = models.PositiveIntegerField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    action = models.CharField(max_length=12, choices=Action.choices)
+    summary = models.CharField(max_length=200)
+    # Readable lines ("Weight of NPS 1.5 → 2"), oldest concern first.
+    diff = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["scorecard", "-at"], name="scorecard_change_at")]
+
+    def __str__(self) -> str:
+        return f"{self.scorecard} v{self.version_number}: {self.get_action_display()}"
+
+
+# Models that live beside the code that writes them; imported here so that Django registers
+# them with the app (they import the models above, hence at the end).

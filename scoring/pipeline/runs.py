@@ -1,0 +1,509 @@
+"""The scoring run for one date: claim it, score the accounts chunk by chunk, publish it.
+
+A run has two passes over its chunks. The first reads each chunk's signals once and keeps its
+raw measure values (scoring/chunks.py); between the passes the percentile measures' population
+references are taken from those values; the second scores each chunk and writes its rows.
+Both passes run on any number of workers (scoring/tasks.py).
+
+A day's scores become visible all at once: chunks write rows tagged with their run, and
+readers only read runs marked done. Finalizing marks the new run done and drops the run it
+replaces in one transaction, so a re-run or a crash never shows a duplicate or half a day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import numpy as np
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import BooleanField, ExpressionWrapper, F, Q
+from django.utils import timezone
+
+from accounts.models import Account
+from scoring import engine
+from scoring.aggregates import Aggregated, aggregate
+from scoring.models import HealthScore, ScoreChunk, ScoreRun
+from scoring.pipeline import compute
+from scoring.pipeline.backfill import DailyAggregates
+from scoring.pipeline.chunks import ChunkRaw, pack, population_references, unpack
+from scoring.rollups import snapshots as rollups
+from scoring.rollups.totals import run_totals_publish
+from scoring.specs import (
+    ScorecardAssignment,
+    VersionConfig,
+    active_versions,
+    version_config,
+    versions_queryset,
+)
+
+logger = logging.getLogger(__name__)
+
+# A running run that has not been heard of for this long was abandoned (its worker died).
+STALE_AFTER = dt.timedelta(minutes=30)
+
+
+class RunInProgress(Exception):
+    """Another run for the same date is still running."""
+
+
+def accounts_active_on(as_of: dt.date, first_id: int | None = None, last_id: int | None = None):
+    """(ids, segment ids, seats) of the accounts that were customers on that date."""
+    qs = Account.objects.filter(start_date__lte=as_of).filter(
+        Q(status=Account.Status.ACTIVE, churn_date__isnull=True) | Q(churn_date__gt=as_of)
+    )
+    if first_id is not None:
+        qs = qs.filter(pk__gte=first_id, pk__lte=last_id)
+    rows = list(qs.order_by("pk").values_list("pk", "segment_id", "seats"))
+    if not rows:
+        empty = np.array([], dtype=np.int64)
+        return empty, empty, np.array([], dtype=np.float64)
+    data = np.array(rows, dtype=np.int64)
+    return data[:, 0], data[:, 1], data[:, 2].astype(np.float64)
+
+
+def run_versions(run: ScoreRun) -> list[VersionConfig]:
+    ids = run.reference.get("versions", [])
+    return [version_config(v) for v in versions_queryset().filter(pk__in=ids)]
+
+
+def _references(run: ScoreRun) -> dict[str, np.ndarray]:
+    return {key: np.asarray(values) for key, values in run.reference.get("measures", {}).items()}
+
+
+def run_start(
+    *,
+    as_of: dt.date,
+    trigger: str = "nightly",
+    chunk_size: int | None = None,
+) -> ScoreRun:
+    """Claim the date and cut its accounts into chunks. Raises RunInProgress if another run
+    for that date is still running."""
+    chunk_size = chunk_size or settings.SCORING_CHUNK_SIZE
+    versions = active_versions()
+    for version in versions:
+        try:
+            if not version.measures:
+                raise engine.ScorecardError("it has no measures with a positive weight.")
+            engine.validate_measures(version.specs)
+        except engine.ScorecardError as exc:
+            raise engine.ScorecardError(
+                f"Scorecard “{version.scorecard_name}” v{version.number} cannot score: {exc}"
+            ) from exc
+    ScoreRun.objects.filter(
+        date=as_of, status=ScoreRun.Status.RUNNING, heartbeat_at__lt=timezone.now() - STALE_AFTER
+    ).update(status=ScoreRun.Status.FAILED, error="Abandoned: no progress for 30 minutes.")
+    try:
+        with transaction.atomic():
+            run = ScoreRun.objects.create(date=as_of, trigger=trigger)
+    except IntegrityError as exc:
+        raise RunInProgress(f"A score run for {as_of} is already running.") from exc
+
+    ids, _segments, _seats = accounts_active_on(as_of)
+    run.reference = {"versions": [v.id for v in versions]}
+    chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
+    ScoreChunk.objects.bulk_create(
+        ScoreChunk(run=run, first_account_id=c[0], last_account_id=c[-1], accounts=len(c))
+        for c in chunks
+    )
+    run.accounts_total = len(ids)
+    run.chunks_total = len(chunks)
+    run.save(update_fields=["reference", "accounts_total", "chunks_total"])
+    logger.info(
+        "Score run %s for %s: %d accounts in %d chunks", run.pk, as_of, len(ids), len(chunks)
+    )
+    return run
+
+
+def _previous_scores(as_of: dt.date, first_id: int, last_id: int) -> dict[int, float]:
+    """Each account's score a week earlier, for the week-over-week change."""
+    rows = HealthScore.objects.filter(
+        run__status=ScoreRun.Status.DONE,
+        date=as_of - dt.timedelta(days=7),
+        account_id__gte=first_id,
+        account_id__lte=last_id,
+    ).values_list("account_id", "score")
+    return {account_id: score for account_id, score in rows if score is not None}
+
+
+def _score_rows(
+    run: ScoreRun, results: list[compute.VersionScores], previous: dict[int, float]
+) -> list[tuple]:
+    rows = []
+    for result in results:
+        scores = np.round(result.scores.score, 2)
+        before = np.array(
+            [previous.get(a, np.nan) for a in result.account_ids.tolist()], dtype=np.float64
+        )
+        deltas = np.round(scores - before, 2)
+        coverage = np.round(result.scores.coverage, 4)
+        details = compute.details_json_rows(result.raw, result.scores.sub)
+        for account_id, score, band, cov, delta, detail in zip(
+            result.account_ids.tolist(),
+            scores.tolist(),
+            result.bands.tolist(),
+            coverage.tolist(),
+            deltas.tolist(),
+            details,
+            strict=True,
+        ):
+            rows.append(
+                (
+                    account_id,
+                    run.pk,
+                    run.date,
+                    result.version.id,
+                    None if score != score else score,
+                    band,
+                    cov,
+                    None if delta != delta else delta,
+                    detail,
+                )
+            )
+    return rows
+
+
+COLUMNS = (
+    "account_id",
+    "run_id",
+    "date",
+    "version_id",
+    "score",
+    "band",
+    "coverage",
+    "delta_7d",
+    "details",
+)
+
+
+def _insert(rows: list[tuple]) -> None:
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        # COPY is several times faster than INSERT for a whole day of snapshots.
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(
+                f"COPY scoring_healthscore ({', '.join(COLUMNS)}) FROM STDIN"
+            ) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
+    # Plain executemany: the ORM's per-object work would double a back-fill's time on SQLite.
+    placeholders = ", ".join(["%s"] * len(COLUMNS))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO scoring_healthscore ({', '.join(COLUMNS)}) VALUES ({placeholders})",
+            [row[:2] + (connection.ops.adapt_datefield_value(row[2]),) + row[3:] for row in rows],
+        )
+
+
+def run_chunk_aggregate(*, chunk_id: int, aggregate_fn=aggregate) -> int:
+    """First pass: read one chunk's signals and keep its raw values; a repeat does nothing.
+    Returns the accounts read."""
+    chunk = (
+        ScoreChunk.objects.select_related("run")
+        .defer("raw", "ranked")
+        .annotate(read=ExpressionWrapper(Q(raw__isnull=False), output_field=BooleanField()))
+        .get(pk=chunk_id)
+    )
+    run = chunk.run
+    # A chunk delivered again after it was read (its worker died before acknowledging).
+    if chunk.read or run.status != ScoreRun.Status.RUNNING:
+        return 0
+    versions = run_versions(run)
+    ids, segments, seats = accounts_active_on(
+        run.date, chunk.first_account_id, chunk.last_account_id
+    )
+    parts = compute.raw_by_version(
+        as_of=run.date,
+        account_ids=ids,
+        segment_ids=segments,
+        seats=seats,
+        assignment=ScorecardAssignment(versions),
+        aggregate_fn=aggregate_fn,
+    )
+    raw = ChunkRaw.from_version_raws(parts)
+    ranked = pack(raw.percentile_values(versions))
+    with transaction.atomic():
+        # Only the first of two racing deliveries keeps its values (they are the same).
+        kept = ScoreChunk.objects.filter(pk=chunk.pk, raw__isnull=True).update(
+            raw=raw.to_bytes(), ranked=ranked
+        )
+        ScoreRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
+    return len(ids) if kept else 0
+
+
+def run_references(*, run_id: int) -> ScoreRun:
+    """Between the passes: rank populations for the percentile measures, from every chunk's
+    raw values. Safe to repeat (the same values give the same references)."""
+    run = ScoreRun.objects.get(pk=run_id)
+    if run.status != ScoreRun.Status.RUNNING:
+        return run
+    missing = run.chunks.filter(raw__isnull=True).count()
+    if missing:
+        raise RuntimeError(f"Run {run.pk} cannot rank: {missing} chunk(s) not read.")
+    blobs = run.chunks.order_by("first_account_id").values_list("ranked", flat=True)
+    measures = population_references(unpack(blob) for blob in blobs)
+    run.reference = {**run.reference, "measures": measures}
+    run.heartbeat_at = timezone.now()
+    run.save(update_fields=["reference", "heartbeat_at"])
+    return run
+
+
+def run_chunk(*, chunk_id: int) -> int:
+    """Second pass: score one chunk from its raw values and write its rows; a repeat of a
+    finished chunk does nothing. Returns accounts written."""
+    chunk = ScoreChunk.objects.select_related("run").defer("ranked").get(pk=chunk_id)
+    run = chunk.run
+    if chunk.done or run.status != ScoreRun.Status.RUNNING:
+        return 0
+    if chunk.raw is None or "measures" not in run.reference:
+        raise RuntimeError(f"Chunk {chunk.pk} cannot score before every chunk is read.")
+    references = _references(run)
+    results = [
+        compute.score_raw(part.version, part.account_ids, part.raw, references)
+        for part in ChunkRaw.from_bytes(chunk.raw).version_raws(run_versions(run))
+    ]
+    rows = _score_rows(
+        run, results, _previous_scores(run.date, chunk.first_account_id, chunk.last_account_id)
+    )
+    with transaction.atomic():
+        # The chunk row is the lock: only the first of two racing deliveries writes.
+        claimed = ScoreChunk.objects.filter(pk=chunk.pk, done=False).update(done=True)
+        if not claimed:
+            return 0
+        _insert(rows)
+        ScoreRun.objects.filter(pk=run.pk).update(
+            accounts_done=F("accounts_done") + len(rows),
+            chunks_done=F("chunks_done") + 1,
+            heartbeat_at=timezone.now(),
+        )
+    return len(rows)
+
+
+def _percentile_bands(run: ScoreRun, version: VersionConfig) -> list[float] | None:
+    """Band the version's whole population by rank; returns the [red max, green min] scores."""
+    rows = list(
+        HealthScore.objects.filter(run=run, version_id=version.id).values_list(
+            "id", "account_id", "score", "coverage"
+        )
+    )
+    if not rows:
+        return None
+    data = np.array(
+        [(r[0], r[1], np.nan if r[2] is None else r[2], r[3]) for r in rows], dtype=np.float64
+    )
+    bands = engine.assign_bands(
+        data[:, 2], data[:, 3], tiebreak=data[:, 1], **version.band_kwargs()
+    )
+    ids = data[:, 0].astype(np.int64)
+    for band in (engine.GREEN, engine.YELLOW, engine.RED):
+        chosen = ids[bands == band].tolist()
+        for i in range(0, len(chosen), 5000):
+            HealthScore.objects.filter(pk__in=chosen[i : i + 5000]).exclude(band=band).update(
+                band=band
+            )
+    red, green = data[bands == engine.RED, 2], data[bands == engine.GREEN, 2]
+    return [float(red.max()) if red.size else None, float(green.min()) if green.size else None]
+
+
+def run_finalize(*, run_id: int) -> ScoreRun:
+    """Band by percentile where asked, then publish the run in place of the date's old one."""
+    run = ScoreRun.objects.get(pk=run_id)
+    if run.status != ScoreRun.Status.RUNNING:
+        return run
+    missing = run.chunks.filter(done=False).count()
+    if missing:
+        raise RuntimeError(f"Run {run.pk} cannot finish: {missing} chunk(s) not scored.")
+    cuts = {}
+    for version in run_versions(run):
+        if version.band_mode == "percentile":
+            cuts[str(version.id)] = _percentile_bands(run, version)
+    with transaction.atomic():
+        previous = list(
+            ScoreRun.objects.select_for_update().filter(date=run.date, status=ScoreRun.Status.DONE)
+        )
+        ScoreRun.objects.filter(pk__in=[p.pk for p in previous]).update(
+            status=ScoreRun.Status.SUPERSEDED
+        )
+        HealthScore.objects.filter(run__in=previous).delete()
+        run.status = ScoreRun.Status.DONE
+        run.finished_at = timezone.now()
+        run.heartbeat_at = run.finished_at
+        run.reference = {**run.reference, "band_cuts": cuts}
+        # Each chunk added its accounts exactly once (its done flag guards the counter).
+        run.accounts_done = ScoreRun.objects.values_list("accounts_done", flat=True).get(pk=run.pk)
+        run.save()
+        # In the same transaction: no re-score can reach the run before its rollup is kept.
+        rollups.run_rollup(run=run)
+        run_totals_publish(run=run)
+        # The raw values were only needed until every chunk was scored.
+        run.chunks.update(raw=None, ranked=None)
+    logger.info("Score run %s for %s done: %d accounts", run.pk, run.date, run.accounts_done)
+    return run
+
+
+def run_fail(*, run_id: int, error: str) -> None:
+    with transaction.atomic():
+        updated = ScoreRun.objects.filter(pk=run_id, status=ScoreRun.Status.RUNNING).update(
+            status=ScoreRun.Status.FAILED, error=error[:5000], finished_at=timezone.now()
+        )
+        if updated:
+            # A failed run's partial rows are never shown; don't keep them.
+            HealthScore.objects.filter(run_id=run_id).delete()
+            ScoreChunk.objects.filter(run_id=run_id).update(raw=None, ranked=None)
+
+
+def run_sync(
+    *,
+    as_of: dt.date,
+    trigger: str = "manual",
+    chunk_size: int | None = None,
+    progress=None,
+    aggregate_fn=aggregate,
+) -> ScoreRun:
+    """The whole run in this process, chunk after chunk (commands, tests, back-fills)."""
+    run = run_start(as_of=as_of, trigger=trigger, chunk_size=chunk_size)
+    try:
+        chunk_ids = list(run.chunks.order_by("first_account_id").values_list("pk", flat=True))
+        for chunk_id in chunk_ids:
+            run_chunk_aggregate(chunk_id=chunk_id, aggregate_fn=aggregate_fn)
+        run_references(run_id=run.pk)
+        for chunk_id in chunk_ids:
+            done = run_chunk(chunk_id=chunk_id)
+            if progress:
+                progress(done)
+        return run_finalize(run_id=run.pk)
+    except BaseException as exc:
+        run_fail(run_id=run.pk, error=f"{type(exc).__name__}: {exc}")
+        raise
+
+
+# A back-fill reads the signals once per block of dates and accounts (memory: see backfill.py).
+BACKFILL_DAYS_PER_BLOCK = 92
+BACKFILL_ACCOUNTS_PER_BLOCK = 2000
+
+
+class _Blocks:
+    """aggregate() for any date of a block, answered from DailyAggregates built up front."""
+
+    def __init__(self, dailies: list[DailyAggregates]):
+        self.dailies = dailies
+
+    def __call__(self, *, as_of: dt.date, requests, account_ids) -> Aggregated:
+        account_ids = np.asarray(account_ids, dtype=np.int64)
+        parts = []
+        for daily in self.dailies:
+            mine = account_ids[np.isin(account_ids, daily.account_ids)]
+            if len(mine):
+                parts.append(daily.for_date(as_of, account_ids=mine))
+        if len(parts) == 1:
+            part = parts[0]
+            return Aggregated(
+                part.account_ids, {r: part.values[r] for r in requests}, part.has_signals
+            )
+        ids = np.concatenate([p.account_ids for p in parts]) if parts else account_ids[:0]
+        order = np.argsort(ids)
+        values = {
+            r: np.concatenate([p.values[r] for p in parts])[order] if parts else np.array([])
+            for r in requests
+        }
+        has = np.concatenate([p.has_signals for p in parts])[order] if parts else np.array([], bool)
+        return Aggregated(ids[order], values, has)
+
+
+def run_backfill(
+    *, first: dt.date, last: dt.date, chunk_size: int | None = None, progress=None
+) -> list[ScoreRun]:
+    """One published run per day from `first` to `last`, reading the signals once per block
+    of dates instead of once per day (same results as run_sync for each date)."""
+    requests = [r for v in active_versions() for r in compute.requests_for(v)]
+    done = []
+    block_start = first
+    while block_start <= last:
+        block_end = min(block_start + dt.timedelta(days=BACKFILL_DAYS_PER_BLOCK - 1), last)
+        ids = np.array(
+            sorted(
+                Account.objects.filter(start_date__lte=block_end)
+                .filter(Q(churn_date__isnull=True) | Q(churn_date__gt=block_start))
+                .values_list("pk", flat=True)
+            ),
+            dtype=np.int64,
+        )
+        step = BACKFILL_ACCOUNTS_PER_BLOCK
+        provider = _Blocks(
+            [
+                DailyAggregates.build(
+                    requests=requests,
+                    account_ids=ids[i : i + step],
+                    first=block_start,
+                    last=block_end,
+                )
+                for i in range(0, len(ids), step)
+            ]
+        )
+        day = block_start
+        while day <= block_end:
+            done.append(
+                run_sync(
+                    as_of=day, trigger="backfill", chunk_size=chunk_size, aggregate_fn=provider
+                )
+            )
+            if progress:
+                progress(1)
+            day += dt.timedelta(days=1)
+        block_start = block_end + dt.timedelta(days=1)
+    return done
+
+
+def latest_done_run(on: dt.date | None = None) -> ScoreRun | None:
+    qs = ScoreRun.objects.filter(status=ScoreRun.Status.DONE)
+    if on is not None:
+        qs = qs.filter(date=on)
+    return qs.order_by("-date").first()
+
+
+def account_rescore(*, account_id: int) -> HealthScore | None:
+    """Re-score one account into today's published snapshot after new signals arrive."""
+    today = timezone.localdate()
+    run = latest_done_run(today)
+    if run is None:
+        logger.info(
+            "No published scores for %s yet; account %s waits for the nightly run",
+            today,
+            account_id,
+        )
+        return None
+    ids, segments, seats = accounts_active_on(today, account_id, account_id)
+    if not len(ids):
+        return None
+    versions = run_versions(run)
+    results = compute.score_accounts(
+        as_of=today,
+        account_ids=ids,
+        segment_ids=segments,
+        seats=seats,
+        assignment=ScorecardAssignment(versions),
+        references=_references(run),
+    )
+    if not results:
+        return None
+    result = results[0]
+    cuts = run.reference.get("band_cuts", {}).get(str(result.version.id))
+    if cuts:
+        # A lone account cannot be ranked: band it by the cut-off scores of today's population.
+        score, coverage = result.scores.score[0], result.scores.coverage[0]
+        red_max, green_min = cuts
+        if not np.isnan(score) and coverage >= result.version.min_coverage:
+            if green_min is not None and score >= green_min:
+                result.bands[0] = engine.GREEN
+            elif red_max is not None and score <= red_max:
+                result.bands[0] = engine.RED
+            else:
+                result.bands[0] = engine.YELLOW
+    rows = _score_rows(run, [result], _previous_scores(today, account_id, account_id))
+    with transaction.atomic():
+        HealthScore.objects.filter(run=run, account_id=account_id).delete()
+        _insert(rows)
+    return HealthScore.objects.get(run=run, account_id=account_id)

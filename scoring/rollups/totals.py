@@ -1,0 +1,158 @@
+"""Per-run band totals: what the portfolio's summary strip adds up, stored once per run.
+
+The strip shows accounts and ARR per band for the filtered accounts, and each band's count
+on the run a week before. Counted live, that joins a whole day of scores to the accounts:
+over 100 ms at 100,000 accounts, for each of the two runs. Stored per cell of
+owner × segment × active, it is a sum over a few hundred rows.
+
+Stage is not a cell key: it would make six times the cells, and storing them is part of
+publishing a run (the nightly run is timed); a stage filter counts live. It also keeps the
+most frequent account edit, a CSM moving an account to another stage, away from the totals.
+
+Totals are written when a run is published (run_totals_publish) and kept for the recent runs
+only: the newest done run and the week before it, the runs the portfolio opens on. Other runs
+have no totals and the page counts them live.
+
+Stored totals stay exact without any caller's help: PostgreSQL triggers (migration
+scoring/0011_run_totals) move an account between cells when its owner, segment, status
+or ARR changes, and add or remove it when one of its scores in a run with totals is
+written, re-scored (scoring.runs.account_rescore deletes and re-inserts the row) or deleted.
+They are statement-level, so a bulk update costs one set-based query, not one per row.
+
+SQLite (the single-machine demo) has no such triggers: nothing is stored there, and the
+page always counts live, which at that size is fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from accounts.models import Account
+from scoring.models import RunTotal, ScoreRun
+from scoring.models.rollups import NO_OWNER
+
+logger = logging.getLogger(__name__)
+
+# Totals are kept for the done runs this close to the newest one: the portfolio shows the
+# newest run and compares it with the one a week before.
+KEEP = dt.timedelta(days=7)
+
+
+def run_totals_supported() -> bool:
+    """Whether totals are stored: only PostgreSQL has the triggers that keep them exact."""
+    return connection.vendor == "postgresql"
+
+
+# The run's totals from its scores and the accounts as they are now. A plain SELECT, so that
+# PostgreSQL may share the join between parallel workers (an INSERT … SELECT may not).
+COUNT_SQL = """
+    SELECT h.band, coalesce(a.owner_id, %(no_owner)s), a.segment_id, a.status = %(active)s,
+           count(*), sum(a.arr)
+    FROM scoring_healthscore h JOIN accounts_account a ON a.id = h.account_id
+    WHERE h.run_id = %(run)s
+    GROUP BY 1, 2, 3, 4
+"""
+STORE_SQL = """
+    INSERT INTO scoring_runtotal (run_id, band, owner_id, segment_id, active, n, arr)
+    SELECT %s, * FROM unnest(%s::varchar[], %s::bigint[], %s::bigint[], %s::boolean[],
+                             %s::integer[], %s::numeric[])
+"""
+
+
+def _store(run: ScoreRun) -> int:
+    """Count the run's cells and store them. Two queries; returns the cells stored."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            COUNT_SQL,
+            {"no_owner": NO_OWNER, "active": Account.Status.ACTIVE.value, "run": run.pk},
+        )
+        rows = cursor.fetchall()
+        if rows:
+            cursor.execute(
+                STORE_SQL, [run.pk, *(list(column) for column in zip(*rows, strict=True))]
+            )
+    return len(rows)
+
+
+# How long publishing waits for writers that hold the accounts or the scores (an atomic
+# import, say) before leaving the run to the live count rather than holding up the night.
+LOCK_WAIT = "10s"
+
+
+def _lock_writers() -> None:
+    # Counting and storing must see no write to scores or accounts in between: a write
+    # committed after the count but before the totals exist would reach neither. SHARE
+    # waits for open writers and holds new ones until the totals are stored. Scores first:
+    # a cascade deleting an account holds the scores' lock before the accounts'.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('lock_timeout')")
+        callers = cursor.fetchone()[0]
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [LOCK_WAIT])
+        cursor.execute("LOCK TABLE scoring_healthscore, accounts_account IN SHARE MODE")
+        # The caller's transaction goes on with its own setting.
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [callers])
+
+
+def _keep_from() -> dt.date | None:
+    newest = ScoreRun.objects.filter(status=ScoreRun.Status.DONE).aggregate(d=Max("date"))["d"]
+    return newest - KEEP if newest else None
+
+
+def _drop_stale(keep_from: dt.date | None) -> None:
+    """Totals of runs that are no longer done, or too old to be shown by default."""
+    stale = ~Q(run__status=ScoreRun.Status.DONE)
+    if keep_from is not None:
+        stale |= Q(run__date__lt=keep_from)
+    RunTotal.objects.filter(stale).delete()
+
+
+def run_totals_publish(*, run: ScoreRun) -> int:
+    """Store the totals of a run that has just been published, and drop those of runs that
+    left the window. Returns the cells stored (0: not stored; the page counts live).
+
+    Call it once the run is done. A run dated more than a week ago (a back-fill's) is not
+    stored: the portfolio opens on the newest run, and a back-fill would otherwise count
+    every day it publishes. Never raises for a database error: without totals the portfolio
+    is only slower, so a failure (say, a writer holding the lock) is logged and leaves the
+    run to the live count.
+    """
+    if not run_totals_supported() or run.date < timezone.localdate() - KEEP:
+        return 0
+    try:
+        with transaction.atomic():
+            _lock_writers()
+            keep_from = _keep_from()
+            _drop_stale(keep_from)
+            fresh = ScoreRun.objects.filter(pk=run.pk, status=ScoreRun.Status.DONE)
+            if keep_from is None or run.date < keep_from or not fresh.exists():
+                return 0
+            RunTotal.objects.filter(run=run).delete()
+            return _store(run)
+    except DatabaseError:
+        logger.warning(
+            "Run %s: totals not stored; the portfolio counts it live", run.pk, exc_info=True
+        )
+        return 0
+
+
+def run_totals_rebuild() -> int:
+    """Recount the totals of every run in the window, from scratch (after a bulk load that
+    bypassed the triggers, or to check them). Returns the cells stored."""
+    if not run_totals_supported():
+        return 0
+    stored = 0
+    with transaction.atomic():
+        _lock_writers()
+        RunTotal.objects.all().delete()
+        keep_from = _keep_from()
+        if keep_from is None:
+            return 0
+        runs = ScoreRun.objects.filter(status=ScoreRun.Status.DONE, date__gte=keep_from)
+        for run in runs.order_by("date"):
+            stored += _store(run)
+    return stored
