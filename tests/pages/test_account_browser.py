@@ -11,8 +11,8 @@ from django.utils import timezone
 from playwright.sync_api import ConsoleMessage, Page, expect
 
 from healthboard.lib.roles import CSM
-from tests.pages.test_account import history, signals
 from tests.factories import AccountFactory, NoteFactory, UserFactory
+from tests.pages.test_account import history, signals
 
 pytestmark = pytest.mark.browser
 
