@@ -291,6 +291,15 @@ def playwright(playwright):
     connections.close_all()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _patient_expect() -> None:
+    """A 2-core machine running a live server, Celery and Chromium at once can take more
+    than Playwright's default 5 s for a POST, its redirect and the next page to settle."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     """Debian's Chromium instead of a Playwright download (never `playwright install`)."""
