@@ -14,11 +14,13 @@ from dataclasses import dataclass
 
 import plotly.io as pio
 
+from scoring.bands import Band
+
 # The band colours of static/css/healthboard.css (--hb-*-bar), faint enough to read a line on.
 BAND_FILLS = {
-    "red": "rgba(214, 69, 54, 0.13)",
-    "yellow": "rgba(224, 172, 29, 0.17)",
-    "green": "rgba(47, 158, 87, 0.13)",
+    Band.RED: "rgba(214, 69, 54, 0.13)",
+    Band.YELLOW: "rgba(224, 172, 29, 0.17)",
+    Band.GREEN: "rgba(47, 158, 87, 0.13)",
 }
 LINE = "#1f3b57"
 TEXT = "#373c43"
@@ -88,11 +90,11 @@ def _band_rects(bands: VersionBands | None, x0: str, x1: str) -> list[dict]:
     red_below, green_at = bands.red_below, bands.green_at
     spans = []
     if red_below is not None:
-        spans.append(("red", 0.0, red_below))
+        spans.append((Band.RED, 0.0, red_below))
     if red_below is not None and green_at is not None:
-        spans.append(("yellow", red_below, green_at))
+        spans.append((Band.YELLOW, red_below, green_at))
     if green_at is not None:
-        spans.append(("green", green_at, 100.0))
+        spans.append((Band.GREEN, green_at, 100.0))
     return [
         {
             "type": "rect",

@@ -34,12 +34,10 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from accounts.models import Account
+from scoring.bands import CODES, NO_CODE, code_of
 from scoring.columns import FLOAT, INT, columns_of
-from scoring.models import Band, HealthScore, RunBands, RunSnapshot, ScoreRun
+from scoring.models import HealthScore, RunBands, RunSnapshot, ScoreRun
 
-# A band's code in a snapshot is its position here: append, never reorder.
-BAND_CODES: tuple[str, ...] = (Band.GREEN, Band.YELLOW, Band.RED, Band.NO_DATA)
-NO_BAND = 255  # a band these codes do not know
 # Reading today's run applies at most this many newer score rows (re-scores, and other
 # runs' rows in between); past that the run is read afresh.
 PATCH_ROWS = 5000
@@ -63,7 +61,7 @@ class RunColumns:
     """One run's scores, one entry per account, by ascending account id."""
 
     account_ids: np.ndarray  # int64
-    bands: np.ndarray  # uint8: a position in BAND_CODES, or NO_BAND
+    bands: np.ndarray  # uint8: a position in CODES, or NO_CODE
     scores: np.ndarray  # float64, NaN where there is no score
 
     def find(self, account_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -112,15 +110,11 @@ def positions(ordered: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.n
     return ordered[at] == wanted, at
 
 
-def _code(band: str) -> int:
-    return BAND_CODES.index(band) if band in BAND_CODES else NO_BAND
-
-
 def _records(rows: Sequence[tuple]) -> np.ndarray:
     """Score rows (…, account id, band, score) as re-score records."""
     records = np.zeros(len(rows), dtype=RECORD)
     for i, (*_, account_id, band, score) in enumerate(rows):
-        records[i] = (account_id, _code(band), np.nan if score is None else score)
+        records[i] = (account_id, code_of(band), np.nan if score is None else score)
     return records
 
 
@@ -155,14 +149,14 @@ def _build(run: ScoreRun, *, settled: bool) -> tuple[int, dict[str, int]]:
         return _build_here(run, settled=settled)
     params: dict = {"run": run.pk, "settled": settled}
     whens, counts = [], []
-    for code, band in enumerate(BAND_CODES):
+    for code, band in enumerate(CODES):
         params[f"b{code}"] = band
         whens.append(f"WHEN %(b{code})s THEN {code}")
         counts.append(f"count(*) FILTER (WHERE band = %(b{code})s) AS n{code}")
     sql = BUILD_SQL.format(
-        code=f"CASE band {' '.join(whens)} ELSE {NO_BAND} END",
+        code=f"CASE band {' '.join(whens)} ELSE {NO_CODE} END",
         counts=", ".join(counts),
-        names=", ".join(f"n{code}" for code in range(len(BAND_CODES))),
+        names=", ".join(f"n{code}" for code in range(len(CODES))),
     )
     with transaction.atomic(), connection.cursor() as cursor:
         # PostgreSQL would walk the run's rows by index, one page visit per row; a bitmap
@@ -175,7 +169,7 @@ def _build(run: ScoreRun, *, settled: bool) -> tuple[int, dict[str, int]]:
         cursor.execute(sql, params)
         first, *n = cursor.fetchone()
         cursor.execute("SELECT set_config('enable_indexscan', %s, true)", [previous])
-    return first, dict(zip(BAND_CODES, n, strict=True))
+    return first, dict(zip(CODES, n, strict=True))
 
 
 def _build_here(run: ScoreRun, *, settled: bool) -> tuple[int, dict[str, int]]:
@@ -184,7 +178,7 @@ def _build_here(run: ScoreRun, *, settled: bool) -> tuple[int, dict[str, int]]:
         HealthScore.objects.filter(run=run).values_list("id", "account_id", "band", "score")
     )
     ids = np.array([r[1] for r in rows], dtype=">i8")
-    codes = np.array([_code(r[2]) for r in rows], dtype=np.uint8)
+    codes = np.array([code_of(r[2]) for r in rows], dtype=np.uint8)
     scores = np.array([np.nan if r[3] is None else r[3] for r in rows], dtype=">f8")
     first = min((r[0] for r in rows), default=0)
     header = np.array([(first, len(rows))], dtype=HEADER)
@@ -201,8 +195,8 @@ def _build_here(run: ScoreRun, *, settled: bool) -> tuple[int, dict[str, int]]:
         unique_fields=["run"],
         update_fields=["columns", "through", "settled", "built_at"],
     )
-    n = np.bincount(codes[codes != NO_BAND], minlength=len(BAND_CODES))
-    return first, {band: int(n[code]) for code, band in enumerate(BAND_CODES)}
+    n = np.bincount(codes[codes != NO_CODE], minlength=len(CODES))
+    return first, {band: int(n[code]) for code, band in enumerate(CODES)}
 
 
 def _newer_rows(through: int, below: int | None = None) -> list[tuple] | None:
@@ -290,8 +284,8 @@ def run_columns(*, run: ScoreRun, today: dt.date) -> RunColumns:
 def _read(run: ScoreRun) -> RunColumns:
     """The run's scores as they are now, read from its rows and not kept. One query."""
     code = Case(
-        *[When(band=band, then=Value(code)) for code, band in enumerate(BAND_CODES)],
-        default=Value(NO_BAND),
+        *[When(band=band, then=Value(code)) for code, band in enumerate(CODES)],
+        default=Value(NO_CODE),
         output_field=IntegerField(),
     )
     rows = columns_of(
@@ -326,7 +320,7 @@ def _counted(run_ids: Sequence[int]) -> dict[int, BandTotals]:
     for run_id, band, n, arr in rows:
         found[run_id][band] = (n, float(arr or 0))
     return {
-        run_id: {band: totals.get(band, (0, 0.0)) for band in BAND_CODES}
+        run_id: {band: totals.get(band, (0, 0.0)) for band in CODES}
         for run_id, totals in found.items()
     }
 
@@ -349,13 +343,11 @@ def _with_arr(counts: dict[int, BandTotals]) -> dict[int, BandTotals]:
             found, at = positions(ids, columns.account_ids)
             weights = np.zeros(len(at))
             weights[found] = values[at[found]]
-            known = columns.bands != NO_BAND
-            summed = np.bincount(
-                columns.bands[known], weights=weights[known], minlength=len(BAND_CODES)
-            )
+            known = columns.bands != NO_CODE
+            summed = np.bincount(columns.bands[known], weights=weights[known], minlength=len(CODES))
             totals[run_id] = {
                 band: (counts[run_id][band][0], float(summed[code]))
-                for code, band in enumerate(BAND_CODES)
+                for code, band in enumerate(CODES)
             }
     return totals
 
@@ -399,14 +391,14 @@ def run_bands(
         without = {
             run_id: totals[run_id]
             for run_id, _day, _kept in found
-            if any(totals[run_id].get(band, (0, None))[1] is None for band in BAND_CODES)
+            if any(totals[run_id].get(band, (0, None))[1] is None for band in CODES)
         }
         if without:
             filled = _with_arr(without)
             _keep_bands(filled)
             totals.update(filled)
     return [
-        (run_id, day, {band: totals[run_id].get(band, (0, None)) for band in BAND_CODES})
+        (run_id, day, {band: totals[run_id].get(band, (0, None)) for band in CODES})
         for run_id, day, _kept in found
     ]
 

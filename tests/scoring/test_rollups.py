@@ -16,10 +16,11 @@ from django.urls import reverse
 
 from accounts.models import Account
 from healthboard.pages.weekly import selectors as weekly
+from scoring.bands import CODES
 from scoring.columns import DATE, FLOAT, HIGHEST, INT, LOWEST, NO_DATE, NO_INT, columns_of
 from scoring.models import HealthScore, ScoreRun
 from scoring.rollups import snapshots as rollups
-from scoring.rollups.snapshots import BAND_CODES, RunBands, RunColumns, RunSnapshot
+from scoring.rollups.snapshots import RunBands, RunColumns, RunSnapshot
 from tests.factories import AccountFactory, HealthScoreFactory, ScoreRunFactory
 
 TODAY = dt.date(2026, 11, 23)  # a Monday
@@ -56,7 +57,7 @@ def rescore(run: ScoreRun, account: Account, score: float | None) -> HealthScore
 
 def as_rows(columns: RunColumns) -> list[tuple]:
     return [
-        (int(a), BAND_CODES[b], None if math.isnan(s) else s)
+        (int(a), CODES[b], None if math.isnan(s) else s)
         for a, b, s in zip(
             columns.account_ids.tolist(),
             columns.bands.tolist(),
@@ -153,7 +154,7 @@ def test_the_next_publication_settles_the_day_before_with_its_rescores(db, _toda
 
 def columns_by_band(columns: RunColumns):
     codes, counts = np.unique(columns.bands, return_counts=True)
-    return [(BAND_CODES[c], int(n)) for c, n in zip(codes, counts, strict=True)]
+    return [(CODES[c], int(n)) for c, n in zip(codes, counts, strict=True)]
 
 
 def test_a_day_that_missed_its_settling_is_settled_on_first_read(db, _today) -> None:

@@ -8,15 +8,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from healthboard.pages.charts import CONFIG, GRID, base_layout
-from healthboard.pages.journey.selectors import RISK_ORDER, StageColumn
-from scoring.models import Band
+from healthboard.pages.journey.selectors import StageColumn
+from scoring.bands import AT_RISK, RISK_ORDER, Band
 
 # The bar colours of static/css/healthboard.css (--hb-*-bar).
 BAND_COLOURS = {
-    "green": "#2f9e57",
-    "yellow": "#e0ac1d",
-    "red": "#d64536",
-    "none": "#a4acb6",
+    Band.GREEN: "#2f9e57",
+    Band.YELLOW: "#e0ac1d",
+    Band.RED: "#d64536",
+    Band.NO_DATA: "#a4acb6",
 }
 
 
@@ -70,9 +70,9 @@ def stage_bands_summary(columns: Sequence[StageColumn], *, measure: str) -> str:
     parts = []
     for column in columns:
         if measure == "arr":
-            at_risk = sum(column.bands[b].arr for b in ("red", "yellow"))
+            at_risk = sum(column.bands[b].arr for b in AT_RISK)
             parts.append(f"{column.stage.name}: ${column.arr:,.0f} ARR, ${at_risk:,.0f} at risk")
         else:
-            red = column.bands["red"].n
+            red = column.bands[Band.RED].n
             parts.append(f"{column.stage.name}: {column.n:,} accounts, {red:,} unhealthy")
     return "; ".join(parts) + "."

@@ -18,15 +18,15 @@ from django.db.models import Q, QuerySet
 
 from accounts.models import Account, JourneyStage
 from healthboard.pages.portfolio.selectors import NO_OWNER
+from scoring.bands import CODES, RISK_ORDER, Band
 from scoring.columns import DATE, FLOAT, INT, NO_DATE, columns_of, days_of
-from scoring.models import Band, HealthScore, ScoreRun
-from scoring.rollups.snapshots import BAND_CODES, run_columns
+from scoring.models import HealthScore, ScoreRun
+from scoring.rollups.snapshots import run_columns
 
 # Cards per column; the rest are a link to the portfolio filtered to the stage.
 CARDS_PER_STAGE = 30
-# Most at risk first: a CSM works a column from the top.
-BAND_RANK: dict[str, int] = {Band.RED: 0, Band.YELLOW: 1, Band.NO_DATA: 2, Band.GREEN: 3}
-RISK_ORDER: tuple[str, ...] = tuple(sorted(BAND_RANK, key=BAND_RANK.__getitem__))
+# Most at risk first (scoring.bands.RISK_ORDER): a CSM works a column from the top.
+RISK_RANK: dict[str, int] = {band: rank for rank, band in enumerate(RISK_ORDER)}
 UNHEALTHY = (Band.RED,)
 
 
@@ -136,9 +136,9 @@ def _board(
     # out, → -1.
     wanted = filters.bands or RISK_ORDER
     rank = np.full(256, -1, dtype=np.int64)
-    for code, band in enumerate(BAND_CODES):
-        if band in BAND_RANK and band in wanted:
-            rank[code] = BAND_RANK[band]
+    for code, band in enumerate(CODES):
+        if band in RISK_RANK and band in wanted:
+            rank[code] = RISK_RANK[band]
     positions = np.full(int(max([s.pk for s in stages], default=0)) + 1, -1, dtype=np.int64)
     for position, stage in enumerate(stages):
         positions[stage.pk] = position
@@ -239,5 +239,5 @@ def _cards(run: ScoreRun, account_ids: list[int]) -> list[HealthScore]:
             "account__owner_id",
         )
     )
-    cards.sort(key=lambda c: (BAND_RANK.get(c.band, len(BAND_RANK)), c.score or 0, c.account_id))
+    cards.sort(key=lambda c: (RISK_RANK.get(c.band, len(RISK_RANK)), c.score or 0, c.account_id))
     return cards

@@ -16,17 +16,16 @@ from django.http import QueryDict
 
 from accounts.models import JourneyStage, Segment
 from healthboard.pages.portfolio.selectors import (
-    BAND_ORDER,
     NO_OWNER,
     PortfolioFilters,
     sort_is_valid,
 )
-from scoring.models import Band
+from scoring.bands import ORDER, Band
 
 ME, ALL, UNASSIGNED = "me", "all", "none"
 DEFAULT_SORT = "score"
-BAND_CHOICES = [(str(band), Band(band).label) for band in BAND_ORDER]
-BAND_VALUES = ", ".join(str(band) for band in BAND_ORDER)
+BAND_CHOICES = [(str(band), Band(band).label) for band in ORDER]
+BAND_VALUES = ", ".join(str(band) for band in ORDER)
 # Parameters that take several values (?band=red&band=yellow).
 MULTI = ("band", "prev_band")
 

@@ -26,12 +26,10 @@ from django.db.models import (
 from django.db.models.expressions import OrderBy
 
 from accounts.models import Account
-from scoring.models import Band, HealthScore, ScoreRun
+from scoring.bands import ORDER, Band
+from scoring.models import HealthScore, ScoreRun
 from scoring.rollups import totals as run_totals
 from scoring.rollups.totals import RunTotal
-
-# The order bands are always listed in, best first.
-BAND_ORDER: tuple[str, ...] = (Band.GREEN, Band.YELLOW, Band.RED, Band.NO_DATA)
 
 
 def score_run_latest() -> ScoreRun | None:
@@ -366,7 +364,7 @@ def portfolio_summary(
 
     total = sum(row["n"] for row in now.values())
     rows = []
-    for band in BAND_ORDER:
+    for band in ORDER:
         row = now.get(band, {})
         n = row.get("n", 0)
         week_before = before.get(band, 0)

@@ -40,7 +40,7 @@ from healthboard.pages.portfolio.selectors import (
 )
 from healthboard.pages.sparklines import sparkline_svg
 from healthboard.pages.templatetags.healthboard import band_chip, score_text
-from scoring.models import Band
+from scoring.bands import Band
 
 FORM_ID = "portfolio-filters"
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from scoring.bands import Band
 from scoring.editor.preview import Preview
 
 ACTIVE_COLOUR = "#8a94a3"
 DRAFT_COLOUR = "#1f6feb"
-BAND_LINE = {"green": "#1c7c3c", "red": "#b42318"}
+BAND_LINE = {Band.GREEN: "#1c7c3c", Band.RED: "#b42318"}
 
 
 def histogram_json(preview: Preview) -> str | None:
@@ -45,8 +46,8 @@ def histogram_json(preview: Preview) -> str | None:
     if preview.draft.band_mode == "fixed":
         # Labels on the outer side of each line, so close cut-offs do not overlap.
         for value, colour, text, side in (
-            (preview.draft.red_below, BAND_LINE["red"], "Unhealthy <", "top left"),
-            (preview.draft.green_at, BAND_LINE["green"], "Healthy ≥", "top right"),
+            (preview.draft.red_below, BAND_LINE[Band.RED], "Unhealthy <", "top left"),
+            (preview.draft.green_at, BAND_LINE[Band.GREEN], "Healthy ≥", "top right"),
         ):
             fig.add_vline(
                 x=value,

@@ -28,8 +28,8 @@ from healthboard.pages.scorecards.selectors import (
     version_breakdown,
     version_get,
 )
-from scoring import services
-from scoring.editor.preview import BANDS, preview_draft
+from scoring import bands, services
+from scoring.editor.preview import preview_draft
 from scoring.models import Scorecard, ScorecardVersion
 
 VIEW, CHANGE = "scoring.view_scorecard", "scoring.change_scorecard"
@@ -272,7 +272,7 @@ def _preview_context(preview) -> dict:
     ]
     return {
         "preview": preview,
-        "bands": BANDS,
+        "bands": bands.ORDER,
         "matrix": matrix,
         "histogram": preview_charts.histogram_json(preview),
     }

@@ -15,18 +15,13 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 
+from scoring.bands import Band
+
 register = template.Library()
 
 # A real minus sign: a hyphen is shorter than a plus and reads as a dash in tables.
 MINUS = "\u2212"
 DASH = "\u2014"
-
-NO_DATA = "none"
-# Kept in step with scoring.models.Band; spelled out here so templates never import models.
-BAND_LABELS = {"green": "Healthy", "yellow": "At risk", "red": "Unhealthy", NO_DATA: "No data"}
-# A different shape per band so colour is never the only carrier of meaning (colour blindness,
-# grey-scale print).
-BAND_SHAPES = {"green": "\u25cf", "yellow": "\u25b2", "red": "\u25a0", NO_DATA: "\u25cb"}
 
 
 def _number(value) -> float | None:
@@ -43,18 +38,17 @@ def _number(value) -> float | None:
 @register.filter
 def band_key(band) -> str:
     """The band normalised to one of green / yellow / red / none (unknown or empty → none)."""
-    key = str(band or "").strip().lower()
-    return key if key in BAND_LABELS else NO_DATA
+    return Band.of(band).value
 
 
 @register.filter
 def band_label(band) -> str:
-    return BAND_LABELS[band_key(band)]
+    return Band.of(band).label
 
 
 @register.filter
 def band_shape(band) -> str:
-    return BAND_SHAPES[band_key(band)]
+    return Band.of(band).shape
 
 
 @register.filter

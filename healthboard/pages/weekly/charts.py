@@ -10,18 +10,21 @@ from collections.abc import Sequence
 
 from healthboard.pages.charts import CONFIG, GRID, base_layout
 from healthboard.pages.weekly.selectors import DayBands
-from scoring.models import Band
+from scoring.bands import AT_RISK, RISK_ORDER, Band
 
 # The bar colours of static/css/healthboard.css (--hb-*-bar); areas a little lighter.
-BAND_LINES = {"green": "#2f9e57", "yellow": "#e0ac1d", "red": "#d64536", "none": "#a4acb6"}
-BAND_AREAS = {
-    "green": "rgba(47, 158, 87, 0.55)",
-    "yellow": "rgba(224, 172, 29, 0.6)",
-    "red": "rgba(214, 69, 54, 0.6)",
-    "none": "rgba(164, 172, 182, 0.55)",
+BAND_LINES = {
+    Band.GREEN: "#2f9e57",
+    Band.YELLOW: "#e0ac1d",
+    Band.RED: "#d64536",
+    Band.NO_DATA: "#a4acb6",
 }
-# Most at risk at the bottom, where a change in it reads against the axis.
-STACK = ("red", "yellow", "none", "green")
+BAND_AREAS = {
+    Band.GREEN: "rgba(47, 158, 87, 0.55)",
+    Band.YELLOW: "rgba(224, 172, 29, 0.6)",
+    Band.RED: "rgba(214, 69, 54, 0.6)",
+    Band.NO_DATA: "rgba(164, 172, 182, 0.55)",
+}
 
 
 def band_history_figure(
@@ -32,7 +35,8 @@ def band_history_figure(
     arr = measure == "arr"
     x = [day.date.isoformat() for day in days]
     traces = []
-    for band in STACK:
+    # Most at risk at the bottom, where a change in it reads against the axis.
+    for band in RISK_ORDER:
         label = Band(band).label
         traces.append(
             {
@@ -92,10 +96,10 @@ def band_history_summary(days: Sequence[DayBands], *, measure: str) -> str:
 
     def part(day: DayBands) -> str:
         if measure == "arr":
-            risk = day.arr["red"] + day.arr["yellow"]
+            risk = sum(day.arr[band] for band in AT_RISK)
             return f"${risk:,.0f} ARR at risk on {day.date:%-d %b %Y}"
         return (
-            f"{day.n['red']:,} unhealthy and {day.n['yellow']:,} at risk of "
+            f"{day.n[Band.RED]:,} unhealthy and {day.n[Band.YELLOW]:,} at risk of "
             f"{sum(day.n.values()):,} accounts on {day.date:%-d %b %Y}"
         )
 

@@ -26,16 +26,15 @@ import numpy as np
 from django.db.models import Count, Max, Min, Q
 
 from accounts.models import Account
-from healthboard.pages.portfolio.selectors import BAND_ORDER
+from scoring.bands import AT_RISK, CODES, ORDER, Band
 from scoring.columns import DATE, FLOAT, INT, columns_of, days_of
-from scoring.models import Band, HealthScore, ScoreRun
-from scoring.rollups.snapshots import BAND_CODES, RunColumns, run_bands, runs_columns
+from scoring.models import HealthScore, ScoreRun
+from scoring.rollups.snapshots import RunColumns, run_bands, runs_columns
 
 WEEK = dt.timedelta(days=7)
 HISTORY_WEEKS = 26
 RENEWAL_DAYS = 90
 MOVERS = 10
-AT_RISK = (Band.YELLOW, Band.RED)
 
 # The churn rate of a band is observed from the snapshot a year before the review, or, with
 # less history, the oldest snapshot at least this old.
@@ -143,8 +142,8 @@ def band_history(
     return [
         DayBands(
             date=day,
-            n={band: totals[band][0] for band in BAND_ORDER},
-            arr={band: totals[band][1] or 0.0 for band in BAND_ORDER},
+            n={band: totals[band][0] for band in ORDER},
+            arr={band: totals[band][1] or 0.0 for band in ORDER},
         )
         for _run_id, day, totals in days
     ]
@@ -244,7 +243,7 @@ class _Week:
     owners: np.ndarray  # columns.NO_INT: unassigned
     arr: np.ndarray
     renews: np.ndarray  # bool: renews in the RENEWAL_DAYS after the week's end
-    band: np.ndarray  # codes (scoring.rollups.BAND_CODES)
+    band: np.ndarray  # codes (scoring.bands.CODES)
     score: np.ndarray  # NaN: no score
     band_before: np.ndarray  # NOT_SCORED where not scored a week before
     score_before: np.ndarray
@@ -295,7 +294,7 @@ def _band_name(code: int) -> str | None:
     (counted nowhere, like an unknown band in the database)."""
     if code == NOT_SCORED:
         return None
-    return BAND_CODES[code] if 0 <= code < len(BAND_CODES) else "?"
+    return CODES[code] if 0 <= code < len(CODES) else "?"
 
 
 def _money(value: float) -> Decimal:
@@ -306,9 +305,9 @@ def _money(value: float) -> Decimal:
 def _summary(week: _Week) -> WeekSummary:
     """The week's totals by owner, band now, band a week before and renewing or not."""
     summary = WeekSummary(
-        now={band: Tally() for band in BAND_ORDER},
-        before={band: Tally() for band in BAND_ORDER},
-        renewals={band: Tally() for band in BAND_ORDER},
+        now={band: Tally() for band in ORDER},
+        before={band: Tally() for band in ORDER},
+        renewals={band: Tally() for band in ORDER},
     )
     if not len(week.ids):
         return summary
@@ -477,7 +476,7 @@ def churn_basis(*, as_of: dt.date) -> ChurnBasis:
         return ChurnBasis(
             baseline=None,
             window_end=None,
-            rates={b: ChurnRate(band=b, accounts=0, churned=0, default=True) for b in BAND_ORDER},
+            rates={b: ChurnRate(band=b, accounts=0, churned=0, default=True) for b in ORDER},
         )
     window_end = min(baseline + dt.timedelta(days=CHURN_YEAR_DAYS), as_of)
     # The sample: every account scored that day, from the day's band totals (kept when the
@@ -498,7 +497,7 @@ def churn_basis(*, as_of: dt.date) -> ChurnBasis:
         .order_by()
     )
     rates = {}
-    for band in BAND_ORDER:
+    for band in ORDER:
         n = samples[band][0]
         rates[band] = ChurnRate(
             band=band,
@@ -543,7 +542,7 @@ class RenewalForecast:
 def renewal_forecast(*, renewals: dict[str, Tally], basis: ChurnBasis) -> RenewalForecast:
     """Expected renewing ARR = Σ ARR × (1 − churn rate of the account's band)."""
     rows = []
-    for band in BAND_ORDER:
+    for band in ORDER:
         tally = renewals.get(band, Tally())
         rate = basis.rates[band]
         keep = Decimal(str(round(1 - rate.rate, 6)))

@@ -25,11 +25,9 @@ from healthboard.lib.roles import permission_required
 from healthboard.pages.account.selectors import versions_load
 from healthboard.pages.charts import figure_json
 from healthboard.pages.portfolio.forms import user_label
-from healthboard.pages.portfolio.selectors import BAND_ORDER
 from healthboard.pages.weekly.charts import band_history_figure, band_history_summary
 from healthboard.pages.weekly.forms import ARR, MEASURES, WeekChoice
 from healthboard.pages.weekly.selectors import (
-    AT_RISK,
     CHURN_MIN_AGE_DAYS,
     CHURN_MIN_SAMPLE,
     DEFAULT_CHURN,
@@ -46,8 +44,8 @@ from healthboard.pages.weekly.selectors import (
     week_end_of,
     week_review,
 )
-from scoring import explain
-from scoring.models import Band
+from scoring import bands, explain
+from scoring.bands import Band
 from scoring.specs import version_config
 
 PAGE = "scoring/weekly.html"
@@ -55,8 +53,6 @@ REVIEW = "scoring/_weekly_review.html"
 DISTRIBUTION_HTMX = "scoring/_weekly_distribution_htmx.html"
 PICKER_ID = "weekly-picker"
 DISTRIBUTION_ID = "weekly-distribution"
-# Better or worse: how a transition reads (no data is neither).
-BAND_RANK = {Band.RED: 0, Band.YELLOW: 1, Band.GREEN: 2}
 
 
 def _is_fragment(request: HttpRequest) -> bool:
@@ -138,9 +134,9 @@ def _matrix(summary: WeekSummary, runs: ReviewRuns) -> dict:
     portfolio (when the week before is exactly seven days back, the portfolio's contract)."""
     home = reverse("home")
     rows = []
-    for before in BAND_ORDER:
+    for before in bands.ORDER:
         cells = []
-        for now in BAND_ORDER:
+        for now in bands.ORDER:
             tally = summary.matrix.get((before, now))
             n = tally.n if tally else 0
             url = None
@@ -149,9 +145,7 @@ def _matrix(summary: WeekSummary, runs: ReviewRuns) -> dict:
                     f"{home}?date={runs.end.date.isoformat()}&prev_band={before}"
                     f"&band={now}&owner=all"
                 )
-            trend = ""
-            if before != now and before in BAND_RANK and now in BAND_RANK:
-                trend = "better" if BAND_RANK[now] > BAND_RANK[before] else "worse"
+            trend = bands.change(before, now)
             cells.append(
                 {
                     "before": before,
@@ -177,7 +171,7 @@ def _matrix(summary: WeekSummary, runs: ReviewRuns) -> dict:
             "n": sum(t.n for (b, n_), t in summary.matrix.items() if n_ == now),
             "arr": sum((t.arr for (b, n_), t in summary.matrix.items() if n_ == now), Decimal(0)),
         }
-        for now in BAND_ORDER
+        for now in bands.ORDER
     ]
     moved = sum(t.n for (b, n_), t in summary.matrix.items() if b != n_)
     return {
@@ -246,12 +240,12 @@ def _review(choice: WeekChoice, runs: ReviewRuns, today: dt.date) -> dict:
     context = {
         "summary": summary,
         "band_totals": [
-            {"band": b, "n": summary.now[b].n, "arr": summary.now[b].arr} for b in BAND_ORDER
+            {"band": b, "n": summary.now[b].n, "arr": summary.now[b].arr} for b in bands.ORDER
         ],
         "at_risk_now": at_risk_now,
         "at_risk_before": at_risk_before,
         "at_risk_change": at_risk_now - at_risk_before if compared else None,
-        "at_risk_accounts": sum(summary.now[b].n for b in AT_RISK),
+        "at_risk_accounts": sum(summary.now[b].n for b in bands.AT_RISK),
         "red_arr": summary.now[Band.RED].arr,
         "drops": drops,
         "gains": gains,
@@ -262,7 +256,7 @@ def _review(choice: WeekChoice, runs: ReviewRuns, today: dt.date) -> dict:
         "renewals_url": f"{reverse('home')}?renewal={RENEWAL_DAYS}&owner=all",
         "churn_min_sample": CHURN_MIN_SAMPLE,
         "churn_min_age": CHURN_MIN_AGE_DAYS,
-        "default_rates": [{"band": b, "percent": 100 * DEFAULT_CHURN[b]} for b in BAND_ORDER],
+        "default_rates": [{"band": b, "percent": 100 * DEFAULT_CHURN[b]} for b in bands.ORDER],
         "books": _books(summary),
         "export_movers_url": _url(path, choice.query(export="movers", measure=None)),
         "export_csms_url": _url(path, choice.query(export="csms", measure=None)),
