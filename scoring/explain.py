@@ -24,7 +24,6 @@ from scoring.specs import MeasureConfig, VersionConfig
 
 MINUS = "\u2212"
 # Categories in the order the scorecard editor and the design list them.
-CATEGORY_ORDER = [value for value, _ in Category.choices]
 # A mover smaller than this (in points) is noise, not news.
 MIN_MOVE = 0.05
 
@@ -272,7 +271,7 @@ def score_breakdown(
         )
     ]
     present = {line.category for line in lines}
-    order = [c for c in CATEGORY_ORDER if c in present] + sorted(present - set(CATEGORY_ORDER))
+    order = [c for c in Category.values if c in present] + sorted(present - set(Category.values))
     groups = tuple(
         CategoryGroup(
             category=category,

@@ -12,7 +12,6 @@ from scoring.models import Category, Measure, ScorecardVersion
 
 ARROW = "\u2192"
 CATEGORY_LABELS = dict(Category.choices)
-CATEGORY_ORDER = [value for value, _ in Category.choices]
 
 # Measure fields an admin edits, with how a change reads.
 MEASURE_FIELDS = (
@@ -138,7 +137,7 @@ def snapshot_diff(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
         before, after = old["bands"].get(field), new["bands"].get(field)
         if before != after:
             lines.append(f"{label} {_value(field, before)} {ARROW} {_value(field, after)}")
-    for category in CATEGORY_ORDER:
+    for category in Category.values:
         before, after = old["categories"].get(category), new["categories"].get(category)
         if before != after:
             label = CATEGORY_LABELS[category]
@@ -169,7 +168,7 @@ def snapshot_diff(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
 
 def _order_lines(old: list[dict], new: list[dict]) -> list[str]:
     lines = []
-    for category in CATEGORY_ORDER:
+    for category in Category.values:
         before = [m["name"] for m in old if m["category"] == category]
         after = [m["name"] for m in new if m["category"] == category]
         common = [n for n in after if n in before]
