@@ -1,13 +1,18 @@
 """The scoring engine: raw measure values in, sub-scores, overall scores and bands out.
 
-Pure numpy, no Django, so it can score a whole portfolio (100k accounts x ~20 measures)
+Pure numpy, no database, so it can score a whole portfolio (100k accounts x ~20 measures)
 in one vectorised pass and be tested without a database. Callers build the
 (accounts x measures) matrix of raw values; NaN means "no data" for that cell.
+
+The one home of the scoring rules: effective weights, whether a scorecard can score
+(`problems`), and banding (`assign_bands` for a population, `band_for` for one account);
+the bands themselves are scoring.bands.
 """
 
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeGuard
@@ -15,9 +20,12 @@ from typing import TypeGuard
 import numpy as np
 import numpy.typing as npt
 
+from scoring.bands import Band
+
 POSITIVE, NEGATIVE = 1, -1
 THRESHOLD, RANGE, PERCENTILE = "threshold", "range", "percentile"
-GREEN, YELLOW, RED, NO_DATA = "green", "yellow", "red", "none"
+# A category the scorecard gives no weight of its own weighs this much.
+DEFAULT_CATEGORY_WEIGHT = 1.0
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -42,39 +50,68 @@ def _finite(x: float | None) -> TypeGuard[float]:
     return x is not None and math.isfinite(x)
 
 
-def validate_measures(measures: Sequence[MeasureSpec]) -> None:
-    """Raise ScorecardError, naming the measure, if the scorecard can't be scored."""
+def effective_weights(
+    measures: Sequence[tuple[str, float]],
+    category_weights: Mapping[str, float],
+    *,
+    unlisted: float = DEFAULT_CATEGORY_WEIGHT,
+) -> list[float]:
+    """Each measure's effective weight from (category, own weight) pairs: a category's weight
+    is shared by its measures in proportion to their own weights. A category missing from
+    `category_weights` weighs `unlisted`; measures of a category whose weights add up to 0
+    get 0 (a zero weight switches a measure, or a whole category, off)."""
+    totals: dict[str, float] = defaultdict(float)
+    for category, weight in measures:
+        totals[category] += weight
+    return [
+        category_weights.get(category, unlisted) * weight / totals[category]
+        if totals[category] > 0
+        else 0.0
+        for category, weight in measures
+    ]
+
+
+def _measure_problem(measures: Sequence[MeasureSpec], names: Mapping[str, str]) -> str | None:
+    """The first reason the measures cannot be scored, naming the measure; None if none."""
     if not measures:
-        raise ScorecardError("The scorecard has no measures.")
+        return "The scorecard has no measures with a positive weight."
     seen: set[str] = set()
     for m in measures:
-        name = f"Measure {m.key!r}"
+        name = f"Measure “{names[m.key]}”" if m.key in names else f"Measure {m.key!r}"
         # Callers map results back by key: a duplicate would silently merge two.
         if m.key in seen:
-            raise ScorecardError(f"{name} appears more than once.")
+            return f"{name} appears more than once."
         seen.add(m.key)
         if not _finite(m.weight) or m.weight <= 0:
-            raise ScorecardError(f"{name}: weight must be a positive number, got {m.weight!r}.")
+            return f"{name}: weight must be a positive number, got {m.weight!r}."
         if m.direction not in (POSITIVE, NEGATIVE):
-            raise ScorecardError(f"{name}: unknown direction {m.direction!r}.")
+            return f"{name}: unknown direction {m.direction!r}."
         if m.rule == THRESHOLD:
             if not (_finite(m.red) and _finite(m.green)):
-                raise ScorecardError(f"{name}: threshold rule needs both red and green values.")
+                return f"{name}: threshold rule needs both red and green values."
             # Equal thresholds would divide by zero; swapped ones would silently flip
             # the measure's direction.
             if (m.green - m.red) * m.direction <= 0:
                 kind, side = ("better", "below") if m.direction > 0 else ("worse", "above")
-                raise ScorecardError(
+                return (
                     f"{name}: thresholds are inverted: when more is {kind}, "
                     f"red ({m.red}) must be {side} green ({m.green})."
                 )
         elif m.rule == RANGE:
             if not (_finite(m.low) and _finite(m.high)):
-                raise ScorecardError(f"{name}: range rule needs both low and high values.")
+                return f"{name}: range rule needs both low and high values."
             if not m.low < m.high:
-                raise ScorecardError(f"{name}: range low ({m.low}) must be below high ({m.high}).")
+                return f"{name}: range low ({m.low}) must be below high ({m.high})."
         elif m.rule != PERCENTILE:
-            raise ScorecardError(f"{name}: unknown scoring rule {m.rule!r}.")
+            return f"{name}: unknown scoring rule {m.rule!r}."
+    return None
+
+
+def validate_measures(measures: Sequence[MeasureSpec]) -> None:
+    """Raise ScorecardError, naming the measure, if the scorecard can't be scored."""
+    problem = _measure_problem(measures, {})
+    if problem:
+        raise ScorecardError(problem)
 
 
 def _percentile_rank(col: FloatArray) -> FloatArray:
@@ -206,6 +243,46 @@ def _check_shares(top_share: float, bottom_share: float) -> None:
         )
 
 
+def validate_bands(
+    *,
+    min_coverage: float,
+    mode: str = "fixed",
+    green_at: float = 70,
+    red_below: float = 40,
+    top_share: float = 0.25,
+    bottom_share: float = 0.25,
+) -> None:
+    """Raise ScorecardError if these band settings cannot band a population."""
+    if not (_finite(min_coverage) and 0 <= min_coverage <= 1):
+        raise ScorecardError(f"min_coverage must be between 0 and 1, got {min_coverage}.")
+    if mode == "fixed":
+        _check_fixed_cutoffs(green_at, red_below)
+    elif mode == "percentile":
+        _check_shares(top_share, bottom_share)
+    else:
+        raise ScorecardError(f"Unknown band mode {mode!r}; expected 'fixed' or 'percentile'.")
+
+
+def problems(
+    measures: Sequence[MeasureSpec],
+    *,
+    names: Mapping[str, str] | None = None,
+    **band_settings: float | str,
+) -> list[str]:
+    """Everything that stops a scorecard from scoring, in words an admin can act on: the
+    first broken measure (called by `names[key]` where given) and the band settings
+    (assign_bands' keywords). Empty when it can score."""
+    found = []
+    problem = _measure_problem(measures, names or {})
+    if problem:
+        found.append(problem)
+    try:
+        validate_bands(**band_settings)  # type: ignore[arg-type]
+    except ScorecardError as exc:
+        found.append(str(exc))
+    return found
+
+
 def assign_bands(
     score: npt.ArrayLike,
     coverage: npt.ArrayLike,
@@ -226,21 +303,25 @@ def assign_bands(
         raise ValueError(
             f"score and coverage must be 1-D of equal length, got {s.shape}, {cov.shape}."
         )
-    if not (_finite(min_coverage) and 0 <= min_coverage <= 1):
-        raise ScorecardError(f"min_coverage must be between 0 and 1, got {min_coverage}.")
+    validate_bands(
+        min_coverage=min_coverage,
+        mode=mode,
+        green_at=green_at,
+        red_below=red_below,
+        top_share=top_share,
+        bottom_share=bottom_share,
+    )
 
-    bands = np.full(s.shape, NO_DATA, dtype=object)
+    bands = np.full(s.shape, Band.NO_DATA, dtype=object)
     # Thin evidence must read as "no data", never as a confident red or green.
     # (NaN compares False, so NaN coverage also lands here.)
     known = ~np.isnan(s) & (cov >= min_coverage)
 
     if mode == "fixed":
-        _check_fixed_cutoffs(green_at, red_below)
-        bands[known] = YELLOW
-        bands[known & (s >= green_at)] = GREEN
-        bands[known & (s < red_below)] = RED
-    elif mode == "percentile":
-        _check_shares(top_share, bottom_share)
+        bands[known] = Band.YELLOW
+        bands[known & (s >= green_at)] = Band.GREEN
+        bands[known & (s < red_below)] = Band.RED
+    else:  # percentile: validate_bands refused any other mode
         tb = np.arange(s.size) if tiebreak is None else np.asarray(tiebreak)
         if tb.shape != s.shape:
             raise ValueError(f"tiebreak must match score's shape {s.shape}, got {tb.shape}.")
@@ -252,12 +333,18 @@ def assign_bands(
         # Both shares round half up, so e.g. 0.5/0.5 of an odd n could overlap by one;
         # red wins that single account.
         n_green = min(math.floor(n * top_share + 0.5), n - n_red)
-        bands[ordered] = YELLOW
-        bands[ordered[:n_red]] = RED
-        bands[ordered[n - n_green :]] = GREEN
-    else:
-        raise ScorecardError(f"Unknown band mode {mode!r}; expected 'fixed' or 'percentile'.")
+        bands[ordered] = Band.YELLOW
+        bands[ordered[:n_red]] = Band.RED
+        bands[ordered[n - n_green :]] = Band.GREEN
     return bands
+
+
+def band_cuts(score: npt.ArrayLike, bands: npt.ArrayLike) -> list[float | None]:
+    """[the highest red score, the lowest green score] of a banded population (None where
+    no account has that band): what percentile bands come to, as scores."""
+    s, b = np.asarray(score, dtype=np.float64), np.asarray(bands, dtype=object)
+    red, green = s[b == Band.RED], s[b == Band.GREEN]
+    return [float(red.max()) if red.size else None, float(green.min()) if green.size else None]
 
 
 def band_for(
@@ -267,13 +354,27 @@ def band_for(
     min_coverage: float,
     green_at: float = 70,
     red_below: float = 40,
-) -> str:
-    """Fixed band for one score; None or NaN means no data."""
-    bands = assign_bands(
-        np.array([np.nan if score is None else score], dtype=np.float64),
-        np.array([coverage], dtype=np.float64),
-        min_coverage=min_coverage,
-        green_at=green_at,
-        red_below=red_below,
-    )
-    return str(bands[0])
+    cuts: Sequence[float | None] | None = None,
+) -> Band:
+    """One account's band; None or NaN means no data. By the fixed cut-offs, or, given the
+    `cuts` of the population it belongs to (band_cuts of percentile bands), as that
+    population was banded: a lone account cannot be ranked, so it is green from the lowest
+    green score and red up to the highest red one."""
+    if cuts is None:
+        bands = assign_bands(
+            np.array([np.nan if score is None else score], dtype=np.float64),
+            np.array([coverage], dtype=np.float64),
+            min_coverage=min_coverage,
+            green_at=green_at,
+            red_below=red_below,
+        )
+        return bands[0]
+    validate_bands(min_coverage=min_coverage, mode="percentile")
+    if score is None or math.isnan(score) or not coverage >= min_coverage:
+        return Band.NO_DATA
+    red_max, green_min = cuts
+    if green_min is not None and score >= green_min:
+        return Band.GREEN
+    if red_max is not None and score <= red_max:
+        return Band.RED
+    return Band.YELLOW

@@ -9,7 +9,6 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from scoring import engine
 from scoring.editor.audit import diff_summary, snapshot_diff, version_snapshot
 from scoring.models import (
     CategoryWeight,
@@ -24,24 +23,7 @@ from scoring.specs import version_config, versions_queryset
 
 def version_problems(version: ScorecardVersion) -> list[str]:
     """Everything that would stop a version from scoring, in words an admin can act on."""
-    version = versions_queryset().get(pk=version.pk)
-    problems = []
-    config = version_config(version)
-    if not config.measures:
-        return [f"{version} has no measures with a positive weight."]
-    try:
-        engine.validate_measures(config.specs)
-    except engine.ScorecardError as exc:
-        names = {m.spec.key: m.name for m in config.measures}
-        message = str(exc)
-        for key, name in names.items():
-            message = message.replace(f"Measure {key!r}", f"Measure “{name}”")
-        problems.append(message)
-    try:
-        engine.assign_bands([], [], **config.band_kwargs())
-    except engine.ScorecardError as exc:
-        problems.append(str(exc))
-    return problems
+    return version_config(versions_queryset().get(pk=version.pk)).problems()
 
 
 def account_rescore_soon(*, account_id: int) -> bool:

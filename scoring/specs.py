@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db.models import Prefetch
@@ -57,25 +56,18 @@ class VersionConfig:
             "bottom_share": self.bottom_share,
         }
 
-
-def effective_weights(measures: list[Measure], category_weights: dict[str, float]) -> list[float]:
-    """A category's weight is shared by its measures in proportion to their own weights."""
-    totals: dict[str, float] = defaultdict(float)
-    for m in measures:
-        totals[m.category] += m.weight
-    return [
-        category_weights.get(m.category, 1.0) * m.weight / totals[m.category]
-        if totals[m.category] > 0
-        else 0.0
-        for m in measures
-    ]
+    def problems(self) -> list[str]:
+        """Why this version cannot score (engine.problems, measures called by name); empty
+        when it can."""
+        names = {m.spec.key: m.name for m in self.measures}
+        return engine.problems(self.specs, names=names, **self.band_kwargs())
 
 
 def measure_configs(
     measures: list[Measure], category_weights: dict[str, float], keys: list[str] | None = None
 ) -> tuple[MeasureConfig, ...]:
     """The measures with their effective weights; `keys` name unsaved ones (default: pk)."""
-    weights = effective_weights(measures, category_weights)
+    weights = engine.effective_weights([(m.category, m.weight) for m in measures], category_weights)
     keys = keys or [str(m.pk) for m in measures]
     return tuple(
         MeasureConfig(

@@ -20,14 +20,12 @@ from django.utils import timezone
 from accounts.models import Account
 from scoring import engine
 from scoring.aggregates import aggregate
+from scoring.bands import ORDER, RANK, Band
 from scoring.models import HealthScore, ScoreRun
 from scoring.pipeline import compute
 from scoring.pipeline.runs import accounts_active_on
 from scoring.specs import ScorecardAssignment, VersionConfig, active_versions
 
-BANDS = (engine.GREEN, engine.YELLOW, engine.RED, engine.NO_DATA)
-# Better bands rank higher; "no data" is neither better nor worse than a colour.
-BAND_RANK = {engine.GREEN: 3, engine.YELLOW: 2, engine.RED: 1}
 # Accounts aggregated at once: bounds the memory of one pass (rows × ring statistics).
 CHUNK_ACCOUNTS = 20_000
 MOVERS = 10
@@ -241,8 +239,7 @@ def _uncertain(draft: VersionConfig, scored: Scored, error: np.ndarray) -> np.nd
     per_account = 2 * (scored.weights * error).sum(axis=1) + 0.01
     scores, bands = scored.scores, scored.bands
     if draft.band_mode == "percentile":
-        red, green = scores[bands == engine.RED], scores[bands == engine.GREEN]
-        cuts = [red.max() if red.size else None, green.min() if green.size else None]
+        cuts = engine.band_cuts(scores, bands)
         # The account at the cut moves too.
         per_account = per_account + per_account.max(initial=0)
     else:
@@ -345,18 +342,19 @@ def _compare(preview: Preview, ids, arr, before, before_bands, after, after_band
     moved = before_bands != after_bands
     preview.changed = int(moved.sum())
     preview.changed_arr = float(arr[moved].sum())
-    rank_before = np.array([BAND_RANK.get(b, 0) for b in before_bands])
-    rank_after = np.array([BAND_RANK.get(b, 0) for b in after_bands])
+    # "No data" has no rank (0 here): it is neither better nor worse than a colour.
+    rank_before = np.array([RANK.get(b, 0) for b in before_bands])
+    rank_after = np.array([RANK.get(b, 0) for b in after_bands])
     coloured = (rank_before > 0) & (rank_after > 0)
     preview.better = int((coloured & (rank_after > rank_before)).sum())
     preview.worse = int((coloured & (rank_after < rank_before)).sum())
-    preview.matrix = {b: {a: Cell() for a in BANDS} for b in BANDS}
-    for b in BANDS:
-        for a in BANDS:
+    preview.matrix = {b: {a: Cell() for a in ORDER} for b in ORDER}
+    for b in ORDER:
+        for a in ORDER:
             cell = (before_bands == b) & (after_bands == a)
             preview.matrix[b][a] = Cell(int(cell.sum()), float(arr[cell].sum()))
-    preview.before_counts = {b: int((before_bands == b).sum()) for b in BANDS}
-    preview.after_counts = {b: int((after_bands == b).sum()) for b in BANDS}
+    preview.before_counts = {b: int((before_bands == b).sum()) for b in ORDER}
+    preview.after_counts = {b: int((after_bands == b).sum()) for b in ORDER}
     preview.mean_before, preview.mean_after = _mean(before), _mean(after)
     edges = np.linspace(0, 100, HISTOGRAM_BINS + 1)
     preview.histogram_edges = edges.tolist()
@@ -379,14 +377,8 @@ def preview_draft(
     actives = active_versions()
     active = next((v for v in actives if v.scorecard_id == draft.scorecard_id), None)
     preview = Preview(as_of=as_of, draft=draft, active=active)
-    if not draft.measures:
-        preview.error = "The draft has no measures with a positive weight: nothing to score."
-        return preview
-    try:
-        engine.validate_measures(draft.specs)
-        engine.assign_bands([], [], **draft.band_kwargs())
-    except engine.ScorecardError as exc:
-        preview.error = f"The draft cannot score yet: {exc}"
+    if problems := draft.problems():
+        preview.error = f"The draft cannot score yet: {problems[0]}"
         return preview
 
     ids, seats = _population(draft, actives, as_of)
@@ -414,7 +406,7 @@ def preview_draft(
         preview.before_source = f"v{active.number} computed now against today's signals"
     else:
         before = np.full(len(ids), np.nan)
-        before_bands = np.full(len(ids), engine.NO_DATA, dtype=object)
+        before_bands = np.full(len(ids), Band.NO_DATA, dtype=object)
         preview.before_source = "no active version: every account counts as no data before"
     preview.stats["before_s"] = time.perf_counter() - tick
 

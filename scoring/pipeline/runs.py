@@ -24,6 +24,7 @@ from django.utils import timezone
 from accounts.models import Account
 from scoring import engine
 from scoring.aggregates import Aggregated, aggregate
+from scoring.bands import Band
 from scoring.models import HealthScore, ScoreChunk, ScoreRun
 from scoring.pipeline import compute
 from scoring.pipeline.backfill import DailyAggregates
@@ -83,14 +84,11 @@ def run_start(
     chunk_size = chunk_size or settings.SCORING_CHUNK_SIZE
     versions = active_versions()
     for version in versions:
-        try:
-            if not version.measures:
-                raise engine.ScorecardError("it has no measures with a positive weight.")
-            engine.validate_measures(version.specs)
-        except engine.ScorecardError as exc:
+        if problems := version.problems():
             raise engine.ScorecardError(
-                f"Scorecard “{version.scorecard_name}” v{version.number} cannot score: {exc}"
-            ) from exc
+                f"Scorecard “{version.scorecard_name}” v{version.number} cannot score: "
+                + " ".join(problems)
+            )
     ScoreRun.objects.filter(
         date=as_of, status=ScoreRun.Status.RUNNING, heartbeat_at__lt=timezone.now() - STALE_AFTER
     ).update(status=ScoreRun.Status.FAILED, error="Abandoned: no progress for 30 minutes.")
@@ -298,14 +296,13 @@ def _percentile_bands(run: ScoreRun, version: VersionConfig) -> list[float] | No
         data[:, 2], data[:, 3], tiebreak=data[:, 1], **version.band_kwargs()
     )
     ids = data[:, 0].astype(np.int64)
-    for band in (engine.GREEN, engine.YELLOW, engine.RED):
+    for band in (Band.GREEN, Band.YELLOW, Band.RED):
         chosen = ids[bands == band].tolist()
         for i in range(0, len(chosen), 5000):
             HealthScore.objects.filter(pk__in=chosen[i : i + 5000]).exclude(band=band).update(
                 band=band
             )
-    red, green = data[bands == engine.RED, 2], data[bands == engine.GREEN, 2]
-    return [float(red.max()) if red.size else None, float(green.min()) if green.size else None]
+    return engine.band_cuts(data[:, 2], bands)
 
 
 def run_finalize(*, run_id: int) -> ScoreRun:
@@ -493,15 +490,12 @@ def account_rescore(*, account_id: int) -> HealthScore | None:
     cuts = run.reference.get("band_cuts", {}).get(str(result.version.id))
     if cuts:
         # A lone account cannot be ranked: band it by the cut-off scores of today's population.
-        score, coverage = result.scores.score[0], result.scores.coverage[0]
-        red_max, green_min = cuts
-        if not np.isnan(score) and coverage >= result.version.min_coverage:
-            if green_min is not None and score >= green_min:
-                result.bands[0] = engine.GREEN
-            elif red_max is not None and score <= red_max:
-                result.bands[0] = engine.RED
-            else:
-                result.bands[0] = engine.YELLOW
+        result.bands[0] = engine.band_for(
+            result.scores.score[0],
+            result.scores.coverage[0],
+            min_coverage=result.version.min_coverage,
+            cuts=cuts,
+        )
     rows = _score_rows(run, [result], _previous_scores(today, account_id, account_id))
     with transaction.atomic():
         HealthScore.objects.filter(run=run, account_id=account_id).delete()

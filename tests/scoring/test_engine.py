@@ -11,16 +11,13 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from scoring import engine
+from scoring.bands import Band
 from scoring.engine import (
-    GREEN,
     NEGATIVE,
-    NO_DATA,
     PERCENTILE,
     POSITIVE,
     RANGE,
-    RED,
     THRESHOLD,
-    YELLOW,
     MeasureSpec,
     ScorecardError,
     assign_bands,
@@ -142,7 +139,7 @@ def test_it_lands_exactly_on_a_band_edge_despite_float_noise() -> None:
     measures = [range_(key=str(i), weight=w) for i, w in enumerate([0.1, 0.3, 0.2])]
     result = score_accounts(np.full((1, 3), 35.0), measures)
     assert result.score[0] == 70.0
-    assert assign_bands(result.score, result.coverage, min_coverage=0.5)[0] == GREEN
+    assert assign_bands(result.score, result.coverage, min_coverage=0.5)[0] == Band.GREEN
 
 
 def test_it_gives_no_score_when_an_account_has_no_data() -> None:
@@ -263,7 +260,7 @@ def test_dropping_a_measures_data_renormalises_weights_and_lowers_coverage(
 def test_it_applies_fixed_band_cutoffs_at_their_edges() -> None:
     scores = np.array([70.0, 69.99, 40.0, 39.99, 0.0, 100.0])
     bands = assign_bands(scores, np.ones(6), min_coverage=0.5)
-    assert bands.tolist() == [GREEN, YELLOW, YELLOW, RED, RED, GREEN]
+    assert bands.tolist() == [Band.GREEN, Band.YELLOW, Band.YELLOW, Band.RED, Band.RED, Band.GREEN]
 
 
 def test_no_data_or_thin_coverage_is_never_red_or_green() -> None:
@@ -278,18 +275,18 @@ def test_no_data_or_thin_coverage_is_never_red_or_green() -> None:
             top_share=0.5,
             bottom_share=0.5,
         )
-        assert bands[:4].tolist() == [NO_DATA] * 4, mode
-        assert bands[4] != NO_DATA  # exactly at the minimum counts
+        assert bands[:4].tolist() == [Band.NO_DATA] * 4, mode
+        assert bands[4] != Band.NO_DATA  # exactly at the minimum counts
 
 
 def test_band_for_matches_the_vector_version() -> None:
-    assert band_for(75, 1.0, min_coverage=0.5) == GREEN
-    assert band_for(50, 1.0, min_coverage=0.5) == YELLOW
-    assert band_for(10, 1.0, min_coverage=0.5) == RED
-    assert band_for(10, 0.4, min_coverage=0.5) == NO_DATA
-    assert band_for(None, 1.0, min_coverage=0.5) == NO_DATA
-    assert band_for(float("nan"), 1.0, min_coverage=0.5) == NO_DATA
-    assert band_for(55, 1.0, min_coverage=0.5, green_at=50, red_below=20) == GREEN
+    assert band_for(75, 1.0, min_coverage=0.5) == Band.GREEN
+    assert band_for(50, 1.0, min_coverage=0.5) == Band.YELLOW
+    assert band_for(10, 1.0, min_coverage=0.5) == Band.RED
+    assert band_for(10, 0.4, min_coverage=0.5) == Band.NO_DATA
+    assert band_for(None, 1.0, min_coverage=0.5) == Band.NO_DATA
+    assert band_for(float("nan"), 1.0, min_coverage=0.5) == Band.NO_DATA
+    assert band_for(55, 1.0, min_coverage=0.5, green_at=50, red_below=20) == Band.GREEN
 
 
 @given(
@@ -313,12 +310,16 @@ def test_percentile_bands_split_the_population_by_share(
         top_share=top,
         bottom_share=bottom,
     )
-    n_red, n_green = (bands == RED).sum(), (bands == GREEN).sum()
+    n_red, n_green = (bands == Band.RED).sum(), (bands == Band.GREEN).sum()
     assert abs(n_red - n * bottom) <= 1
     assert abs(n_green - n * top) <= 1
-    assert n_red + n_green + (bands == YELLOW).sum() == n
+    assert n_red + n_green + (bands == Band.YELLOW).sum() == n
     # every red scores no higher than every yellow, every yellow no higher than green
-    for lower, upper in ((RED, YELLOW), (YELLOW, GREEN), (RED, GREEN)):
+    for lower, upper in (
+        (Band.RED, Band.YELLOW),
+        (Band.YELLOW, Band.GREEN),
+        (Band.RED, Band.GREEN),
+    ):
         lo, hi = scores[bands == lower], scores[bands == upper]
         if lo.size and hi.size:
             assert lo.max() <= hi.min()
@@ -326,7 +327,7 @@ def test_percentile_bands_split_the_population_by_share(
 
 def test_percentile_bands_default_to_a_25_50_25_split() -> None:
     bands = assign_bands(np.arange(100.0), np.ones(100), min_coverage=0, mode="percentile")
-    assert bands.tolist() == [RED] * 25 + [YELLOW] * 50 + [GREEN] * 25
+    assert bands.tolist() == [Band.RED] * 25 + [Band.YELLOW] * 50 + [Band.GREEN] * 25
 
 
 def test_percentile_bands_split_ties_deterministically_by_tiebreak() -> None:
@@ -337,14 +338,14 @@ def test_percentile_bands_split_ties_deterministically_by_tiebreak() -> None:
     assert first.tolist() == again.tolist()
     by_id = dict(zip(ids.tolist(), first.tolist(), strict=True))
     assert [by_id[i] for i in sorted(by_id)] == [
-        RED,
-        RED,
-        YELLOW,
-        YELLOW,
-        YELLOW,
-        YELLOW,
-        GREEN,
-        GREEN,
+        Band.RED,
+        Band.RED,
+        Band.YELLOW,
+        Band.YELLOW,
+        Band.YELLOW,
+        Band.YELLOW,
+        Band.GREEN,
+        Band.GREEN,
     ]
 
 
@@ -374,14 +375,21 @@ def test_percentile_bands_rank_only_accounts_with_data() -> None:
     scores = np.array([np.nan, 10.0, 20.0, 30.0, 40.0, np.nan])
     coverage = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
     bands = assign_bands(scores, coverage, min_coverage=0.5, mode="percentile")
-    assert bands.tolist() == [NO_DATA, RED, YELLOW, YELLOW, GREEN, NO_DATA]
+    assert bands.tolist() == [
+        Band.NO_DATA,
+        Band.RED,
+        Band.YELLOW,
+        Band.YELLOW,
+        Band.GREEN,
+        Band.NO_DATA,
+    ]
 
 
 def test_percentile_bands_with_nobody_to_rank() -> None:
     bands = assign_bands(
         np.array([np.nan, np.nan]), np.zeros(2), min_coverage=0.5, mode="percentile"
     )
-    assert bands.tolist() == [NO_DATA, NO_DATA]
+    assert bands.tolist() == [Band.NO_DATA, Band.NO_DATA]
 
 
 # ---------------------------------------------------------------- validation
@@ -506,3 +514,73 @@ def test_reference_sample_is_bounded_and_sorted():
     sample = engine.reference_sample(np.random.default_rng(1).normal(size=50_000), size=101)
     assert sample.size == 101
     assert np.all(np.diff(sample) >= 0)
+
+
+# ---------------------------------------------------------------- weights and problems
+
+
+def test_effective_weights_share_a_categorys_weight_by_the_measures_own() -> None:
+    measures = [("usage", 1.0), ("usage", 3.0), ("support", 2.0), ("advocacy", 5.0)]
+    weights = engine.effective_weights(measures, {"usage": 2.0, "support": 0.5})
+    # usage 2 split 1:3, support 0.5 alone, advocacy has no weight of its own: 1.
+    assert weights == [0.5, 1.5, 0.5, 1.0]
+    assert engine.effective_weights(measures, {}, unlisted=0.0) == [0.0] * 4
+    # Measures that all weigh 0 switch their category off (no division by zero).
+    assert engine.effective_weights([("usage", 0.0), ("usage", 0.0)], {"usage": 3.0}) == [0, 0]
+
+
+def test_problems_name_the_measure_and_the_band_settings() -> None:
+    good = [threshold(key="1"), percentile(key="2")]
+    assert engine.problems(good, min_coverage=0.5) == []
+    broken = [threshold(key="1"), MeasureSpec("2", 1.0, RANGE, POSITIVE, low=5, high=1)]
+    found = engine.problems(
+        broken, names={"2": "Seats used"}, min_coverage=0.5, green_at=30, red_below=60
+    )
+    assert len(found) == 2
+    assert found[0].startswith("Measure “Seats used”: range low")
+    assert "red_below <= green_at" in found[1]
+    assert "no measures" in engine.problems([], min_coverage=0.5)[0]
+    # Without names a measure is called by its key, as validate_measures calls it.
+    assert engine.problems(broken, min_coverage=0.5)[0].startswith("Measure '2'")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"green_at": 40, "red_below": 70}, "red_below <= green_at"),
+        ({"mode": "percentile", "top_share": 0.6, "bottom_share": 0.6}, "exceeds 1"),
+        ({"mode": "quartiles"}, "Unknown band mode"),
+        ({"min_coverage": -1}, "min_coverage"),
+    ],
+)
+def test_validate_bands_refuses_what_assign_bands_refuses(kwargs: dict, message: str) -> None:
+    kwargs = {"min_coverage": 0.5, **kwargs}
+    with pytest.raises(ScorecardError, match=message):
+        engine.validate_bands(**kwargs)
+    with pytest.raises(ScorecardError, match=message):
+        assign_bands(np.array([]), np.array([]), **kwargs)
+
+
+def test_band_cuts_are_the_edge_scores_of_a_banded_population() -> None:
+    scores = np.array([10.0, 20.0, 50.0, 60.0, 80.0, 90.0, np.nan])
+    bands = assign_bands(scores, np.ones(7), min_coverage=0.5, mode="percentile")
+    assert engine.band_cuts(scores, bands) == [20.0, 80.0]
+    assert engine.band_cuts(scores, np.full(7, Band.YELLOW, dtype=object)) == [None, None]
+
+
+def test_band_for_a_lone_account_follows_its_populations_cuts() -> None:
+    # A percentile population's cuts: red up to 31.5, green from 66.
+    def band(score, coverage=1.0):
+        return band_for(score, coverage, min_coverage=0.5, cuts=[31.5, 66.0])
+
+    assert [band(20), band(31.5), band(40), band(66), band(90)] == [
+        Band.RED,
+        Band.RED,
+        Band.YELLOW,
+        Band.GREEN,
+        Band.GREEN,
+    ]
+    assert band(90, coverage=0.2) == band(None) == band(float("nan")) == Band.NO_DATA
+    # A population without red (or green) accounts bands nobody red (or green).
+    assert band_for(0.0, 1.0, min_coverage=0.5, cuts=[None, 66.0]) == Band.YELLOW
+    assert band_for(100.0, 1.0, min_coverage=0.5, cuts=[31.5, None]) == Band.YELLOW

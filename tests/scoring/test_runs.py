@@ -239,6 +239,24 @@ def test_account_rescore_updates_todays_snapshot(portfolio):
     assert HealthScore.objects.filter(date=TODAY, account=portfolio["silent"]).count() == 1
 
 
+def test_account_rescore_bands_by_the_runs_percentile_cut_offs(portfolio):
+    from scoring.models import ScorecardVersion
+
+    for i in range(8):
+        add_signals(AccountFactory(name=f"Extra {i}", segment=portfolio["healthy"].segment), i / 8)
+    ScorecardVersion.objects.filter(status="active").update(band_mode="percentile")
+    run = runs.run_sync(as_of=TODAY)
+    version_id = scores_by_name(run)["Healthy Co"].version_id
+    red_max, green_min = run.reference["band_cuts"][str(version_id)]
+    # Alone, the account cannot be ranked: it is banded by where today's population was cut.
+    add_signals(portfolio["silent"], 0.95)
+    score = runs.account_rescore(account_id=portfolio["silent"].pk)
+    assert score.score >= green_min and score.band == "green"
+    add_signals(portfolio["sick"], 0.0)
+    score = runs.account_rescore(account_id=portfolio["sick"].pk)
+    assert score.score <= red_max and score.band == "red"
+
+
 def test_account_rescore_waits_for_the_nightly_run_when_today_has_none(portfolio):
     assert runs.account_rescore(account_id=portfolio["sick"].pk) is None
     assert not HealthScore.objects.exists()

@@ -21,11 +21,10 @@ from healthboard.pages.scorecards.widgets import (
     QuickSelect,
     QuickTextInput,
 )
+from scoring import engine
 from scoring.models import Category, CategoryWeight, Measure, ScorecardVersion
 from scoring.specs import VersionConfig, config_for, measure_configs
 
-CATEGORY_ORDER = [value for value, _ in Category.choices]
-CATEGORY_LABELS = dict(Category.choices)
 PREFIX = "measures"
 MAX_MEASURES = 60
 NEGATIVE_WEIGHT = "Weights cannot be negative."
@@ -266,19 +265,21 @@ class CategoryWeightsForm(forms.Form):
 
     def __init__(self, *args, version: ScorecardVersion, **kwargs):
         current = {cw.category: cw.weight for cw in version.category_weights.all()}
-        # A category without a row weighs 1 when scoring (specs.effective_weights).
-        initial = {f"w_{c}": current.get(c, 1.0) for c in CATEGORY_ORDER}
+        # A category without a row weighs 1 when scoring (engine.effective_weights).
+        initial = {
+            f"w_{c}": current.get(c, engine.DEFAULT_CATEGORY_WEIGHT) for c in Category.values
+        }
         super().__init__(*args, initial=initial, **kwargs)
         self.version = version
-        for c in CATEGORY_ORDER:
+        for c in Category.values:
             self.fields[f"w_{c}"] = NumberField(
-                label=f"Weight of {CATEGORY_LABELS[c]}",
+                label=f"Weight of {Category(c).label}",
                 min_value=0,
                 error_messages={"min_value": NEGATIVE_WEIGHT},
             )
 
     def weights(self) -> dict[str, float]:
-        return {c: self.cleaned_data[f"w_{c}"] for c in CATEGORY_ORDER}
+        return {c: self.cleaned_data[f"w_{c}"] for c in Category.values}
 
     def save(self) -> None:
         existing = {cw.category: cw for cw in self.version.category_weights.all()}
@@ -352,7 +353,7 @@ class DraftForms:
         # Scoring order is category by category, then as arranged within each category.
         measures = sorted(
             version.measures.all(),
-            key=lambda m: (CATEGORY_ORDER.index(m.category), m.order, m.pk),
+            key=lambda m: (Category.values.index(m.category), m.order, m.pk),
         )
         renumbered = []
         for position, measure in enumerate(measures):
@@ -390,19 +391,16 @@ class DraftForms:
         (category weight × measure weight / category total, as % of all)."""
         rows = [self._row(f, i) for i, f in enumerate(self.measures.forms)]
         live = [r for r in rows if not r["deleted"]]
-        totals: dict[str, float] = defaultdict(float)
-        for r in live:
-            totals[r["category"]] += r["weight"]
-        category_weights = {c: self._category_weight(c) for c in CATEGORY_ORDER}
-        effective = {
-            id(r): category_weights.get(r["category"], 0.0) * r["weight"] / totals[r["category"]]
-            if totals[r["category"]] > 0
-            else 0.0
-            for r in live
-        }
+        category_weights = {c: self._category_weight(c) for c in Category.values}
+        # Every category has a weight field here: a row whose category is none of them
+        # (not chosen yet) has no share.
+        weights = engine.effective_weights(
+            [(r["category"], r["weight"]) for r in live], category_weights, unlisted=0.0
+        )
+        effective = {id(r): w for r, w in zip(live, weights, strict=True)}
         grand = sum(effective.values())
         groups = []
-        for c in CATEGORY_ORDER:
+        for c in Category.values:
             members = sorted((r for r in rows if r["category"] == c), key=lambda r: r["order"])
             for r in members:
                 r["share"] = 100 * effective.get(id(r), 0.0) / grand if grand else 0.0
@@ -412,7 +410,7 @@ class DraftForms:
             groups.append(
                 {
                     "key": c,
-                    "label": CATEGORY_LABELS[c],
+                    "label": Category(c).label,
                     "weight_field": self.weights[f"w_{c}"],
                     "rows": members,
                     "share": sum(r["share"] for r in members if not r["deleted"]),
@@ -441,7 +439,7 @@ class DraftForms:
     def config(self) -> VersionConfig:
         """The unsaved draft as the scoring code sees it (call after is_valid())."""
         kept = [f for f in self.measures.forms if self.measures.is_kept(f)]
-        kept.sort(key=lambda f: (CATEGORY_ORDER.index(f.instance.category), f.instance.order))
+        kept.sort(key=lambda f: (Category.values.index(f.instance.category), f.instance.order))
         measures = [f.instance for f in kept]
         configs = measure_configs(
             measures, self.weights.weights(), keys=[f"draft-{i}" for i in range(len(measures))]
@@ -467,7 +465,7 @@ def apply_op(data: QueryDict, op: str) -> QueryDict:
     data = data.copy()
     total = _int(data.get(f"{PREFIX}-TOTAL_FORMS"))
     action, _, arg = op.partition(":")
-    if action == "add" and arg in CATEGORY_LABELS and total < MAX_MEASURES:
+    if action == "add" and arg in Category.values and total < MAX_MEASURES:
         orders = [_int(data.get(f"{PREFIX}-{i}-order")) for i in range(total)]
         metric = _first_metric(arg)
         new = {
@@ -493,7 +491,7 @@ def apply_op(data: QueryDict, op: str) -> QueryDict:
 
 
 def _first_metric(category: str) -> Metric | None:
-    label = CATEGORY_LABELS[category]
+    label = Category(category).label
     return (
         Metric.objects.filter(category__iexact=label).order_by("name").first()
         or Metric.objects.order_by("category", "name").first()

@@ -10,6 +10,7 @@ from django.db.models import Count, Prefetch, Sum
 from django.utils import timezone
 
 from accounts.models import Segment
+from scoring.engine import DEFAULT_CATEGORY_WEIGHT, effective_weights
 from scoring.models import (
     Category,
     HealthScore,
@@ -19,10 +20,7 @@ from scoring.models import (
     ScorecardVersion,
     ScoreRun,
 )
-from scoring.specs import effective_weights
 
-CATEGORY_ORDER = [value for value, _ in Category.choices]
-CATEGORY_LABELS = dict(Category.choices)
 HISTORY_PER_PAGE = 25
 # How long the progress page waits for a worker to pick up the recompute before saying so.
 START_GRACE = dt.timedelta(minutes=2)
@@ -145,11 +143,13 @@ def version_breakdown(version: ScorecardVersion) -> list[CategoryGroup]:
     beyond version_get's prefetches)."""
     measures = list(version.measures.all())
     category_weights = {cw.category: cw.weight for cw in version.category_weights.all()}
-    weights = effective_weights(measures, category_weights)
+    weights = effective_weights([(m.category, m.weight) for m in measures], category_weights)
     total = sum(w for w in weights if w > 0) or 1.0
     groups = {
-        c: CategoryGroup(c, CATEGORY_LABELS[c], category_weights.get(c, 1.0), 0.0)
-        for c in CATEGORY_ORDER
+        c: CategoryGroup(
+            c, Category(c).label, category_weights.get(c, DEFAULT_CATEGORY_WEIGHT), 0.0
+        )
+        for c in Category.values
     }
     for m, w in zip(measures, weights, strict=True):
         share = 100 * max(w, 0) / total
