@@ -6,7 +6,11 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
+
+# Renewals this close are flagged on the pages.
+RENEWAL_SOON_DAYS = 90
 
 
 class Segment(models.Model):
@@ -38,6 +42,20 @@ class JourneyStage(models.Model):
 
     def practices(self) -> list[str]:
         return [line.strip() for line in self.best_practices.splitlines() if line.strip()]
+
+
+class AccountQuerySet(models.QuerySet):
+    def active(self) -> AccountQuerySet:
+        """Accounts that are customers now: the ones the pages list."""
+        return self.filter(status=Account.Status.ACTIVE)
+
+    def customers_on(self, day: dt.date) -> AccountQuerySet:
+        """Accounts that were customers on `day`, the ones a score run for that day scores:
+        started on or before it and not churned by then. An account is gone from its churn
+        date on; one marked churned without a churn date is gone on every day."""
+        return self.filter(start_date__lte=day).filter(
+            Q(status=Account.Status.ACTIVE, churn_date__isnull=True) | Q(churn_date__gt=day)
+        )
 
 
 class Account(models.Model):
@@ -76,6 +94,8 @@ class Account(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     churn_date = models.DateField(null=True, blank=True)
 
+    objects = AccountQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
         indexes = [
@@ -104,6 +124,11 @@ class Account(models.Model):
         if self.renewal_date is None:
             return None
         return (self.renewal_date - (today or timezone.localdate())).days
+
+    def renews_soon(self, today: dt.date | None = None) -> bool:
+        """Whether the renewal date is today or within the next RENEWAL_SOON_DAYS days."""
+        days = self.days_to_renewal(today)
+        return days is not None and 0 <= days <= RENEWAL_SOON_DAYS
 
     def days_in_stage(self, today: dt.date | None = None) -> int | None:
         if self.stage_since is None:

@@ -50,10 +50,9 @@ class RunInProgress(Exception):
 
 
 def accounts_active_on(as_of: dt.date, first_id: int | None = None, last_id: int | None = None):
-    """(ids, segment ids, seats) of the accounts that were customers on that date."""
-    qs = Account.objects.filter(start_date__lte=as_of).filter(
-        Q(status=Account.Status.ACTIVE, churn_date__isnull=True) | Q(churn_date__gt=as_of)
-    )
+    """(ids, segment ids, seats) of the accounts that were customers on that date
+    (Account.objects.customers_on), optionally those with ids first_id..last_id."""
+    qs = Account.objects.customers_on(as_of)
     if first_id is not None:
         qs = qs.filter(pk__gte=first_id, pk__lte=last_id)
     rows = list(qs.order_by("pk").values_list("pk", "segment_id", "seats"))

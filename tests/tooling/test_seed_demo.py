@@ -215,7 +215,7 @@ def test_churned_accounts_stop_emitting_signals(history):
     # And they did emit signals up to the end.
     last = churned.annotate(last=Max("signals__observed_at")).values_list("last", "churn_date")
     assert all((churn_date - seen.date()).days <= 14 for seen, churn_date in last)
-    active = Account.objects.filter(status=Account.Status.ACTIVE)
+    active = Account.objects.active()
     assert not active.filter(churn_date__isnull=False).exists()
     assert sum(entry["churned"] for entry in history.values()) == churned.count()
 

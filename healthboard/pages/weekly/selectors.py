@@ -260,7 +260,7 @@ def _week(runs: ReviewRuns, today: dt.date) -> _Week:
     found = runs_columns(runs=[r for r in (runs.end, runs.previous) if r is not None], today=today)
     end = found[runs.end.pk]
     accounts = columns_of(
-        Account.objects.filter(status=Account.Status.ACTIVE),
+        Account.objects.active(),
         id=INT,
         owner_id=INT,
         arr=FLOAT,
