@@ -25,6 +25,7 @@ from healthboard.pages.account import selectors as drilldown
 from healthboard.pages.account import timeline
 from healthboard.pages.account.forms import NoteForm, StageForm
 from healthboard.pages.charts import figure_json, score_trend_figure, trend_summary
+from healthboard.pages.templatetags.healthboard import renewal_note
 from scoring import explain
 from scoring.models import HealthScore, ScorecardVersion
 from scoring.specs import version_config
@@ -96,13 +97,7 @@ def _renewal(account: Account) -> dict | None:
     days = account.days_to_renewal()
     if days is None:
         return None
-    if days == 0:
-        text = "today"
-    elif days > 0:
-        text = f"in {days} day{'s' if days != 1 else ''}"
-    else:
-        text = f"{-days} day{'s' if days != -1 else ''} ago"
-    return {"text": text, "soon": account.is_active and 0 <= days <= 90}
+    return {"text": renewal_note(days), "soon": account.is_active and account.renews_soon()}
 
 
 # ---------------------------------------------------------------- region contexts

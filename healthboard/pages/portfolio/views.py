@@ -17,7 +17,6 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -39,7 +38,7 @@ from healthboard.pages.portfolio.selectors import (
     score_runs_for,
 )
 from healthboard.pages.sparklines import sparkline_svg
-from healthboard.pages.templatetags.healthboard import band_chip, score_text
+from healthboard.pages.templatetags.healthboard import band_chip, renewal_note, score_text
 from scoring.bands import Band
 
 FORM_ID = "portfolio-filters"
@@ -209,20 +208,6 @@ def _band_cards(summary: dict, filters: PortfolioFilters, links: Links) -> None:
             row["url"] = links.with_(band=[band])
 
 
-# Renewals this close are flagged in the table.
-RENEWAL_SOON_DAYS = 90
-
-
-def _renewal_note(days: int | None) -> str:
-    if days is None:
-        return ""
-    if days == 0:
-        return "today"
-    if days < 0:
-        return f"{-days} day{pluralize(-days)} ago"
-    return f"in {days} day{pluralize(days)}"
-
-
 def _decorate(rows: list[Account], history: dict, today: dt.date) -> None:
     """What the template shows per row beyond the model's fields."""
     pattern = account_url_pattern()
@@ -232,9 +217,8 @@ def _decorate(rows: list[Account], history: dict, today: dt.date) -> None:
         row.renewal_text = (
             f"{row.renewal_date.day} {row.renewal_date:%b %Y}" if row.renewal_date else ""
         )
-        days = row.days_to_renewal(today)
-        row.renewal_note = _renewal_note(days)
-        row.renewal_soon = days is not None and 0 <= days <= RENEWAL_SOON_DAYS
+        row.renewal_note = renewal_note(row.days_to_renewal(today))
+        row.renewal_soon = row.renews_soon(today)
         row.coverage_pct = round(100 * row.coverage) if row.coverage is not None else None
         # Same rule as the `arrow` filter: no direction for a change shown as 0.0.
         delta = row.delta_7d

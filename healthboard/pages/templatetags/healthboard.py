@@ -121,3 +121,17 @@ def is_under(path, prefix: str) -> bool:
 def band_chip(band, score=None) -> dict:
     """`{% band_chip row.band row.score %}`: the traffic-light chip."""
     return {"band": band_key(band), "score": score}
+
+
+@register.filter
+def renewal_note(days) -> str:
+    """When the renewal is, from Account.days_to_renewal: "in 12 days", "today", "3 days
+    ago"; empty when there is no renewal date."""
+    if days is None:
+        return ""
+    days = int(days)
+    if days == 0:
+        return "today"
+    if days < 0:
+        return f"{-days} day{'s' if days != -1 else ''} ago"
+    return f"in {days} day{'s' if days != 1 else ''}"
