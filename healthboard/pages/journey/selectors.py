@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
-from django.db.models import Q, QuerySet
 
 from accounts.models import Account, JourneyStage
-from healthboard.pages.portfolio.selectors import NO_OWNER
+from healthboard.pages.filters import AccountFilters
 from scoring.bands import CODES, RISK_ORDER, Band
 from scoring.columns import DATE, FLOAT, INT, NO_DATE, columns_of, days_of
 from scoring.models import HealthScore, ScoreRun
@@ -28,16 +27,6 @@ CARDS_PER_STAGE = 30
 # Most at risk first (scoring.bands.RISK_ORDER): a CSM works a column from the top.
 RISK_RANK: dict[str, int] = {band: rank for rank, band in enumerate(RISK_ORDER)}
 UNHEALTHY = (Band.RED,)
-
-
-@dataclass(frozen=True)
-class BoardFilters:
-    """What the board shows; every field empty means every active scored account."""
-
-    bands: tuple[str, ...] = ()
-    # None: everyone's accounts; NO_OWNER: unassigned accounts; else a user id.
-    owner_id: int | None = None
-    segment_id: int | None = None
 
 
 @dataclass
@@ -82,18 +71,6 @@ def journey_stages() -> list[JourneyStage]:
     return list(JourneyStage.objects.order_by("order"))
 
 
-def _accounts(filters: BoardFilters) -> QuerySet[Account]:
-    """The active accounts matching the filters on the account itself."""
-    where = Q(status=Account.Status.ACTIVE)
-    if filters.owner_id == NO_OWNER:
-        where &= Q(owner__isnull=True)
-    elif filters.owner_id is not None:
-        where &= Q(owner_id=filters.owner_id)
-    if filters.segment_id is not None:
-        where &= Q(segment_id=filters.segment_id)
-    return Account.objects.filter(where)
-
-
 def _weighted_median(histogram: list[tuple[int, int]]) -> float | None:
     """The median of values given as (value, how many), sorted by value."""
     total = sum(n for _v, n in histogram)
@@ -124,13 +101,19 @@ class _Board:
 
 
 def _board(
-    *, run: ScoreRun, stages: list[JourneyStage], filters: BoardFilters, today: dt.date
+    *, run: ScoreRun, stages: list[JourneyStage], filters: AccountFilters, today: dt.date
 ) -> _Board:
     """The accounts matching the filters, scored in the run, in one of the stages, with a
     band the board knows. Two or three queries: the run's scores (scoring.rollups), then
     the accounts."""
     scores = run_columns(run=run, today=today)
-    accounts = columns_of(_accounts(filters), id=INT, stage_id=INT, stage_since=DATE, arr=FLOAT)
+    accounts = columns_of(
+        Account.objects.active().filter(*filters.conditions(today)),
+        id=INT,
+        stage_id=INT,
+        stage_since=DATE,
+        arr=FLOAT,
+    )
     scored, at = scores.find(accounts["id"])
     # The run's band codes → risk ranks; a band the board does not show, or one filtered
     # out, → -1.
@@ -162,7 +145,7 @@ def journey_board(
     *,
     run: ScoreRun,
     stages: list[JourneyStage],
-    filters: BoardFilters,
+    filters: AccountFilters,
     today: dt.date,
     cards_per_stage: int | None = None,
 ) -> list[StageColumn]:

@@ -21,16 +21,16 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import services
-from accounts.models import JourneyStage, Segment
-from healthboard.lib.roles import CSM, can_work_on, role_of
+from accounts.models import JourneyStage
+from healthboard.lib.roles import can_work_on, role_of
 from healthboard.pages.account import selectors as drilldown
 from healthboard.pages.account.forms import StageForm
 from healthboard.pages.charts import figure_json
+from healthboard.pages.filters import ACCOUNTS, ALL, ARR, MEASURES, user_label
 from healthboard.pages.journey.charts import stage_bands_figure, stage_bands_summary
-from healthboard.pages.journey.forms import ACCOUNTS, ARR, MEASURES, JourneyFilterForm
+from healthboard.pages.journey.forms import JourneyFilterForm
 from healthboard.pages.journey.selectors import StageColumn, journey_board, journey_stages
-from healthboard.pages.portfolio.forms import ALL, ME, user_label
-from healthboard.pages.portfolio.selectors import portfolio_owners, score_run_latest
+from healthboard.pages.portfolio.selectors import score_run_latest
 
 PAGE = "accounts/journey.html"
 BOARD = "accounts/_journey_board.html"
@@ -49,19 +49,6 @@ def _is_fragment(request: HttpRequest) -> bool:
     htmx = request.htmx
     # A history restore (back button, cache miss) needs the whole page, as a reload does.
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
-
-
-def _filter_form(request: HttpRequest, data: QueryDict) -> JourneyFilterForm:
-    owners = portfolio_owners()
-    owns_accounts = any(owner.pk == request.user.pk for owner in owners)
-    return JourneyFilterForm(
-        data,
-        user=request.user,
-        owners=owners,
-        segments=list(Segment.objects.all()),
-        # Like the portfolio: a CSM starts on their own book, managers on the whole team.
-        default_owner=ME if owns_accounts and role_of(request.user) == CSM else ALL,
-    )
 
 
 def _url(path: str, query: QueryDict) -> str:
@@ -114,7 +101,7 @@ def _decorate(
 
 
 def _context(request: HttpRequest, data: QueryDict) -> dict:
-    form = _filter_form(request, data)
+    form = JourneyFilterForm.for_request(request, data)
     notices = [f"Ignored {'; '.join(form.ignored)}."] if form.ignored else []
     path = reverse("accounts:journey")
     query = form.query()

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypedDict
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import (
     Count,
     Exists,
@@ -26,6 +24,7 @@ from django.db.models import (
 from django.db.models.expressions import OrderBy
 
 from accounts.models import Account
+from healthboard.pages.filters import NO_OWNER, AccountFilters
 from scoring.bands import ORDER, Band
 from scoring.models import HealthScore, ScoreRun
 from scoring.rollups import totals as run_totals
@@ -49,23 +48,15 @@ WEEK = dt.timedelta(days=7)
 
 
 @dataclass(frozen=True)
-class PortfolioFilters:
-    """What the portfolio shows; every field empty means "all active accounts"."""
+class PortfolioFilters(AccountFilters):
+    """What the portfolio shows: the account filters and its own; every field empty means
+    "all active accounts"."""
 
-    bands: tuple[str, ...] = ()
     # The band on the done run a week before the shown one (the weekly review's transitions).
     prev_bands: tuple[str, ...] = ()
-    # None: everyone's accounts; NO_OWNER: unassigned accounts; else a user id.
-    owner_id: int | None = None
-    segment_id: int | None = None
-    stage_id: int | None = None
-    renewal_within: int | None = None
     moved: float | None = None
-    q: str = ""
     sort: str = "score"
 
-
-NO_OWNER = 0
 
 # sort key → the columns it orders by, ascending; "-key" reverses them. Missing values
 # (no score, no renewal date) always sort last.
@@ -132,30 +123,6 @@ def score_runs_for(*, on: dt.date | None = None) -> RunPair | None:
     return RunPair(run=run, week_before=week_before)
 
 
-def _attribute_conditions(filters: PortfolioFilters, today: dt.date, prefix: str = "") -> list[Q]:
-    """The filters on the account itself (not on its scores); `prefix` reaches the account
-    from another model ("account__")."""
-
-    def q(**lookups) -> Q:
-        return Q(**{prefix + key: value for key, value in lookups.items()})
-
-    where = []
-    if filters.owner_id == NO_OWNER:
-        where.append(q(owner__isnull=True))
-    elif filters.owner_id is not None:
-        where.append(q(owner_id=filters.owner_id))
-    if filters.segment_id is not None:
-        where.append(q(segment_id=filters.segment_id))
-    if filters.stage_id is not None:
-        where.append(q(stage_id=filters.stage_id))
-    if filters.renewal_within is not None:
-        end = today + dt.timedelta(days=filters.renewal_within)
-        where.append(q(renewal_date__gte=today, renewal_date__lte=end))
-    if filters.q:
-        where.append(q(name__icontains=filters.q) | q(external_id__icontains=filters.q))
-    return where
-
-
 def _portfolio_accounts(
     *, runs: RunPair, filters: PortfolioFilters, today: dt.date, with_bands: bool = True
 ) -> QuerySet[Account]:
@@ -167,7 +134,7 @@ def _portfolio_accounts(
     qs = Account.objects.annotate(cur=FilteredRelation("scores", condition=Q(scores__run=runs.run)))
     # One filter() call: each further call on a multi-valued relation would join it again.
     # Filtering on `cur` makes it an inner join, so unscored accounts drop out.
-    where = [Q(status=Account.Status.ACTIVE), Q(cur__run=runs.run)]
+    where = [Q(cur__run=runs.run)]
     if with_bands and filters.bands:
         where.append(Q(cur__band__in=filters.bands))
     if filters.prev_bands:
@@ -175,10 +142,10 @@ def _portfolio_accounts(
             return qs.none()
         qs = qs.annotate(prev=FilteredRelation("scores", condition=Q(scores__run=runs.week_before)))
         where.append(Q(prev__band__in=filters.prev_bands))
-    where += _attribute_conditions(filters, today)
+    where += filters.conditions(today)
     if filters.moved is not None:
         where.append(Q(cur__delta_7d__gte=filters.moved) | Q(cur__delta_7d__lte=-filters.moved))
-    return qs.filter(*where)
+    return qs.active().filter(*where)
 
 
 # Sort columns that are never NULL. Descending, they are ordered without NULLS LAST (the
@@ -274,7 +241,7 @@ def _week_before_counts(
         chosen = _portfolio_accounts(runs=runs, filters=filters, today=today, with_bands=False)
         scores = scores.filter(account_id__in=Subquery(chosen.values("pk")))
     else:
-        scores = scores.filter(*_attribute_conditions(filters, today, prefix="account__"))
+        scores = scores.filter(*filters.conditions(today, prefix="account__"))
     return dict(scores.values_list("band").annotate(n=Count("id")).order_by())
 
 
@@ -405,14 +372,3 @@ def score_history(
     for account_id, date, score in rows:
         history[account_id][(date - start).days] = score
     return history
-
-
-def portfolio_owners() -> list[AbstractBaseUser]:
-    """Users who own at least one active account, by name. One query."""
-    User = get_user_model()
-    owns = Account.objects.filter(owner=OuterRef("pk"), status=Account.Status.ACTIVE)
-    return list(
-        User.objects.filter(Exists(owns))
-        .only("id", "username", "first_name", "last_name")
-        .order_by("first_name", "last_name", "username")
-    )

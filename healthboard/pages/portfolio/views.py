@@ -23,15 +23,15 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
-from accounts.models import Account, JourneyStage, Segment
-from healthboard.lib.roles import CSM, role_of
-from healthboard.pages.portfolio.forms import ALL, ME, PortfolioFilterForm, user_label
+from accounts.models import Account
+from healthboard.lib.roles import role_of
+from healthboard.pages.filters import ALL, ME, user_label
+from healthboard.pages.portfolio.forms import PortfolioFilterForm
 from healthboard.pages.portfolio.selectors import (
     PAGE_SIZE,
     PortfolioFilters,
     RunPair,
     portfolio_accounts,
-    portfolio_owners,
     portfolio_page,
     portfolio_summary,
     score_history,
@@ -110,20 +110,6 @@ def _require_role(request: HttpRequest) -> None:
     # where has_perm would cost two more.
     if role_of(request.user) is None:
         raise PermissionDenied
-
-
-def _filter_form(request: HttpRequest) -> PortfolioFilterForm:
-    owners = portfolio_owners()
-    owns_accounts = any(owner.pk == request.user.pk for owner in owners)
-    return PortfolioFilterForm(
-        request.GET,
-        user=request.user,
-        owners=owners,
-        segments=list(Segment.objects.all()),
-        stages=list(JourneyStage.objects.all()),
-        # A CSM's morning starts with their own book; managers look across the team.
-        default_owner=ME if owns_accounts and role_of(request.user) == CSM else ALL,
-    )
 
 
 def _runs(form: PortfolioFilterForm, notices: list[str]) -> RunPair | None:
@@ -229,7 +215,7 @@ def _decorate(rows: list[Account], history: dict, today: dt.date) -> None:
 
 
 def _context(request: HttpRequest) -> dict:
-    form = _filter_form(request)
+    form = PortfolioFilterForm.for_request(request)
     notices: list[str] = []
     if form.ignored:
         notices.append("Ignored " + "; ".join(form.ignored) + ".")
@@ -242,7 +228,7 @@ def _context(request: HttpRequest) -> dict:
         "runs": runs,
         "filters": filters,
         "notices": notices,
-        "owner": form.cleaned_data.get("owner") or ALL,
+        "owner": form.owner_choice,
         "clear_url": request.path,
     }
     if runs is None:
@@ -265,9 +251,6 @@ def _context(request: HttpRequest) -> dict:
     rows = list(page.object_list)
     _decorate(rows, score_history(account_ids=[r.pk for r in rows], until=runs.run.date), today)
 
-    owner_name = None
-    if context["owner"] not in (ME, ALL):
-        owner_name = next((user_label(o) for o in form.owners if o.pk == filters.owner_id), None)
     context.update(
         # Nothing to filter: the run scored no active account at all.
         nothing_scored=summary["n"] == 0 and filters == PortfolioFilters(sort=filters.sort),
@@ -278,7 +261,7 @@ def _context(request: HttpRequest) -> dict:
         paginator=paginator,
         rows=rows,
         columns=_columns(links, filters.sort),
-        owner_name=owner_name,
+        owner_name=form.owner_name(),
         # The toggle is for people with a book; "me" stays reachable from the owner list.
         show_book_toggle=any(o.pk == request.user.pk for o in form.owners)
         or context["owner"] == ME,
@@ -383,7 +366,7 @@ def _csv_lines(rows) -> Iterator[str]:
 def portfolio_csv(request: HttpRequest) -> StreamingHttpResponse:
     """Exactly the rows the portfolio shows for the same parameters, every page of them."""
     _require_role(request)
-    form = _filter_form(request)
+    form = PortfolioFilterForm.for_request(request)
     runs = _runs(form, [])
     if runs is None:
         rows = Account.objects.none()

@@ -1,62 +1,75 @@
 """The weekly review's GET parameters: which week, what the chart counts, what to export.
 
 `week` is any date (YYYY-MM-DD) and stands for the Monday–Sunday week around it; a value the
-form does not know falls back to the default and is named in `ignored`, never an error page.
+form does not know falls back to the default and is named in `ignored`, never an error page
+(healthboard.pages.filters.ParamsForm).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+from django import forms
 from django.http import QueryDict
 
+from healthboard.pages.filters import ACCOUNTS, MEASURES, ParamsForm
 from healthboard.pages.weekly.selectors import WEEK, week_end_default, week_end_of
 
-ACCOUNTS, ARR = "accounts", "arr"
-MEASURES = {ACCOUNTS: "Accounts", ARR: "ARR"}
 EXPORTS = ("movers", "csms")
 # The picker lists at most this many weeks back from the newest.
 PICKER_WEEKS = 52
 
 
-def _shorten(value: str, limit: int = 30) -> str:
-    return value if len(value) <= limit else value[: limit - 1] + "…"
-
-
-class WeekChoice:
+class WeekChoice(ParamsForm):
     """The cleaned parameters. `week_end` is the Sunday of the chosen week."""
+
+    week = forms.CharField(required=False)
+    measure = forms.ChoiceField(
+        choices=list(MEASURES.items()),
+        required=False,
+        error_messages={"invalid_choice": "use accounts or arr"},
+    )
+    export = forms.ChoiceField(
+        choices=[(export, export) for export in EXPORTS],
+        required=False,
+        error_messages={"invalid_choice": "use movers or csms"},
+    )
+
+    quote_limit = 30
 
     def __init__(self, data: QueryDict, *, today: dt.date) -> None:
         self.today = today
-        self.ignored: list[str] = []
         self.default_week = week_end_default(today)
-        self.explicit = False
-        raw = (data.get("week") or "").strip()
-        self.week_end = self.default_week
-        if raw:
-            try:
-                week_end = week_end_of(dt.date.fromisoformat(raw))
-            except ValueError:
-                self.ignored.append(
-                    f"week “{_shorten(raw)}” (not a date; use YYYY-MM-DD): showing the week "
-                    f"ending {self.default_week:%-d %B %Y}"
-                )
-            else:
-                if week_end > week_end_of(today):
-                    self.ignored.append(
-                        f"week “{_shorten(raw)}” (that week has not begun): showing the week "
-                        f"ending {self.default_week:%-d %B %Y}"
-                    )
-                else:
-                    self.week_end, self.explicit = week_end, True
-        raw_measure = (data.get("measure") or "").strip()
-        self.measure = raw_measure if raw_measure in MEASURES else ACCOUNTS
-        if raw_measure and raw_measure not in MEASURES:
-            self.ignored.append(f"measure “{_shorten(raw_measure)}” (use accounts or arr)")
-        raw_export = (data.get("export") or "").strip()
-        self.export = raw_export if raw_export in EXPORTS else ""
-        if raw_export and not self.export:
-            self.ignored.append(f"export “{_shorten(raw_export)}” (use movers or csms)")
+        data = data.copy()
+        for name in self.base_fields:
+            if name in data:
+                data[name] = data[name].strip()
+        super().__init__(data)
+        week = self.cleaned_data.get("week")
+        self.explicit = week is not None
+        self.week_end = week or self.default_week
+        # Not `measure`: a template's choice.measure would be the form's field.
+        self.chart_measure = self.cleaned_data.get("measure") or ACCOUNTS
+        self.export = self.cleaned_data.get("export") or ""
+
+    def clean_week(self) -> dt.date | None:
+        """The Sunday of the week around the date given; None when none is."""
+        raw = self.cleaned_data["week"]
+        if not raw:
+            return None
+        try:
+            week_end = week_end_of(dt.date.fromisoformat(raw))
+        except ValueError:
+            raise forms.ValidationError("not a date; use YYYY-MM-DD") from None
+        if week_end > week_end_of(self.today):
+            raise forms.ValidationError("that week has not begun")
+        return week_end
+
+    def ignored_text(self, name: str, value: str | None, reason: str) -> str:
+        text = super().ignored_text(name, value, reason)
+        if name == "week":
+            text += f": showing the week ending {self.default_week:%-d %B %Y}"
+        return text
 
     def fall_back(self, reason: str) -> None:
         """The chosen week has nothing to show: the default week instead, and why."""
@@ -68,7 +81,7 @@ class WeekChoice:
         """The applied parameters as a URL query (defaults left out), with `changes`."""
         values = {
             "week": self.week_end.isoformat() if self.explicit else "",
-            "measure": self.measure if self.measure != ACCOUNTS else "",
+            "measure": self.chart_measure if self.chart_measure != ACCOUNTS else "",
         }
         values.update({k: "" if v is None else str(v) for k, v in changes.items()})
         query = QueryDict(mutable=True)

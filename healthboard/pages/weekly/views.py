@@ -24,9 +24,9 @@ from django.views.decorators.http import require_GET
 from healthboard.lib.roles import permission_required
 from healthboard.pages.account.selectors import versions_load
 from healthboard.pages.charts import figure_json
-from healthboard.pages.portfolio.forms import user_label
+from healthboard.pages.filters import ALL, ARR, MEASURES, UNASSIGNED, portfolio_url, user_label
 from healthboard.pages.weekly.charts import band_history_figure, band_history_summary
-from healthboard.pages.weekly.forms import ARR, MEASURES, WeekChoice
+from healthboard.pages.weekly.forms import WeekChoice
 from healthboard.pages.weekly.selectors import (
     CHURN_MIN_AGE_DAYS,
     CHURN_MIN_SAMPLE,
@@ -97,7 +97,7 @@ def _distribution(
     rest of the review shows at once."""
     path = reverse("scoring:weekly")
     days = band_history(
-        end=runs.end.date, today=today, summarise=summarise, arr=choice.measure == ARR
+        end=runs.end.date, today=today, summarise=summarise, arr=choice.chart_measure == ARR
     )
     if days is None:
         return {
@@ -107,17 +107,17 @@ def _distribution(
         }
     week = (runs.previous.date, runs.end.date) if runs.previous else None
     return {
-        "measure": choice.measure,
-        "is_arr": choice.measure == ARR,
+        "measure": choice.chart_measure,
+        "is_arr": choice.chart_measure == ARR,
         "history_weeks": HISTORY_WEEKS,
         "history_days": len(days),
         "history_first": days[0].date if days else None,
         "distribution_json": figure_json(
-            band_history_figure(days, measure=choice.measure, week=week)
+            band_history_figure(days, measure=choice.chart_measure, week=week)
         )
         if days
         else "",
-        "distribution_summary": band_history_summary(days, measure=choice.measure),
+        "distribution_summary": band_history_summary(days, measure=choice.chart_measure),
         "measure_toggles": [
             {
                 "key": key,
@@ -132,7 +132,6 @@ def _distribution(
 def _matrix(summary: WeekSummary, runs: ReviewRuns) -> dict:
     """From-band rows × to-band columns; each cell links to exactly its accounts in the
     portfolio (when the week before is exactly seven days back, the portfolio's contract)."""
-    home = reverse("home")
     rows = []
     for before in bands.ORDER:
         cells = []
@@ -141,9 +140,8 @@ def _matrix(summary: WeekSummary, runs: ReviewRuns) -> dict:
             n = tally.n if tally else 0
             url = None
             if n and runs.exact:
-                url = (
-                    f"{home}?date={runs.end.date.isoformat()}&prev_band={before}"
-                    f"&band={now}&owner=all"
+                url = portfolio_url(
+                    date=runs.end.date.isoformat(), prev_band=before, band=now, owner=ALL
                 )
             trend = bands.change(before, now)
             cells.append(
@@ -217,11 +215,7 @@ def _books(summary: WeekSummary) -> list:
     books = []
     for owner_id, book in summary.books.items():
         book.name = user_label(users[owner_id]) if owner_id in users else "Unassigned"
-        book.url = (
-            f"{reverse('home')}?owner={owner_id}"
-            if owner_id in users
-            else (f"{reverse('home')}?owner=none")
-        )
+        book.url = portfolio_url(owner=owner_id if owner_id in users else UNASSIGNED)
         books.append(book)
     books.sort(key=lambda b: (b.owner_id is None, b.name.casefold()))
     return books
@@ -253,7 +247,7 @@ def _review(choice: WeekChoice, runs: ReviewRuns, today: dt.date) -> dict:
         "basis": basis,
         "renewal_days": RENEWAL_DAYS,
         "renewal_until": runs.end.date + dt.timedelta(days=RENEWAL_DAYS),
-        "renewals_url": f"{reverse('home')}?renewal={RENEWAL_DAYS}&owner=all",
+        "renewals_url": portfolio_url(renewal=RENEWAL_DAYS, owner=ALL),
         "churn_min_sample": CHURN_MIN_SAMPLE,
         "churn_min_age": CHURN_MIN_AGE_DAYS,
         "default_rates": [{"band": b, "percent": 100 * DEFAULT_CHURN[b]} for b in bands.ORDER],
