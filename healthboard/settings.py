@@ -205,3 +205,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Imports (CSV files and API batches): limits that refuse a file with a clear message.
+IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_BYTES", 512 * 1024 * 1024)
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 5_000_000)
+# Longest cell (a survey comment, a ticket subject); shorter model fields keep their own.
+IMPORT_MAX_FIELD_CHARS = env_int("IMPORT_MAX_FIELD_CHARS", 10_000)
+# More bad rows than this and the file is most likely mis-read: reading stops.
+IMPORT_MAX_ERRORS = env_int("IMPORT_MAX_ERRORS", 1_000)
+# Rows read, checked and staged at a time: memory stays flat whatever the file's size.
+IMPORT_BATCH_ROWS = env_int("IMPORT_BATCH_ROWS", 10_000)
