@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from accounts.models import Account, JourneyStage, Metric, Note, Segment, Signal, StageChange
+from accounts.models import (
+    Account,
+    ImportJob,
+    JourneyStage,
+    Metric,
+    Note,
+    Segment,
+    Signal,
+    StageChange,
+)
 
 
 @admin.register(Segment)
@@ -84,3 +93,31 @@ class StageChangeAdmin(admin.ModelAdmin):
     list_select_related = ["account", "from_stage", "to_stage", "changed_by"]
     date_hierarchy = "changed_at"
     show_full_result_count = False
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    """The import history, read-only: imports are made by the import itself, never here."""
+
+    list_display = [
+        "created_at",
+        "kind",
+        "file_name",
+        "user",
+        "status",
+        "rows_read",
+        "rows_written",
+        "rows_unchanged",
+        "rows_skipped",
+        "duration",
+    ]
+    list_filter = ["kind", "status"]
+    search_fields = ["file_name"]
+    list_select_related = ["user"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

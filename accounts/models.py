@@ -237,3 +237,75 @@ class StageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account}: {self.from_stage} → {self.to_stage}"
+
+
+class ImportJob(models.Model):
+    """One import of a file (accounts, metrics or signals): who, when, what, and how it
+    went. Updated as its batches are read, so a page can show its progress while it runs
+    and its history afterwards."""
+
+    class Kind(models.TextChoices):
+        ACCOUNTS = "accounts", "Accounts"
+        METRICS = "metrics", "Metrics"
+        SIGNALS = "signals", "Signals"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        READING = "reading", "Reading and checking"
+        WRITING = "writing", "Writing"
+        DONE = "done", "Imported"
+        REFUSED = "refused", "Refused: nothing imported"
+        FAILED = "failed", "Failed: nothing imported"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who imported the file (none from the shell).",
+    )
+    file_name = models.CharField(max_length=255, blank=True)
+    file_size = models.BigIntegerField(null=True, blank=True, help_text="Bytes.")
+    bytes_read = models.BigIntegerField(default=0)
+    options = models.JSONField(default=dict, blank=True, help_text="ImportOptions, as chosen.")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows_read = models.BigIntegerField(default=0)
+    rows_written = models.BigIntegerField(default=0, help_text="Created or updated.")
+    rows_unchanged = models.BigIntegerField(
+        default=0, help_text="Already stored: re-sent signals, accounts without changes."
+    )
+    rows_skipped = models.BigIntegerField(default=0, help_text="Bad rows left out.")
+    error_count = models.IntegerField(default=0)
+    error_summary = models.TextField(blank=True, help_text="Why, and the first row errors.")
+    result = models.JSONField(default=dict, blank=True, help_text="Counts and notes.")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["-created_at"], name="importjob_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} import of {self.file_name or 'a file'}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.REFUSED, self.Status.FAILED}
+
+    @property
+    def duration(self) -> dt.timedelta | None:
+        if self.started_at is None:
+            return None
+        return (self.finished_at or timezone.now()) - self.started_at
+
+    @property
+    def percent(self) -> int | None:
+        """How far reading has got, for a progress bar; None when the size is unknown."""
+        if self.status in {self.Status.WRITING, self.Status.DONE}:
+            return 100
+        if not self.file_size:
+            return None
+        return min(99, int(100 * self.bytes_read / self.file_size))

@@ -1,0 +1,343 @@
+"""Signals: one time-stamped value per account and metric.
+
+A re-sent signal is stored once: by (source, external id) when it has an external id (the
+database's unique constraint), by (account, metric, observed at, value, source) when it has
+none (an anti-join against the stored signals without an id). Both are one INSERT … SELECT
+from the staged rows, so a million rows are one statement, not a million.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection
+from django.utils import timezone
+
+from accounts.imports.cells import CellError, parse_datetime, parse_float
+from accounts.imports.columns import Column
+from accounts.imports.errors import MappingError, RowError
+from accounts.imports.kinds import Batch, Counts, DuplicateKey, Kind
+from accounts.imports.staging import Staging
+from accounts.models import Account, Metric, Signal
+
+# Accounts remembered between batches (external id → pk); cleared when larger, so memory
+# stays bounded by this, not by the file or the number of accounts.
+ACCOUNT_CACHE_MAX = 200_000
+LOOKUP_CHUNK = 5_000
+# A date without a time is observed at noon, local time: the same calendar day in every
+# time zone a team is likely to be in.
+DATE_AT = dt.time(12)
+# Clocks differ: a signal up to a day ahead is accepted.
+FUTURE_SLACK = dt.timedelta(days=1)
+
+SIGNAL = Signal._meta.db_table
+LENGTH = {f: Signal._meta.get_field(f).max_length for f in ("category", "source", "external_id")}
+
+
+def _missing(raw: str, reason: str) -> str:
+    return reason if raw else "a value is required"
+
+
+class SignalsKind(Kind):
+    name = "signals"
+    noun = "signal(s)"
+    columns = (
+        Column(
+            "account",
+            "Account",
+            required=True,
+            synonyms=(
+                "account id",
+                "account external id",
+                "account external_id",
+                "customer id",
+                "customer",
+                "company id",
+                "crm id",
+            ),
+            help="The account's external id (its id in the CRM).",
+        ),
+        Column(
+            "metric",
+            "Metric",
+            required=True,
+            synonyms=("metric key", "metric id", "key", "indicator"),
+            help="The metric's key in the catalogue (logins, csat, …).",
+        ),
+        Column(
+            "observed_at",
+            "Observed at",
+            required=True,
+            synonyms=(
+                "date",
+                "datetime",
+                "timestamp",
+                "time",
+                "observed",
+                "observed on",
+                "occurred at",
+                "event time",
+                "created at",
+            ),
+            help="ISO date or date-time (2026-11-01, 2026-11-01T10:00:00Z); day-first on request.",
+        ),
+        Column(
+            "value",
+            "Value",
+            required=True,
+            synonyms=("amount", "count", "score", "number"),
+            help="A number; decimal commas in semicolon-delimited files.",
+        ),
+        Column(
+            "category",
+            "Category",
+            synonyms=("subject", "severity", "tag", "type"),
+            help="A ticket's subject or severity, …",
+        ),
+        Column("text", "Text", synonyms=("comment", "note", "body", "description")),
+        Column(
+            "source",
+            "Source",
+            synonyms=("system", "origin"),
+            help="Where the signal comes from (crm, zendesk, …); or one source for the file.",
+        ),
+        Column(
+            "external_id",
+            "External id",
+            synonyms=("id", "signal id", "event id", "record id", "ticket id"),
+            help="The signal's id in its source: a re-sent signal is stored once.",
+        ),
+    )
+    staging = (
+        ("row_no", "integer"),
+        ("account_id", "bigint"),
+        ("metric_id", "bigint"),
+        ("observed_at", "timestamptz"),
+        ("value", "double precision"),
+        ("category", "text"),
+        ("text", "text"),
+        ("source", "text"),
+        ("external_id", "text"),
+    )
+    duplicate_keys = (
+        DuplicateKey(("source", "external_id"), "external_id", "external_id IS NOT NULL"),
+        DuplicateKey(
+            ("account_id", "metric_id", "observed_at", "value", "source"),
+            "value",
+            "external_id IS NULL",
+        ),
+    )
+
+    def __init__(self, *, options, limits, user=None) -> None:
+        super().__init__(options=options, limits=limits, user=user)
+        self.default_source = (options.source or "").strip()
+        self._accounts: dict[str, int | None] = {}
+        self._metrics: dict[str, int] = {}
+        self._metric_keys: dict[int, str] = {}
+
+    def start(self, mapping, *, decimal_comma: bool) -> None:
+        super().start(mapping, decimal_comma=decimal_comma)
+        if mapping.index("source") is None and not self.default_source:
+            raise MappingError(
+                "The file has no source column: name the system its signals come from "
+                "(crm, zendesk, …) for the whole file."
+            )
+        if len(self.default_source) > LENGTH["source"]:
+            raise MappingError(f"The source name is longer than {LENGTH['source']} characters.")
+        for key, pk in Metric.objects.values_list("key", "pk"):
+            self._metrics[key] = pk
+            self._metrics.setdefault(key.lower(), pk)
+            self._metric_keys[pk] = key
+
+    # ------------------------------------------------------------ per batch
+
+    def _lookup_accounts(self, batch: Batch, index: int) -> dict[str, int | None]:
+        cache = self._accounts
+        wanted = {cells[index].strip() for _, cells in batch if len(cells) > index}
+        wanted.difference_update(cache)
+        wanted.discard("")
+        if wanted:
+            if len(cache) + len(wanted) > ACCOUNT_CACHE_MAX:
+                cache.clear()
+            ordered = sorted(wanted)
+            found: dict[str, int] = {}
+            for start in range(0, len(ordered), LOOKUP_CHUNK):
+                chunk = ordered[start : start + LOOKUP_CHUNK]
+                found.update(
+                    Account.objects.filter(external_id__in=chunk).values_list("external_id", "pk")
+                )
+            for key in wanted:
+                cache[key] = found.get(key)
+        return cache
+
+    def parse(self, batch: Batch) -> tuple[list[tuple], list[RowError]]:
+        # The hot loop of a million-row import: everything it needs is a local name.
+        m = self.mapping
+        i_account, i_metric = m.index("account"), m.index("metric")
+        i_when, i_value = m.index("observed_at"), m.index("value")
+        i_category, i_text = m.index("category"), m.index("text")
+        i_source, i_external = m.index("source"), m.index("external_id")
+        c_account, c_metric = m.column("account"), m.column("metric")
+        c_when, c_value, c_source = m.column("observed_at"), m.column("value"), m.column("source")
+        c_external, c_category = m.column("external_id"), m.column("category")
+        c_text = m.column("text")
+        max_source, max_external = LENGTH["source"], LENGTH["external_id"]
+        max_category, max_text = LENGTH["category"], self.limits.max_field_chars
+        accounts = self._lookup_accounts(batch, i_account)
+        metrics = self._metrics
+        decimal_comma, day_first = self.decimal_comma, self.options.day_first
+        tz = timezone.get_current_timezone()
+        latest = timezone.now() + FUTURE_SLACK
+        default_source = self.default_source
+        width = self.width
+        fromisoformat = dt.datetime.fromisoformat
+        staged: list[tuple] = []
+        errors: list[RowError] = []
+        error = errors.append
+
+        for row, cells in batch:
+            if len(cells) != width and (cells := self.fit(row, cells, errors)) is None:
+                continue
+            before = len(errors)
+
+            raw = cells[i_account].strip()
+            account = accounts.get(raw)
+            if account is None:
+                error(
+                    RowError(row, c_account, _missing(raw, f"no account with external id {raw!r}"))
+                )
+            raw = cells[i_metric].strip()
+            metric = metrics.get(raw) or metrics.get(raw.lower())
+            if metric is None:
+                error(RowError(row, c_metric, _missing(raw, f"unknown metric {raw!r}")))
+
+            raw = cells[i_when]
+            when = None
+            if len(raw) > 10 and not day_first:
+                # The common case, an ISO date-time; anything else takes the long way.
+                try:
+                    when = fromisoformat(raw)
+                    if when.tzinfo is None:
+                        when = when.replace(tzinfo=tz)
+                except ValueError:
+                    pass
+            if when is None:
+                try:
+                    when = parse_datetime(raw, day_first=day_first, tz=tz, date_at=DATE_AT)
+                except CellError as exc:
+                    error(RowError(row, c_when, str(exc)))
+            if when is not None and when > latest:
+                error(RowError(row, c_when, f"{when:%Y-%m-%d %H:%M} is in the future"))
+
+            raw = cells[i_value]
+            try:
+                value = parse_float(raw, decimal_comma=decimal_comma)
+            except CellError as exc:
+                error(RowError(row, c_value, str(exc) if raw.strip() else "a value is required"))
+
+            source = cells[i_source].strip() if i_source is not None else ""
+            if not source:
+                source = default_source
+                if not source:
+                    error(RowError(row, c_source, "a value is required"))
+            elif len(source) > max_source:
+                error(RowError(row, c_source, f"longer than {max_source} characters"))
+            external_id = cells[i_external].strip() if i_external is not None else ""
+            if len(external_id) > max_external:
+                error(RowError(row, c_external, f"longer than {max_external} characters"))
+            category = cells[i_category].strip() if i_category is not None else ""
+            if len(category) > max_category:
+                error(RowError(row, c_category, f"longer than {max_category} characters"))
+            text = cells[i_text].strip() if i_text is not None else ""
+            if len(text) > max_text:
+                error(RowError(row, c_text, f"longer than {max_text:,} characters"))
+            if len(errors) == before:
+                staged.append(
+                    (row, account, metric, when, value, category, text, source, external_id or None)
+                )
+        return staged, errors
+
+    def display(self, staged: tuple) -> dict[str, object]:
+        _, account, metric, when, value, category, text, source, external_id = staged
+        external = next((k for k, pk in self._accounts.items() if pk == account), str(account))
+        return {
+            "account": external,
+            "metric": self._metric_keys.get(metric, metric),
+            "observed_at": when.isoformat(),
+            "value": value,
+            "category": category,
+            "text": text,
+            "source": source,
+            "external_id": external_id or "",
+        }
+
+    def duplicate_reason(self, key: DuplicateKey, values: tuple, first_row: int) -> str:
+        if key.field == "external_id":
+            return f"{values[1]!r} appears twice in this import (first on row {first_row})"
+        return (
+            f"the same signal as row {first_row} (account, metric, time, value and source; "
+            "give the signals external ids to keep both)"
+        )
+
+    # ------------------------------------------------------------ whole file
+
+    FRESH = f"""(
+        (s.external_id IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM {SIGNAL} o WHERE o.source = s.source AND o.external_id = s.external_id))
+        OR (s.external_id IS NULL AND NOT EXISTS (
+            SELECT 1 FROM {SIGNAL} o
+            WHERE o.account_id = s.account_id AND o.metric_id = s.metric_id
+              AND o.observed_at = s.observed_at AND o.value = s.value
+              AND o.source = s.source AND o.external_id IS NULL))
+    )"""
+    COLUMNS = "account_id, metric_id, observed_at, value, category, text, source, external_id"
+
+    def write(self, stage: Staging) -> Counts:
+        if connection.vendor == "postgresql":
+            # Imports of signals queue here, one at a time: two imports of the same rows
+            # without external ids would otherwise both find them new.
+            stage.execute("SELECT pg_advisory_xact_lock(hashtext('accounts.imports.signals'))")
+            # One statement: the signals not stored yet go in; the database's unique
+            # constraint settles (source, external id), an anti-join the rows without (a
+            # branch of its own, so the planner may join rather than probe row by row).
+            per_account = stage.fetch(
+                f"""
+                WITH inserted AS (
+                    INSERT INTO {SIGNAL} ({self.COLUMNS})
+                    SELECT {self.COLUMNS} FROM {{stage}} s WHERE s.external_id IS NOT NULL
+                    UNION ALL
+                    SELECT {self.COLUMNS} FROM {{stage}} s WHERE s.external_id IS NULL
+                    AND NOT EXISTS (
+                        SELECT 1 FROM {SIGNAL} o
+                        WHERE o.account_id = s.account_id AND o.metric_id = s.metric_id
+                          AND o.observed_at = s.observed_at AND o.value = s.value
+                          AND o.source = s.source AND o.external_id IS NULL)
+                    ON CONFLICT (source, external_id) DO NOTHING
+                    RETURNING account_id
+                )
+                SELECT account_id, COUNT(*) FROM inserted GROUP BY account_id
+                """
+            )
+            created = sum(count for _, count in per_account)
+            accounts = {account for account, _ in per_account}
+        else:
+            # SQLite runs one writer at a time: find the new rows, then insert them.
+            accounts = {
+                a
+                for (a,) in stage.fetch(
+                    f"SELECT DISTINCT account_id FROM {{stage}} s WHERE {self.FRESH}"
+                )
+            }
+            created = stage.execute(
+                f"INSERT INTO {SIGNAL} ({self.COLUMNS}) SELECT {self.COLUMNS} FROM {{stage}} s "
+                f"WHERE {self.FRESH} ON CONFLICT DO NOTHING"
+            )
+        return Counts(created=created, unchanged=stage.rows - created, accounts=accounts)
+
+    def estimate(self, stage: Staging) -> Counts:
+        [(fresh, accounts)] = stage.fetch(
+            f"SELECT COUNT(*), COUNT(DISTINCT account_id) FROM {{stage}} s WHERE {self.FRESH}"
+        )
+        counts = Counts(created=fresh, unchanged=stage.rows - fresh)
+        counts.notes.append(f"{accounts} account(s) would be re-scored")
+        return counts
