@@ -71,12 +71,15 @@ def parse_decimal(raw: str, *, decimal_comma: bool, max_digits: int, places: int
         raise CellError(f"{raw!r} is not a number") from None
     if not value.is_finite() or "_" in raw:
         raise CellError(f"{raw!r} is not a number")
-    value = value.quantize(Decimal(1).scaleb(-places))
-    if len(value.as_tuple().digits) > max_digits:
+    # Checked before rounding (quantize() fails past Decimal's 28 digits) and after it
+    # (999.999 rounds up to 1000.00).
+    if value and value.adjusted() < max_digits - places:
+        value = value.quantize(Decimal(1).scaleb(-places))
+    if value and value.adjusted() >= max_digits - places:
         raise CellError(
             f"{raw!r} is too large (at most {max_digits - places} digits before the point)"
         )
-    return value
+    return value.quantize(Decimal(1).scaleb(-places))
 
 
 def parse_count(raw: str, *, decimal_comma: bool) -> int:

@@ -4,11 +4,19 @@ parsers (decimal commas, day-first dates)."""
 import codecs
 import datetime as dt
 import io
+from decimal import Decimal
 
 import pytest
 
 from accounts.imports import FileRefused
-from accounts.imports.cells import CellError, parse_count, parse_date, parse_datetime, parse_float
+from accounts.imports.cells import (
+    CellError,
+    parse_count,
+    parse_date,
+    parse_datetime,
+    parse_decimal,
+    parse_float,
+)
 from accounts.imports.options import Limits
 from accounts.imports.reader import CHUNK_BYTES, SAMPLE_BYTES, table_open
 
@@ -152,6 +160,16 @@ def test_numbers_with_decimal_points_and_commas(raw, decimal_comma, value):
 def test_what_is_not_a_number_in_the_files_format(raw, decimal_comma):
     with pytest.raises(CellError, match="is not a number"):
         parse_float(raw, decimal_comma=decimal_comma)
+
+
+def test_decimals_are_rounded_to_their_places_and_too_large_ones_refused():
+    assert parse_decimal("1.234,567", decimal_comma=True, max_digits=14, places=2) == Decimal(
+        "1234.57"
+    )
+    assert parse_decimal("999999999999.99", decimal_comma=False, max_digits=14, places=2)
+    for raw in ("1000000000000", "999999999999.999", "100000000000000000000000000", "1e30"):
+        with pytest.raises(CellError, match="is too large"):
+            parse_decimal(raw, decimal_comma=False, max_digits=14, places=2)
 
 
 def test_counts_are_whole_and_not_negative():

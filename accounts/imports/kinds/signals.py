@@ -132,6 +132,7 @@ class SignalsKind(Kind):
         super().__init__(options=options, limits=limits, user=user)
         self.default_source = (options.source or "").strip()
         self._accounts: dict[str, int | None] = {}
+        self._account_keys: dict[int, str] = {}
         self._metrics: dict[str, int] = {}
         self._metric_keys: dict[int, str] = {}
 
@@ -259,7 +260,10 @@ class SignalsKind(Kind):
 
     def display(self, staged: tuple) -> dict[str, object]:
         _, account, metric, when, value, category, text, source, external_id = staged
-        external = next((k for k, pk in self._accounts.items() if pk == account), str(account))
+        if account not in self._account_keys:
+            # Previews show a few rows: the reverse lookup is built when they ask.
+            self._account_keys = {pk: key for key, pk in self._accounts.items() if pk}
+        external = self._account_keys.get(account, str(account))
         return {
             "account": external,
             "metric": self._metric_keys.get(metric, metric),
