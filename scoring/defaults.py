@@ -1,7 +1,7 @@
 """The scorecards seeded on a fresh install (used by a data migration).
 
-Thresholds are tuned to the demo data's scales (accounts/demo.py) and to common CS practice;
-admins are expected to tune them in the scorecard editor.
+Thresholds are tuned to the demo data's scales (healthboard/demo/simulation.py) and to common
+CS practice; admins are expected to tune them in the scorecard editor.
 """
 
 # name, category, metric, aggregation, window days, per seat, rule, direction, params, weight

@@ -17,7 +17,10 @@ from django.db.models import Avg, Count, F, Max
 from django.utils import timezone
 
 from accounts.models import Account, Note, Signal, StageChange
-from healthboard.demo import simulation as demo
+from healthboard.demo.seed import generate
+from healthboard.demo.texts import TICKET_CATEGORIES
+from healthboard.demo.users import DEMO_PASSWORDS
+from healthboard.demo.writers import demo_accounts
 from healthboard.lib.roles import ADMIN, CSM, MANAGER
 from tests.factories import AccountFactory, SignalFactory
 
@@ -51,24 +54,46 @@ def seed_demo(truth_file, *args, **options) -> str:
     return out.getvalue()
 
 
-def snapshot() -> tuple[list, set]:
+def snapshot() -> tuple[list, set, set, set]:
+    """The rows the demo writes for its accounts (ids aside), comparable between runs."""
     accounts = list(
         Account.objects.order_by("external_id").values_list(
             "external_id",
             "name",
+            "industry",
             "arr",
+            "plan",
             "seats",
             "segment__slug",
             "owner__username",
             "stage__slug",
+            "stage_since",
             "status",
             "start_date",
             "renewal_date",
             "churn_date",
         )
     )
-    signals = set(Signal.objects.values_list("external_id", "metric__key", "value", "observed_at"))
-    return accounts, signals
+    signals = set(
+        Signal.objects.values_list(
+            "external_id", "metric__key", "value", "observed_at", "category", "text"
+        )
+    )
+    notes = set(
+        Note.objects.values_list(
+            "account__external_id", "author__username", "kind", "body", "created_at"
+        )
+    )
+    stage_changes = set(
+        StageChange.objects.values_list(
+            "account__external_id",
+            "from_stage__slug",
+            "to_stage__slug",
+            "changed_at",
+            "changed_by__username",
+        )
+    )
+    return accounts, signals, notes, stage_changes
 
 
 def signal_table_schema() -> dict:
@@ -78,19 +103,23 @@ def signal_table_schema() -> dict:
 
 def test_same_seed_gives_the_same_data(truth_file):
     output = seed_demo(truth_file)
-    first = snapshot()
+    first, truth = snapshot(), truth_file.read_bytes()
     schema = signal_table_schema()
     seed_demo(truth_file, reset=True)  # empties the signal table, rebuilds its indexes
     assert snapshot() == first
+    assert truth_file.read_bytes() == truth
     assert signal_table_schema() == schema
-    accounts, signals = first
+    accounts, signals, notes, stage_changes = first
     assert len(accounts) == 20 and len(signals) > 20 * 50
+    assert len(notes) >= 20 and len(stage_changes) == 20
     assert "signals/s" in output
 
     seed_demo(truth_file, reset=True, seed=8)
-    other_accounts, other_signals = snapshot()
+    other_accounts, other_signals, other_notes, _ = snapshot()
     assert [row[1] for row in other_accounts] != [row[1] for row in accounts]
     assert other_signals != signals
+    assert other_notes != notes
+    assert truth_file.read_bytes() != truth
 
 
 @pytest.mark.parametrize(
@@ -141,8 +170,8 @@ def test_reset_deletes_only_demo_accounts(truth_file):
     assert "rebuilt" not in output  # the table was not empty: rows go into its indexes
     assert signal_table_schema() == before
     assert Account.objects.filter(pk=own.pk).exists()
-    assert demo.demo_accounts().count() == 5
-    demo_ids = demo.demo_accounts().values("id")
+    assert demo_accounts().count() == 5
+    demo_ids = demo_accounts().values("id")
     assert list(Signal.objects.exclude(account_id__in=demo_ids)) == [kept]
     assert Note.objects.filter(account_id__in=demo_ids).exists()
     assert StageChange.objects.filter(account_id__in=demo_ids).count() == 5
@@ -155,9 +184,9 @@ def test_demo_users_have_their_roles_and_the_printed_passwords(truth_file):
     for username, role in expected.items():
         user = User.objects.get(username=username)
         assert list(user.groups.values_list("name", flat=True)) == [role]
-        assert user.check_password(demo.DEMO_PASSWORDS[role])
+        assert user.check_password(DEMO_PASSWORDS[role])
         assert user.first_name and user.last_name
-        assert re.search(rf"{username}\s+/ {demo.DEMO_PASSWORDS[role]}", output)
+        assert re.search(rf"{username}\s+/ {DEMO_PASSWORDS[role]}", output)
     admin = User.objects.get(username="admin")
     assert admin.is_staff and admin.is_superuser
     assert not User.objects.get(username="csm1").is_staff
@@ -255,7 +284,7 @@ def test_signals_are_tagged_and_unique(truth_file):
     assert all(re.fullmatch(r"demo-CRM-\d{6}-[a-z_]+-\d+", ext_id) for ext_id in ext_ids)
     tickets = signals.filter(metric__key="support_tickets")
     assert tickets.exists()
-    assert set(tickets.values_list("category", flat=True)) <= set(demo.TICKET_CATEGORIES)
+    assert set(tickets.values_list("category", flat=True)) <= set(TICKET_CATEGORIES)
     assert set(tickets.values_list("value", flat=True)) <= {1.0, 2.0, 3.0, 4.0}
     first = timezone.make_aware(dt.datetime.combine(END - dt.timedelta(days=59), dt.time()))
     last = timezone.make_aware(dt.datetime.combine(END + dt.timedelta(days=1), dt.time()))
@@ -263,7 +292,7 @@ def test_signals_are_tagged_and_unique(truth_file):
 
 
 def test_signals_per_account_scales_the_frequencies(truth_file):
-    result = demo.generate(
+    result = generate(
         accounts=40, days=90, seed=1, end_date=END, signals_per_account=30, truth_path=None
     )
     assert 20 <= result.signals / result.accounts <= 40

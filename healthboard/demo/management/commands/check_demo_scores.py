@@ -1,17 +1,16 @@
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from healthboard.demo.check import demo_check
+from healthboard.demo.seed import DEFAULT_TRUTH_PATH
 
 
 class Command(BaseCommand):
     help = "Report how well the scores recover the demo's hidden health and predict its churn."
 
     def add_arguments(self, parser):
-        truth = Path(settings.BASE_DIR) / "var" / "demo_truth.json"
-        parser.add_argument("--truth", default=str(truth))
+        parser.add_argument("--truth", default=str(DEFAULT_TRUTH_PATH))
         parser.add_argument("--lead-days", type=int, default=14)
 
     def handle(self, *args, truth, lead_days, **options):

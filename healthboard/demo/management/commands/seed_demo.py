@@ -1,10 +1,12 @@
-"""manage.py seed_demo: a deterministic demo data set (the logic lives in accounts.demo)."""
+"""manage.py seed_demo: a deterministic demo data set (the logic lives in healthboard.demo)."""
 
 import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
-from healthboard.demo import simulation as demo
+from healthboard.demo import DemoError
+from healthboard.demo.plan import ACCOUNT_PREFIX
+from healthboard.demo.seed import DEFAULT_TRUTH_PATH, MAX_ACCOUNTS, MAX_DAYS, generate
 
 
 class Command(BaseCommand):
@@ -19,13 +21,13 @@ class Command(BaseCommand):
             "--accounts",
             type=int,
             default=2000,
-            help=f"Number of accounts, 1–{demo.MAX_ACCOUNTS} (default 2000).",
+            help=f"Number of accounts, 1–{MAX_ACCOUNTS} (default 2000).",
         )
         parser.add_argument(
             "--days",
             type=int,
             default=365,
-            help=f"Days of history, 1–{demo.MAX_DAYS} (default 365).",
+            help=f"Days of history, 1–{MAX_DAYS} (default 365).",
         )
         parser.add_argument("--seed", type=int, default=42, help="Random seed (default 42).")
         parser.add_argument(
@@ -40,12 +42,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--reset",
             action="store_true",
-            help=f"Delete the demo accounts (external ids {demo.ACCOUNT_PREFIX}…) and their "
+            help=f"Delete the demo accounts (external ids {ACCOUNT_PREFIX}…) and their "
             "signals, notes and scores first.",
         )
         parser.add_argument(
             "--truth-file",
-            default=str(demo.DEFAULT_TRUTH_PATH),
+            default=str(DEFAULT_TRUTH_PATH),
             help="Where to write the hidden health (default var/demo_truth.json).",
         )
 
@@ -59,7 +61,7 @@ class Command(BaseCommand):
                     f"--end-date must be a date like 2025-06-30 (got {options['end_date']!r})"
                 ) from None
         try:
-            result = demo.generate(
+            result = generate(
                 accounts=options["accounts"],
                 days=options["days"],
                 seed=options["seed"],
@@ -69,7 +71,7 @@ class Command(BaseCommand):
                 truth_path=options["truth_file"] or None,
                 progress=self.stdout.write,
             )
-        except demo.DemoError as error:
+        except DemoError as error:
             raise CommandError(str(error)) from error
 
         out = self.stdout.write
