@@ -25,6 +25,7 @@ from django.urls import NoReverseMatch, reverse
 
 from healthboard.lib.roles import CSM, MANAGER
 from scoring.models import ScoreRun
+from scoring.rollups.snapshots import run_rollup
 from scoring.rollups.totals import run_totals_publish, run_totals_rebuild
 from scoring.specs import ScorecardAssignment, active_versions
 
@@ -275,6 +276,19 @@ def build(
             " ANALYZE scoring_runtotal;"
         )
     return DataSet(accounts=accounts, days=days, first_day=first, last_day=as_of)
+
+
+def rollup_missing(*, progress=None) -> int:
+    """Publication rollups for done runs that have none, oldest first, as if each had just
+    been published (data loaded behind the runs' back: build(), tests). Returns how many."""
+    missing = list(
+        ScoreRun.objects.filter(status=ScoreRun.Status.DONE, snapshot__isnull=True).order_by("date")
+    )
+    for run in missing:
+        run_rollup(run=run)
+        if progress:
+            progress(run)
+    return len(missing)
 
 
 # ---------------------------------------------------------------- timing

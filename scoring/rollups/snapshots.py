@@ -438,16 +438,3 @@ def run_rollup(*, run: ScoreRun) -> None:
     # The runs this one replaces (same date) are no longer read.
     RunSnapshot.objects.filter(run__date=run.date).exclude(run=run).delete()
     RunBands.objects.filter(run__date=run.date).exclude(run=run).delete()
-
-
-def rollup_missing(*, progress=None) -> int:
-    """Publication rollups for done runs that have none, oldest first, as if each had just
-    been published (data loaded behind the runs' back: benchmarks). Returns how many."""
-    missing = list(
-        ScoreRun.objects.filter(status=ScoreRun.Status.DONE, snapshot__isnull=True).order_by("date")
-    )
-    for run in missing:
-        run_rollup(run=run)
-        if progress:
-            progress(run)
-    return len(missing)

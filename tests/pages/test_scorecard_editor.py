@@ -11,6 +11,7 @@ from django import forms
 from django.urls import reverse
 from django.utils import timezone
 
+from healthboard.bench.editor import editor_post_data
 from healthboard.pages.scorecards.forms import DraftForms
 from healthboard.pages.scorecards.widgets import (
     QuickCheckbox,
@@ -60,7 +61,7 @@ def form_data(
     measures={"NPS": {"weight": "2"}}, weights={"usage": "40"}, version={"green_at": "75"},
     delete=("NPS",) ticks Remove, extra is added as is (e.g. op="up:3")."""
     forms = DraftForms(draft)
-    data: dict = forms.as_data()
+    data: dict = editor_post_data(forms)
     for form in forms.measures.forms:
         name = form.instance.name
         for key, value in (measures or {}).get(name, {}).items():

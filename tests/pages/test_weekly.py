@@ -18,10 +18,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Account
+from healthboard.bench.pages import rollup_missing
 from healthboard.lib.roles import CSM
 from healthboard.pages.weekly import selectors as weekly
 from scoring.models import HealthScore, ScorecardVersion, ScoreRun
-from scoring.rollups import snapshots as rollups
 from scoring.rollups.snapshots import RunBands, RunSnapshot
 from scoring.specs import version_config, versions_queryset
 from tests.factories import AccountFactory, HealthScoreFactory, ScoreRunFactory, UserFactory
@@ -570,7 +570,7 @@ def _publish() -> None:
     are now (the tests write scores into runs long published)."""
     RunSnapshot.objects.all().delete()
     RunBands.objects.all().delete()
-    rollups.rollup_missing()
+    rollup_missing()
 
 
 def _queries(client, query: str = "") -> int:

@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Account
+from healthboard.bench.pages import rollup_missing
 from healthboard.pages.weekly import selectors as weekly
 from scoring.bands import CODES
 from scoring.columns import DATE, FLOAT, HIGHEST, INT, LOWEST, NO_DATE, NO_INT, columns_of
@@ -203,8 +204,8 @@ def test_publication_drops_the_rollups_of_the_run_it_replaces(db) -> None:
 def test_rollup_missing_publishes_the_runs_loaded_without_them(db) -> None:
     runs = [scored_run(TODAY - dt.timedelta(days=d), {f"A{d}": 50}) for d in (2, 1, 0)]
 
-    assert rollups.rollup_missing() == 3
-    assert rollups.rollup_missing() == 0
+    assert rollup_missing() == 3
+    assert rollup_missing() == 0
     settled = dict(RunSnapshot.objects.values_list("run_id", "settled"))
     assert settled == {runs[0].pk: True, runs[1].pk: True, runs[2].pk: False}
 
@@ -258,7 +259,7 @@ def test_the_review_reads_the_same_with_rollups_as_from_the_scores(manager_clien
 
     from_scores = _review(manager_client)  # no rollups yet: read from the rows
     RunSnapshot.objects.all().delete()
-    rollups.rollup_missing()
+    rollup_missing()
     with_rollups = _review(manager_client)
 
     assert with_rollups == from_scores

@@ -418,22 +418,6 @@ class DraftForms:
             )
         return groups
 
-    def as_data(self) -> dict[str, str]:
-        """What the editor posts for the draft as shown (unbound: as saved)."""
-        data: dict[str, str] = {}
-        for form in (self.version, self.weights, self.measures.management_form):
-            for field in form:
-                value = field.value()
-                data[field.html_name] = "" if value is None else str(value)
-        for form in self.measures.forms:
-            for field in form:
-                value = field.value()
-                if value is True:
-                    data[field.html_name] = "on"
-                elif value not in (None, False):
-                    data[field.html_name] = str(value)
-        return data
-
     # ---------------------------------------------------------------- preview
 
     def config(self) -> VersionConfig:

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.models import Segment
 from healthboard.bench import dataset
+from healthboard.bench.editor import editor_post_data
 from healthboard.bench.scoring import raw_aggregate_s
 from healthboard.pages.scorecards.forms import DraftForms
 from scoring import services
@@ -167,7 +168,7 @@ class Command(BaseCommand):
         client = Client(SERVER_NAME="localhost")
         client.force_login(user)
         address = reverse("scoring:scorecard_preview", args=[card.pk, draft.number])
-        data = {**DraftForms(draft).as_data(), "cw-w_usage": "60"}
+        data = {**editor_post_data(DraftForms(draft)), "cw-w_usage": "60"}
 
         def post():
             response = client.post(address, data, HTTP_HX_REQUEST="true")

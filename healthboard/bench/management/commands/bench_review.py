@@ -132,7 +132,7 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"Reusing {accounts:,} accounts × {days} days of scores.")
         started = time.perf_counter()
-        made = rollups.rollup_missing()
+        made = bench_pages.rollup_missing()
         if made:
             self.stdout.write(
                 f"  rollups of {made} published runs in {time.perf_counter() - started:.0f} s"
