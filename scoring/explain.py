@@ -112,7 +112,7 @@ def _said(value: float | None, unit: str) -> str:
 
 
 @dataclass(frozen=True)
-class MeasureLine:
+class BreakdownLine:
     measure_id: int
     name: str
     category: str
@@ -137,10 +137,10 @@ class MeasureLine:
 
 
 @dataclass(frozen=True)
-class CategoryGroup:
+class BreakdownCategory:
     category: str
     label: str
-    lines: tuple[MeasureLine, ...]
+    lines: tuple[BreakdownLine, ...]
 
     @property
     def weight_share(self) -> float:
@@ -169,10 +169,10 @@ class Breakdown:
     total: float  # sum of the contributions (equals the stored score up to its rounding)
     shown_total: float  # sum of the shown (0.1-rounded) contributions
     coverage: float
-    categories: tuple[CategoryGroup, ...]
+    categories: tuple[BreakdownCategory, ...]
 
     @property
-    def lines(self) -> list[MeasureLine]:
+    def lines(self) -> list[BreakdownLine]:
         return [line for group in self.categories for line in group.lines]
 
     @property
@@ -255,7 +255,7 @@ def score_breakdown(
     shown = _shown(contributions, target) if any(s is not None for s in subs) else contributions
 
     lines = [
-        MeasureLine(
+        BreakdownLine(
             measure_id=m.id,
             name=m.name,
             category=m.category,
@@ -273,7 +273,7 @@ def score_breakdown(
     present = {line.category for line in lines}
     order = [c for c in Category.values if c in present] + sorted(present - set(Category.values))
     groups = tuple(
-        CategoryGroup(
+        BreakdownCategory(
             category=category,
             label=_category_label(category),
             lines=tuple(line for line in lines if line.category == category),
@@ -300,7 +300,7 @@ def _category_label(category: str) -> str:
 
 
 @dataclass(frozen=True)
-class Mover:
+class MeasureMover:
     name: str
     category: str
     unit: str
@@ -329,8 +329,8 @@ def _signature(measure: MeasureConfig) -> tuple:
 def _sentence(
     name: str,
     unit: str,
-    before: MeasureLine | None,
-    after: MeasureLine | None,
+    before: BreakdownLine | None,
+    after: BreakdownLine | None,
     points: float,
     new_version: int | None,
 ) -> str:
@@ -365,7 +365,7 @@ def score_movers(
     version_previous: VersionConfig | None,
     units: Mapping[int, str] | None = None,
     limit: int | None = 3,
-) -> list[Mover]:
+) -> list[MeasureMover]:
     """The measures whose contributions changed most between two snapshots (biggest first),
     each with a sentence a CSM can repeat: "Logins per seat per week fell from 3.1 to 1.4
     (−6.2 points)". Measures are matched by id, then by name, then by what they measure, so a
@@ -383,7 +383,7 @@ def score_movers(
     by_signature = {_signature(m): old_lines[m.id] for m in version_previous.measures}
     current_measures = {m.id: m for m in version_current.measures}
 
-    movers: list[Mover] = []
+    movers: list[MeasureMover] = []
     matched: set[int] = set()
     for line in after.lines:
         measure = current_measures[line.measure_id]
@@ -410,13 +410,13 @@ def _mover(
     name: str,
     category: str,
     unit: str,
-    before: MeasureLine | None,
-    after: MeasureLine | None,
+    before: BreakdownLine | None,
+    after: BreakdownLine | None,
     new_version: int | None,
-) -> Mover:
+) -> MeasureMover:
     points_before = before.contribution if before is not None else 0.0
     points_after = after.contribution if after is not None else 0.0
-    return Mover(
+    return MeasureMover(
         name=name,
         category=category,
         unit=unit,

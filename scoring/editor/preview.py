@@ -35,7 +35,7 @@ HISTOGRAM_BINS = 20
 
 
 @dataclass
-class Mover:
+class PreviewMover:
     account_id: int
     name: str
     segment: str
@@ -73,7 +73,7 @@ class Preview:
     histogram_edges: list[float] = field(default_factory=list)
     histogram_before: list[int] = field(default_factory=list)
     histogram_after: list[int] = field(default_factory=list)
-    movers: list[Mover] = field(default_factory=list)
+    movers: list[PreviewMover] = field(default_factory=list)
     before_source: str = ""
     error: str = ""
     seconds: float = 0.0
@@ -302,7 +302,7 @@ def _mean(scores: np.ndarray) -> float | None:
     return float(present.mean()) if present.size else None
 
 
-def _movers(ids, arr, before, before_bands, after, after_bands) -> list[Mover]:
+def _movers(ids, arr, before, before_bands, after, after_bands) -> list[PreviewMover]:
     with np.errstate(invalid="ignore"):
         delta = after - before
     known = np.flatnonzero(~np.isnan(delta) & (np.abs(delta) >= MOVER_MIN_DELTA))
@@ -321,7 +321,7 @@ def _movers(ids, arr, before, before_bands, after, after_bands) -> list[Mover]:
         return None if np.isnan(value) else float(value)
 
     return [
-        Mover(
+        PreviewMover(
             account_id=int(ids[i]),
             name=details.get(int(ids[i]), {}).get("name", f"Account {ids[i]}"),
             segment=details.get(int(ids[i]), {}).get("segment__name", ""),

@@ -34,8 +34,8 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from accounts.models import Account
+from healthboard.lib.columns import FLOAT, INT, columns_of
 from scoring.bands import CODES, NO_CODE, code_of
-from scoring.columns import FLOAT, INT, columns_of
 from scoring.models import HealthScore, RunBands, RunSnapshot, ScoreRun
 
 # Reading today's run applies at most this many newer score rows (re-scores, and other

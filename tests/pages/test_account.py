@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Account, JourneyStage, Metric, Note, Signal, StageChange
 from healthboard.lib.roles import CSM
-from healthboard.pages.account.timeline import Cursor
+from healthboard.pages.account.selectors import Cursor
 from scoring.models import HealthScore, ScorecardVersion, ScoreRun
 from scoring.specs import version_config, versions_queryset
 from tests.factories import AccountFactory, NoteFactory, UserFactory

@@ -18,8 +18,8 @@ from healthboard.lib.roles import CSM
 from healthboard.pages.portfolio.selectors import (
     PortfolioFilters,
     portfolio_summary,
-    score_history,
     score_runs_for,
+    score_sparklines,
 )
 from healthboard.pages.sparklines import sparkline_svg
 from scoring.rollups.totals import RunTotal, run_totals_publish
@@ -830,7 +830,7 @@ def test_the_selectors_read_one_query_each(db, django_assert_num_queries) -> Non
     with django_assert_num_queries(1):
         summary = portfolio_summary(runs=runs, filters=PortfolioFilters(), today=TODAY)
     with django_assert_num_queries(1):
-        history = score_history(account_ids=[account.pk], until=TODAY)
+        history = score_sparklines(account_ids=[account.pk], until=TODAY)
 
     assert summary["n"] == 1
     assert history[account.pk] == [None] * 29 + [30.0]

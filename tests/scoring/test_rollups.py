@@ -16,9 +16,9 @@ from django.urls import reverse
 
 from accounts.models import Account
 from healthboard.bench.pages import rollup_missing
+from healthboard.lib.columns import DATE, FLOAT, HIGHEST, INT, LOWEST, NO_DATE, NO_INT, columns_of
 from healthboard.pages.weekly import selectors as weekly
 from scoring.bands import CODES
-from scoring.columns import DATE, FLOAT, HIGHEST, INT, LOWEST, NO_DATE, NO_INT, columns_of
 from scoring.models import HealthScore, ScoreRun
 from scoring.rollups import snapshots as rollups
 from scoring.rollups.snapshots import RunBands, RunColumns, RunSnapshot

@@ -22,7 +22,6 @@ from accounts import services
 from accounts.models import Account, Metric
 from healthboard.lib.roles import can_work_on, permission_required
 from healthboard.pages.account import selectors as drilldown
-from healthboard.pages.account import timeline
 from healthboard.pages.account.forms import NoteForm, StageForm
 from healthboard.pages.charts import figure_json, score_trend_figure, trend_summary
 from healthboard.pages.templatetags.healthboard import renewal_note
@@ -56,7 +55,7 @@ def _filters(request: HttpRequest, metrics: dict[int, Metric] | None = None) -> 
     if raw_range and str(days) != raw_range:
         context["range_problem"] = f"“{raw_range[:30]}” is not a range; showing {days} days."
     if metrics is not None:
-        categories = timeline.signal_categories(metrics)
+        categories = drilldown.signal_categories(metrics)
         category = request.GET.get("category", "")
         if category and category not in categories:
             context["category_problem"] = (
@@ -165,10 +164,10 @@ def _signals(
     metrics: dict[int, Metric],
     *,
     category: str,
-    before: timeline.Cursor | None,
+    before: drilldown.Cursor | None,
     days: int,
 ) -> dict:
-    page = timeline.signals_page(
+    page = drilldown.signals_page(
         account=account, metrics=metrics, category=category or None, before=before
     )
     for signal in page.rows:
@@ -221,10 +220,10 @@ def _notes(
     *,
     note_form: NoteForm | None = None,
     stage_form: StageForm | None = None,
-    before: timeline.Cursor | None = None,
+    before: drilldown.Cursor | None = None,
 ) -> dict:
     can_work = can_work_on(request.user, account)
-    page = timeline.notes_page(account=account, before=before)
+    page = drilldown.notes_page(account=account, before=before)
     more = None
     if page.next is not None:
         more = {
@@ -285,7 +284,7 @@ def _page_context(
     note_form: NoteForm | None = None,
     stage_form: StageForm | None = None,
 ) -> dict:
-    metrics = timeline.metrics_all()
+    metrics = drilldown.metrics_all()
     filters = _filters(request, metrics)
     days, category = filters["days"], filters["category"]
     snaps = drilldown.snapshots_latest(account=account)
@@ -320,7 +319,7 @@ def _page_context(
             account,
             metrics,
             category=category,
-            before=timeline.Cursor.parse(request.GET.get("before")),
+            before=drilldown.Cursor.parse(request.GET.get("before")),
             days=days,
         ),
         pills=_pills(account, filters["categories"], category=category, days=days),
@@ -331,7 +330,7 @@ def _page_context(
             account,
             note_form=note_form,
             stage_form=stage_form,
-            before=timeline.Cursor.parse(request.GET.get("notes_before")),
+            before=drilldown.Cursor.parse(request.GET.get("notes_before")),
         )
     )
     return context
@@ -354,7 +353,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def account_trend(request: HttpRequest, pk: int) -> HttpResponse:
     """The trend chart for ?range=30|90|365 (HTMX); a plain request gets the page."""
     account = drilldown.account_get(pk=pk)
-    metrics = timeline.metrics_all()
+    metrics = drilldown.metrics_all()
     filters = _filters(request, metrics)
     days, category = filters["days"], filters["category"]
     if not _is_fragment(request):
@@ -388,9 +387,9 @@ def account_signals(request: HttpRequest, pk: int) -> HttpResponse:
     """HTMX: with ?before= the next (older) rows for "load more"; without, the whole signals
     region for ?category= (the pills). A plain request gets the page."""
     account = drilldown.account_get(pk=pk)
-    metrics = timeline.metrics_all()
+    metrics = drilldown.metrics_all()
     filters = _filters(request, metrics)
-    before = timeline.Cursor.parse(request.GET.get("before"))
+    before = drilldown.Cursor.parse(request.GET.get("before"))
     if not _is_fragment(request):
         return redirect(
             _detail_url(
@@ -424,7 +423,7 @@ def account_signals(request: HttpRequest, pk: int) -> HttpResponse:
 def account_notes(request: HttpRequest, pk: int) -> HttpResponse:
     """HTMX "load more" for the notes timeline; a plain request gets the page."""
     account = drilldown.account_get(pk=pk)
-    before = timeline.Cursor.parse(request.GET.get("before"))
+    before = drilldown.Cursor.parse(request.GET.get("before"))
     if not _is_fragment(request):
         return redirect(
             _detail_url(account, notes_before=str(before) if before else None) + "#notes"

@@ -16,9 +16,9 @@ from decimal import Decimal
 import numpy as np
 
 from accounts.models import Account, JourneyStage
+from healthboard.lib.columns import DATE, FLOAT, INT, NO_DATE, columns_of, days_of
 from healthboard.pages.filters import AccountFilters
 from scoring.bands import CODES, RISK_ORDER, Band
-from scoring.columns import DATE, FLOAT, INT, NO_DATE, columns_of, days_of
 from scoring.models import HealthScore, ScoreRun
 from scoring.rollups.snapshots import run_columns
 

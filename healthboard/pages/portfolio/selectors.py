@@ -354,7 +354,7 @@ def portfolio_summary(
     )
 
 
-def score_history(
+def score_sparklines(
     *, account_ids: list[int], until: dt.date, days: int = SPARKLINE_DAYS
 ) -> dict[int, list[float | None]]:
     """Each account's daily score over the `days` days up to `until` from done runs, one

@@ -34,8 +34,8 @@ from healthboard.pages.portfolio.selectors import (
     portfolio_accounts,
     portfolio_page,
     portfolio_summary,
-    score_history,
     score_runs_for,
+    score_sparklines,
 )
 from healthboard.pages.sparklines import sparkline_svg
 from healthboard.pages.templatetags.healthboard import band_chip, renewal_note, score_text
@@ -249,7 +249,7 @@ def _context(request: HttpRequest) -> dict:
     )
     page = _page(paginator, request.GET.get("page"), notices)
     rows = list(page.object_list)
-    _decorate(rows, score_history(account_ids=[r.pk for r in rows], until=runs.run.date), today)
+    _decorate(rows, score_sparklines(account_ids=[r.pk for r in rows], until=runs.run.date), today)
 
     context.update(
         # Nothing to filter: the run scored no active account at all.

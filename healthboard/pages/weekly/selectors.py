@@ -26,8 +26,8 @@ import numpy as np
 from django.db.models import Count, Max, Min, Q
 
 from accounts.models import Account
+from healthboard.lib.columns import DATE, FLOAT, INT, columns_of, days_of
 from scoring.bands import AT_RISK, CODES, ORDER, Band
-from scoring.columns import DATE, FLOAT, INT, columns_of, days_of
 from scoring.models import HealthScore, ScoreRun
 from scoring.rollups.snapshots import RunColumns, run_bands, runs_columns
 
@@ -219,7 +219,7 @@ class WeekMover:
     change: float
     current: HealthScore
     previous: HealthScore
-    measures: list = field(default_factory=list)  # scoring.explain.Mover, filled by the view
+    measures: list = field(default_factory=list)  # scoring.explain.MeasureMover, filled by the view
 
 
 @dataclass
