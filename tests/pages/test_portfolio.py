@@ -630,11 +630,25 @@ def test_the_export_link_keeps_the_filters(manager_client, book) -> None:
 
 
 def test_the_csv_defuses_spreadsheet_formulas(manager_client) -> None:
-    scored(30, name="=HYPERLINK(evil)")
+    scored(
+        30,
+        name="=HYPERLINK(evil)",
+        external_id="@SUM(1)",
+        segment=SegmentFactory(slug="evil", name='=HYPERLINK("http://x","seg")'),
+        stage=JourneyStageFactory(slug="evil", name="+cmd|' /C calc'!A0"),
+        owner=UserFactory(first_name="-2+3", last_name="", role=CSM),
+    )
 
-    response = manager_client.get(reverse("accounts:portfolio_csv"))
+    response = manager_client.get(f"{reverse('accounts:portfolio_csv')}?owner=all")
 
-    assert "'=HYPERLINK(evil)" in b"".join(response.streaming_content).decode()
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[1][:5] == [
+        "'=HYPERLINK(evil)",
+        "'@SUM(1)",
+        "'-2+3",
+        '\'=HYPERLINK("http://x","seg")',
+        "'+cmd|' /C calc'!A0",
+    ]
 
 
 # ---------------------------------------------------------------- empty states

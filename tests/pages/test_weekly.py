@@ -419,6 +419,11 @@ def test_each_csms_book(manager_client) -> None:
     assert book.average_change == pytest.approx(-10.0)  # (−30 + 10) / 2
 
 
+def csv_rows(response) -> list[list[str]]:
+    """The rows of a CSV download (streamed)."""
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
 def test_exports_are_the_movers_and_the_books_as_csv(manager_client) -> None:
     priya = UserFactory(first_name="Priya", last_name="Raman", role=CSM)
     weekly_of({"=Formula Ltd": (80, 30), "Gainer": (30, 60)}, owner=priya)
@@ -428,14 +433,25 @@ def test_exports_are_the_movers_and_the_books_as_csv(manager_client) -> None:
 
     assert movers["Content-Type"] == "text/csv; charset=utf-8"
     assert 'filename="weekly-movers-2026-11-22.csv"' in movers["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(movers.content.decode())))
+    rows = csv_rows(movers)
     assert rows[0][:3] == ["Direction", "Account", "Owner"]
     assert rows[1][:3] == ["drop", "'=Formula Ltd", "Priya Raman"]
     assert rows[1][4:9] == ["80.0", "30.0", "-50.0", "Healthy", "Unhealthy"]
     assert rows[2][:2] == ["gain", "Gainer"]
-    rows = list(csv.reader(io.StringIO(books.content.decode())))
+    rows = csv_rows(books)
     assert rows[0][0] == "Owner"
     assert rows[1][:3] == ["Priya Raman", "2", "100000.00"]
+
+
+def test_the_exports_defuse_spreadsheet_formulas_in_every_name(manager_client) -> None:
+    owner = UserFactory(first_name='=HYPERLINK("http://x","y")', last_name="", role=CSM)
+    weekly_of({"@SUM(A1)": (80, 30)}, owner=owner)
+
+    movers = csv_rows(manager_client.get(f"{WEEKLY}?export=movers"))
+    books = csv_rows(manager_client.get(f"{WEEKLY}?export=csms"))
+
+    assert movers[1][1:3] == ["'@SUM(A1)", '\'=HYPERLINK("http://x","y")']
+    assert books[1][0] == '\'=HYPERLINK("http://x","y")'
 
 
 # ---------------------------------------------------------------- the chart

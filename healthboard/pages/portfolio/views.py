@@ -7,7 +7,6 @@ the filters, the form) swapped out of band; everything else gets the whole page.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
@@ -24,6 +23,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from accounts.models import Account
+from healthboard.lib.csvfile import csv_response, number
 from healthboard.lib.roles import role_of
 from healthboard.pages.filters import ALL, ME, user_label
 from healthboard.pages.portfolio.forms import PortfolioFilterForm
@@ -321,45 +321,21 @@ CSV_HEADER = [
 ]
 
 
-class _Echo:
-    """csv.writer writes into this and gets the line back, to stream it."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value: str) -> str:
-    # A spreadsheet would run a name starting with = + - @ as a formula (CSV injection).
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
-def _number(value: float | None, digits: int) -> str:
-    if value is None:
-        return ""
-    text = f"{value:.{digits}f}"
-    # -0.04 rounds to "-0.0": no change is written without a sign.
-    return text.lstrip("-") if float(text) == 0 else text
-
-
-def _csv_lines(rows) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_HEADER)
+def _csv_rows(rows) -> Iterator[list]:
     for row in rows.iterator(chunk_size=2000):
-        yield writer.writerow(
-            [
-                _cell(row.name),
-                _cell(row.external_id),
-                _cell(user_label(row.owner)) if row.owner else "",
-                row.segment.name,
-                row.stage.name,
-                f"{row.arr:.2f}",
-                row.renewal_date.isoformat() if row.renewal_date else "",
-                _number(row.score, 1),
-                Band(row.band).label,
-                _number(row.delta_7d, 1),
-                _number(None if row.coverage is None else 100 * row.coverage, 0),
-            ]
-        )
+        yield [
+            row.name,
+            row.external_id,
+            user_label(row.owner) if row.owner else "",
+            row.segment.name,
+            row.stage.name,
+            number(row.arr, 2),
+            row.renewal_date,
+            number(row.score, 1),
+            Band(row.band).label,
+            number(row.delta_7d, 1),
+            number(None if row.coverage is None else 100 * row.coverage, 0),
+        ]
 
 
 @require_GET
@@ -374,6 +350,6 @@ def portfolio_csv(request: HttpRequest) -> StreamingHttpResponse:
     else:
         rows = portfolio_accounts(runs=runs, filters=form.filters(), today=timezone.localdate())
         date = runs.run.date
-    response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="portfolio-{date:%Y-%m-%d}.csv"'
-    return response
+    return csv_response(
+        filename=f"portfolio-{date:%Y-%m-%d}.csv", header=CSV_HEADER, rows=_csv_rows(rows)
+    )

@@ -8,19 +8,18 @@ scoring/weekly.py; this module turns them into what the templates show.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from healthboard.lib.csvfile import csv_response, number
 from healthboard.lib.roles import permission_required
 from healthboard.pages.account.selectors import versions_load
 from healthboard.pages.charts import figure_json
@@ -276,29 +275,7 @@ def _picker(choice: WeekChoice, span, runs: ReviewRuns | None) -> dict:
 # ---------------------------------------------------------------- CSV
 
 
-def _cell(value: str) -> str:
-    # A spreadsheet would run a name starting with = + - @ as a formula (CSV injection).
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
-def _number(value: float | None, digits: int = 1) -> str:
-    if value is None:
-        return ""
-    text = f"{value:.{digits}f}"
-    return text.lstrip("-") if float(text) == 0 else text
-
-
-def _csv(filename: str, header: list[str], rows: list[list]) -> HttpResponse:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
-    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-def _export(choice: WeekChoice, runs: ReviewRuns | None) -> HttpResponse:
+def _export(choice: WeekChoice, runs: ReviewRuns | None) -> StreamingHttpResponse:
     today = choice.today
     day = runs.end.date if runs else choice.week_end
     if choice.export == "movers":
@@ -324,18 +301,18 @@ def _export(choice: WeekChoice, runs: ReviewRuns | None) -> HttpResponse:
                     rows.append(
                         [
                             direction,
-                            _cell(m.account.name),
-                            _cell(m.owner_name),
-                            f"{m.account.arr:.2f}",
-                            _number(m.previous.score),
-                            _number(m.current.score),
-                            _number(m.change),
+                            m.account.name,
+                            m.owner_name,
+                            number(m.account.arr, 2),
+                            number(m.previous.score, 1),
+                            number(m.current.score, 1),
+                            number(m.change, 1),
                             Band(m.previous.band).label,
                             Band(m.current.band).label,
-                            _cell("; ".join(x.sentence for x in m.measures)),
+                            "; ".join(x.sentence for x in m.measures),
                         ]
                     )
-        return _csv(f"weekly-movers-{day:%Y-%m-%d}.csv", header, rows)
+        return csv_response(filename=f"weekly-movers-{day:%Y-%m-%d}.csv", header=header, rows=rows)
     header = [
         "Owner",
         "Accounts",
@@ -350,16 +327,16 @@ def _export(choice: WeekChoice, runs: ReviewRuns | None) -> HttpResponse:
         for book in _books(week_review(runs=runs, today=today).summary):
             rows.append(
                 [
-                    _cell(book.name),
+                    book.name,
                     book.n,
-                    f"{book.arr:.2f}",
-                    _number(book.average_score),
-                    _number(book.red_share),
-                    _number(book.average_change),
+                    number(book.arr, 2),
+                    number(book.average_score, 1),
+                    number(book.red_share, 1),
+                    number(book.average_change, 1),
                     book.compared,
                 ]
             )
-    return _csv(f"weekly-csms-{day:%Y-%m-%d}.csv", header, rows)
+    return csv_response(filename=f"weekly-csms-{day:%Y-%m-%d}.csv", header=header, rows=rows)
 
 
 # ---------------------------------------------------------------- the view
