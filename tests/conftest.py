@@ -80,6 +80,14 @@ def pytest_configure(config: pytest.Config) -> None:
     }
     clear_cache_handlers(setting="CACHES")
 
+    # Under test Django records the context of every Template it renders, for
+    # response.context. A partial rendered alone ("page.html#region", the answer to an HTMX
+    # request) is not a Template: record its context the same way.
+    from django.test.utils import instrumented_test_render
+    from template_partials.templatetags.partials import TemplateProxy
+
+    TemplateProxy._render = instrumented_test_render
+
 
 @pytest.fixture(autouse=True)
 def _celery_eager_by_default() -> Iterator[None]:

@@ -409,6 +409,21 @@ def test_a_plain_request_for_a_fragment_gets_the_page(csm_client, account) -> No
     )
 
 
+@pytest.mark.parametrize("name, query", [("trend", "range=30"), ("signals", ""), ("notes", "")])
+def test_a_history_restore_of_a_fragment_gets_the_page(csm_client, account, name, query) -> None:
+    fragment = csm_client.get(url(name, account, query), **HX)
+    restore = csm_client.get(
+        url(name, account, query), HTTP_HX_HISTORY_RESTORE_REQUEST="true", **HX
+    )
+
+    assert fragment.status_code == 200 and "<html" not in fragment.content.decode()
+    assert restore.status_code == 302
+    assert restore.url.startswith(url("detail", account))
+    # A fragment or a redirect from one URL: a cache must tell them apart.
+    assert "HX-Request" in fragment["Vary"]
+    assert "HX-Request" in restore["Vary"]
+
+
 def test_percentile_bands_come_from_the_runs_cut_offs(csm_client, account) -> None:
     version = enterprise()
     version.band_mode = ScorecardVersion.BandMode.PERCENTILE

@@ -346,6 +346,20 @@ def test_htmx_gets_only_the_board(manager_client) -> None:
     assert response["Vary"] == "HX-Request" or "HX-Request" in response["Vary"]
 
 
+@pytest.mark.parametrize(
+    "headers", [{"HTTP_HX_HISTORY_RESTORE_REQUEST": "true"}, {"HTTP_HX_BOOSTED": "true"}]
+)
+def test_history_restores_and_boosted_requests_get_the_whole_page(manager_client, headers) -> None:
+    scored(30)
+
+    response = manager_client.get(f"{BOARD}?band=red", HTTP_HX_REQUEST="true", **headers)
+
+    assert "<html" in response.content.decode()
+    # The page and the board share a URL: a cache must tell them apart.
+    assert "HX-Request" in response["Vary"]
+    assert "HX-Request" in manager_client.get(BOARD)["Vary"]
+
+
 def test_a_link_that_changes_the_filters_refreshes_the_form_out_of_band(manager_client) -> None:
     scored(30)
 

@@ -215,6 +215,14 @@ def test_history_restores_and_boosted_requests_get_the_whole_page(manager_client
     response = get(manager_client, "band=red", HTTP_HX_REQUEST="true", **headers)
 
     assert "<html" in response.content.decode()
+    # The page and the fragment share a URL: a cache must tell them apart.
+    assert "HX-Request" in response["Vary"]
+
+
+def test_the_whole_page_says_it_varies_with_hx_request(manager_client) -> None:
+    scored(30)
+
+    assert "HX-Request" in get(manager_client)["Vary"]
 
 
 def test_the_filter_form_is_a_real_get_form_that_htmx_enhances(manager_client) -> None:

@@ -242,17 +242,37 @@ def test_the_list_query_count_does_not_grow_with_versions_or_accounts(
         assert admin_role_client.get(reverse("scoring:scorecards")).status_code == 200
 
 
-def test_htmx_requests_get_only_the_fragment(admin_role_client, standard, draft):
-    for address in (
+def region_pages(standard, draft) -> list[str]:
+    """The scorecard pages with a region that HTMX requests get alone."""
+    return [
         reverse("scoring:scorecards"),
         url("scorecard_detail", standard),
         url("scorecard_history", standard),
         url("scorecard_draft", standard, draft.number),
         url("scorecard_progress", standard, 1),
-    ):
+    ]
+
+
+def test_htmx_requests_get_only_the_fragment(admin_role_client, standard, draft):
+    for address in region_pages(standard, draft):
         response = admin_role_client.get(address, HTTP_HX_REQUEST="true")
         assert response.status_code == 200
         assert b"<html" not in response.content, address
+        assert "HX-Request" in response["Vary"], address
+
+
+@pytest.mark.parametrize(
+    "headers", [{"HTTP_HX_HISTORY_RESTORE_REQUEST": "true"}, {"HTTP_HX_BOOSTED": "true"}]
+)
+def test_history_restores_and_boosted_requests_get_the_whole_page(
+    admin_role_client, standard, draft, headers
+):
+    for address in region_pages(standard, draft):
+        response = admin_role_client.get(address, HTTP_HX_REQUEST="true", **headers)
+        assert response.status_code == 200
+        assert b"<html" in response.content, address
+        # The page and its region share a URL: a cache must tell them apart.
+        assert "HX-Request" in response["Vary"], address
 
 
 def test_unknown_scorecards_and_versions_are_404(admin_role_client, standard):

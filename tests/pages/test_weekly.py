@@ -552,6 +552,25 @@ def test_the_week_picker_swaps_only_the_review(manager_client) -> None:
     assert "HX-Request" in response["Vary"]
 
 
+@pytest.mark.parametrize(
+    "headers", [{"HTTP_HX_HISTORY_RESTORE_REQUEST": "true"}, {"HTTP_HX_BOOSTED": "true"}]
+)
+@pytest.mark.parametrize("target", ["", "weekly-distribution"])
+def test_history_restores_and_boosted_requests_get_the_whole_page(
+    manager_client, headers, target
+) -> None:
+    weekly_of({"Acme": (50, 30)})
+
+    response = manager_client.get(
+        f"{WEEKLY}?week=2026-11-22", HTTP_HX_REQUEST="true", HTTP_HX_TARGET=target, **headers
+    )
+
+    assert "<html" in response.content.decode()
+    # The page and its regions share a URL: a cache must tell them apart.
+    assert "HX-Request" in response["Vary"]
+    assert "HX-Request" in manager_client.get(WEEKLY)["Vary"]
+
+
 def test_a_link_that_changes_the_week_refreshes_the_picker_out_of_band(manager_client) -> None:
     weekly_of({"Acme": (50, 30)})
 
@@ -576,6 +595,7 @@ def test_the_chart_toggle_swaps_only_the_chart(manager_client) -> None:
     # The picker follows out of band: changing the week next keeps the chart on ARR.
     picker = re.search(r'<form id="weekly-picker"[^>]*hx-swap-oob="true".*?</form>', html, re.S)
     assert '<input type="hidden" name="measure" value="arr">' in picker.group(0)
+    assert "HX-Request" in response["Vary"]
 
 
 # ---------------------------------------------------------------- queries

@@ -1,8 +1,8 @@
 """The account drilldown: header, score trend, why this score, what moved, signals, notes.
 
 Every role reads; writing (notes, stage changes) is for whoever can work on the account
-(healthboard.roles.can_work_on). Regions are fragment templates (templates/accounts/
-_detail_*.html); HTMX requests get the region, everything else the page.
+(healthboard.roles.can_work_on). Regions are partials of templates/account/detail.html; HTMX
+requests get the region, everything else the page.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import services
 from accounts.models import Account, Metric
+from healthboard.lib import htmx
 from healthboard.lib.roles import can_work_on, permission_required
 from healthboard.pages.account import selectors as drilldown
 from healthboard.pages.account.forms import NoteForm, StageForm
@@ -29,16 +30,9 @@ from scoring import explain
 from scoring.models import HealthScore, ScorecardVersion
 from scoring.specs import version_config
 
-PAGE = "accounts/account_detail.html"
-TREND = "accounts/_detail_trend.html"
-SIGNALS = "accounts/_detail_signals.html"
-NOTES = "accounts/_detail_notes.html"
+PAGE = "account/detail.html"
 
 # ---------------------------------------------------------------- helpers
-
-
-def _is_fragment(request: HttpRequest) -> bool:
-    return bool(request.htmx) and not request.htmx.boosted
 
 
 def _detail_url(account: Account, **params) -> str:
@@ -350,13 +344,14 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @read_permission
+@htmx.vary_on_htmx
 def account_trend(request: HttpRequest, pk: int) -> HttpResponse:
     """The trend chart for ?range=30|90|365 (HTMX); a plain request gets the page."""
     account = drilldown.account_get(pk=pk)
     metrics = drilldown.metrics_all()
     filters = _filters(request, metrics)
     days, category = filters["days"], filters["category"]
-    if not _is_fragment(request):
+    if not htmx.is_fragment(request):
         return redirect(_detail_url(account, range=days, category=category))
     history = drilldown.score_history(
         account=account, days=days, end=drilldown.history_end(account)
@@ -369,20 +364,20 @@ def account_trend(request: HttpRequest, pk: int) -> HttpResponse:
     )
     return render(
         request,
-        TREND,
+        f"{PAGE}#trend-update",
         {
             "trend": trend,
             "range_problem": filters.get("range_problem"),
             # The signal pills' links carry the range: refresh them out of band.
             "pills": _pills(account, filters["categories"], category=category, days=days),
             "category": category,
-            "with_pills": True,
         },
     )
 
 
 @require_GET
 @read_permission
+@htmx.vary_on_htmx
 def account_signals(request: HttpRequest, pk: int) -> HttpResponse:
     """HTMX: with ?before= the next (older) rows for "load more"; without, the whole signals
     region for ?category= (the pills). A plain request gets the page."""
@@ -390,7 +385,7 @@ def account_signals(request: HttpRequest, pk: int) -> HttpResponse:
     metrics = drilldown.metrics_all()
     filters = _filters(request, metrics)
     before = drilldown.Cursor.parse(request.GET.get("before"))
-    if not _is_fragment(request):
+    if not htmx.is_fragment(request):
         return redirect(
             _detail_url(
                 account,
@@ -404,7 +399,7 @@ def account_signals(request: HttpRequest, pk: int) -> HttpResponse:
         account, metrics, category=filters["category"], before=before, days=filters["days"]
     )
     if before is not None:
-        return render(request, f"{SIGNALS}#rows", region)
+        return render(request, f"{PAGE}#signal-rows", region)
     region["pills"] = _pills(
         account, filters["categories"], category=filters["category"], days=filters["days"]
     )
@@ -414,22 +409,22 @@ def account_signals(request: HttpRequest, pk: int) -> HttpResponse:
         "days": filters["days"],
         "ranges": _range_links(account, category=filters["category"]),
     }
-    region["with_ranges"] = True
-    return render(request, SIGNALS, region)
+    return render(request, f"{PAGE}#signals-update", region)
 
 
 @require_GET
 @read_permission
+@htmx.vary_on_htmx
 def account_notes(request: HttpRequest, pk: int) -> HttpResponse:
     """HTMX "load more" for the notes timeline; a plain request gets the page."""
     account = drilldown.account_get(pk=pk)
     before = drilldown.Cursor.parse(request.GET.get("before"))
-    if not _is_fragment(request):
+    if not htmx.is_fragment(request):
         return redirect(
             _detail_url(account, notes_before=str(before) if before else None) + "#notes"
         )
     region = _notes(request, account, before=before)
-    return render(request, f"{NOTES}#rows", region)
+    return render(request, f"{PAGE}#note-rows", region)
 
 
 def _writable(request: HttpRequest, pk: int) -> Account:
@@ -440,6 +435,7 @@ def _writable(request: HttpRequest, pk: int) -> Account:
 
 
 @require_POST
+@htmx.vary_on_htmx
 def account_add_note(request: HttpRequest, pk: int) -> HttpResponse:
     account = _writable(request, pk)
     form = NoteForm(request.POST)
@@ -450,28 +446,29 @@ def account_add_note(request: HttpRequest, pk: int) -> HttpResponse:
             kind=form.cleaned_data["kind"],
             body=form.cleaned_data["body"],
         )
-        if not _is_fragment(request):
+        if not htmx.is_fragment(request):
             messages.success(request, f"{note.get_kind_display()} added.")
             return redirect(_detail_url(account) + "#notes")
         # A fresh form, the confirmation, and the timeline with the new note on top.
         region = _notes(request, account)
         region["note_status"] = f"{note.get_kind_display()} added."
         region["new_note_id"] = note.pk
-        return render(request, f"{NOTES}#note-added", region)
-    if not _is_fragment(request):
+        return render(request, f"{PAGE}#note-added", region)
+    if not htmx.is_fragment(request):
         return render(request, PAGE, _page_context(request, account, note_form=form))
     region = _notes(request, account, note_form=form)
-    return render(request, f"{NOTES}#note-form", region)
+    return render(request, f"{PAGE}#note-form", region)
 
 
 @require_POST
+@htmx.vary_on_htmx
 def account_change_stage(request: HttpRequest, pk: int) -> HttpResponse:
     account = _writable(request, pk)
     form = StageForm(request.POST)
     if not form.is_valid():
-        if not _is_fragment(request):
+        if not htmx.is_fragment(request):
             return render(request, PAGE, _page_context(request, account, stage_form=form))
-        return render(request, f"{NOTES}#stage-form", _notes(request, account, stage_form=form))
+        return render(request, f"{PAGE}#stage-form", _notes(request, account, stage_form=form))
     to_stage = form.cleaned_data["stage"]
     change = services.stage_change(
         account=account, to_stage=to_stage, user=request.user, comment=form.cleaned_data["comment"]
@@ -481,9 +478,9 @@ def account_change_stage(request: HttpRequest, pk: int) -> HttpResponse:
         if change is not None
         else f"{account.name} is already in {to_stage.name}; nothing changed."
     )
-    if not _is_fragment(request):
+    if not htmx.is_fragment(request):
         (messages.success if change else messages.info)(request, status)
         return redirect(_detail_url(account))
     region = _notes(request, account)
     region.update(stage_status=status, stage_changed=change is not None)
-    return render(request, f"{NOTES}#stage-changed", region)
+    return render(request, f"{PAGE}#stage-changed", region)

@@ -3,8 +3,8 @@ stage's KPIs and playbook, and a control to move an account to another stage.
 
 Every role reads the board; moving an account is for whoever can work on it
 (healthboard.roles.can_work_on) and goes through accounts.services.stage_change. The filter
-form is a plain GET form; HTMX requests get the board region (templates/accounts/
-_journey_board.html), everything else the page.
+form is a plain GET form; HTMX requests get the board region (templates/journey/journey.html
+#board-update), everything else the page.
 """
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import services
 from accounts.models import JourneyStage
+from healthboard.lib import htmx
 from healthboard.lib.roles import can_work_on, role_of
 from healthboard.pages.account import selectors as drilldown
 from healthboard.pages.account.forms import StageForm
@@ -32,8 +32,7 @@ from healthboard.pages.journey.forms import JourneyFilterForm
 from healthboard.pages.journey.selectors import StageColumn, journey_board, journey_stages
 from healthboard.pages.portfolio.selectors import score_run_latest
 
-PAGE = "accounts/journey.html"
-BOARD = "accounts/_journey_board.html"
+PAGE = "journey/journey.html"
 FORM_ID = "journey-filters"
 # The alert classes of base.html's messages, for the status shown in the board itself.
 LEVEL_TAGS = {messages.SUCCESS: "success", messages.INFO: "info", messages.ERROR: "error"}
@@ -43,12 +42,6 @@ def _require_role(request: HttpRequest) -> None:
     # Every role reads the board; role_of's query is the one the layout makes anyway.
     if role_of(request.user) is None:
         raise PermissionDenied
-
-
-def _is_fragment(request: HttpRequest) -> bool:
-    htmx = request.htmx
-    # A history restore (back button, cache miss) needs the whole page, as a reload does.
-    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
 def _url(path: str, query: QueryDict) -> str:
@@ -154,16 +147,10 @@ def _render_board(
 ) -> HttpResponse:
     context = _context(request, data)
     context.update(status=status, status_level=level)
-    template = PAGE
-    if _is_fragment(request):
-        template = BOARD
-        # A link (the chart toggle, "all accounts") changed the filters: the form follows.
-        # When the form itself changed them, swapping it would eat the user's input.
-        context["refresh_form"] = request.htmx.trigger != FORM_ID
-    response = render(request, template, context)
-    # The same URL answers with a fragment or a page: caches must keep them apart.
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    # A link (the chart toggle, "all accounts") changed the filters: the form follows.
+    # When the form itself changed them, swapping it would eat the user's input.
+    context["refresh_form"] = request.htmx.trigger != FORM_ID
+    return htmx.render(request, PAGE, context, partial="board-update")
 
 
 @require_GET
@@ -173,6 +160,7 @@ def journey(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@htmx.vary_on_htmx
 def journey_move(request: HttpRequest, pk: int) -> HttpResponse:
     """Move one account to another stage from its card. The board's filters ride along in
     the query string, so the refreshed board (or the redirect) shows what it showed."""
@@ -200,7 +188,7 @@ def journey_move(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             status = f"Moved {account.name} from {from_stage.name} to {to_stage.name}."
             level = messages.SUCCESS
-    if _is_fragment(request):
+    if htmx.is_fragment(request):
         return _render_board(request, request.GET, status=status, level=LEVEL_TAGS[level])
     messages.add_message(request, level, status)
     return redirect(_url(reverse("accounts:journey"), request.GET.copy()))

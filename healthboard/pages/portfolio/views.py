@@ -15,14 +15,14 @@ from functools import cached_property, lru_cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from accounts.models import Account
+from healthboard.lib import htmx
 from healthboard.lib.csvfile import csv_response, number
 from healthboard.lib.roles import role_of
 from healthboard.pages.filters import ALL, ME, user_label
@@ -41,6 +41,7 @@ from healthboard.pages.sparklines import sparkline_svg
 from healthboard.pages.templatetags.healthboard import band_chip, renewal_note, score_text
 from scoring.bands import Band
 
+PAGE = "portfolio/portfolio.html"
 FORM_ID = "portfolio-filters"
 
 # (sort key, heading, CSS class, whether the first click sorts descending). The first click
@@ -284,17 +285,9 @@ def _context(request: HttpRequest) -> dict:
 def portfolio(request: HttpRequest) -> HttpResponse:
     _require_role(request)
     context = _context(request)
-    template = "accounts/portfolio.html"
-    htmx = request.htmx
-    # A history restore (back button, cache miss) needs the whole page, as a reload does.
-    if htmx and not htmx.boosted and not htmx.history_restore_request:
-        template = "accounts/_portfolio_htmx.html"
-        # The form changed the filters itself: swapping it would eat the user's typing.
-        context["refresh_form"] = htmx.trigger != FORM_ID
-    response = render(request, template, context)
-    # The same URL answers with a fragment or a page: caches must keep them apart.
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    # The form changed the filters itself: swapping it would eat the user's typing.
+    context["refresh_form"] = request.htmx.trigger != FORM_ID
+    return htmx.render(request, PAGE, context, partial="table-update")
 
 
 @require_GET

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from healthboard.lib import htmx
 from healthboard.lib.roles import permission_required
 from healthboard.pages.scorecards import charts as preview_charts
 from healthboard.pages.scorecards.forms import PREFIX, DraftForms, apply_op
@@ -33,6 +34,8 @@ from scoring.editor.preview import preview_draft
 from scoring.models import Scorecard, ScorecardVersion
 
 VIEW, CHANGE = "scoring.view_scorecard", "scoring.change_scorecard"
+LIST, DETAIL, HISTORY = "scorecards/list.html", "scorecards/detail.html", "scorecards/history.html"
+EDITOR, PROGRESS = "scorecards/editor.html", "scorecards/progress.html"
 MAX_BACKFILL_DAYS = 90
 
 
@@ -62,10 +65,6 @@ class BackfillForm(django_forms.Form):
     def days(self) -> int:
         data = getattr(self, "cleaned_data", {})
         return (data.get("backfill_days") or 0) if data.get("backfill") else 0
-
-
-def _fragment(request: HttpRequest) -> bool:
-    return bool(request.htmx) and not request.htmx.boosted
 
 
 def _draft(pk: int, number: int) -> tuple[Scorecard, ScorecardVersion]:
@@ -102,10 +101,7 @@ def scorecard_list(request: HttpRequest) -> HttpResponse:
         "run": run,
         "can_edit": request.user.has_perm(CHANGE),
     }
-    template = "scoring/scorecard_list.html"
-    if _fragment(request):
-        template = "scoring/_scorecard_table.html"
-    return render(request, template, context)
+    return htmx.render(request, LIST, context, partial="table")
 
 
 def _version_page(request: HttpRequest, scorecard: Scorecard, version: ScorecardVersion):
@@ -116,10 +112,7 @@ def _version_page(request: HttpRequest, scorecard: Scorecard, version: Scorecard
         "versions": list(scorecard.versions.all()),
         "can_edit": request.user.has_perm(CHANGE),
     }
-    template = "scoring/scorecard_detail.html"
-    if _fragment(request):
-        template = "scoring/_scorecard_version.html"
-    return render(request, template, context)
+    return htmx.render(request, DETAIL, context, partial="version")
 
 
 @permission_required(VIEW)
@@ -162,10 +155,7 @@ def scorecard_history_page(request: HttpRequest, pk: int) -> HttpResponse:
     scorecard = get_object_or_404(Scorecard, pk=pk)
     page, problem = scorecard_history(scorecard=scorecard, page=request.GET.get("page"))
     context = {"scorecard": scorecard, "page": page, "problem": problem}
-    template = "scoring/scorecard_history.html"
-    if _fragment(request):
-        template = "scoring/_scorecard_history.html"
-    return render(request, template, context)
+    return htmx.render(request, HISTORY, context, partial="history")
 
 
 # ---------------------------------------------------------------- the draft editor
@@ -198,7 +188,7 @@ def _editor_context(scorecard, draft, forms, backfill, preview=None) -> dict:
 
 def _editor(request, scorecard, draft, forms, backfill, *, preview=None):
     context = _editor_context(scorecard, draft, forms, backfill, preview)
-    return render(request, "scoring/scorecard_editor.html", context)
+    return render(request, EDITOR, context)
 
 
 def _bound(request: HttpRequest, draft: ScorecardVersion) -> tuple[DraftForms, BackfillForm]:
@@ -219,10 +209,8 @@ def draft_edit(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     if (frozen := _editable(request, draft)) is not None:
         return frozen
     if request.method == "GET":
-        if _fragment(request):
-            context = _editor_context(scorecard, draft, DraftForms(draft), BackfillForm())
-            return render(request, "scoring/_scorecard_form.html", context)
-        return _editor(request, scorecard, draft, DraftForms(draft), BackfillForm())
+        context = _editor_context(scorecard, draft, DraftForms(draft), BackfillForm())
+        return htmx.render(request, EDITOR, context, partial="draft-form")
     forms, backfill = _bound(request, draft)
     if request.POST.get("op"):
         forms.is_valid()
@@ -254,7 +242,7 @@ def draft_validate(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     forms.is_valid()
     backfill.is_valid()
     context = _editor_context(scorecard, draft, forms, backfill)
-    response = render(request, "scoring/_scorecard_form.html", context)
+    response = render(request, f"{EDITOR}#draft-form", context)
     response["HX-Trigger-After-Settle"] = "draft-changed"
     return response
 
@@ -280,6 +268,7 @@ def _preview_context(preview) -> dict:
 
 @permission_required(CHANGE)
 @require_POST
+@htmx.vary_on_htmx
 def draft_preview(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     """What-if of the unsaved form: nothing is stored."""
     scorecard, draft = _draft(pk, number)
@@ -289,12 +278,12 @@ def draft_preview(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     preview = None
     if forms.is_valid():
         preview = preview_draft(draft=forms.config())
-    if not _fragment(request):
+    if not htmx.is_fragment(request):
         return _editor(request, scorecard, draft, forms, backfill, preview=preview)
     context = {"scorecard": scorecard, "draft": draft, "forms": forms}
     if preview is not None:
         context.update(_preview_context(preview))
-    return render(request, "scoring/_scorecard_preview.html", context)
+    return render(request, f"{EDITOR}#preview-body", context)
 
 
 @permission_required(CHANGE)
@@ -377,10 +366,7 @@ def publish_progress_page(request: HttpRequest, pk: int, number: int) -> HttpRes
         return redirect("scoring:scorecard_draft", pk=pk, number=number)
     progress = publish_progress(version=version, backfill_days=_backfill_days(request))
     context = {"scorecard": scorecard, "version": version, "progress": progress}
-    template = "scoring/scorecard_progress.html"
-    if _fragment(request):
-        template = "scoring/_scorecard_progress.html"
-    return render(request, template, context)
+    return htmx.render(request, PROGRESS, context, partial="progress")
 
 
 @permission_required(CHANGE)

@@ -13,12 +13,11 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from healthboard.lib import htmx
 from healthboard.lib.csvfile import csv_response, number
 from healthboard.lib.roles import permission_required
 from healthboard.pages.account.selectors import versions_load
@@ -47,16 +46,9 @@ from scoring import bands, explain
 from scoring.bands import Band
 from scoring.specs import version_config
 
-PAGE = "scoring/weekly.html"
-REVIEW = "scoring/_weekly_review.html"
-DISTRIBUTION_HTMX = "scoring/_weekly_distribution_htmx.html"
+PAGE = "weekly/weekly.html"
 PICKER_ID = "weekly-picker"
 DISTRIBUTION_ID = "weekly-distribution"
-
-
-def _is_fragment(request: HttpRequest) -> bool:
-    htmx = request.htmx
-    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
 def _url(path: str, query) -> str:
@@ -351,28 +343,22 @@ def weekly_review(request: HttpRequest) -> HttpResponse:
     runs = _runs(choice, span)
     if choice.export:
         return _export(choice, runs)
-    fragment = _is_fragment(request)
-    if fragment and runs is not None and request.htmx.target == DISTRIBUTION_ID:
+    if htmx.is_fragment(request) and runs is not None and request.htmx.target == DISTRIBUTION_ID:
         # The chart, and the picker out of band: its links and hidden field carry the measure.
-        context = {"choice": choice, "picker_id": PICKER_ID, "refresh_picker": True}
+        context = {"choice": choice, "picker_id": PICKER_ID}
         context.update(_picker(choice, span, runs), **_distribution(choice, runs, today))
-        response = render(request, DISTRIBUTION_HTMX, context)
-        patch_vary_headers(response, ("HX-Request",))
-        return response
+        return htmx.render(request, PAGE, context, partial="distribution-update")
     context = {
         "choice": choice,
         "runs": runs,
         "notices": choice.ignored,
         "picker_id": PICKER_ID,
         "today": today,
+        # A link (earlier / later week) changed the week: the picker follows. When the picker
+        # itself changed it, swapping it would fight the user's choice.
+        "refresh_picker": request.htmx.trigger != PICKER_ID,
     }
     context.update(_picker(choice, span, runs))
     if runs is not None:
         context.update(_review(choice, runs, today))
-    template = PAGE
-    if fragment:
-        template = REVIEW
-        context["refresh_picker"] = request.htmx.trigger != PICKER_ID
-    response = render(request, template, context)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return htmx.render(request, PAGE, context, partial="review-update")
