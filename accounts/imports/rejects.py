@@ -9,13 +9,7 @@ from typing import BinaryIO, TextIO
 from accounts.imports.options import Limits
 from accounts.imports.pipeline import ImportResult
 from accounts.imports.reader import table_open
-
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _safe(text: str) -> str:
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+from healthboard.lib.csvfile import cell
 
 
 def rejects_write(*, file: BinaryIO, result: ImportResult, out: TextIO) -> int:
@@ -30,10 +24,11 @@ def rejects_write(*, file: BinaryIO, result: ImportResult, out: TextIO) -> int:
     limits = Limits.from_settings()
     table = table_open(file, limits=limits, delimiter=result.delimiter or None)
     writer = csv.writer(out)
-    writer.writerow(["row", "errors", *map(_safe, table.header)])
+    # Every cell through cell(): a spreadsheet must not run what the file had as a formula.
+    writer.writerow(["row", "errors", *map(cell, table.header)])
     written = 0
     for row, cells in table:
         if row in reasons:
-            writer.writerow([row, "; ".join(reasons[row]), *map(_safe, cells)])
+            writer.writerow([row, cell("; ".join(reasons[row])), *map(cell, cells)])
             written += 1
     return written
