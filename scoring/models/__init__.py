@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Account, Metric, Segment
 from scoring.bands import Band
-from scoring.models.rollups import RunBands, RunSnapshot, RunTotal  # noqa: F401  (models)
+from scoring.models.rollups import RunSnapshot, RunTotal  # noqa: F401  (models)
 
 
 class Category(models.TextChoices):

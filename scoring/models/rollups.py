@@ -13,12 +13,17 @@ NO_OWNER = 0
 
 
 class RunSnapshot(models.Model):
-    """One done run's scores as columns (see RunColumns.decode for the layout)."""
+    """One done run as published: its scores as columns (see RunColumns.decode for the
+    layout) and its accounts and ARR per band. Written when the run is published; after
+    that only the day's re-scores are appended, by a later publication."""
 
     run = models.OneToOneField(
         "scoring.ScoreRun", on_delete=models.CASCADE, primary_key=True, related_name="snapshot"
     )
     columns = models.BinaryField(editable=False)
+    # {band: [accounts, ARR]}: every account the run scored (those that churned since too:
+    # they were customers then), as published, each at its ARR then.
+    totals = models.JSONField(default=dict)
     # The newest HealthScore id the columns reflect: re-scores since have larger ids.
     through = models.BigIntegerField(default=0)
     # The run's day is over and its re-scores are in the columns: they are final.
@@ -30,26 +35,6 @@ class RunSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"Snapshot of {self.run}"
-
-
-class RunBands(models.Model):
-    """Accounts and ARR per band in one done run, for the weekly chart."""
-
-    run = models.OneToOneField(
-        "scoring.ScoreRun", on_delete=models.CASCADE, primary_key=True, related_name="band_totals"
-    )
-    # {band: [accounts, ARR or null]}: every account scored that day (those that churned
-    # since too: they were customers then), as the run published them; ARR is null until
-    # the chart first shows the day by ARR, then each account's ARR at that time.
-    totals = models.JSONField()
-    summarised_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        app_label = "scoring"
-        verbose_name_plural = "run bands"
-
-    def __str__(self) -> str:
-        return f"Bands of {self.run}"
 
 
 class RunTotal(models.Model):

@@ -1,24 +1,31 @@
-"""What a published run adds up to, kept so that no page makes a pass over a day of scores.
+"""A published run's snapshot: what the run adds up to, written when the run is published and
+only read after, so that no page makes a pass over a day of scores.
 
-Two rollups per run, written when the run is published (run_rollup: one call at the end of
-scoring.runs.run_finalize) in one pass over its rows:
+RunSnapshot, one row per done run, written by run_rollup (one call at the end of
+scoring.pipeline.runs.run_finalize, in the publishing transaction) in one pass over the
+run's rows joined to the accounts:
 
-- RunSnapshot: the run's scores as three columns (account ids, bands, scores). The journey
+- `columns`: the run's scores as three columns (account ids, bands, scores). The journey
   board and the weekly review read one or two of these (a few milliseconds) instead of
   joining a day of wide HealthScore rows (they carry the per-measure details) to the
-  accounts; the accounts' own columns (owner, stage, ARR, status, …) are still read live,
-  so a move, a reassignment or a churn shows at once.
-- RunBands: accounts per band as the run published them, for the weekly chart's 26 weeks.
-  Each band's ARR is added when the chart first shows the day by ARR (each account at its
-  ARR then): ARR is not part of a score, and summing it at publication would cost a second
-  pass, over the accounts.
+  accounts; the accounts' own columns (owner, stage, ARR, status, …) are read live, so a
+  move, a reassignment or a churn shows at once.
+- `totals`: accounts and ARR per band as the run published them, each account at its ARR
+  then, for the weekly chart's 26 weeks of days and the churn rates' baseline day.
+
+(The portfolio's summary strip needs the newest runs' totals by owner and segment exact
+after every account edit, in a few milliseconds: scoring.rollups.totals, which says why
+that takes triggers.)
 
 Only today's run changes once published: a re-score on new signals replaces one account's
-row in it (scoring.runs.account_rescore; re-running a day makes a new run). A snapshot
-records the newest score id it reflects (`through`); reading today's applies the few rows
-written since. When its day is over nothing can change the run any more: the next
-publication appends the day's re-scores to its snapshot and marks it settled (a read does
-it for a run that missed that).
+row in it (scoring.pipeline.runs.account_rescore: delete, insert; re-running a day makes a
+new run; published rows are never updated in place). A snapshot records the newest score
+id it reflects (`through`); a read applies the rows of the run written since. When its day
+is over nothing can change the run any more: the next publication appends the day's
+re-scores to its snapshot and marks it settled, and reads need the snapshot alone.
+
+Reads never write. A run without a snapshot (published before snapshots were kept, or
+loaded behind the runs' back) is read from its rows, each time.
 """
 
 from __future__ import annotations
@@ -29,20 +36,15 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Case, Count, FloatField, IntegerField, QuerySet, Sum, Value, When
-from django.db.models.functions import Cast
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
-from accounts.models import Account
 from healthboard.lib.columns import FLOAT, INT, columns_of
 from scoring.bands import CODES, NO_CODE, code_of
-from scoring.models import HealthScore, RunBands, RunSnapshot, ScoreRun
+from scoring.models import HealthScore, RunSnapshot, ScoreRun
 
-# Reading today's run applies at most this many newer score rows (re-scores, and other
-# runs' rows in between); past that the run is read afresh.
-PATCH_ROWS = 5000
-# Re-scores go to the run of the day their worker thinks it is: a run started this long
-# after a day ended wrote nothing before that day's last re-score (clocks differ a little).
+# Re-scores go to the run of the day their worker thinks it is: this long after a day
+# ended, none can still reach its run (clocks differ a little).
 CLOCK_MARGIN = dt.timedelta(minutes=10)
 
 
@@ -69,8 +71,8 @@ class RunColumns:
         return positions(self.account_ids, account_ids)
 
     @classmethod
-    def decode(cls, blob: bytes | memoryview, *, published_only: bool = False) -> RunColumns:
-        """The columns of a snapshot's bytes; published_only: without its re-scores."""
+    def decode(cls, blob: bytes | memoryview) -> RunColumns:
+        """The columns of a snapshot's bytes, its re-scores applied."""
         blob = bytes(blob)
         n = int(np.frombuffer(blob, HEADER, count=1)[0]["n"])
         at = HEADER.itemsize
@@ -82,8 +84,6 @@ class RunColumns:
         else:
             order = np.argsort(ids, kind="stable")
             columns = cls(ids[order], bands[order], scores[order])
-        if published_only:
-            return columns
         records = np.frombuffer(blob, RECORD, offset=at + 17 * n)
         return columns.rescored(records) if len(records) else columns
 
@@ -120,43 +120,45 @@ def _records(rows: Sequence[tuple]) -> np.ndarray:
 
 # ---------------------------------------------------------------- building
 
-# One pass over a run's rows, read in heap order, kept as its snapshot (the bytes never
-# leave the database), returning the oldest score id and the accounts per band.
+# One pass over a run's rows joined to their accounts, read in heap order, kept as its
+# snapshot (the bytes never leave the database).
 BUILD_SQL = """
 WITH s AS (
-    SELECT count(*) AS n, coalesce(min(id), 0) AS first, coalesce(max(id), 0) AS last,
-           string_agg(int8send(account_id), '') AS ids,
+    SELECT count(*) AS n, coalesce(min(h.id), 0) AS first, coalesce(max(h.id), 0) AS last,
+           string_agg(int8send(h.account_id), '') AS ids,
            string_agg(set_byte('\\x00'::bytea, 0, {code}), '') AS bands,
-           string_agg(float8send(coalesce(score, 'NaN')), '') AS scores,
-           {counts}
-    FROM scoring_healthscore WHERE run_id = %(run)s
-), kept AS (
-    INSERT INTO scoring_runsnapshot (run_id, columns, through, settled, built_at)
-    SELECT %(run)s, int8send(first) || int8send(n) || coalesce(ids, '') || coalesce(bands, '')
-                    || coalesce(scores, ''), last, %(settled)s, now()
-    FROM s
-    ON CONFLICT (run_id) DO UPDATE SET columns = EXCLUDED.columns, through = EXCLUDED.through,
-        settled = EXCLUDED.settled, built_at = EXCLUDED.built_at
+           string_agg(float8send(coalesce(h.score, 'NaN')), '') AS scores,
+           {totals}
+    FROM scoring_healthscore h JOIN accounts_account a ON a.id = h.account_id
+    WHERE h.run_id = %(run)s
 )
-SELECT first, {names} FROM s
+INSERT INTO scoring_runsnapshot (run_id, columns, totals, through, settled, built_at)
+SELECT %(run)s, int8send(first) || int8send(n) || coalesce(ids, '') || coalesce(bands, '')
+                || coalesce(scores, ''), totals, last, %(settled)s, now()
+FROM s
+ON CONFLICT (run_id) DO UPDATE SET columns = EXCLUDED.columns, totals = EXCLUDED.totals,
+    through = EXCLUDED.through, settled = EXCLUDED.settled, built_at = EXCLUDED.built_at
 """
 
 
-def _build(run: ScoreRun, *, settled: bool) -> tuple[int, dict[str, int]]:
-    """Keep the run's snapshot, as its rows are now; returns (the oldest score id read, the
-    accounts per band). One pass over the run's rows."""
+def _build(run: ScoreRun, *, settled: bool) -> None:
+    """Keep the run's snapshot, as its rows and their accounts' ARR are now. One pass over
+    the run's rows."""
     if connection.vendor != "postgresql":
-        return _build_here(run, settled=settled)
+        _build_here(run, settled=settled)
+        return
     params: dict = {"run": run.pk, "settled": settled}
-    whens, counts = [], []
+    whens, totals = [], []
     for code, band in enumerate(CODES):
         params[f"b{code}"] = band
         whens.append(f"WHEN %(b{code})s THEN {code}")
-        counts.append(f"count(*) FILTER (WHERE band = %(b{code})s) AS n{code}")
+        totals.append(
+            f"%(b{code})s::text, jsonb_build_array(count(*) FILTER (WHERE h.band = %(b{code})s),"
+            f" coalesce(sum(a.arr) FILTER (WHERE h.band = %(b{code})s), 0)::float8)"
+        )
     sql = BUILD_SQL.format(
-        code=f"CASE band {' '.join(whens)} ELSE {NO_CODE} END",
-        counts=", ".join(counts),
-        names=", ".join(f"n{code}" for code in range(len(CODES))),
+        code=f"CASE h.band {' '.join(whens)} ELSE {NO_CODE} END",
+        totals=f"jsonb_build_object({', '.join(totals)}) AS totals",
     )
     with transaction.atomic(), connection.cursor() as cursor:
         # PostgreSQL would walk the run's rows by index, one page visit per row; a bitmap
@@ -167,59 +169,66 @@ def _build(run: ScoreRun, *, settled: bool) -> tuple[int, dict[str, int]]:
         )
         previous = cursor.fetchone()[0]
         cursor.execute(sql, params)
-        first, *n = cursor.fetchone()
         cursor.execute("SELECT set_config('enable_indexscan', %s, true)", [previous])
-    return first, dict(zip(CODES, n, strict=True))
 
 
-def _build_here(run: ScoreRun, *, settled: bool) -> tuple[int, dict[str, int]]:
+def _build_here(run: ScoreRun, *, settled: bool) -> None:
     """_build for databases without binary string aggregates (SQLite): through Python."""
     rows = list(
-        HealthScore.objects.filter(run=run).values_list("id", "account_id", "band", "score")
+        HealthScore.objects.filter(run=run).values_list(
+            "id", "account_id", "band", "score", "account__arr"
+        )
     )
     ids = np.array([r[1] for r in rows], dtype=">i8")
     codes = np.array([code_of(r[2]) for r in rows], dtype=np.uint8)
     scores = np.array([np.nan if r[3] is None else r[3] for r in rows], dtype=">f8")
-    first = min((r[0] for r in rows), default=0)
-    header = np.array([(first, len(rows))], dtype=HEADER)
+    header = np.array([(min((r[0] for r in rows), default=0), len(rows))], dtype=HEADER)
+    totals = {band: [0, 0.0] for band in CODES}
+    for _pk, _account, band, _score, arr in rows:
+        if band in totals:
+            totals[band][0] += 1
+            totals[band][1] += float(arr)
     RunSnapshot.objects.bulk_create(
         [
             RunSnapshot(
                 run=run,
                 columns=b"".join(a.tobytes() for a in (header, ids, codes, scores)),
+                totals=totals,
                 through=max((r[0] for r in rows), default=0),
                 settled=settled,
             )
         ],
         update_conflicts=True,
         unique_fields=["run"],
-        update_fields=["columns", "through", "settled", "built_at"],
+        update_fields=["columns", "totals", "through", "settled", "built_at"],
     )
-    n = np.bincount(codes[codes != NO_CODE], minlength=len(CODES))
-    return first, {band: int(n[code]) for code, band in enumerate(CODES)}
 
 
-def _newer_rows(through: int, below: int | None = None) -> list[tuple] | None:
-    """(id, run id, account id, band, score) of every score row written after `through`
-    (and before `below`), oldest first; None when there are more than PATCH_ROWS. One
-    query along the primary key."""
-    newer = HealthScore.objects.filter(pk__gt=through)
-    if below is not None:
-        newer = newer.filter(pk__lt=below)
-    rows = list(
-        newer.order_by("pk").values_list("pk", "run_id", "account_id", "band", "score")[
-            : PATCH_ROWS + 1
-        ]
+def _rows_since(snapshots: Sequence[tuple[int, int]]) -> dict[int, list[tuple]]:
+    """(id, run id, account id, band, score) of each run's rows written after its
+    snapshot's `through`, oldest first, by run id, from (run id, through) pairs. One query
+    (none without pairs)."""
+    found: dict[int, list[tuple]] = {run_id: [] for run_id, _through in snapshots}
+    if not snapshots:
+        return found
+    newer = Q()
+    for run_id, through in snapshots:
+        newer |= Q(run_id=run_id, pk__gt=through)
+    rows = (
+        HealthScore.objects.filter(newer)
+        .order_by("pk")
+        .values_list("pk", "run_id", "account_id", "band", "score")
     )
-    return None if len(rows) > PATCH_ROWS else rows
+    for row in rows:
+        found[row[1]].append(row)
+    return found
 
 
-def _settle(snapshot: RunSnapshot, rows: list[tuple]) -> None:
-    """Append the run's re-scores among `rows` to its snapshot and mark it settled."""
-    mine = [row for row in rows if row[1] == snapshot.run_id]
-    through = max([snapshot.through] + [row[0] for row in mine])
-    if not mine:  # nothing re-scored: the bytes stay as they are
-        RunSnapshot.objects.filter(pk=snapshot.pk).update(settled=True)
+def _settle(run_id: int, rows: list[tuple], through: int) -> None:
+    """Append the run's re-scores (`rows`) to its snapshot and mark it settled."""
+    through = max([through] + [row[0] for row in rows])
+    if not rows:  # nothing re-scored: the bytes stay as they are
+        RunSnapshot.objects.filter(run_id=run_id).update(settled=True)
         return
     if connection.vendor == "postgresql":
         # Appended in the database: the snapshot's bytes stay there.
@@ -227,11 +236,11 @@ def _settle(snapshot: RunSnapshot, rows: list[tuple]) -> None:
             cursor.execute(
                 "UPDATE scoring_runsnapshot SET columns = columns || %s, through = %s, "
                 "settled = true WHERE run_id = %s",
-                [_records(mine).tobytes(), through, snapshot.run_id],
+                [_records(rows).tobytes(), through, run_id],
             )
         return
-    stored = RunSnapshot.objects.get(pk=snapshot.pk)
-    stored.columns = bytes(stored.columns) + _records(mine).tobytes()
+    stored = RunSnapshot.objects.get(run_id=run_id)
+    stored.columns = bytes(stored.columns) + _records(rows).tobytes()
     stored.through, stored.settled = through, True
     stored.save(update_fields=["columns", "through", "settled"])
 
@@ -239,71 +248,65 @@ def _settle(snapshot: RunSnapshot, rows: list[tuple]) -> None:
 # ---------------------------------------------------------------- reading
 
 
-def runs_columns(*, runs: Sequence[ScoreRun], today: dt.date) -> dict[int, RunColumns]:
-    """Each run's scores as columns, exactly as its rows are now, by run id.
+def runs_columns(*, runs: Sequence[ScoreRun]) -> dict[int, RunColumns]:
+    """Each run's scores as columns, exactly as its rows are now, by run id. Writes nothing.
 
-    One query for the snapshots. Today's gets the re-scores since it was taken (one
-    query), or without one is read from its rows (one). A past day's is settled first if
-    the next publication did not (two queries); one without a snapshot (published before
-    snapshots were kept) gets one (four)."""
-    snapshots = {s.pk: s for s in RunSnapshot.objects.filter(run__in=list(runs))}
-    found = {}
-    for run in runs:
-        snapshot = snapshots.get(run.pk)
-        if snapshot is None and run.date >= today:
-            # Not kept: a re-score may be under way (publication keeps today's).
-            found[run.pk] = _read(run)
-            continue
-        if snapshot is None:
-            _build(run, settled=True)
-            snapshot = RunSnapshot.objects.get(pk=run.pk)
-        columns = RunColumns.decode(snapshot.columns)
-        if not snapshot.settled:
-            rows = _newer_rows(snapshot.through)
-            if rows is None:  # too much written since: read afresh
-                if run.date < today:
-                    _build(run, settled=True)
-                    columns = RunColumns.decode(RunSnapshot.objects.get(pk=run.pk).columns)
-                else:  # not kept: a re-score may be under way
-                    columns = _read(run)
-            else:
-                mine = [row for row in rows if row[1] == run.pk]
-                if mine:
-                    columns = columns.rescored(_records(mine))
-                if run.date < today:  # the day is over: nothing will change it
-                    _settle(snapshot, rows)
-        found[run.pk] = columns
+    One query for the snapshots; one more for the rows written since the unsettled ones
+    were taken (today's, or a past day's that the next publication has not settled yet);
+    one more for the rows of the runs without a snapshot."""
+    snapshots = {
+        run_id: (blob, through, settled)
+        for run_id, blob, through, settled in RunSnapshot.objects.filter(
+            run__in=list(runs)
+        ).values_list("run_id", "columns", "through", "settled")
+    }
+    unsettled = [(pk, through) for pk, (_b, through, settled) in snapshots.items() if not settled]
+    since = _rows_since(unsettled)
+    found = _read([run.pk for run in runs if run.pk not in snapshots])
+    for run_id, (blob, _through, _settled) in snapshots.items():
+        columns = RunColumns.decode(blob)
+        if since.get(run_id):
+            columns = columns.rescored(_records(since[run_id]))
+        found[run_id] = columns
     return found
 
 
-def run_columns(*, run: ScoreRun, today: dt.date) -> RunColumns:
+def run_columns(*, run: ScoreRun) -> RunColumns:
     """One run's scores as columns (see runs_columns)."""
-    return runs_columns(runs=[run], today=today)[run.pk]
+    return runs_columns(runs=[run])[run.pk]
 
 
-def _read(run: ScoreRun) -> RunColumns:
-    """The run's scores as they are now, read from its rows and not kept. One query."""
+def _read(run_ids: Sequence[int]) -> dict[int, RunColumns]:
+    """The runs' scores as they are now, read from their rows and not kept, by run id. One
+    query (none without runs)."""
+    if not run_ids:
+        return {}
     code = Case(
         *[When(band=band, then=Value(code)) for code, band in enumerate(CODES)],
         default=Value(NO_CODE),
         output_field=IntegerField(),
     )
     rows = columns_of(
-        HealthScore.objects.filter(run=run).annotate(r_band=code),
+        HealthScore.objects.filter(run_id__in=run_ids).annotate(r_band=code),
+        run_id=INT,
         account_id=INT,
         r_band=INT,
         score=FLOAT,
     )
-    order = np.argsort(rows["account_id"], kind="stable")
-    return RunColumns(
-        rows["account_id"][order], rows["r_band"][order].astype(np.uint8), rows["score"][order]
-    )
+    order = np.lexsort((rows["account_id"], rows["run_id"]))
+    run, ids = rows["run_id"][order], rows["account_id"][order]
+    bands, scores = rows["r_band"][order].astype(np.uint8), rows["score"][order]
+    found = {}
+    for run_id in run_ids:
+        low, high = np.searchsorted(run, [run_id, run_id + 1])
+        found[run_id] = RunColumns(ids[low:high], bands[low:high], scores[low:high])
+    return found
 
 
 # ---------------------------------------------------------------- band totals
 
 
-BandTotals = dict[str, tuple[int, float | None]]  # band → (accounts, ARR or None)
+BandTotals = dict[str, tuple[int, float]]  # band → (accounts, ARR)
 
 
 def _counted(run_ids: Sequence[int]) -> dict[int, BandTotals]:
@@ -314,7 +317,7 @@ def _counted(run_ids: Sequence[int]) -> dict[int, BandTotals]:
     rows = (
         HealthScore.objects.filter(run_id__in=run_ids)
         .values_list("run_id", "band")
-        .annotate(n=Count("id"), arr=Sum(Cast("account__arr", FloatField())))
+        .annotate(n=Count("id"), arr=Sum("account__arr"))
         .order_by()
     )
     for run_id, band, n, arr in rows:
@@ -325,116 +328,56 @@ def _counted(run_ids: Sequence[int]) -> dict[int, BandTotals]:
     }
 
 
-def _with_arr(counts: dict[int, BandTotals]) -> dict[int, BandTotals]:
-    """The runs' totals with each band's ARR, from their snapshots as published and each
-    account's current ARR (a run without a snapshot is counted from its rows). Two
-    queries."""
-    blobs = dict(
-        RunSnapshot.objects.filter(run_id__in=list(counts)).values_list("run_id", "columns")
-    )
-    totals = _counted([run_id for run_id in counts if run_id not in blobs])
-    if blobs:
-        arr = columns_of(Account.objects.all(), id=INT, arr=FLOAT)
-        order = np.argsort(arr["id"])
-        ids, values = arr["id"][order], arr["arr"][order]
-        for run_id, blob in blobs.items():
-            # As published: the ARR of the accounts the stored counts count.
-            columns = RunColumns.decode(blob, published_only=True)
-            found, at = positions(ids, columns.account_ids)
-            weights = np.zeros(len(at))
-            weights[found] = values[at[found]]
-            known = columns.bands != NO_CODE
-            summed = np.bincount(columns.bands[known], weights=weights[known], minlength=len(CODES))
-            totals[run_id] = {
-                band: (counts[run_id][band][0], float(summed[code]))
-                for code, band in enumerate(CODES)
-            }
-    return totals
-
-
-def _keep_bands(totals: dict[int, BandTotals]) -> None:
-    RunBands.objects.bulk_create(
-        [
-            RunBands(run_id=run_id, totals={b: list(t) for b, t in bands.items()})
-            for run_id, bands in totals.items()
-        ],
-        update_conflicts=True,
-        unique_fields=["run"],
-        update_fields=["totals", "summarised_at"],
-    )
-
-
 def run_bands(
-    *, runs: QuerySet[ScoreRun], today: dt.date, summarise: bool = True, arr: bool = False
+    *, runs: QuerySet[ScoreRun], count_missing: bool = True
 ) -> list[tuple[int, dt.date, BandTotals]] | None:
-    """(run id, date, accounts and ARR per band) of each run, by date, every band listed
-    (ARR None unless `arr`).
+    """(run id, date, accounts and ARR per band) of each run, by date, every band listed,
+    as each run published them. Writes nothing.
 
-    One query for the runs and their kept totals. A run without totals (published before
-    they existed) is counted from its rows, at the accounts' current ARR (one query for
-    all of them: seconds for months of days at 100,000 accounts), and kept when its day is
-    over; with summarise=False, None instead when a past day has none. With `arr`, the ARR
-    a day has not had yet is summed and kept (two queries)."""
-    found = list(runs.order_by("date").values_list("id", "date", "band_totals__totals"))
-    missing = [(run_id, day) for run_id, day, totals in found if totals is None]
-    past = [run_id for run_id, day in missing if day < today]
-    if past and not summarise:
+    One query for the runs and their snapshots' totals. A run without a snapshot is counted
+    from its rows, at the accounts' current ARR (one query for all of them: seconds for
+    months of days at 100,000 accounts); with count_missing=False, None instead."""
+    found = list(runs.order_by("date").values_list("id", "date", "snapshot__totals"))
+    missing = [run_id for run_id, _day, totals in found if totals is None]
+    if missing and not count_missing:
         return None
-    fresh = _counted([run_id for run_id, _day in missing])
-    if past:
-        _keep_bands({run_id: fresh[run_id] for run_id in past})
-    totals = {
-        run_id: fresh[run_id] if kept is None else {b: tuple(t) for b, t in kept.items()}
-        for run_id, _day, kept in found
-    }
-    if arr:
-        without = {
-            run_id: totals[run_id]
-            for run_id, _day, _kept in found
-            if any(totals[run_id].get(band, (0, None))[1] is None for band in CODES)
-        }
-        if without:
-            filled = _with_arr(without)
-            _keep_bands(filled)
-            totals.update(filled)
+    counted = _counted(missing)
     return [
-        (run_id, day, {band: totals[run_id].get(band, (0, None)) for band in CODES})
-        for run_id, day, _kept in found
+        (
+            run_id,
+            day,
+            counted[run_id]
+            if kept is None
+            else {band: tuple(kept.get(band, (0, 0.0))) for band in CODES},
+        )
+        for run_id, day, kept in found
     ]
 
 
 # ---------------------------------------------------------------- publication
 
 
+def _settle_ended(*, now: dt.datetime) -> None:
+    """Settle the snapshots of the done runs whose day ended CLOCK_MARGIN before `now`:
+    their re-scores appended, read by run. One query, and two per such snapshot."""
+    unsettled = RunSnapshot.objects.filter(
+        settled=False,
+        run__status=ScoreRun.Status.DONE,
+        run__date__lt=timezone.localdate(now - CLOCK_MARGIN),
+    ).values_list("run_id", "through")
+    for run_id, through in unsettled:
+        _settle(run_id, _rows_since([(run_id, through)])[run_id], through)
+
+
 def run_rollup(*, run: ScoreRun) -> None:
-    """The rollups due when `run` is published: its snapshot and band counts; the days
-    that ended since, settled; none left for the runs it replaces.
+    """The rollup due when `run` is published: its snapshot; the days that ended since,
+    settled; none left for the runs it replaces.
 
     Call it in the transaction that publishes the run, after the run is saved as done:
     then no re-score can reach the run before its snapshot is taken. One pass over the
     run's rows (it has just written them) and a few small queries."""
-    today = timezone.localdate()
-    first, counts = _build(run, settled=run.date < today)
-    _keep_bands({run.pk: {band: (n, None) for band, n in counts.items()}})
-    unsettled = (
-        RunSnapshot.objects.filter(
-            settled=False, run__status=ScoreRun.Status.DONE, run__date__lt=today
-        )
-        .exclude(run=run)
-        .select_related("run")
-        .defer("columns")
-    )
-    for snapshot in unsettled:
-        day_ended = timezone.make_aware(
-            dt.datetime.combine(snapshot.run.date + dt.timedelta(days=1), dt.time())
-        )
-        # When this run started after that day ended, its rows came after every re-score
-        # of that day: the rows in between are all there is to look at. Otherwise the
-        # first read of the day settles it (runs_columns).
-        if first and run.started_at >= day_ended + CLOCK_MARGIN:
-            rows = _newer_rows(snapshot.through, below=first)
-            if rows is not None:
-                _settle(snapshot, rows)
+    now = timezone.now()
+    _build(run, settled=run.date < timezone.localdate(now - CLOCK_MARGIN))
+    _settle_ended(now=now)
     # The runs this one replaces (same date) are no longer read.
     RunSnapshot.objects.filter(run__date=run.date).exclude(run=run).delete()
-    RunBands.objects.filter(run__date=run.date).exclude(run=run).delete()

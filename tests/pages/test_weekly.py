@@ -22,7 +22,7 @@ from healthboard.bench.pages import rollup_missing
 from healthboard.lib.roles import CSM
 from healthboard.pages.weekly import selectors as weekly
 from scoring.models import HealthScore, ScorecardVersion, ScoreRun
-from scoring.rollups.snapshots import RunBands, RunSnapshot
+from scoring.rollups.snapshots import RunSnapshot
 from scoring.specs import version_config, versions_queryset
 from tests.factories import AccountFactory, HealthScoreFactory, ScoreRunFactory, UserFactory
 
@@ -478,61 +478,74 @@ def test_the_chart_stacks_each_bands_accounts_or_arr_per_day(manager_client) -> 
     assert next(t for t in arr["data"] if t["name"] == "At risk")["y"] == [1000, 1000]
 
 
-def test_the_page_loads_the_chart_by_itself_until_its_days_are_summarised(
+def test_the_page_loads_the_chart_by_itself_while_its_days_have_no_snapshot(
     manager_client,
 ) -> None:
     weekly_of({"A": (80, 30)})
 
     first = manager_client.get(WEEKLY)
     chart(manager_client)
-    then = manager_client.get(WEEKLY)
+    again = manager_client.get(WEEKLY)
+    _publish()
+    published = manager_client.get(WEEKLY)
 
     assert first.context["distribution_pending"]
     placeholder = re.search(r'<section id="weekly-distribution"[^>]*>', first.content.decode())
     assert 'hx-trigger="load"' in placeholder.group(0)
     assert f'hx-get="{WEEKLY}"' in placeholder.group(0)
     assert 'hx-push-url="false"' in placeholder.group(0)
-    assert "distribution_pending" not in then.context
-    assert 'data-plotly-figure="' in then.content.decode()
+    assert again.context["distribution_pending"]  # the chart kept nothing
+    assert "distribution_pending" not in published.context
+    assert 'data-plotly-figure="' in published.content.decode()
 
 
-def test_past_days_are_summarised_once(db, django_assert_num_queries) -> None:
+def test_past_days_read_their_published_totals_and_nothing_is_kept(
+    db, django_assert_num_queries
+) -> None:
     weekly_of({"A": (80, 30)})
     today_run = run_on(TODAY)
     HealthScoreFactory(account=AccountFactory(), run=today_run, score=10)
 
-    # The runs with their kept totals, the days without them counted, and kept.
-    with django_assert_num_queries(3):
-        first = weekly.band_history(end=TODAY, today=TODAY)
-    with django_assert_num_queries(2):  # today's run is re-scored in place: counted again
-        weekly.band_history(end=TODAY, today=TODAY)
+    # The runs with their snapshots' totals; the days without one counted from their rows.
+    with django_assert_num_queries(2):
+        first = weekly.band_history(end=TODAY)
+    with django_assert_num_queries(2):
+        assert weekly.band_history(end=TODAY) == first
+    assert not RunSnapshot.objects.exists()
+    _publish()
     with django_assert_num_queries(1):
-        again = weekly.band_history(end=SUNDAY, today=TODAY)
+        published = weekly.band_history(end=TODAY)
+    with django_assert_num_queries(1):
+        again = weekly.band_history(end=SUNDAY)
 
     assert [d.date for d in first] == [BEFORE, SUNDAY, TODAY]
+    assert published == first
     assert again == first[:2]
 
 
-def test_a_finished_week_is_read_once_and_this_week_every_time(manager_client) -> None:
+def test_published_weeks_read_their_snapshots_and_the_page_writes_nothing(
+    manager_client,
+) -> None:
     weekly_of({"A": (80, 30)})
     snap(AccountFactory(), TODAY, 40)
     snap(AccountFactory(), TODAY - dt.timedelta(days=7), 40)
 
     last_week = [_queries(manager_client) for _ in range(2)]
     this_week = [_queries(manager_client, "?week=2026-11-23") for _ in range(2)]
+    assert not RunSnapshot.objects.exists()  # the runs are read from their rows
+    assert last_week[0] == last_week[1] and this_week[0] == this_week[1]
+    _publish()
 
-    # A finished week's runs were read from their scores and kept, settled...
-    assert last_week[1] < last_week[0]
+    # Published: fewer queries (no day counted from its rows); this week as many (today's
+    # run is read with the rows re-scored since its publication).
+    assert _queries(manager_client) < last_week[0]
+    assert _queries(manager_client, "?week=2026-11-23") == this_week[0]
     assert set(RunSnapshot.objects.values_list("run__date", "settled")) == {
         (SUNDAY, True),
         (BEFORE, True),
         (TODAY - dt.timedelta(days=7), True),
+        (TODAY, False),  # today's run can still be re-scored
     }
-    # ...but today's run is re-scored in place: read from its scores on every view until
-    # its publication keeps a snapshot (the week before it was kept on the first view).
-    assert this_week[1] < this_week[0]
-    assert not RunSnapshot.objects.filter(run__date=TODAY).exists()
-    assert this_week[1] == _queries(manager_client, "?week=2026-11-23")
 
 
 # ---------------------------------------------------------------- HTMX
@@ -602,10 +615,9 @@ def test_the_chart_toggle_swaps_only_the_chart(manager_client) -> None:
 
 
 def _publish() -> None:
-    """The rollups every run got when it was published, made afresh for the scores as they
-    are now (the tests write scores into runs long published)."""
+    """The snapshots every run got when it was published, made afresh for the scores as
+    they are now (the tests write scores into runs long published)."""
     RunSnapshot.objects.all().delete()
-    RunBands.objects.all().delete()
     rollup_missing()
 
 

@@ -1,6 +1,7 @@
-"""Run rollups (scoring/rollups.py): a published run's snapshot and band totals equal what
-its rows say, today's re-scores show at once, a day is settled with its re-scores once it
-is over, and the pages read the same figures with the rollups as without them."""
+"""Run snapshots (scoring/rollups/snapshots.py): a published run's snapshot and band totals
+equal what its rows say, today's re-scores show at once, a day is settled with its
+re-scores once it is over, reads never write, and the pages read the same figures with the
+snapshots as without them."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from healthboard.pages.weekly import selectors as weekly
 from scoring.bands import CODES
 from scoring.models import HealthScore, ScoreRun
 from scoring.rollups import snapshots as rollups
-from scoring.rollups.snapshots import RunBands, RunColumns, RunSnapshot
+from scoring.rollups.snapshots import RunColumns, RunSnapshot
 from tests.factories import AccountFactory, HealthScoreFactory, ScoreRunFactory
 
 TODAY = dt.date(2026, 11, 23)  # a Monday
@@ -87,7 +88,7 @@ def test_publication_keeps_the_runs_scores_as_columns(db) -> None:
     snapshot = RunSnapshot.objects.get(run=run)
     assert not snapshot.settled  # today's run can still be re-scored
     assert snapshot.through == HealthScore.objects.filter(run=run).latest("pk").pk
-    assert as_rows(rollups.run_columns(run=run, today=TODAY)) == rows_of(run)
+    assert as_rows(rollups.run_columns(run=run)) == rows_of(run)
 
 
 def test_publication_counts_each_band_as_published(db) -> None:
@@ -95,11 +96,16 @@ def test_publication_counts_each_band_as_published(db) -> None:
 
     rollups.run_rollup(run=run)
 
-    totals = RunBands.objects.get(run=run).totals
-    assert totals == {"green": [2, None], "yellow": [1, None], "red": [1, None], "none": [1, None]}
+    totals = RunSnapshot.objects.get(run=run).totals
+    assert {band: n for band, (n, _arr) in totals.items()} == {
+        "green": 2,
+        "yellow": 1,
+        "red": 1,
+        "none": 1,
+    }
 
 
-def test_arr_per_band_is_summed_when_first_charted_and_equals_the_live_count(db) -> None:
+def test_arr_per_band_is_summed_at_publication_and_equals_the_live_count(db) -> None:
     run = scored_run(YESTERDAY, {})
     for score, arr in [(80, "1000.50"), (90, "2000"), (20, "300.25"), (None, "7")]:
         HealthScoreFactory(account=AccountFactory(arr=Decimal(arr)), run=run, score=score)
@@ -107,15 +113,29 @@ def test_arr_per_band_is_summed_when_first_charted_and_equals_the_live_count(db)
     churned = HealthScore.objects.filter(run=run, score=20).get().account
     Account.objects.filter(pk=churned.pk).update(status=Account.Status.CHURNED)
 
-    (_run, _day, totals), *_ = rollups.run_bands(
-        runs=ScoreRun.objects.filter(pk=run.pk), today=TODAY, arr=True
-    )
+    (_run, _day, totals), *_ = rollups.run_bands(runs=ScoreRun.objects.filter(pk=run.pk))
 
-    live = rollups._counted([run.pk])[run.pk]  # the query the rollups replace
+    live = rollups._counted([run.pk])[run.pk]  # the query the snapshot replaces
     assert totals == live
     assert totals["green"] == (2, pytest.approx(3000.5))
     assert totals["red"] == (1, pytest.approx(300.25))  # churned since: a customer then
-    assert RunBands.objects.get(run=run).totals["green"] == [2, pytest.approx(3000.5)]
+    assert totals["none"] == (1, pytest.approx(7))
+
+
+def test_the_band_totals_stay_as_published(db) -> None:
+    run = scored_run(YESTERDAY, {"A": 80})
+    rollups.run_rollup(run=run)
+    Account.objects.update(arr=Decimal("1"))
+    HealthScoreFactory(account=AccountFactory(), run=run, score=10)  # behind the run's back
+
+    (_run, _day, totals), *_ = rollups.run_bands(runs=ScoreRun.objects.filter(pk=run.pk))
+
+    assert totals == {
+        "green": (1, pytest.approx(50000)),  # the factory's ARR when published
+        "yellow": (0, 0.0),
+        "red": (0, 0.0),
+        "none": (0, 0.0),
+    }
 
 
 def test_todays_rescores_show_at_once(db) -> None:
@@ -127,7 +147,7 @@ def test_todays_rescores_show_at_once(db) -> None:
     HealthScoreFactory(account=newcomer, run=run, score=None)  # first scored by a re-score
 
     with CaptureQueriesContext(connection) as queries:
-        columns = rollups.run_columns(run=run, today=TODAY)
+        columns = rollups.run_columns(run=run)
 
     assert as_rows(columns) == rows_of(run)
     assert len(queries) == 2  # the snapshot, the rows written since
@@ -147,7 +167,7 @@ def test_the_next_publication_settles_the_day_before_with_its_rescores(db, _toda
     snapshot = RunSnapshot.objects.get(run=yesterday)
     assert snapshot.settled
     with CaptureQueriesContext(connection) as queries:
-        columns = rollups.run_columns(run=yesterday, today=TODAY)
+        columns = rollups.run_columns(run=yesterday)
     assert len(queries) == 1  # settled: the snapshot alone
     assert as_rows(columns) == rows_of(yesterday)
     assert dict(columns_by_band(columns)) == {"green": 1, "red": 2}
@@ -158,33 +178,61 @@ def columns_by_band(columns: RunColumns):
     return [(CODES[c], int(n)) for c, n in zip(codes, counts, strict=True)]
 
 
-def test_a_day_that_missed_its_settling_is_settled_on_first_read(db, _today) -> None:
+def test_a_day_not_yet_settled_is_read_with_its_rescores_and_nothing_written(db, _today) -> None:
     _today.move_to(at(YESTERDAY), tick=False)
     yesterday = scored_run(YESTERDAY, {"A": 80, "B": 50})
     rollups.run_rollup(run=yesterday)
     rescore(yesterday, Account.objects.get(name="A"), 35)
     _today.move_to(at(TODAY), tick=False)
+    # Tonight's run is under way: its rows come after yesterday's re-scores.
+    running = ScoreRunFactory(date=TODAY, status=ScoreRun.Status.RUNNING)
+    HealthScoreFactory(account=Account.objects.get(name="A"), run=running, score=99)
 
-    first = rollups.run_columns(run=yesterday, today=TODAY)
+    with CaptureQueriesContext(connection) as queries:
+        first = rollups.run_columns(run=yesterday)
 
     assert as_rows(first) == rows_of(yesterday)
-    assert RunSnapshot.objects.get(run=yesterday).settled
-    assert as_rows(rollups.run_columns(run=yesterday, today=TODAY)) == rows_of(yesterday)
+    assert len(queries) == 2  # the snapshot, the run's rows written since
+    assert all(q["sql"].lstrip().upper().startswith("SELECT") for q in queries)
+    assert not RunSnapshot.objects.get(run=yesterday).settled
 
 
-def test_a_past_run_without_rollups_gets_them_on_first_read(db) -> None:
+def test_the_next_publication_settles_every_day_that_ended(db, _today) -> None:
+    _today.move_to(at(YESTERDAY - dt.timedelta(days=1)), tick=False)
+    older = scored_run(YESTERDAY - dt.timedelta(days=1), {"A": 80, "B": 50})
+    rollups.run_rollup(run=older)
+    rescore(older, Account.objects.get(name="A"), 35)
+    # Yesterday's publication came too early to settle the day before (a manual run just
+    # after midnight): the next one does.
+    _today.move_to(at(YESTERDAY, dt.time(0, 5)), tick=False)
+    yesterday = scored_run(YESTERDAY, {"A": 70}, A=Account.objects.get(name="A"))
+    rollups.run_rollup(run=yesterday)
+    assert not RunSnapshot.objects.get(run=older).settled
+    _today.move_to(at(TODAY, NIGHT), tick=False)
+    today = scored_run(TODAY, {"A": 60}, A=Account.objects.get(name="A"))
+
+    rollups.run_rollup(run=today)
+
+    settled = dict(RunSnapshot.objects.values_list("run_id", "settled"))
+    assert settled == {older.pk: True, yesterday.pk: True, today.pk: False}
+    assert as_rows(rollups.run_columns(run=older)) == rows_of(older)
+
+
+def test_a_past_run_without_a_snapshot_is_read_from_its_rows_and_not_kept(db) -> None:
     run = scored_run(YESTERDAY, {"A": 80, "B": None})
 
-    columns = rollups.run_columns(run=run, today=TODAY)
+    with CaptureQueriesContext(connection) as queries:
+        columns = rollups.run_columns(run=run)
 
     assert as_rows(columns) == rows_of(run)
-    assert RunSnapshot.objects.get(run=run).settled
+    assert len(queries) == 2  # no snapshot; the run's rows
+    assert not RunSnapshot.objects.exists()
 
 
 def test_todays_run_without_a_snapshot_is_read_but_not_kept(db) -> None:
     run = scored_run(TODAY, {"A": 80})
 
-    assert as_rows(rollups.run_columns(run=run, today=TODAY)) == rows_of(run)
+    assert as_rows(rollups.run_columns(run=run)) == rows_of(run)
     assert not RunSnapshot.objects.exists()
 
 
@@ -197,7 +245,6 @@ def test_publication_drops_the_rollups_of_the_run_it_replaces(db) -> None:
     rollups.run_rollup(run=new)
 
     assert list(RunSnapshot.objects.values_list("run_id", flat=True)) == [new.pk]
-    assert list(RunBands.objects.values_list("run_id", flat=True)) == [new.pk]
     assert RunSnapshot.objects.get(run=new).settled  # a back-filled day is over already
 
 
@@ -216,13 +263,13 @@ def test_a_snapshots_bytes_hold_the_published_columns_and_the_rescores_after() -
     bands = np.array([0, 2, 3], dtype=np.uint8)
     scores = np.array([80.0, 20.0, np.nan], dtype=">f8")
     records = np.array([(20, 1, 55.0), (40, 0, 90.0), (20, 2, 5.0)], dtype=rollups.RECORD)
-    blob = b"".join(x.tobytes() for x in (header, ids, bands, scores, records))
+    published = b"".join(x.tobytes() for x in (header, ids, bands, scores))
 
-    published = RunColumns.decode(blob, published_only=True)
-    now = RunColumns.decode(blob)
+    then = RunColumns.decode(published)
+    now = RunColumns.decode(published + records.tobytes())
 
-    assert published.account_ids.tolist() == [10, 20, 30]
-    assert published.bands.tolist() == [2, 3, 0]
+    assert then.account_ids.tolist() == [10, 20, 30]
+    assert then.bands.tolist() == [2, 3, 0]
     assert now.account_ids.tolist() == [10, 20, 30, 40]
     assert now.bands.tolist() == [2, 2, 0, 0]  # the last re-score of account 20 stands
     assert now.scores.tolist() == [20.0, 5.0, 80.0, 90.0]
@@ -288,15 +335,17 @@ def test_the_board_reads_the_same_with_a_snapshot_and_rescores(manager_client) -
     assert columns() == rescored
 
 
-def test_the_chart_by_arr_fills_what_the_publication_left(manager_client) -> None:
+def test_the_chart_by_arr_reads_what_the_publication_summed(manager_client) -> None:
     run = scored_run(YESTERDAY, {})
     HealthScoreFactory(account=AccountFactory(arr=Decimal("1200")), run=run, score=20)
     rollups.run_rollup(run=run)
 
-    days = weekly.band_history(end=YESTERDAY, today=TODAY, arr=True)
+    with CaptureQueriesContext(connection) as queries:
+        days = weekly.band_history(end=YESTERDAY)
 
     assert days[-1].arr["red"] == pytest.approx(1200)
     assert days[-1].n["red"] == 1
+    assert len(queries) == 1
 
 
 # ---------------------------------------------------------------- columns_of

@@ -106,7 +106,7 @@ def _board(
     """The accounts matching the filters, scored in the run, in one of the stages, with a
     band the board knows. Two or three queries: the run's scores (scoring.rollups), then
     the accounts."""
-    scores = run_columns(run=run, today=today)
+    scores = run_columns(run=run)
     accounts = columns_of(
         Account.objects.active().filter(*filters.conditions(today)),
         id=INT,

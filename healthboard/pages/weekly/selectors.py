@@ -6,9 +6,9 @@ fixed number of queries whatever the number of accounts:
 
 - review_runs: the two runs (one query);
 - band_history: accounts and ARR per band per day over 26 weeks — the runs with the band
-  totals kept when each day ended (scoring.rollups.RunBands; one query), a day without
-  them counted from its scores once;
-- week_review: both runs' scores as columns (scoring.rollups.RunSnapshot) and the active
+  totals their snapshots keep (scoring.rollups.snapshots; one query), a day without one
+  counted from its scores;
+- week_review: both runs' scores as columns (scoring.rollups.snapshots) and the active
   accounts' owner, ARR and renewal date as columns, read live (one query each), combined
   in numpy into the transition matrix, each CSM's book, ARR at risk now and a week before,
   the renewals of the next 90 days by band and the biggest drops and gains of score; one
@@ -118,32 +118,27 @@ class DayBands:
 
 
 def band_history(
-    *,
-    end: dt.date,
-    today: dt.date,
-    weeks: int = HISTORY_WEEKS,
-    summarise: bool = True,
-    arr: bool = False,
+    *, end: dt.date, weeks: int = HISTORY_WEEKS, summarise: bool = True
 ) -> list[DayBands] | None:
-    """Accounts (and with `arr`, ARR) per band on each day with a done run in the `weeks`
-    weeks up to `end`, oldest first. Every account scored that day counts (those that
-    churned since too: they were customers then), as the day's run published it; ARR is
-    each account's when the day was first charted by ARR (scoring.rollups.RunBands).
+    """Accounts and ARR per band on each day with a done run in the `weeks` weeks up to
+    `end`, oldest first. Every account scored that day counts (those that churned since
+    too: they were customers then), as the day's run published it, each at its ARR then
+    (scoring.rollups.snapshots).
 
-    One query for the runs and their kept totals (two more for days without ARR yet). A
-    day without totals (a run published before they were kept) is counted from its scores
-    and kept — seconds for months of days at 100,000 accounts; with summarise=False, None
-    instead (the page then loads the chart on its own). Without `arr`, ARR reads 0."""
+    One query for the runs and their snapshots' totals. A day without a snapshot (a run
+    published before they were kept) is counted from its scores — seconds for months of
+    days at 100,000 accounts; with summarise=False, None instead (the page then loads the
+    chart on its own)."""
     start = end - dt.timedelta(days=7 * weeks - 1)
     runs = ScoreRun.objects.filter(status=ScoreRun.Status.DONE, date__gte=start, date__lte=end)
-    days = run_bands(runs=runs, today=today, summarise=summarise, arr=arr)
+    days = run_bands(runs=runs, count_missing=summarise)
     if days is None:
         return None
     return [
         DayBands(
             date=day,
             n={band: totals[band][0] for band in ORDER},
-            arr={band: totals[band][1] or 0.0 for band in ORDER},
+            arr={band: totals[band][1] for band in ORDER},
         )
         for _run_id, day, totals in days
     ]
@@ -229,7 +224,7 @@ class WeekReview:
     gains: list[WeekMover]  # biggest rise first
 
 
-# A band code for "not scored a week before" (scoring.rollups codes are 0–255).
+# A band code for "not scored a week before" (the snapshots' codes are 0–255).
 NOT_SCORED = -1
 
 
@@ -254,10 +249,11 @@ class _Week:
         return self.score - self.score_before
 
 
-def _week(runs: ReviewRuns, today: dt.date) -> _Week:
-    """Two queries: both runs' scores (scoring.rollups; more for a run without rollups),
-    and the active accounts' columns."""
-    found = runs_columns(runs=[r for r in (runs.end, runs.previous) if r is not None], today=today)
+def _week(runs: ReviewRuns) -> _Week:
+    """Two to four queries: both runs' scores (scoring.rollups.snapshots: their snapshots,
+    the rows re-scored since, the rows of a run without one), and the active accounts'
+    columns."""
+    found = runs_columns(runs=[r for r in (runs.end, runs.previous) if r is not None])
     end = found[runs.end.pk]
     accounts = columns_of(
         Account.objects.active(),
@@ -365,11 +361,11 @@ def _movers(week: _Week, movers: int) -> tuple[list[tuple[int, float]], list[tup
     )
 
 
-def week_review(*, runs: ReviewRuns, today: dt.date, movers: int = MOVERS) -> WeekReview:
+def week_review(*, runs: ReviewRuns, movers: int = MOVERS) -> WeekReview:
     """The matrix, the books, ARR at risk and renewals by band, and the biggest drops and
     gains of score between the two snapshots. Three queries: both runs' scores, the
     accounts (see _week), then the movers' snapshots (for "what moved")."""
-    week = _week(runs, today)
+    week = _week(runs)
     summary = _summary(week)
     if runs.previous is None:
         return WeekReview(summary=summary, drops=[], gains=[])
@@ -483,7 +479,7 @@ def churn_basis(*, as_of: dt.date) -> ChurnBasis:
     # day ended). The churned: the few accounts that churned in the window, looked up by
     # account and date.
     (run_id, _day, samples), *_ = run_bands(
-        runs=ScoreRun.objects.filter(status=ScoreRun.Status.DONE, date=baseline), today=as_of
+        runs=ScoreRun.objects.filter(status=ScoreRun.Status.DONE, date=baseline)
     )
     churned = dict(
         HealthScore.objects.filter(

@@ -79,17 +79,13 @@ def _runs(choice: WeekChoice, span: tuple[dt.date, dt.date] | None) -> ReviewRun
 # ---------------------------------------------------------------- regions
 
 
-def _distribution(
-    choice: WeekChoice, runs: ReviewRuns, today: dt.date, *, summarise: bool = True
-) -> dict:
+def _distribution(choice: WeekChoice, runs: ReviewRuns, *, summarise: bool = True) -> dict:
     """The band history chart. summarise=False (the page): when past days have no band
-    totals yet (runs published before scoring.rollups kept them: seconds to count at
-    100,000 accounts, once), a placeholder that asks for the chart itself (HTMX), so the
-    rest of the review shows at once."""
+    totals (runs published before their snapshots were kept: seconds to count at 100,000
+    accounts), a placeholder that asks for the chart itself (HTMX), so the rest of the
+    review shows at once."""
     path = reverse("scoring:weekly")
-    days = band_history(
-        end=runs.end.date, today=today, summarise=summarise, arr=choice.chart_measure == ARR
-    )
+    days = band_history(end=runs.end.date, summarise=summarise)
     if days is None:
         return {
             "distribution_pending": True,
@@ -212,8 +208,8 @@ def _books(summary: WeekSummary) -> list:
     return books
 
 
-def _review(choice: WeekChoice, runs: ReviewRuns, today: dt.date) -> dict:
-    week = week_review(runs=runs, today=today)
+def _review(choice: WeekChoice, runs: ReviewRuns) -> dict:
+    week = week_review(runs=runs)
     summary, drops, gains = week.summary, week.drops, week.gains
     _explain_movers(drops + gains)
     basis = churn_basis(as_of=runs.end.date)
@@ -247,7 +243,7 @@ def _review(choice: WeekChoice, runs: ReviewRuns, today: dt.date) -> dict:
         "export_csms_url": _url(path, choice.query(export="csms", measure=None)),
     }
     context.update(_matrix(summary, runs))
-    context.update(_distribution(choice, runs, today, summarise=False))
+    context.update(_distribution(choice, runs, summarise=False))
     return context
 
 
@@ -268,7 +264,6 @@ def _picker(choice: WeekChoice, span, runs: ReviewRuns | None) -> dict:
 
 
 def _export(choice: WeekChoice, runs: ReviewRuns | None) -> StreamingHttpResponse:
-    today = choice.today
     day = runs.end.date if runs else choice.week_end
     if choice.export == "movers":
         header = [
@@ -285,7 +280,7 @@ def _export(choice: WeekChoice, runs: ReviewRuns | None) -> StreamingHttpRespons
         ]
         rows = []
         if runs is not None:
-            week = week_review(runs=runs, today=today)
+            week = week_review(runs=runs)
             drops, gains = week.drops, week.gains
             _explain_movers(drops + gains)
             for direction, movers in (("drop", drops), ("gain", gains)):
@@ -316,7 +311,7 @@ def _export(choice: WeekChoice, runs: ReviewRuns | None) -> StreamingHttpRespons
     ]
     rows = []
     if runs is not None:
-        for book in _books(week_review(runs=runs, today=today).summary):
+        for book in _books(week_review(runs=runs).summary):
             rows.append(
                 [
                     book.name,

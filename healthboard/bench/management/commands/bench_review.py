@@ -6,11 +6,11 @@ CSMs, one done run per day, built inside PostgreSQL) and its timing: the median 
 a CSM for the board), with the CPU time of Python and the database backend, plus one
 request's query count.
 
-Neither page caches its reads: both read the run rollups that a run's publication writes
-(scoring.rollups) and the accounts live. The "first view" figures empty the cache before
-each request all the same (an in-process cache of the benchmark's own, never a shared
-Redis): what the first manager after a night's run waits for. The data set gets the
-rollups each of its runs would have got when published; "publication rollup" times that
+Neither page caches its reads: both read the run snapshots that a run's publication writes
+(scoring.rollups.snapshots) and the accounts live. The "first view" figures empty the cache
+before each request all the same (an in-process cache of the benchmark's own, never a
+shared Redis): what the first manager after a night's run waits for. The data set gets the
+snapshots each of its runs would have got when published; "publication rollup" times that
 call for the newest run, as the nightly run makes it (the day before settled too).
 """
 
@@ -46,26 +46,15 @@ class Rollback(Exception):
     pass
 
 
-def _first_views(client: Client, url: str, *, repeat: int = 3, before=None, **headers) -> float:
-    """Median time of `repeat` requests, each with the cache emptied (and `before` called)
-    first."""
+def _first_views(client: Client, url: str, *, repeat: int = 3, **headers) -> float:
+    """Median time of `repeat` requests, each with the cache emptied first."""
     samples = []
     for _ in range(repeat):
         cache.clear()
-        if before is not None:
-            before()
         started = time.perf_counter()
         assert client.get(url, **headers).status_code == 200
         samples.append((time.perf_counter() - started) * 1000)
     return round(statistics.median(samples), 1)
-
-
-def _week_without_arr(today: dt.date) -> None:
-    """The last seven days' band totals as publication leaves them: ARR not yet summed (a
-    manager opens the chart by ARR once a week)."""
-    for bands in rollups.RunBands.objects.filter(run__date__gt=today - dt.timedelta(days=7)):
-        bands.totals = {band: [n, None] for band, (n, _arr) in bands.totals.items()}
-        bands.save(update_fields=["totals"])
 
 
 def _publication_ms(repeat: int = 5) -> float:
@@ -78,7 +67,6 @@ def _publication_ms(repeat: int = 5) -> float:
         try:
             with transaction.atomic():
                 rollups.RunSnapshot.objects.filter(run=before).update(settled=False)
-                rollups.RunBands.objects.filter(run=before).delete()
                 started = time.perf_counter()
                 rollups.run_rollup(run=run)
                 samples.append((time.perf_counter() - started) * 1000)
@@ -173,7 +161,7 @@ class Command(BaseCommand):
             "weekly_cpu_ms": review.cpu_ms,
             "weekly_queries": review.queries,
             "weekly_first_view_ms": first["weekly review"],
-            "weekly_cold_chart_ms": first["weekly chart HTMX (ARR toggle), a week's ARR to sum"],
+            "weekly_cold_chart_ms": first["weekly chart HTMX (ARR toggle)"],
             "weekly_htmx_ms": by_name["weekly review HTMX (week picker)"].ms,
             "weekly_chart_ms": by_name["weekly chart HTMX (ARR toggle)"].ms,
             "journey_ms": board.ms,
@@ -200,10 +188,9 @@ class Command(BaseCommand):
 
         first = {
             "weekly review": _first_views(clients["manager"], weekly),
-            "weekly chart HTMX (ARR toggle), a week's ARR to sum": _first_views(
+            "weekly chart HTMX (ARR toggle)": _first_views(
                 clients["manager"],
                 f"{weekly}?measure=arr",
-                before=lambda: _week_without_arr(today),
                 HTTP_HX_REQUEST="true",
                 HTTP_HX_TARGET="weekly-distribution",
             ),
