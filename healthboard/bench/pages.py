@@ -224,6 +224,11 @@ def build(
             [first, as_of],
         )
         runs = dict(cursor.fetchall())
+        # The runs' snapshots (of the accounts just deleted) are left for rollup_missing
+        # (below) to make afresh, as the runs' publication would have.
+        cursor.execute(
+            "DELETE FROM scoring_runsnapshot WHERE run_id = ANY(%s)", [list(runs.values())]
+        )
         # Loading millions of rows and then indexing them is several times faster than
         # maintaining the indexes row by row; they are rebuilt, unchanged, below.
         indexes = _secondary_indexes(cursor)
