@@ -1,0 +1,198 @@
+"""Reads never write: every page a GET can reach, as each role, in full, as an HTMX fragment
+and as a CSV export, runs no INSERT, UPDATE or DELETE — with published runs present,
+yesterday's not yet settled (the case that used to write), a day published before
+snapshots were kept, and tonight's run under way."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import URLPattern, reverse
+
+from accounts.models import Account, JourneyStage
+from healthboard.pages import urls as pages
+from scoring import services
+from scoring.models import HealthScore, RunSnapshot, Scorecard, ScoreRun
+from scoring.rollups.snapshots import run_rollup
+from tests.factories import (
+    AccountFactory,
+    HealthScoreFactory,
+    NoteFactory,
+    ScoreRunFactory,
+    SignalFactory,
+)
+
+pytestmark = pytest.mark.postgres
+
+TODAY = dt.date(2026, 11, 23)  # a Monday
+YESTERDAY = TODAY - dt.timedelta(days=1)
+NIGHT = dt.time(2, 0)
+DAYS = 15  # of published runs, up to yesterday: the weekly review's two weeks and more
+HTMX = {"HTTP_HX_REQUEST": "true"}
+WRITE = re.compile(r"\b(INSERT\s+INTO|UPDATE\s+\S+\s+SET|DELETE\s+FROM)\b", re.IGNORECASE)
+
+# Every page's URL name, and the GETs to make of it ({pk}: an account, {card}/{number}: a
+# scorecard and its draft): the page, its HTMX fragments and its exports.
+GETS: dict[str, list[tuple[str, dict]]] = {
+    "home": [
+        ("", {}),
+        ("?owner=all", {}),
+        ("?owner=all&band=red&sort=-arr", {**HTMX, "HTTP_HX_TRIGGER": "portfolio-filters"}),
+        ("?owner=all&moved=5&prev_band=green", {}),
+        (f"?date={YESTERDAY - dt.timedelta(days=1)}&owner=all", {}),
+        ("?owner=all&page=2", HTMX),
+    ],
+    "accounts:portfolio": [("", {})],
+    "accounts:portfolio_csv": [("", {}), ("?owner=all&band=red", {})],
+    "accounts:detail": [("", {}), ("?range=90", {}), ("?category=usage", HTMX)],
+    "accounts:trend": [("", HTMX), ("?range=30", HTMX)],
+    "accounts:signals": [("", HTMX)],
+    "accounts:notes": [("", HTMX)],
+    "accounts:journey": [
+        ("", {}),
+        ("?owner=all&band=red", {**HTMX, "HTTP_HX_TRIGGER": "journey-filters"}),
+    ],
+    "scoring:scorecards": [("", {})],
+    "scoring:scorecard_detail": [("", {})],
+    "scoring:scorecard_history": [("", {})],
+    "scoring:scorecard_version": [("", {})],
+    "scoring:scorecard_draft": [("", {}), ("", HTMX)],
+    "scoring:scorecard_progress": [("", {}), ("", HTMX)],
+    "scoring:weekly": [
+        ("", {}),
+        (f"?week={YESTERDAY - dt.timedelta(days=8)}", {**HTMX, "HTTP_HX_TRIGGER": "weekly-picker"}),
+        ("?measure=arr", {**HTMX, "HTTP_HX_TARGET": "weekly-distribution"}),
+        ("", {**HTMX, "HTTP_HX_TARGET": "weekly-distribution"}),
+        ("?export=movers", {}),
+        ("?export=csms", {}),
+    ],
+}
+# Pages that only answer a POST (their GET is refused, and asked all the same).
+POST_ONLY = {
+    "accounts:add_note",
+    "accounts:change_stage",
+    "accounts:journey_move",
+    "scoring:scorecard_draft_create",
+    "scoring:scorecard_validate",
+    "scoring:scorecard_preview",
+    "scoring:scorecard_publish",
+    "scoring:scorecard_discard",
+    "scoring:scorecard_recompute",
+}
+
+
+def at(day: dt.date, time: dt.time) -> dt.datetime:
+    return dt.datetime.combine(day, time, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def history(db, time_machine, csm_user, manager_user, admin_role_user) -> dict:
+    """Runs published night after night (each settling the day before); a day published
+    before snapshots were kept; yesterday's run re-scored during the day and not settled
+    yet, because tonight's run is still under way; a draft of the standard scorecard."""
+    stages = list(JourneyStage.objects.all())
+    accounts = [
+        AccountFactory(
+            owner=[csm_user, manager_user, None][i % 3],
+            stage=stages[i % len(stages)],
+            renewal_date=TODAY + dt.timedelta(days=10 * i),
+        )
+        for i in range(9)
+    ]
+    Account.objects.filter(pk=accounts[-1].pk).update(status=Account.Status.CHURNED)
+    legacy = ScoreRunFactory(date=TODAY - dt.timedelta(days=DAYS + 3))
+    for account in accounts:
+        HealthScoreFactory(account=account, run=legacy, score=50)
+    for back in range(DAYS, 0, -1):
+        day = TODAY - dt.timedelta(days=back)
+        time_machine.move_to(at(day, NIGHT), tick=False)
+        run = ScoreRunFactory(date=day, started_at=at(day, NIGHT))
+        for i, account in enumerate(accounts):
+            score = None if i == 4 else (i * 13 + back * 7) % 100
+            HealthScoreFactory(account=account, run=run, score=score, delta_7d=back - 7.0)
+        run_rollup(run=run)
+    time_machine.move_to(at(YESTERDAY, dt.time(15, 0)), tick=False)
+    HealthScore.objects.filter(run__date=YESTERDAY, account=accounts[0]).delete()
+    HealthScoreFactory(account=accounts[0], run=ScoreRun.objects.get(date=YESTERDAY), score=5)
+    time_machine.move_to(at(TODAY, dt.time(9, 0)), tick=False)
+    running = ScoreRunFactory(
+        date=TODAY, status=ScoreRun.Status.RUNNING, started_at=at(TODAY, NIGHT)
+    )
+    for account in accounts[:5]:
+        HealthScoreFactory(account=account, run=running, score=70)
+    for account in accounts[:3]:
+        SignalFactory(account=account)
+        NoteFactory(account=account, author=csm_user)
+    card = Scorecard.objects.get(name="Standard")
+    draft = services.scorecard_draft_create(scorecard=card, user=admin_role_user)
+
+    assert not RunSnapshot.objects.get(run__date=YESTERDAY).settled
+    assert not RunSnapshot.objects.filter(run=legacy).exists()
+    return {"pk": accounts[0].pk, "card": card.pk, "number": draft.number}
+
+
+def url_of(name: str, history: dict) -> str:
+    kwargs = {}
+    found = [p.pattern.regex.pattern for p in all_patterns() if _name(p) == name]
+    route = found[0] if found else ""
+    if "?P<pk>" in route:
+        kwargs["pk"] = history["card"] if name.startswith("scoring:") else history["pk"]
+    if "?P<number>" in route:
+        kwargs["number"] = history["number"]
+    return reverse(name, kwargs=kwargs)
+
+
+def all_patterns() -> list[URLPattern]:
+    return [*pages.accounts_urls[0], *pages.scoring_urls[0]]
+
+
+def _name(pattern: URLPattern) -> str:
+    for namespace, (patterns, _app) in (
+        ("accounts", pages.accounts_urls),
+        ("scoring", pages.scoring_urls),
+    ):
+        if pattern in patterns:
+            return f"{namespace}:{pattern.name}"
+    return pattern.name
+
+
+def test_every_page_is_asked() -> None:
+    names = {_name(p) for p in all_patterns()} | {"home"}
+
+    assert names == set(GETS) | POST_ONLY
+
+
+@pytest.mark.parametrize("role", ["csm", "manager", "admin_role"])
+def test_no_get_writes_to_the_database(request, history, role: str) -> None:
+    client = request.getfixturevalue(f"{role}_client")
+    asked = [
+        (url_of(name, history) + query, headers)
+        for name, gets in GETS.items()
+        for query, headers in gets
+    ] + [(url_of(name, history), {}) for name in sorted(POST_ONLY)]
+    answers, writes = {}, []
+    for url, headers in asked:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url, **headers)
+            if response.streaming:
+                b"".join(response.streaming_content)
+        answers[url] = response.status_code
+        writes += [(url, q["sql"][:200]) for q in queries if WRITE.search(q["sql"])]
+
+    assert writes == []
+    assert all(status < 500 for status in answers.values()), answers
+    # The pages were really shown (not all refused): the role's own pages answer 200.
+    assert answers[url_of("home", history)] == 200
+    assert answers[url_of("accounts:journey", history)] == 200
+    if role != "csm":
+        assert answers[url_of("scoring:weekly", history)] == 200
+    assert not RunSnapshot.objects.get(run__date=YESTERDAY).settled
