@@ -31,8 +31,8 @@ accounts read live as columns (exact, tried in issue 10) measured at 100,000 acc
 PostgreSQL, on a machine loaded by a concurrent benchmark: 432 ms for a manager's whole
 portfolio and 155 ms for a CSM's book (251 ms reading the accounts' columns, 120 ms the
 two snapshots), against the portfolio's budget of 100 ms for the whole page; the live SQL
-count took 567 ms a run. Summed from these cells, the strip is one query of a few
-milliseconds (bench_pages: MEASURED).
+count took 567 ms a run. Summed from these cells, the strip is one query over a few
+hundred rows.
 """
 
 from __future__ import annotations
