@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "template_partials",
     "accounts",
     "scoring",
+    "healthboard.tokens",
     "healthboard.pages",
     "healthboard.demo",
     "healthboard.bench",

@@ -11,4 +11,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include(pages.accounts_urls)),
     path("scoring/", include(pages.scoring_urls)),
+    path("tokens/", include(pages.tokens_urls)),
 ]

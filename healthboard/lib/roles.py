@@ -42,8 +42,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.change_account",
     ]
     + _perms("scoring", ("view",), ("scorecard", "scorecardversion", "categoryweight", "measure")),
-    # Scorecards, imports, the catalogue and users.
+    # Scorecards, imports, the catalogue, API tokens and users.
     ADMIN: ["accounts.import_data"]
+    + _perms("tokens", ("view", "add", "change"), ("apitoken",))
     + _perms("accounts", ("add", "change", "delete"), ACCOUNT_MODELS)
     + _perms("scoring", ("add", "change", "delete"), SCORING_MODELS)
     + _perms("auth", ("view", "add", "change"), ("user", "group")),
@@ -69,11 +70,16 @@ def sync_role_groups(apps) -> None:
         app_config.models_module = None
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
+    migrated = {app_config.label for app_config in apps.get_app_configs()}
     for role in ROLES:
         group, _ = Group.objects.get_or_create(name=role)
         wanted = []
         for perm in role_permissions(role):
             app_label, codename = perm.split(".")
+            if app_label not in migrated:
+                # An app whose models do not exist yet at this point of the migrations: its
+                # own migration syncs the roles again once they do.
+                continue
             wanted.append(
                 Permission.objects.get(content_type__app_label=app_label, codename=codename)
             )

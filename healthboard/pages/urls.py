@@ -1,6 +1,6 @@
 """The pages' URLs. Their names keep the namespaces of the URL prefixes they live under:
 "accounts" for /accounts/… (portfolio, account, journey), "scoring" for /scoring/… (the
-scorecard editor and the weekly review)."""
+scorecard editor and the weekly review), "tokens" for /tokens/ (API tokens)."""
 
 from django.urls import path
 
@@ -8,6 +8,7 @@ from healthboard.pages.account import views as account
 from healthboard.pages.journey import views as journey
 from healthboard.pages.portfolio import views as portfolio
 from healthboard.pages.scorecards import views as scorecards
+from healthboard.pages.tokens import views as tokens
 from healthboard.pages.weekly import views as weekly
 
 home = portfolio.portfolio
@@ -84,4 +85,13 @@ scoring_urls = (
         path("weekly/", weekly.weekly_review, name="weekly"),
     ],
     "scoring",
+)
+
+tokens_urls = (
+    [
+        path("", tokens.token_list, name="list"),
+        path("new/", tokens.token_create, name="create"),
+        path("<int:pk>/revoke/", tokens.token_revoke, name="revoke"),
+    ],
+    "tokens",
 )
