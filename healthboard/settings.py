@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "scoring",
     "healthboard.tokens",
     "healthboard.pages",
+    # django-ninja (the REST API): its Swagger UI is then served from static files, no CDN.
+    "ninja",
     "healthboard.demo",
     "healthboard.bench",
 ]
@@ -198,6 +200,16 @@ NIGHTLY_SCORE_TIME = env_str("NIGHTLY_SCORE_TIME", "02:00")
 SCORING_CHUNK_SIZE = env_int("SCORING_CHUNK_SIZE", 5000)
 # Seconds to wait for more signals before re-scoring one account.
 RESCORE_DEBOUNCE_SECONDS = env_int("RESCORE_DEBOUNCE_SECONDS", 5)
+
+# REST API (/api/v1/): requests per token per window (answered 429 beyond), and how long
+# an Idempotency-Key's first answer is kept for retries.
+API_RATE_LIMIT = env_int("API_RATE_LIMIT", 1000)
+API_RATE_WINDOW_SECONDS = env_int("API_RATE_WINDOW_SECONDS", 60)
+API_IDEMPOTENCY_HOURS = env_int("API_IDEMPOTENCY_HOURS", 24)
+# The largest request body the API reads (a batch of 10,000 signals with comments).
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 50 * 1024 * 1024)
+# The score history's pages: ?limit= up to this many days.
+NINJA_PAGINATION_MAX_LIMIT = 1000
 
 LOGGING = {
     "version": 1,

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from healthboard.api import urls as api
 from healthboard.pages import urls as pages
 
 urlpatterns = [
@@ -12,4 +13,5 @@ urlpatterns = [
     path("accounts/", include(pages.accounts_urls)),
     path("scoring/", include(pages.scoring_urls)),
     path("tokens/", include(pages.tokens_urls)),
+    path("api/v1/", api.urls),
 ]
