@@ -31,6 +31,7 @@ DATE_AT = dt.time(12)
 FUTURE_SLACK = dt.timedelta(days=1)
 
 SIGNAL = Signal._meta.db_table
+ACCOUNT = Account._meta.db_table
 LENGTH = {f: Signal._meta.get_field(f).max_length for f in ("category", "source", "external_id")}
 
 
@@ -162,11 +163,24 @@ class SignalsKind(Kind):
                 cache.clear()
             ordered = sorted(wanted)
             found: dict[str, int] = {}
-            for start in range(0, len(ordered), LOOKUP_CHUNK):
-                chunk = ordered[start : start + LOOKUP_CHUNK]
-                found.update(
-                    Account.objects.filter(external_id__in=chunk).values_list("external_id", "pk")
-                )
+            if connection.vendor == "postgresql":
+                # One array parameter: an IN list of 10,000 placeholders costs more to build
+                # and send than the lookup itself (measured: 0.05 s against 0.15–0.2 s for
+                # a 10,000-signal API batch).
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"SELECT external_id, id FROM {ACCOUNT} WHERE external_id = ANY(%s)",
+                        [ordered],
+                    )
+                    found.update(cursor.fetchall())
+            else:
+                for start in range(0, len(ordered), LOOKUP_CHUNK):
+                    chunk = ordered[start : start + LOOKUP_CHUNK]
+                    found.update(
+                        Account.objects.filter(external_id__in=chunk).values_list(
+                            "external_id", "pk"
+                        )
+                    )
             for key in wanted:
                 cache[key] = found.get(key)
         return cache
