@@ -10,20 +10,44 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from healthboard.api import selectors
+from accounts.imports import ImportOptions
+from healthboard.api import idempotency, selectors
 from healthboard.api.auth import TokenAuth
-from healthboard.api.errors import ErrorOut
-from healthboard.api.schemas import AccountOut, DailyScoreOut
+from healthboard.api.errors import READ_ERRORS, WRITE_ERRORS
+from healthboard.api.schemas import AccountOut, AccountsIn, DailyScoreOut, WriteOut
+from healthboard.api.writes import batch_write
 from scoring.bands import Band
 
 router = Router(tags=["accounts"])
 READ = TokenAuth()
 
 
+@router.post(
+    "",
+    response={200: WriteOut, **WRITE_ERRORS},
+    auth=TokenAuth(write=True),
+    summary="Create or update accounts",
+    openapi_extra=idempotency.OPENAPI,
+)
+def accounts_post(request: HttpRequest, payload: AccountsIn):
+    """Up to 5,000 accounts, created or updated by external id. Checked as the CSV import
+    checks them: one bad item refuses the batch (422, every bad item's index, field and
+    reason) and nothing is written. Unknown segments and stages are refused with the
+    known ones, or created with "create_missing": true."""
+    return batch_write(
+        request,
+        kind="accounts",
+        items="accounts",
+        records=payload.accounts,
+        options=ImportOptions(create_missing=payload.create_missing),
+    )
+
+
 @router.get(
     "/{external_id}",
-    response={200: AccountOut, 401: ErrorOut, 404: ErrorOut},
+    response={200: AccountOut, **READ_ERRORS},
     auth=READ,
+    summary="An account, its score and why",
 )
 def account_detail(request: HttpRequest, external_id: str):
     """One account, its newest published score and why: each measure's raw value,
@@ -81,8 +105,9 @@ class HistoryFilters(Schema):
 
 @router.get(
     "/{external_id}/scores",
-    response={200: list[DailyScoreOut], 401: ErrorOut, 404: ErrorOut},
+    response={200: list[DailyScoreOut], **READ_ERRORS},
     auth=READ,
+    summary="An account's daily scores",
 )
 @paginate(LimitOffsetPagination)
 def account_scores(request: HttpRequest, external_id: str, filters: Query[HistoryFilters]):

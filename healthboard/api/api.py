@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 
-from healthboard.api import accounts, metrics
+from healthboard.api import accounts, metrics, signals
 from healthboard.api.errors import ApiError, validation_errors
 from healthboard.tokens.models import ApiCall
 
@@ -42,6 +42,7 @@ api = NinjaAPI(
 )
 api.add_router("/accounts", accounts.router)
 api.add_router("/metrics", metrics.router)
+api.add_router("/signals", signals.router)
 
 
 def _error(request: HttpRequest, status: int, body: dict, headers=None) -> HttpResponse:

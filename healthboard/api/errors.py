@@ -61,6 +61,18 @@ def item_error(*, items: str, index: int | None, field: str | None, reason: str)
     return {"location": location, "index": index, "field": field, "reason": reason}
 
 
+def _reason(error: Mapping[str, Any]) -> str:
+    """pydantic's message, or plainer words for the usual mistakes."""
+    kind = error.get("type", "")
+    if kind == "missing":
+        return "a value is required"
+    if kind == "extra_forbidden":
+        return "not a field of this item: check its spelling"
+    if kind.endswith("_type") and error.get("input", "") is None:
+        return "a value is required, not null"
+    return str(error.get("msg", "is not valid"))
+
+
 def validation_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict]:
     """django-ninja's (pydantic's) errors in the API's shape. Their `loc` reads like
     ("body", "payload", "signals", 3, "value") or ("query", "limit")."""
@@ -82,7 +94,12 @@ def validation_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict]:
                 "location": location or "body",
                 "index": index,
                 "field": names[-1] if names else None,
-                "reason": str(error.get("msg", "is not valid")),
+                "reason": _reason(error),
             }
         )
     return out
+
+
+# The error answers each kind of endpoint may give (for the OpenAPI document).
+READ_ERRORS = {code: ErrorOut for code in (401, 404, 422, 429)}
+WRITE_ERRORS = {code: ErrorOut for code in (400, 401, 403, 413, 422, 429)}

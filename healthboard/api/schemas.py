@@ -8,109 +8,134 @@ and an API batch alike, and reported per item with its index and field.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated, NotRequired
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from typing_extensions import TypedDict
 
 MAX_ACCOUNTS = 5_000
 MAX_SIGNALS = 10_000
 MAX_METRICS = 1_000
 
-# A value as a JSON number or as text ("12.5"): parsed as a CSV cell would be.
-Number = float | int | str
+
+# A value as a JSON number or as text ("12.5"): the imports parse it as a CSV cell. One
+# type, not a union (a bad value gets one error, not one per member of the union); numbers
+# become text by the items' coerce_numbers_to_str.
+Number = Annotated[str, WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string"}]})]
 
 
-class Item(Schema):
-    # A misspelt field is an error, not silently ignored: "extrenal_id" would otherwise store
-    # every re-sent signal again.
-    model_config = ConfigDict(extra="forbid")
+# An item of a batch is validated as a TypedDict, not a model: pydantic then hands over
+# plain dicts, which is what the imports read (measured on 10,000 signals: 0.05 s, against
+# 0.18 s to build models and dump them again, and 2.6 s for ninja.Schema models).
+# "extrenal_id" is an error, not silently ignored; a number where text is expected (an
+# external id of 12345) is read as its text, as in a CSV file.
+ITEM = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
+
+# ---------------------------------------------------------------- writes
+
+
+class WriteOut(Schema):
+    """What a batch did: every item is counted once."""
+
+    received: int = Field(description="Items in the batch.")
+    created: int
+    updated: int = Field(description="Accounts or metrics changed (signals are never updated).")
+    unchanged: int = Field(
+        description="Already stored as sent: re-sent signals, accounts without changes."
+    )
+    detail: str = Field(description="The same, in a sentence.")
 
 
 # ---------------------------------------------------------------- signals
 
 
-class SignalIn(Item):
-    account: str = Field(description="The account's external id (its id in the CRM).")
-    metric: str = Field(description="The metric's key in the catalogue (logins, csat, …).")
-    observed_at: str = Field(
-        description="ISO date or date-time: 2026-11-01 or 2026-11-01T10:00:00Z.",
-        examples=["2026-11-01T10:00:00Z"],
-    )
-    value: Number = Field(description="A number.")
-    category: str | None = Field(None, description="A ticket's subject or severity, …")
-    text: str | None = Field(None, description="A survey comment, a ticket subject, …")
-    source: str | None = Field(
-        None, description="Where the signal comes from; the batch's source when left out."
-    )
-    external_id: str | None = Field(
-        None,
-        description="The signal's id in its source: sent again, it is stored once. Without "
-        "one, the same account, metric, time, value and source is stored once.",
-    )
+class SignalIn(TypedDict):
+    __pydantic_config__ = ITEM
+    account: Annotated[str, Field(description="The account's external id (its id in the CRM).")]
+    metric: Annotated[str, Field(description="The metric's key in the catalogue (logins, …).")]
+    observed_at: Annotated[
+        str,
+        Field(
+            description="ISO date or date-time: 2026-11-01 or 2026-11-01T10:00:00Z.",
+            examples=["2026-11-01T10:00:00Z"],
+        ),
+    ]
+    value: Annotated[Number, Field(description="A number.")]
+    category: NotRequired[
+        Annotated[str | None, Field(description="A ticket's subject or severity, …")]
+    ]
+    text: NotRequired[Annotated[str | None, Field(description="A survey comment, …")]]
+    source: NotRequired[
+        Annotated[
+            str | None,
+            Field(description="Where the signal comes from; the batch's source when left out."),
+        ]
+    ]
+    external_id: NotRequired[
+        Annotated[
+            str | None,
+            Field(
+                description="The signal's id in its source: sent again, it is stored once. "
+                "Without one, the same account, metric, time, value and source is stored once."
+            ),
+        ]
+    ]
 
 
-class SignalsIn(Schema):
+class SignalsIn(BaseModel):
     source: str | None = Field(
         None, description="The source of the items that name none (crm, zendesk, …)."
     )
     signals: list[SignalIn] = Field(min_length=1, max_length=MAX_SIGNALS)
 
 
-class SignalsOut(Schema):
-    received: int
-    created: int
-    duplicates: int = Field(description="Items already stored (re-sent): not stored again.")
-    accounts: int = Field(description="Accounts with new signals (re-scored shortly).")
-
-
 # ---------------------------------------------------------------- accounts
 
 
-class AccountIn(Item):
-    external_id: str = Field(description="The account's id in the CRM: the key of the upsert.")
-    name: str | None = None
-    segment: str | None = Field(None, description="A segment's name or slug.")
-    owner: str | None = Field(None, description="The owning CSM's e-mail address.")
-    industry: str | None = None
-    arr: Number | None = Field(None, description="Annual recurring revenue.")
-    plan: str | None = None
-    seats: Number | None = None
-    start_date: str | None = Field(None, description="ISO date.")
-    renewal_date: str | None = Field(None, description="ISO date.")
-    stage: str | None = Field(None, description="A journey stage's name or slug.")
-    status: str | None = Field(None, description="active or churned.")
-    churn_date: str | None = Field(None, description="ISO date.")
+class AccountIn(TypedDict):
+    __pydantic_config__ = ITEM
+    external_id: Annotated[
+        str, Field(description="The account's id in the CRM: the key of the upsert.")
+    ]
+    name: NotRequired[str | None]
+    segment: NotRequired[Annotated[str | None, Field(description="A segment's name or slug.")]]
+    owner: NotRequired[Annotated[str | None, Field(description="The owning CSM's e-mail address.")]]
+    industry: NotRequired[str | None]
+    arr: NotRequired[Annotated[Number | None, Field(description="Annual recurring revenue.")]]
+    plan: NotRequired[str | None]
+    seats: NotRequired[Number | None]
+    start_date: NotRequired[Annotated[str | None, Field(description="ISO date.")]]
+    renewal_date: NotRequired[Annotated[str | None, Field(description="ISO date.")]]
+    stage: NotRequired[Annotated[str | None, Field(description="A journey stage's name or slug.")]]
+    status: NotRequired[Annotated[str | None, Field(description="active or churned.")]]
+    churn_date: NotRequired[Annotated[str | None, Field(description="ISO date.")]]
 
 
-class AccountsIn(Schema):
+class AccountsIn(BaseModel):
     accounts: list[AccountIn] = Field(min_length=1, max_length=MAX_ACCOUNTS)
     create_missing: bool = Field(
         False, description="Create segments and stages the items name that do not exist yet."
     )
 
 
-class WriteOut(Schema):
-    received: int
-    created: int
-    updated: int
-    unchanged: int
-
-
 # ---------------------------------------------------------------- metrics
 
 
-class MetricIn(Item):
-    key: str = Field(description="The metric's key: the key of the upsert.")
-    name: str | None = None
-    unit: str | None = None
-    category: str | None = None
-    direction: int | str | None = Field(
-        None, description="1 or “more is better”, -1 or “more is worse”."
-    )
-    description: str | None = None
+class MetricIn(TypedDict):
+    __pydantic_config__ = ITEM
+    key: Annotated[str, Field(description="The metric's key: the key of the upsert.")]
+    name: NotRequired[str | None]
+    unit: NotRequired[str | None]
+    category: NotRequired[str | None]
+    direction: NotRequired[
+        Annotated[Number | None, Field(description="1 or “more is better”, -1 or “more is worse”.")]
+    ]
+    description: NotRequired[str | None]
 
 
-class MetricsIn(Schema):
+class MetricsIn(BaseModel):
     metrics: list[MetricIn] = Field(min_length=1, max_length=MAX_METRICS)
 
 

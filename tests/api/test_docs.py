@@ -15,7 +15,9 @@ def test_the_openapi_document_needs_no_login(client) -> None:
 
     assert schema["info"]["title"] == "Healthboard API"
     paths = schema["paths"]
-    assert "get" in paths["/api/v1/metrics"]
+    assert {"post", "get"} <= set(paths["/api/v1/metrics"])
+    assert "post" in paths["/api/v1/signals"]
+    assert "post" in paths["/api/v1/accounts"]
     assert "get" in paths["/api/v1/accounts/{external_id}"]
     assert "get" in paths["/api/v1/accounts/{external_id}/scores"]
     assert schema["components"]["securitySchemes"]["TokenAuth"]["scheme"] == "bearer"
