@@ -341,7 +341,7 @@ def weekly_review(request: HttpRequest) -> HttpResponse:
     if htmx.is_fragment(request) and runs is not None and request.htmx.target == DISTRIBUTION_ID:
         # The chart, and the picker out of band: its links and hidden field carry the measure.
         context = {"choice": choice, "picker_id": PICKER_ID}
-        context.update(_picker(choice, span, runs), **_distribution(choice, runs, today))
+        context.update(_picker(choice, span, runs), **_distribution(choice, runs))
         return htmx.render(request, PAGE, context, partial="distribution-update")
     context = {
         "choice": choice,
@@ -355,5 +355,5 @@ def weekly_review(request: HttpRequest) -> HttpResponse:
     }
     context.update(_picker(choice, span, runs))
     if runs is not None:
-        context.update(_review(choice, runs, today))
+        context.update(_review(choice, runs))
     return htmx.render(request, PAGE, context, partial="review-update")
