@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from accounts.models import Account
+from scoring.bands import Band
 from scoring.models import HealthScore
 
 
@@ -27,7 +28,7 @@ class DemoCheck:
 
     @property
     def churners_flagged(self) -> float:
-        flagged = self.churner_bands["red"] + self.churner_bands["yellow"]
+        flagged = self.churner_bands[Band.RED] + self.churner_bands[Band.YELLOW]
         return flagged / self.churners_scored if self.churners_scored else float("nan")
 
 
@@ -81,6 +82,6 @@ def demo_check(*, truth_path: Path, lead_days: int = 14) -> DemoCheck:
         active_scored=len(scores),
         rank_correlation=correlation,
         low_health_flagged=(
-            sum(b in ("red", "yellow") for b in low) / len(low) if low else float("nan")
+            sum(b in (Band.RED, Band.YELLOW) for b in low) / len(low) if low else float("nan")
         ),
     )

@@ -37,11 +37,12 @@ from django.urls import reverse
 from accounts.models import Account, JourneyStage, Segment
 from healthboard.lib.roles import CSM, role_of
 from scoring.bands import ORDER
+from scoring.models.rollups import NO_OWNER
 
 # The owner parameter: my book, everyone's accounts, the unassigned ones (or a user id).
 ME, ALL, UNASSIGNED = "me", "all", "none"
-# AccountFilters.owner_id for unassigned accounts (None: everyone's).
-NO_OWNER = 0
+# AccountFilters.owner_id is None for everyone's accounts and NO_OWNER for the unassigned
+# ones: the same code the run totals key unassigned accounts by.
 
 BAND_CHOICES = [(str(band), band.label) for band in ORDER]
 BAND_VALUES = ", ".join(value for value, _label in BAND_CHOICES)

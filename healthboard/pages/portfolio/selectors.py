@@ -27,7 +27,6 @@ from accounts.models import Account
 from healthboard.pages.filters import NO_OWNER, AccountFilters
 from scoring.bands import ORDER, Band
 from scoring.models import HealthScore, ScoreRun
-from scoring.rollups import totals as run_totals
 from scoring.rollups.totals import RunTotal
 
 
@@ -107,7 +106,7 @@ def score_runs_for(*, on: dt.date | None = None) -> RunPair | None:
 
     Done runs are unique per date, so the run seven days back is among the eight newest
     up to the date. None when there is no done run on that date (or none at all). Each run
-    says whether it has stored totals (`has_totals`, see scoring/run_totals.py).
+    says whether it has stored totals (`has_totals`, see scoring/rollups/totals.py).
     """
     runs = list(
         ScoreRun.objects.filter(status=ScoreRun.Status.DONE)
@@ -263,7 +262,7 @@ def _cell_conditions(filters: PortfolioFilters) -> Q | None:
         return None
     where = Q()
     if filters.owner_id == NO_OWNER:
-        where &= Q(owner_id=run_totals.NO_OWNER)
+        where &= Q(owner_id=NO_OWNER)
     elif filters.owner_id is not None:
         where &= Q(owner_id=filters.owner_id)
     if filters.segment_id is not None:
