@@ -20,4 +20,9 @@ def setup_nightly_schedule(sender: Celery, **kwargs) -> None:
             "task": "scoring.tasks.nightly_run",
             "schedule": crontab(hour=hour, minute=minute),
         },
+        # Uploads previewed and never imported, and old files of rejected rows.
+        "import-uploads-cleanup": {
+            "task": "accounts.tasks.import_uploads_cleanup",
+            "schedule": crontab(minute=17),
+        },
     }

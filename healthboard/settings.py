@@ -228,3 +228,9 @@ IMPORT_MAX_FIELD_CHARS = env_int("IMPORT_MAX_FIELD_CHARS", 10_000)
 IMPORT_MAX_ERRORS = env_int("IMPORT_MAX_ERRORS", 1_000)
 # Rows read, checked and staged at a time: memory stays flat whatever the file's size.
 IMPORT_BATCH_ROWS = env_int("IMPORT_BATCH_ROWS", 10_000)
+# Files uploaded on the import page wait here between their preview and their import (the
+# Celery workers read them: with workers on other machines, a directory all of them share).
+IMPORT_UPLOAD_DIR = Path(env_str("IMPORT_UPLOAD_DIR") or BASE_DIR / "var" / "imports")
+# An upload never imported is deleted after this many hours; rejected rows' files after days.
+IMPORT_UPLOAD_KEEP_HOURS = env_int("IMPORT_UPLOAD_KEEP_HOURS", 24)
+IMPORT_REJECTS_KEEP_DAYS = env_int("IMPORT_REJECTS_KEEP_DAYS", 30)

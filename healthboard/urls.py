@@ -13,5 +13,6 @@ urlpatterns = [
     path("accounts/", include(pages.accounts_urls)),
     path("scoring/", include(pages.scoring_urls)),
     path("tokens/", include(pages.tokens_urls)),
+    path("imports/", include(pages.imports_urls)),
     path("api/v1/", api.urls),
 ]

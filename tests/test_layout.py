@@ -196,8 +196,8 @@ def staff_admin_client(db, client):
     [
         ("csm_client", 3),  # the brand, Portfolio, Journey
         ("manager_client", 4),  # … Weekly review
-        ("admin_role_client", 6),  # … Scorecards, API tokens
-        ("staff_admin_client", 7),  # … Django admin
+        ("admin_role_client", 7),  # … Scorecards, Imports, API tokens
+        ("staff_admin_client", 8),  # … Django admin
     ],
 )
 def test_every_navigation_link_opens_a_page(db, request, client_fixture, links) -> None:

@@ -1,10 +1,12 @@
 """The pages' URLs. Their names keep the namespaces of the URL prefixes they live under:
 "accounts" for /accounts/… (portfolio, account, journey), "scoring" for /scoring/… (the
-scorecard editor and the weekly review), "tokens" for /tokens/ (API tokens)."""
+scorecard editor and the weekly review), "tokens" for /tokens/ (API tokens), "imports" for
+/imports/ (CSV imports)."""
 
 from django.urls import path
 
 from healthboard.pages.account import views as account
+from healthboard.pages.imports import views as imports
 from healthboard.pages.journey import views as journey
 from healthboard.pages.portfolio import views as portfolio
 from healthboard.pages.scorecards import views as scorecards
@@ -94,4 +96,17 @@ tokens_urls = (
         path("<int:pk>/revoke/", tokens.token_revoke, name="revoke"),
     ],
     "tokens",
+)
+
+imports_urls = (
+    [
+        path("", imports.import_upload, name="upload"),
+        path("history/", imports.import_history, name="history"),
+        path("<int:pk>/", imports.import_job, name="job"),
+        path("<int:pk>/preview/", imports.import_remap, name="remap"),
+        path("<int:pk>/import/", imports.import_commit, name="commit"),
+        path("<int:pk>/discard/", imports.import_discard, name="discard"),
+        path("<int:pk>/rejects.csv", imports.import_rejects, name="rejects"),
+    ],
+    "imports",
 )

@@ -1,0 +1,44 @@
+"""Celery tasks of accounts: thin wrappers that take ids and call the import services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from kombu.exceptions import OperationalError
+
+from accounts.imports import jobs
+from accounts.models import ImportJob
+
+
+# acks_late: a worker killed mid-import leaves the task to another; import_job_run is safe
+# to repeat (a cut-short import wrote nothing, a repeated one stores nothing twice). No
+# automatic retry: an import that failed fails the same way again, and says why.
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def import_job_run(job_id: int) -> str | None:
+    job = jobs.import_job_run(job_id=job_id)
+    return job.status if job else None
+
+
+@shared_task
+def import_uploads_cleanup() -> int:
+    return jobs.import_uploads_cleanup()
+
+
+class QueueDown(Exception):
+    """The task queue could not take the import; the upload is kept, waiting."""
+
+
+def import_job_enqueue(*, job: ImportJob) -> bool:
+    """Commit a previewed upload: hand it to a worker. False when it was queued already
+    (a double click). QueueDown when the broker cannot be reached: the upload stays, waiting
+    to be committed again. It is not run in the web process instead: a large file takes
+    minutes, longer than a web request may last, and a request cut short would leave the
+    job looking as if it still ran. Without REDIS_URL (the demo) tasks run in-process
+    anyway, eagerly."""
+    if not jobs.import_job_mark_queued(job=job):
+        return False
+    try:
+        import_job_run.delay(job.pk)
+    except OperationalError as exc:
+        jobs.import_job_unmark_queued(job=job)
+        raise QueueDown(str(exc)) from exc
+    return True

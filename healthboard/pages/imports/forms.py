@@ -1,0 +1,142 @@
+"""The import page's forms: the upload (kind, file, choices) and, on the preview, the same
+choices with a column mapping to preview the file again."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+
+from accounts.imports import ImportOptions, kind_columns
+from accounts.models import ImportJob, Signal
+
+NOT_IMPORTED = ""
+SOURCE_MAX = Signal._meta.get_field("source").max_length
+
+
+class ChoicesForm(forms.Form):
+    """How to read the file: the choices both the upload and the preview offer."""
+
+    skip_bad_rows = forms.BooleanField(
+        label="Skip bad rows",
+        required=False,
+        help_text="Import the good rows and leave the bad ones out (you can download them "
+        "with why). Unticked, one bad row imports nothing.",
+    )
+    create_missing = forms.BooleanField(
+        label="Create missing segments and stages",
+        required=False,
+        help_text="Accounts: a segment or journey stage the catalogue lacks is created "
+        "instead of being a row error.",
+    )
+    day_first = forms.BooleanField(
+        label="Dates are day-first",
+        required=False,
+        help_text="31/12/2026 or 31.12.2026 (ISO dates such as 2026-12-31 always read).",
+    )
+    source = forms.CharField(
+        label="Source",
+        required=False,
+        max_length=SOURCE_MAX,
+        help_text="Signals: where they come from (crm, zendesk, survey…) when the file has "
+        "no source column, or for its empty cells.",
+    )
+
+    def options(self, *, mapping: dict[str, str] | None = None) -> ImportOptions:
+        data = self.cleaned_data
+        return ImportOptions(
+            skip_bad_rows=data["skip_bad_rows"],
+            create_missing=data["create_missing"],
+            day_first=data["day_first"],
+            source=data["source"].strip(),
+            mapping=mapping or {},
+        )
+
+    @classmethod
+    def initial_from(cls, options: ImportOptions) -> dict[str, object]:
+        return {name: getattr(options, name) for name in cls.base_fields}
+
+
+class UploadForm(ChoicesForm):
+    kind = forms.ChoiceField(
+        label="What the file holds",
+        choices=ImportJob.Kind.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose what the file holds: accounts, metrics or signals."},
+    )
+    file = forms.FileField(
+        label="CSV file",
+        error_messages={
+            "required": "Choose a CSV file to upload.",
+            "empty": "The file is empty.",
+        },
+    )
+
+    field_order = ["kind", "file", "skip_bad_rows", "create_missing", "day_first", "source"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        limit = settings.IMPORT_MAX_FILE_BYTES
+        self.fields["file"].help_text = (
+            f"UTF-8, UTF-16 or Windows-1252; comma, semicolon or tab. Up to "
+            f"{filesizeformat(limit)} and {settings.IMPORT_MAX_ROWS:,} rows."
+        )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = settings.IMPORT_MAX_FILE_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"The file is {filesizeformat(upload.size)}; one import takes up to "
+                f"{filesizeformat(limit)}. Split it into smaller files."
+            )
+        return upload
+
+
+class MappingForm(ChoicesForm):
+    """The choices again, and which of the file's columns holds each field: one select
+    per field, offering the file's headers."""
+
+    def __init__(self, *args, kind: str, header: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        headers = [name for name in header if name]
+        self.columns = kind_columns(kind)
+        for column in self.columns:
+            choices = [(NOT_IMPORTED, "— not imported —"), *((h, h) for h in headers)]
+            self.fields[f"map_{column.field}"] = forms.ChoiceField(
+                label=column.label,
+                choices=choices,
+                required=False,
+                help_text="required" if column.required else "",
+                error_messages={"invalid_choice": "Pick one of the file's columns."},
+            )
+
+    def mapping_fields(self):
+        return [self[f"map_{column.field}"] for column in self.columns]
+
+    def mapping(self) -> dict[str, str]:
+        """Every field, explicitly: a field left "not imported" stays unmapped rather than
+        being matched again by its name."""
+        return {c.field: self.cleaned_data[f"map_{c.field}"] for c in self.columns}
+
+    def clean(self):
+        data = super().clean()
+        chosen: dict[str, str] = {}
+        for column in self.columns:
+            header = data.get(f"map_{column.field}")
+            if column.required and not header:
+                self.add_error(f"map_{column.field}", f"{column.label} needs a column.")
+            elif header and header in chosen:
+                self.add_error(
+                    f"map_{column.field}", f"“{header}” is already read as {chosen[header]}."
+                )
+            elif header:
+                chosen[header] = column.label
+        return data
+
+    @classmethod
+    def initial_for(cls, options: ImportOptions, mapping: dict[str, str]) -> dict[str, object]:
+        return {
+            **cls.initial_from(options),
+            **{f"map_{field}": header for field, header in mapping.items()},
+        }

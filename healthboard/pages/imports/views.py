@@ -1,0 +1,183 @@
+"""CSV imports for Admins (accounts.import_data): upload a file, see its preview (encoding,
+delimiter, column mapping, first rows, every row error) before anything is written, import
+it in a Celery worker while a progress bar polls the job, and read the history of imports.
+
+The upload waits on disk, tied to a pending ImportJob (accounts.imports.jobs), between its
+preview and its import: one URL per job shows the preview while it waits and the progress
+or the result once it is committed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts import tasks
+from accounts.imports import FileRefused, ImportOptions, kind_columns
+from accounts.imports import jobs as services
+from accounts.models import ImportJob
+from healthboard.lib import htmx
+from healthboard.lib.roles import permission_required
+from healthboard.pages.imports import selectors
+from healthboard.pages.imports.forms import MappingForm, UploadForm
+
+IMPORT = "accounts.import_data"
+UPLOAD, PREVIEW, JOB, HISTORY = (
+    "imports/upload.html",
+    "imports/preview.html",
+    "imports/job.html",
+    "imports/history.html",
+)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(IMPORT)
+def import_upload(request: HttpRequest) -> HttpResponse:
+    form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            job = services.import_job_create(
+                kind=form.cleaned_data["kind"],
+                chunks=upload.chunks(),
+                file_name=Path(upload.name).name,
+                options=form.options(),
+                user=request.user,
+            )
+        except FileRefused as exc:
+            form.add_error("file", str(exc))
+        else:
+            return redirect("imports:job", pk=job.pk)
+    status = 400 if form.errors else 200
+    return render(request, UPLOAD, {"form": form, "kinds": _kinds()}, status=status)
+
+
+def _kinds() -> list[tuple[str, str, list]]:
+    return [(value, label, kind_columns(value)) for value, label in ImportJob.Kind.choices]
+
+
+@require_GET
+@permission_required(IMPORT)
+def import_job(request: HttpRequest, pk: int) -> HttpResponse:
+    """The preview while the upload waits; the progress, then the result, once committed."""
+    job = selectors.import_job(pk=pk)
+    if selectors.is_waiting(job):
+        return _preview(request, job, _mapping_form(job))
+    return _job(request, job)
+
+
+def _mapping_form(job: ImportJob, data=None) -> MappingForm:
+    preview = job.result.get("preview", {})
+    options = ImportOptions.from_json(job.options)
+    return MappingForm(
+        data,
+        kind=job.kind,
+        header=preview.get("header", []),
+        initial=MappingForm.initial_for(options, preview.get("mapping", {})),
+    )
+
+
+def _preview(request: HttpRequest, job: ImportJob, form: MappingForm, *, status=None):
+    preview = job.result.get("preview", {})
+    errors, problem = selectors.errors_page(preview.get("errors", []), page=request.GET.get("page"))
+    options = ImportOptions.from_json(job.options)
+    context = {
+        "job": job,
+        "preview": preview,
+        "options": options,
+        "form": form,
+        "columns": kind_columns(job.kind),
+        "errors": errors,
+        "problem": problem,
+        # All or nothing with bad rows would import nothing: say so instead of offering it.
+        "can_import": preview.get("ok", False),
+    }
+    return htmx.render(request, PREVIEW, context, partial="errors", status=status)
+
+
+def _job(request: HttpRequest, job: ImportJob) -> HttpResponse:
+    errors, problem = selectors.errors_page(
+        job.result.get("errors", []) if job.is_finished else [], page=request.GET.get("page")
+    )
+    context = {
+        "job": job,
+        "errors": errors,
+        "problem": problem,
+        "has_rejects": selectors.has_rejects(job),
+        "rescore": job.result.get("rescore_scheduled"),
+    }
+    return htmx.render(request, JOB, context, partial="progress")
+
+
+@require_POST
+@permission_required(IMPORT)
+def import_remap(request: HttpRequest, pk: int) -> HttpResponse:
+    """Preview the waiting upload again with the choices and the column mapping edited."""
+    job = selectors.import_job(pk=pk)
+    if not selectors.is_waiting(job):
+        messages.info(request, "This file has been imported already; its choices are final.")
+        return redirect("imports:job", pk=pk)
+    form = _mapping_form(job, request.POST)
+    if not form.is_valid():
+        messages.error(request, "Not previewed again: fix the choices marked below.")
+        return _preview(request, job, form, status=400)
+    services.import_job_remap(job=job, options=form.options(mapping=form.mapping()))
+    return redirect("imports:job", pk=pk)
+
+
+@require_POST
+@permission_required(IMPORT)
+def import_commit(request: HttpRequest, pk: int) -> HttpResponse:
+    job = selectors.import_job(pk=pk)
+    try:
+        queued = tasks.import_job_enqueue(job=job)
+    except tasks.QueueDown:
+        messages.error(
+            request,
+            "The import could not start: the task queue (Redis) does not answer. Nothing was "
+            "imported and your file is kept here: press Import again in a minute, or ask "
+            "whoever runs Healthboard to check Redis and the Celery workers.",
+        )
+    else:
+        if not queued:
+            messages.info(request, "This file was already sent to be imported.")
+    return redirect("imports:job", pk=pk)
+
+
+@require_POST
+@permission_required(IMPORT)
+def import_discard(request: HttpRequest, pk: int) -> HttpResponse:
+    job = selectors.import_job(pk=pk)
+    if services.import_job_discard(job=job):
+        messages.success(request, f"“{job.file_name}” was discarded; nothing was imported.")
+        return redirect("imports:upload")
+    messages.info(request, "This file was already sent to be imported; it cannot be discarded.")
+    return redirect("imports:job", pk=pk)
+
+
+@require_GET
+@permission_required(IMPORT)
+def import_rejects(request: HttpRequest, pk: int) -> FileResponse:
+    """The rows an import left out or that refused it, as the file had them, with why."""
+    job = selectors.import_job(pk=pk)
+    if not selectors.has_rejects(job):
+        raise Http404("No rejected rows are kept for this import.")
+    stem = Path(job.file_name).stem or f"import-{job.pk}"
+    return FileResponse(
+        open(services.rejects_path(job), "rb"),  # noqa: SIM115 (FileResponse closes it)
+        as_attachment=True,
+        filename=f"{stem}-rejected-rows.csv",
+        content_type="text/csv; charset=utf-8",
+    )
+
+
+@require_GET
+@permission_required(IMPORT)
+def import_history(request: HttpRequest) -> HttpResponse:
+    page, problem = selectors.import_history(page=request.GET.get("page"))
+    context = {"page": page, "problem": problem}
+    return htmx.render(request, HISTORY, context, partial="history")
