@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 from accounts.imports.errors import FileRefused
 from accounts.imports.options import Limits
+from healthboard.lib.csvfile import cell_text
 
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = (",", ";", "\t")
@@ -259,6 +260,10 @@ class Table:
                     f"The file has more than {self.limits.max_rows:,} rows, the limit for one "
                     "import (IMPORT_MAX_ROWS): split it into smaller files."
                 )
+            if "'" in "".join(cells):
+                # A cell an export neutralised ("'=Acme") reads as it was stored; the join
+                # keeps the check off the hot path of rows without an apostrophe.
+                cells = [cell_text(text) for text in cells]
             yield self.row, cells
 
 

@@ -5,6 +5,11 @@ them) as a formula, so a customer named `=HYPERLINK(...)` could run one on the r
 machine (CSV injection). As OWASP advises, such a text cell gets a leading apostrophe. Every
 text cell goes through `cell()`: callers cannot forget it. Numbers are written as numbers
 (a negative change is not a formula).
+
+The imports read these files back (an accounts or signals export re-imports to the same
+data), so the apostrophe must come off again: `cell_text()` is `cell()` undone. To keep the
+pair exact, a text that already starts with apostrophes before a formula character gets one
+more, so "'=x" is written "''=x" and read back as "'=x", never as "=x".
 """
 
 from __future__ import annotations
@@ -30,7 +35,18 @@ def cell(value: Cell) -> str | int | float | Decimal:
     if isinstance(value, int | float | Decimal):
         return value
     text = value.isoformat() if isinstance(value, dt.date) else str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+    return f"'{text}" if _looks_like_formula(text) else text
+
+
+def _looks_like_formula(text: str) -> bool:
+    return text.lstrip("'").startswith(FORMULA_STARTS)
+
+
+def cell_text(text: str) -> str:
+    """A text cell as cell() wrote it, read back: the apostrophe it added taken off."""
+    if text[:1] == "'" and _looks_like_formula(text[1:]):
+        return text[1:]
+    return text
 
 
 def number(value: float | Decimal | None, digits: int) -> Decimal | None:

@@ -207,3 +207,14 @@ def test_date_times_are_aware_and_bare_dates_fall_at_the_given_time():
     assert parse_datetime("01.11.2026 14:30", day_first=True, tz=tz, date_at=at) == dt.datetime(
         2026, 11, 1, 14, 30, tzinfo=tz
     )
+
+
+def test_cells_an_export_neutralised_read_as_they_were_stored():
+    data = b"name,arr,note\n'=HYPERLINK(x),'-5,'plain\n''=twice,O'Brien,\"'@a, b\"\n"
+
+    _table, rows = read(data)
+
+    assert rows == [
+        (2, ["=HYPERLINK(x)", "-5", "'plain"]),
+        (3, ["'=twice", "O'Brien", "@a, b"]),
+    ]

@@ -8,8 +8,10 @@ import io
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from healthboard.lib.csvfile import cell, csv_response, number
+from healthboard.lib.csvfile import cell, cell_text, csv_response, number
 
 
 @pytest.mark.parametrize(
@@ -22,6 +24,9 @@ from healthboard.lib.csvfile import cell, csv_response, number
         ("\t=1", "'\t=1"),
         ("\r=1", "'\r=1"),
         ("Acme = fine", "Acme = fine"),
+        # Already apostrophed before a formula: one more, so reading back is exact.
+        ("'=1", "''=1"),
+        ("'plain", "'plain"),
         ("", ""),
         (None, ""),
         (dt.date(2026, 11, 22), "2026-11-22"),
@@ -31,6 +36,18 @@ from healthboard.lib.csvfile import cell, csv_response, number
 )
 def test_each_cell(value, written) -> None:
     assert cell(value) == written
+
+
+@pytest.mark.parametrize(
+    "text", ["=1", "+1", "-1", "@a", "\t=1", "\r=1", "'=1", "''-1", "'plain", "plain", ""]
+)
+def test_reading_a_cell_back_gives_the_text_that_was_written(text) -> None:
+    assert cell_text(cell(text)) == text
+
+
+@given(st.text())
+def test_any_text_reads_back_as_written(text) -> None:
+    assert cell_text(cell(text)) == text
 
 
 @pytest.mark.parametrize(
