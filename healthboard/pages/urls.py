@@ -5,6 +5,7 @@ scorecard editor and the weekly review), "tokens" for /tokens/ (API tokens), "im
 
 from django.urls import path
 
+from healthboard.pages.account import exports as account_exports
 from healthboard.pages.account import views as account
 from healthboard.pages.imports import views as imports
 from healthboard.pages.journey import views as journey
@@ -20,6 +21,7 @@ accounts_urls = (
         # -- portfolio
         path("", portfolio.portfolio_redirect, name="portfolio"),
         path("export.csv", portfolio.portfolio_csv, name="portfolio_csv"),
+        path("accounts.csv", portfolio.portfolio_accounts_csv, name="portfolio_accounts_csv"),
         # -- detail
         path("<int:pk>/", account.account_detail, name="detail"),
         path("<int:pk>/trend/", account.account_trend, name="trend"),
@@ -27,6 +29,9 @@ accounts_urls = (
         path("<int:pk>/notes/", account.account_notes, name="notes"),
         path("<int:pk>/notes/add/", account.account_add_note, name="add_note"),
         path("<int:pk>/stage/", account.account_change_stage, name="change_stage"),
+        path("<int:pk>/signals.csv", account_exports.account_signals_csv, name="signals_csv"),
+        path("<int:pk>/notes.csv", account_exports.account_notes_csv, name="notes_csv"),
+        path("<int:pk>/scores.csv", account_exports.account_scores_csv, name="scores_csv"),
         # -- journey
         path("journey/", journey.journey, name="journey"),
         path("journey/<int:pk>/move/", journey.journey_move, name="journey_move"),

@@ -205,6 +205,17 @@ def signal_categories(metrics: dict[int, Metric]) -> list[str]:
     return sorted({m.category for m in metrics.values() if m.category})
 
 
+def signals_of(
+    *, account: Account, metrics: dict[int, Metric], category: str | None = None
+) -> QuerySet[Signal]:
+    """The account's signals, of one metric category when given, unordered: the timeline
+    pages through them, the CSV export streams them all."""
+    qs = Signal.objects.filter(account=account)
+    if category:
+        qs = qs.filter(metric_id__in=[pk for pk, m in metrics.items() if m.category == category])
+    return qs
+
+
 def signals_page(
     *,
     account: Account,
@@ -215,9 +226,7 @@ def signals_page(
 ) -> Page[Signal]:
     """The account's signals newest first, optionally of one metric category. One query; each
     signal's metric comes from `metrics` (metrics_all()), not a join."""
-    qs = Signal.objects.filter(account=account)
-    if category:
-        qs = qs.filter(metric_id__in=[pk for pk, m in metrics.items() if m.category == category])
+    qs = signals_of(account=account, metrics=metrics, category=category)
     page = _page(qs, field="observed_at", before=before, size=size)
     for signal in page.rows:
         # Saves a query per signal when the template reads signal.metric.
@@ -232,3 +241,35 @@ def notes_page(
     """The account's notes (calls, meetings, stage changes) newest first. One query."""
     qs = Note.objects.filter(account=account).select_related("author")
     return _page(qs, field="created_at", before=before, size=size)
+
+
+def notes_all(*, account: Account) -> QuerySet[Note]:
+    """Every note of the account, newest first, with its author (the CSV export). One query."""
+    return (
+        Note.objects.filter(account=account).select_related("author").order_by("-created_at", "-pk")
+    )
+
+
+def score_history_rows(*, account: Account, days: int, end: dt.date) -> QuerySet:
+    """Each published day in the `days` up to `end`, oldest first, as tuples of (date, score,
+    band, coverage, change over 7 days, scorecard name, version number): the trend's days
+    for the CSV export. One query."""
+    start = end - dt.timedelta(days=days - 1)
+    return (
+        HealthScore.objects.filter(
+            account=account,
+            run__status=ScoreRun.Status.DONE,
+            date__gte=start,
+            date__lte=end,
+        )
+        .order_by("date")
+        .values_list(
+            "date",
+            "score",
+            "band",
+            "coverage",
+            "delta_7d",
+            "version__scorecard__name",
+            "version__number",
+        )
+    )

@@ -122,6 +122,7 @@ def _trend(
         "summary": trend_summary(history, days),
         "empty_text": _trend_empty_text(account, history, days=days, start=start),
         "history_end": end,
+        "export_url": reverse("accounts:scores_csv", args=[account.pk]) + f"?range={days}",
     }
 
 
@@ -183,6 +184,8 @@ def _signals(
         "paged": before is not None,
         "first_page_href": _detail_url(account, range=_non_default(days), category=category)
         + "#signals",
+        "signals_csv_url": reverse("accounts:signals_csv", args=[account.pk])
+        + (f"?{urlencode({'category': category})}" if category else ""),
     }
 
 
@@ -230,6 +233,7 @@ def _notes(
         "notes_more": more,
         "can_work": can_work,
         "stage_days": account.days_in_stage(today=drilldown.history_end(account)),
+        "notes_csv_url": reverse("accounts:notes_csv", args=[account.pk]),
     }
     if can_work:
         context["note_form"] = note_form or NoteForm()

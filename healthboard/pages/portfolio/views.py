@@ -14,6 +14,7 @@ from functools import cached_property, lru_cache
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
@@ -21,10 +22,11 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from accounts.exports import account_rows, export_header
 from accounts.models import Account
 from healthboard.lib import htmx
 from healthboard.lib.csvfile import csv_response, number
-from healthboard.lib.roles import role_of
+from healthboard.lib.roles import ADMIN, permission_required, role_of
 from healthboard.pages.filters import ALL, ME, user_label
 from healthboard.pages.portfolio.forms import PortfolioFilterForm
 from healthboard.pages.portfolio.selectors import (
@@ -277,6 +279,11 @@ def _context(request: HttpRequest) -> dict:
         everyone_url=links.with_(owner=ALL),
         export_url=reverse("accounts:portfolio_csv")
         + (f"?{links.query.urlencode()}" if links.query else ""),
+        reimport_url=reverse("accounts:portfolio_accounts_csv")
+        + (f"?{links.query.urlencode()}" if links.query else "")
+        # The role says it without has_perm's two queries; the view asks the permission.
+        if role_of(request.user) == ADMIN
+        else None,
     )
     return context
 
@@ -335,14 +342,35 @@ def _csv_rows(rows) -> Iterator[list]:
 def portfolio_csv(request: HttpRequest) -> StreamingHttpResponse:
     """Exactly the rows the portfolio shows for the same parameters, every page of them."""
     _require_role(request)
+    rows, date = _filtered_accounts(request)
+    return csv_response(
+        filename=f"portfolio-{date:%Y-%m-%d}.csv", header=CSV_HEADER, rows=_csv_rows(rows)
+    )
+
+
+def _filtered_accounts(request: HttpRequest) -> tuple[QuerySet[Account], dt.date]:
+    """The rows of the portfolio for the request's parameters, and the day they are of."""
     form = PortfolioFilterForm.for_request(request)
     runs = _runs(form, [])
     if runs is None:
-        rows = Account.objects.none()
-        date = timezone.localdate()
-    else:
-        rows = portfolio_accounts(runs=runs, filters=form.filters(), today=timezone.localdate())
-        date = runs.run.date
+        return Account.objects.none(), timezone.localdate()
+    rows = portfolio_accounts(runs=runs, filters=form.filters(), today=timezone.localdate())
+    return rows, runs.run.date
+
+
+# The accounts import's own format is for the people who import: it carries the owners'
+# e-mail addresses and every field the import writes.
+REIMPORT_PERMISSION = "accounts.import_data"
+
+
+@require_GET
+@permission_required(REIMPORT_PERMISSION)
+def portfolio_accounts_csv(request: HttpRequest) -> StreamingHttpResponse:
+    """The portfolio's filtered accounts in the accounts import's columns ("export for
+    re-import"): importing the file again changes nothing."""
+    rows, date = _filtered_accounts(request)
     return csv_response(
-        filename=f"portfolio-{date:%Y-%m-%d}.csv", header=CSV_HEADER, rows=_csv_rows(rows)
+        filename=f"accounts-{date:%Y-%m-%d}.csv",
+        header=export_header("accounts"),
+        rows=account_rows(rows),
     )
