@@ -243,6 +243,20 @@ def scorecard_publish(
     return locked, lines
 
 
+# ---------------------------------------------------------------- analyses
+
+
+def analysis_request(*, kind: str, parameters: dict, user=None):
+    """Store an analysis (AnalysisInputError: bad parameters, nothing stored) and run it on a
+    worker after commit; the page polls its progress."""
+    from scoring.analytics.services import analysis_create
+    from scoring.tasks import run_analysis
+
+    run = analysis_create(kind=kind, parameters=parameters, user=user)
+    transaction.on_commit(functools.partial(run_analysis.delay, run.pk), robust=True)
+    return run
+
+
 def scorecard_draft_discard(*, draft: ScorecardVersion, user) -> None:
     with transaction.atomic():
         locked = _lock_draft(draft)

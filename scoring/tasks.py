@@ -83,3 +83,12 @@ def fail_run(request, exc, traceback, run_id: int) -> None:
 def rescore_account(account_id: int) -> float | None:
     score = runs.account_rescore(account_id=account_id)
     return score.score if score else None
+
+
+@shared_task(acks_late=True)
+def run_analysis(run_id: int) -> int | None:
+    """A stored analysis (back-test, suggestion, retention, surveys); safe to deliver twice."""
+    from scoring.analytics.services import analysis_execute
+
+    run = analysis_execute(run_id=run_id)
+    return run.pk if run else None

@@ -1,0 +1,371 @@
+"""Back-test: did a scorecard version's scores, at past dates, predict churn that followed?
+
+At each evaluation date (monthly by default) every account that was then a customer and is
+scored by the version's scorecard gets the version's score as of that date (asof.py: stored
+snapshots, else computed from the signals up to that date) and the label "churned within the
+horizon" (labels.py). Pooled over the dates: churn rate per band with 95 % intervals, the ROC
+curve and AUC (with an interval that resamples accounts), the lift of the lowest-scored decile,
+and each measure's own AUC. When the data cannot support an answer the result says what is
+missing instead of giving a number (`status == "not_enough_data"`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from scoring.analytics import labels as lab
+from scoring.analytics import metrics
+from scoring.analytics.asof import DateScores, scores_as_of
+from scoring.bands import ORDER, Band
+from scoring.specs import ScorecardAssignment, VersionConfig, active_versions
+
+HORIZON_DAYS = 90
+# Below these the figures are noise: say so rather than show them.
+MIN_ACCOUNTS = 20
+MIN_CHURNED = 1
+# Below this many churners the figures are shown but called indicative.
+FEW_CHURNED = 20
+# A band with fewer observations than this has no churn rate worth comparing.
+MIN_BAND = 5
+
+Progress = Callable[[float, str], None]
+
+
+def _no_progress(fraction: float, message: str) -> None:
+    return None
+
+
+@dataclass
+class Observations:
+    """One row per (account, evaluation date): the pooled, labelled scores."""
+
+    account_ids: np.ndarray
+    date_index: np.ndarray
+    score: np.ndarray
+    band: np.ndarray
+    sub: np.ndarray  # (rows × measures)
+    churned: np.ndarray
+    dates: list[dt.date]
+    stored: int = 0
+    computed: int = 0
+
+    @classmethod
+    def pool(cls, parts: list[tuple[DateScores, np.ndarray]], dates, n_measures) -> Observations:
+        if not parts:
+            empty = np.array([])
+            return cls(
+                empty.astype(np.int64),
+                empty.astype(np.int64),
+                empty,
+                empty.astype(object),
+                np.empty((0, n_measures)),
+                empty.astype(bool),
+                dates,
+            )
+        return cls(
+            account_ids=np.concatenate([p.account_ids for p, _ in parts]),
+            date_index=np.concatenate(
+                [np.full(len(p.account_ids), i) for i, (p, _) in enumerate(parts)]
+            ),
+            score=np.concatenate([p.score for p, _ in parts]),
+            band=np.concatenate([p.band for p, _ in parts]),
+            sub=np.vstack([p.sub for p, _ in parts]),
+            churned=np.concatenate([y for _, y in parts]),
+            dates=dates,
+            stored=sum(p.stored for p, _ in parts),
+            computed=sum(p.computed for p, _ in parts),
+        )
+
+
+def version_accounts(version: VersionConfig, pop: lab.Population) -> np.ndarray:
+    """Mask of the accounts the version's scorecard scores (by segment, as runs assign them:
+    the other scorecards keep their active versions)."""
+    others = [v for v in active_versions() if v.scorecard_id != version.scorecard_id]
+    assignment = ScorecardAssignment([*others, version])
+    mine = [int(s) for s in np.unique(pop.segment_ids) if assignment.for_segment(int(s)) is version]
+    return np.isin(pop.segment_ids, mine)
+
+
+def observations(
+    version: VersionConfig,
+    dates: list[dt.date],
+    *,
+    horizon_days: int,
+    pop: lab.Population | None = None,
+    use_stored: bool = True,
+    progress: Progress = _no_progress,
+) -> Observations:
+    """The version's scores at each date, labelled by churn within the horizon."""
+    pop = pop or lab.population()
+    scored_by_version = version_accounts(version, pop)
+    parts = []
+    for i, day in enumerate(dates):
+        progress(i / max(len(dates), 1), f"Scoring {day:%-d %b %Y} ({i + 1} of {len(dates)})")
+        mask = pop.customers_on(day) & scored_by_version
+        ids, seats = pop.ids[mask], pop.seats[mask]
+        scored = scores_as_of(version, day, ids, seats, use_stored=use_stored)
+        parts.append((scored, pop.churned_within(day, horizon_days)[mask]))
+    return Observations.pool(parts, dates, len(version.measures))
+
+
+@dataclass
+class MeasureAuc:
+    name: str
+    category: str
+    direction: int
+    rows: int  # observations with data for the measure
+    auc: float | None
+    low: float | None
+    high: float | None
+    agrees: bool | None  # its sub-score ranks churners lower (AUC > 0.5)
+    significant: bool | None  # the interval excludes 0.5
+
+
+@dataclass
+class BacktestResult:
+    """What a back-test found; `to_json()` is what an AnalysisRun stores and --json prints."""
+
+    scorecard: str
+    version: int
+    version_id: int
+    is_draft: bool
+    start: str
+    end: str
+    horizon_days: int
+    dates: list[str]
+    dates_too_recent: list[str]
+    status: str = "ok"  # "ok" | "not_enough_data"
+    missing: list[str] = field(default_factory=list)  # what is missing, in words
+    n_accounts: int = 0
+    n_churned: int = 0  # accounts that churned within the horizon of some date
+    n_observations: int = 0
+    n_churned_observations: int = 0
+    n_no_data: int = 0  # observations in the "No data" band (left out of AUC and lift)
+    stored_rows: int = 0
+    computed_rows: int = 0
+    auc: float | None = None
+    auc_low: float | None = None
+    auc_high: float | None = None
+    churn_rate_by_band: dict[str, dict] = field(default_factory=dict)
+    red_to_green: float | None = None  # churn rate of red / green
+    roc: list[dict] = field(default_factory=list)
+    lift: dict | None = None
+    measures: list[dict] = field(default_factory=list)
+    interpretation: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def _band_rates(obs: Observations) -> dict[str, dict]:
+    out = {}
+    for band in ORDER:
+        in_band = obs.band == band
+        p = metrics.proportion(int(obs.churned[in_band].sum()), int(in_band.sum()))
+        out[str(band)] = {"label": Band(band).label, **p.to_json()}
+    return out
+
+
+def _measure_aucs(version: VersionConfig, obs: Observations) -> list[dict]:
+    out = []
+    for j, m in enumerate(version.measures):
+        col = obs.sub[:, j]
+        has = ~np.isnan(col)
+        value = metrics.auc(col[has], obs.churned[has])
+        low = high = None
+        if value is not None:
+            se = metrics.auc_standard_error(
+                value, int(obs.churned[has].sum()), int((~obs.churned[has]).sum())
+            )
+            low, high = max(0.0, value - metrics.Z95 * se), min(1.0, value + metrics.Z95 * se)
+        out.append(
+            asdict(
+                MeasureAuc(
+                    name=m.name,
+                    category=m.category,
+                    direction=m.spec.direction,
+                    rows=int(has.sum()),
+                    auc=value,
+                    low=low,
+                    high=high,
+                    agrees=None if value is None else value > 0.5,
+                    significant=None if low is None else (low > 0.5 or high < 0.5),
+                )
+            )
+        )
+    return out
+
+
+def _percent(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f} %"
+
+
+def _interpret(r: BacktestResult) -> list[str]:
+    lines = [
+        f"{r.n_accounts:,} accounts scored on {len(r.dates)} date(s) ({r.n_observations:,} "
+        f"scores); {r.n_churned:,} of the accounts churned within {r.horizon_days} days of a "
+        f"date they were scored on."
+    ]
+    if r.auc is not None:
+        lines.append(
+            f"AUC {r.auc:.2f}: an account that stayed scored higher than one that churned "
+            f"{100 * r.auc:.0f} % of the time (0.5 is a coin toss, 1 a perfect ranking)."
+        )
+        if r.auc_low is not None:
+            width = r.auc_high - r.auc_low
+            sure = "fairly sure" if width < 0.1 else "unsure"
+            lines.append(
+                f"95 % interval {r.auc_low:.2f}–{r.auc_high:.2f} (accounts resampled): "
+                f"{sure} of the AUC to ±{width / 2:.2f}."
+            )
+        if r.auc < 0.5:
+            lines.append("Below 0.5: the score ranks churners higher than loyal accounts.")
+    green = r.churn_rate_by_band.get(Band.GREEN, {})
+    red = r.churn_rate_by_band.get(Band.RED, {})
+    if green.get("rate") is not None and red.get("rate") is not None:
+        rates = (
+            f"{_percent(red['rate'])} of {red['n']:,} unhealthy scores were followed by churn, "
+            f"{_percent(green['rate'])} of {green['n']:,} healthy ones"
+        )
+        # A ratio over a handful of healthy churners would swing wildly: say it only with some.
+        if r.red_to_green is not None and green["k"] >= 3:
+            rates += f": unhealthy accounts churned {r.red_to_green:.1f} times as often"
+        lines.append(rates + ".")
+    if r.lift and r.lift.get("lift") is not None:
+        lines.append(
+            f"The lowest-scored 10 % churned {r.lift['lift']:.1f} times as often as average and "
+            f"held {_percent(r.lift['captured'])} of the churn."
+        )
+    wrong = [m["name"] for m in r.measures if m["agrees"] is False and m["significant"]]
+    if wrong:
+        lines.append(
+            "Measures whose direction the data contradicts (churners score higher on them): "
+            + ", ".join(wrong)
+            + "."
+        )
+    if 0 < r.n_churned < FEW_CHURNED:
+        lines.append(
+            f"Only {r.n_churned} churned accounts: the figures are indicative and the "
+            "intervals wide."
+        )
+    lines.append(
+        "The same account is counted at each date it was scored on; intervals resample "
+        "accounts, not scores, so repeated dates do not make them look surer than they are."
+    )
+    return lines
+
+
+def _not_enough(r: BacktestResult, obs: Observations, labelled: lab.LabelledDates) -> list[str]:
+    missing = []
+    if not labelled.dates:
+        if labelled.too_recent:
+            missing.append(
+                f"No evaluation date whose {labelled.horizon_days}-day horizon has passed: "
+                f"the period ends too recently (the latest usable date is "
+                f"{labelled.known_until - dt.timedelta(days=labelled.horizon_days)})."
+            )
+        else:
+            missing.append("No evaluation dates: the period is empty (from after to).")
+        return missing
+    if r.n_accounts < MIN_ACCOUNTS:
+        missing.append(
+            f"Too few accounts: {r.n_accounts} scored, at least {MIN_ACCOUNTS} are needed."
+        )
+    if r.n_churned < MIN_CHURNED:
+        missing.append(
+            f"No account churned within {r.horizon_days} days of any evaluation date, so "
+            "nothing shows whether low scores come before churn."
+        )
+    elif r.n_churned == r.n_accounts:
+        missing.append("Every account churned: there are no loyal accounts to compare with.")
+    banded = [b for b in (Band.GREEN, Band.YELLOW, Band.RED) if (obs.band == b).sum() >= MIN_BAND]
+    if r.n_observations and len(banded) < 2:
+        only = Band(banded[0]).label if banded else "No data"
+        missing.append(
+            f"Only one band has {MIN_BAND} or more scores ({only}): band churn rates cannot "
+            "be compared."
+        )
+    return missing
+
+
+def backtest(
+    version: VersionConfig,
+    *,
+    start: dt.date,
+    end: dt.date,
+    horizon_days: int = HORIZON_DAYS,
+    step_months: int = 1,
+    is_draft: bool = False,
+    today: dt.date | None = None,
+    use_stored: bool = True,
+    progress: Progress = _no_progress,
+) -> BacktestResult:
+    """Back-test the version over [start, end]; see the module's docstring."""
+    began = time.perf_counter()
+    labelled = lab.labelled_dates(
+        start, end, horizon_days=horizon_days, step_months=step_months, today=today
+    )
+    result = BacktestResult(
+        scorecard=version.scorecard_name,
+        version=version.number,
+        version_id=version.id,
+        is_draft=is_draft,
+        start=start.isoformat(),
+        end=end.isoformat(),
+        horizon_days=horizon_days,
+        dates=[d.isoformat() for d in labelled.dates],
+        dates_too_recent=[d.isoformat() for d in labelled.too_recent],
+    )
+    if problems := version.problems():
+        result.status = "not_enough_data"
+        result.missing = [f"The version cannot score: {problems[0]}"]
+        return result
+    obs = observations(
+        version,
+        labelled.dates,
+        horizon_days=horizon_days,
+        use_stored=use_stored,
+        progress=progress,
+    )
+    progress(0.95, "Measuring")
+    fill(result, version, obs)
+    result.missing = _not_enough(result, obs, labelled)
+    if result.missing:
+        result.status = "not_enough_data"
+        # A number computed from what is missing would mislead: keep only the counts.
+        result.auc = result.auc_low = result.auc_high = result.red_to_green = None
+        result.roc, result.lift, result.measures = [], None, []
+    result.interpretation = _interpret(result) if result.status == "ok" else []
+    result.seconds = round(time.perf_counter() - began, 2)
+    progress(1.0, "Done")
+    return result
+
+
+def fill(result: BacktestResult, version: VersionConfig, obs: Observations) -> None:
+    """Counts, band rates, AUC, ROC, lift and per-measure AUCs of the observations."""
+    result.n_observations = len(obs.score)
+    result.n_accounts = int(len(np.unique(obs.account_ids)))
+    result.n_churned = int(len(np.unique(obs.account_ids[obs.churned])))
+    result.n_churned_observations = int(obs.churned.sum())
+    result.stored_rows, result.computed_rows = obs.stored, obs.computed
+    known = obs.band != Band.NO_DATA
+    result.n_no_data = int((~known).sum())
+    result.churn_rate_by_band = _band_rates(obs)
+    s, y, g = obs.score[known], obs.churned[known], obs.account_ids[known]
+    result.auc = metrics.auc(s, y)
+    interval = metrics.auc_interval_by_account(s, y, g) if result.auc is not None else None
+    if interval:
+        result.auc_low, result.auc_high = interval
+    result.roc = metrics.roc_curve(s, y)
+    result.lift = metrics.lift_lowest(s, y).to_json() if len(s) else None
+    red = result.churn_rate_by_band[Band.RED]["rate"]
+    green = result.churn_rate_by_band[Band.GREEN]["rate"]
+    if red is not None and green:
+        result.red_to_green = red / green
+    result.measures = _measure_aucs(version, obs)
