@@ -22,6 +22,7 @@ from tests.scoring.analytics.conftest import standard_version, stored_history
 
 SCORES = [float(s) for s in range(5, 105, 5)]  # 20 accounts scored 5, 10, …, 100
 CHURNED = {5.0, 10.0, 15.0, 75.0}
+PERIOD = ("--from", "2026-01-01", "--to", "2026-02-01")
 
 
 def _config():
@@ -96,7 +97,8 @@ def test_a_period_too_recent_for_its_horizon_has_no_dates():
 def test_no_signal_after_the_evaluation_date_reaches_a_computed_score(day):
     version = _config()
     segment = SegmentFactory(slug="mid-market")
-    accounts = [AccountFactory(segment=segment, start_date=day - dt.timedelta(days=300)) for _ in range(3)]
+    start = day - dt.timedelta(days=300)
+    accounts = [AccountFactory(segment=segment, start_date=start) for _ in range(3)]
     before = timezone.make_aware(dt.datetime.combine(day, dt.time(12)))
     metrics = {m.metric_id for m in version.measures}
     for account in accounts:
@@ -157,7 +159,7 @@ def test_the_command_prints_json_last(day, capsys):
 @pytest.mark.django_db
 def test_the_command_names_a_bad_scorecard_or_draft():
     with pytest.raises(CommandError, match="No scorecard named “Nope”"):
-        call_command("backtest", "--scorecard", "Nope", "--from", "2026-01-01", "--to", "2026-02-01")
+        call_command("backtest", "--scorecard", "Nope", *PERIOD)
     with pytest.raises(CommandError, match="has no draft number 99"):
         call_command(
             "backtest", "--scorecard", "Standard", "--draft", "99", "--from", "2026-01-01",
