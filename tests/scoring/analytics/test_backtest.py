@@ -162,11 +162,19 @@ def test_the_command_names_a_bad_scorecard_or_draft():
         call_command("backtest", "--scorecard", "Nope", *PERIOD)
     with pytest.raises(CommandError, match="has no draft number 99"):
         call_command(
-            "backtest", "--scorecard", "Standard", "--draft", "99", "--from", "2026-01-01",
-            "--to", "2026-02-01",
+            "backtest",
+            "--scorecard",
+            "Standard",
+            "--draft",
+            "99",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-02-01",
         )
     with pytest.raises(CommandError, match="before it starts"):
-        call_command("backtest", "--scorecard", "Standard", "--from", "2026-02-01", "--to", "2026-01-01")
+        backwards = ("--from", "2026-02-01", "--to", "2026-01-01")
+        call_command("backtest", "--scorecard", "Standard", *backwards)
     assert not AnalysisRun.objects.exists()
 
 
