@@ -239,6 +239,49 @@ class StageChange(models.Model):
         return f"{self.account}: {self.from_stage} → {self.to_stage}"
 
 
+class FieldChange(models.Model):
+    """One field of an account or of the catalogue (segment, journey stage, metric) changed by
+    hand on a page: who, when, which object, which field, the old and the new value.
+
+    Values are kept as people read them ("Priya Raman", "Enterprise", "2026-12-31"), so the
+    history still reads right after the owner leaves or the segment is renamed. Scorecards
+    keep their own trail of readable diffs (scoring.ScorecardChange); stage moves also keep
+    their StageChange (the journey's reports read those)."""
+
+    class ObjectType(models.TextChoices):
+        ACCOUNT = "account", "Account"
+        SEGMENT = "segment", "Segment"
+        STAGE = "journeystage", "Journey stage"
+        METRIC = "metric", "Metric"
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        CHANGED = "changed", "Changed"
+
+    object_type = models.CharField(max_length=20, choices=ObjectType.choices)
+    object_id = models.BigIntegerField()
+    # The object's name when it changed (a later rename does not rewrite history).
+    object_name = models.CharField(max_length=200)
+    action = models.CharField(max_length=10, choices=Action.choices, default=Action.CHANGED)
+    field = models.CharField(max_length=40, help_text="The model field's name.")
+    label = models.CharField(max_length=60, help_text="The field as the page names it.")
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["object_type", "object_id", "-at"], name="fieldchange_object"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_name}: {self.label} {self.old_value!r} → {self.new_value!r}"
+
+
 class ImportJob(models.Model):
     """One import of a file (accounts, metrics or signals): who, when, what, and how it
     went. Updated as its batches are read, so a page can show its progress while it runs

@@ -6,11 +6,23 @@ writing and keep it consistent.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
-from django.utils import timezone
+import datetime as dt
+from collections.abc import Collection
 
-from accounts.models import Account, JourneyStage, Note, StageChange
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.text import capfirst
+
+from accounts.models import (
+    Account,
+    FieldChange,
+    JourneyStage,
+    Metric,
+    Note,
+    Segment,
+    StageChange,
+)
 
 
 def note_create(*, account: Account, author: AbstractBaseUser, kind: str, body: str) -> Note:
@@ -51,3 +63,173 @@ def stage_change(
     account.stage = to_stage
     account.stage_since = today
     return change
+
+
+# ---------------------------------------------------------------- changes made by hand
+#
+# The pages' forms validate (with the import's rules, accounts.imports.rules) and hand the
+# changed, unsaved object here; these functions lock the stored row, compare it with the
+# new values, save, and record every field that changed (FieldChange), all or nothing.
+
+TRACKED_FIELDS: dict[type[models.Model], tuple[str, ...]] = {
+    Account: (
+        "external_id",
+        "name",
+        "owner",
+        "segment",
+        "industry",
+        "arr",
+        "plan",
+        "seats",
+        "start_date",
+        "renewal_date",
+        "stage",
+        "status",
+        "churn_date",
+    ),
+    Segment: ("name", "slug"),
+    JourneyStage: ("name", "slug", "order", "target_days", "description", "best_practices"),
+    Metric: ("key", "name", "unit", "category", "direction", "description"),
+}
+OBJECT_TYPES = {
+    Account: FieldChange.ObjectType.ACCOUNT,
+    Segment: FieldChange.ObjectType.SEGMENT,
+    JourneyStage: FieldChange.ObjectType.STAGE,
+    Metric: FieldChange.ObjectType.METRIC,
+}
+
+
+def user_text(user: AbstractBaseUser | None) -> str:
+    """A user as the history names them (the name, else the username)."""
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+def shown_value(obj: models.Model, name: str) -> str:
+    """A field's value as people read it: a related object's name, a choice's label, an ISO
+    date, "" for nothing."""
+    field = obj._meta.get_field(name)
+    if field.is_relation:
+        related = getattr(obj, name)
+        if related is None:
+            return ""
+        return user_text(related) if name == "owner" else str(related)
+    value = getattr(obj, field.attname)
+    if value is None or value == "":
+        return ""
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _label(model: type[models.Model], name: str) -> str:
+    return capfirst(str(model._meta.get_field(name).verbose_name))
+
+
+def _changes(before: models.Model | None, after: models.Model, *, user, now) -> list[FieldChange]:
+    model = type(after)
+    rows = []
+    for name in TRACKED_FIELDS[model]:
+        old = shown_value(before, name) if before is not None else ""
+        new = shown_value(after, name)
+        if old == new:
+            continue
+        rows.append(
+            FieldChange(
+                object_type=OBJECT_TYPES[model],
+                object_id=after.pk,
+                object_name=str(after)[:200],
+                action=FieldChange.Action.CREATED if before is None else FieldChange.Action.CHANGED,
+                field=name,
+                label=_label(model, name),
+                old_value=old,
+                new_value=new,
+                user=user if getattr(user, "is_authenticated", False) else None,
+                at=now,
+            )
+        )
+    return rows
+
+
+def _stored(obj: models.Model) -> models.Model:
+    """The stored row, locked: two admins saving at once record two honest changes."""
+    model = type(obj)
+    related = [n for n in TRACKED_FIELDS[model] if model._meta.get_field(n).is_relation]
+    query = model.objects.select_for_update(**({"of": ("self",)} if related else {}))
+    return query.select_related(*related).get(pk=obj.pk)
+
+
+def catalogue_save(*, obj: Segment | JourneyStage | Metric, user) -> list[FieldChange]:
+    """Create or update a segment, journey stage or metric (validated, unsaved) and record
+    each field that changed. Returns the recorded changes ([] when nothing changed)."""
+    with transaction.atomic():
+        before = _stored(obj) if obj.pk else None
+        rows = _changes(before, obj, user=user, now=timezone.now()) if before else []
+        if before is None or rows:
+            obj.save()
+        if before is None:
+            rows = _changes(None, obj, user=user, now=timezone.now())
+        FieldChange.objects.bulk_create(rows)
+    return rows
+
+
+def account_save(*, account: Account, user) -> list[FieldChange]:
+    """Create or update an account (validated, unsaved) and record each field that changed.
+    A new journey stage is a stage change as on the account's page (StageChange, the stage's
+    start date and a note in the timeline)."""
+    with transaction.atomic():
+        now = timezone.now()
+        if account.pk is None:
+            account.stage_since = account.stage_since or timezone.localdate()
+            account.save()
+            rows = _changes(None, account, user=user, now=now)
+        else:
+            before = _stored(account)
+            rows = _changes(before, account, user=user, now=now)
+            if not rows:
+                return []
+            if before.stage_id != account.stage_id:
+                stage_change(account=account, to_stage=account.stage, user=user)
+            account.save()
+        FieldChange.objects.bulk_create(rows)
+    return rows
+
+
+def accounts_reassign(*, account_ids: Collection[int], owner: AbstractBaseUser | None, user) -> int:
+    """Give these accounts to `owner` (None: unassigned) and record each one's old and new
+    owner. Accounts the owner already has are left alone. Returns how many changed.
+
+    A fixed number of queries whatever the number of accounts: the accounts with their
+    owners (locked), one UPDATE, one INSERT of the changes."""
+    with transaction.atomic():
+        rows = list(
+            Account.objects.select_for_update(of=("self",))
+            .filter(pk__in=list(account_ids))
+            .exclude(**({"owner": owner} if owner is not None else {"owner__isnull": True}))
+            .select_related("owner")
+            .only("id", "name", "owner__first_name", "owner__last_name", "owner__username")
+            .order_by("pk")
+        )
+        if not rows:
+            return 0
+        Account.objects.filter(pk__in=[a.pk for a in rows]).update(owner=owner)
+        now, new = timezone.now(), user_text(owner)
+        by = user if getattr(user, "is_authenticated", False) else None
+        FieldChange.objects.bulk_create(
+            FieldChange(
+                object_type=FieldChange.ObjectType.ACCOUNT,
+                object_id=a.pk,
+                object_name=a.name[:200],
+                field="owner",
+                label=_label(Account, "owner"),
+                old_value=user_text(a.owner),
+                new_value=new,
+                user=by,
+                at=now,
+            )
+            for a in rows
+        )
+    return len(rows)

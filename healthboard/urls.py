@@ -14,5 +14,6 @@ urlpatterns = [
     path("scoring/", include(pages.scoring_urls)),
     path("tokens/", include(pages.tokens_urls)),
     path("imports/", include(pages.imports_urls)),
+    path("catalogue/", include(pages.catalogue_urls)),
     path("api/v1/", api.urls),
 ]

@@ -148,13 +148,18 @@ def test_it_sends_anonymous_visitors_to_the_login_page(client) -> None:
 @pytest.mark.parametrize(
     ("client_fixture", "role", "sees", "does_not_see"),
     [
-        ("csm_client", "CSM", ["Portfolio", "Journey"], ["Weekly review", "Scorecards"]),
-        ("manager_client", "Manager", ["Weekly review"], ["Scorecards", "Analytics"]),
+        (
+            "csm_client",
+            "CSM",
+            ["Portfolio", "Journey"],
+            ["Weekly review", "Scorecards", "Catalogue"],
+        ),
+        ("manager_client", "Manager", ["Weekly review"], ["Scorecards", "Analytics", "Catalogue"]),
         # No Analytics page yet (issue 12), so no link to one.
         (
             "admin_role_client",
             "Admin",
-            ["Weekly review", "Scorecards"],
+            ["Weekly review", "Scorecards", "Catalogue"],
             ["Analytics", "Django admin"],
         ),
     ],
@@ -196,8 +201,8 @@ def staff_admin_client(db, client):
     [
         ("csm_client", 3),  # the brand, Portfolio, Journey
         ("manager_client", 4),  # … Weekly review
-        ("admin_role_client", 7),  # … Scorecards, Imports, API tokens
-        ("staff_admin_client", 8),  # … Django admin
+        ("admin_role_client", 8),  # … Scorecards, Imports, Catalogue, API tokens
+        ("staff_admin_client", 9),  # … Django admin
     ],
 )
 def test_every_navigation_link_opens_a_page(db, request, client_fixture, links) -> None:

@@ -1,15 +1,19 @@
 """The pages' URLs. Their names keep the namespaces of the URL prefixes they live under:
-"accounts" for /accounts/… (portfolio, account, journey), "scoring" for /scoring/… (the
-scorecard editor and the weekly review), "tokens" for /tokens/ (API tokens), "imports" for
-/imports/ (CSV imports)."""
+"accounts" for /accounts/… (portfolio, account, its form, journey), "scoring" for
+/scoring/… (the scorecard editor and the weekly review), "tokens" for /tokens/ (API
+tokens), "imports" for /imports/ (CSV imports), "catalogue" for /catalogue/ (segments,
+journey stages, metrics)."""
 
 from django.urls import path
 
 from healthboard.pages.account import exports as account_exports
 from healthboard.pages.account import views as account
+from healthboard.pages.account_edit import views as account_edit
+from healthboard.pages.catalogue import views as catalogue
 from healthboard.pages.imports import views as imports
 from healthboard.pages.journey import views as journey
 from healthboard.pages.portfolio import views as portfolio
+from healthboard.pages.reassign import views as reassign
 from healthboard.pages.scorecards import views as scorecards
 from healthboard.pages.tokens import views as tokens
 from healthboard.pages.weekly import views as weekly
@@ -22,6 +26,12 @@ accounts_urls = (
         path("", portfolio.portfolio_redirect, name="portfolio"),
         path("export.csv", portfolio.portfolio_csv, name="portfolio_csv"),
         path("accounts.csv", portfolio.portfolio_accounts_csv, name="portfolio_accounts_csv"),
+        path("reassign/", reassign.accounts_reassign_many, name="reassign_many"),
+        # -- create and edit (Admins)
+        path("new/", account_edit.account_create, name="create"),
+        path("<int:pk>/edit/", account_edit.account_edit, name="edit"),
+        path("<int:pk>/changes/", account_edit.account_changes, name="changes"),
+        path("<int:pk>/owner/", reassign.account_reassign, name="reassign"),
         # -- detail
         path("<int:pk>/", account.account_detail, name="detail"),
         path("<int:pk>/trend/", account.account_trend, name="trend"),
@@ -114,4 +124,17 @@ imports_urls = (
         path("<int:pk>/rejects.csv", imports.import_rejects, name="rejects"),
     ],
     "imports",
+)
+
+catalogue_urls = (
+    [
+        path("", catalogue.catalogue, name="index"),
+        path("segments/new/", catalogue.segment_create, name="segment_new"),
+        path("segments/<int:pk>/", catalogue.segment_edit, name="segment"),
+        path("stages/new/", catalogue.stage_create, name="stage_new"),
+        path("stages/<int:pk>/", catalogue.stage_edit, name="stage"),
+        path("metrics/new/", catalogue.metric_create, name="metric_new"),
+        path("metrics/<int:pk>/", catalogue.metric_edit, name="metric"),
+    ],
+    "catalogue",
 )

@@ -7,9 +7,9 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
-from django.utils.text import slugify
 
-from accounts.imports.cells import CellError, parse_count, parse_date, parse_decimal
+from accounts.imports import rules
+from accounts.imports.cells import CellError
 from accounts.imports.columns import Column, squash
 from accounts.imports.errors import RowError
 from accounts.imports.kinds import Batch, Counts, DuplicateKey, Kind, Target, existing_keys, upsert
@@ -17,13 +17,8 @@ from accounts.imports.staging import Staging
 from accounts.models import Account, JourneyStage, Note, Segment, StageChange
 
 ACCOUNT = Account._meta.db_table
-LENGTH = {
-    f: Account._meta.get_field(f).max_length for f in ("name", "external_id", "industry", "plan")
-}
-ARR = Account._meta.get_field("arr")
-STATUSES = {squash(value): value for value in Account.Status.values} | {
-    squash(str(label)): value for value, label in Account.Status.choices
-}
+# The rules of each field are shared with the pages' forms (accounts.imports.rules).
+LENGTH = rules.ACCOUNT_LENGTH
 
 
 class AccountsKind(Kind):
@@ -156,21 +151,23 @@ class AccountsKind(Kind):
             owner_id = self._owner(row, cells, errors)
             industry = text(row, cells, "industry", errors, max_length=LENGTH["industry"]) or None
             plan = text(row, cells, "plan", errors, max_length=LENGTH["plan"]) or None
-            arr = self._cell(row, cells, "arr", errors, self._arr)
+            arr = self._cell(
+                row, cells, "arr", errors, lambda raw: rules.arr(raw, decimal_comma=decimal_comma)
+            )
             seats = self._cell(
                 row,
                 cells,
                 "seats",
                 errors,
-                lambda raw: parse_count(raw, decimal_comma=decimal_comma),
+                lambda raw: rules.seats(raw, decimal_comma=decimal_comma),
             )
             dates = {
                 field: self._cell(
-                    row, cells, field, errors, lambda raw: parse_date(raw, day_first=day_first)
+                    row, cells, field, errors, lambda raw: rules.date(raw, day_first=day_first)
                 )
                 for field in ("start_date", "renewal_date", "churn_date")
             }
-            status = self._cell(row, cells, "status", errors, _status)
+            status = self._cell(row, cells, "status", errors, rules.status)
             if external_id and external_id not in stored:
                 given = {
                     "name": name,
@@ -221,17 +218,6 @@ class AccountsKind(Kind):
             errors.append(RowError(row, self.mapping.column(field), str(exc)))
             return None
 
-    def _arr(self, raw: str):
-        value = parse_decimal(
-            raw,
-            decimal_comma=self.decimal_comma,
-            max_digits=ARR.max_digits,
-            places=ARR.decimal_places,
-        )
-        if value < 0:
-            raise CellError(f"{raw!r} is negative; ARR is 0 or more")
-        return value
-
     def _choice(self, row, cells, field, errors) -> tuple[int | None, str | None]:
         """A segment or stage by name or slug: its pk, or its squashed name when it is to be
         created (create_missing)."""
@@ -247,19 +233,13 @@ class AccountsKind(Kind):
         key = squash(raw)
         if key in known:
             return known[key], None
-        if self.options.create_missing and key and len(raw) <= 60:
+        if self.options.create_missing and key and len(raw) <= rules.CHOICE_LENGTH:
             new.setdefault(key, raw)
             return None, key
         names = self.segment_names if field == "segment" else self.stage_names
         what = "segment" if field == "segment" else "journey stage"
-        errors.append(
-            RowError(
-                row,
-                self.mapping.column(field),
-                f"unknown {what} {raw!r} (known: {', '.join(names.values())}; "
-                "or create missing ones)",
-            )
-        )
+        reason = rules.unknown_choice(what, raw, names.values(), can_create=True)
+        errors.append(RowError(row, self.mapping.column(field), str(reason)))
         return None, None
 
     def _owner(self, row, cells, errors) -> int | None:
@@ -305,7 +285,7 @@ class AccountsKind(Kind):
     def _create_missing(self, stage: Staging) -> list[str]:
         created = []
         for key, name in self.new_segments.items():
-            segment = Segment.objects.create(name=name, slug=_free_slug(Segment, name))
+            segment = Segment.objects.create(name=name, slug=rules.free_slug(Segment, name))
             stage.execute(
                 "UPDATE {stage} SET segment_id = %s WHERE segment_new = %s", [segment.pk, key]
             )
@@ -314,7 +294,7 @@ class AccountsKind(Kind):
         for key, name in self.new_stages.items():
             order += 1
             journey_stage = JourneyStage.objects.create(
-                name=name, slug=_free_slug(JourneyStage, name), order=order
+                name=name, slug=rules.free_slug(JourneyStage, name), order=order
             )
             stage.execute(
                 "UPDATE {stage} SET stage_id = %s WHERE stage_new = %s", [journey_stage.pk, key]
@@ -396,20 +376,3 @@ def _by_name(rows) -> dict[str, int]:
         found.setdefault(squash(name), pk)
         found.setdefault(squash(slug), pk)
     return found
-
-
-def _status(raw: str) -> str:
-    try:
-        return STATUSES[squash(raw)]
-    except KeyError:
-        known = ", ".join(Account.Status.values)
-        raise CellError(f"unknown status {raw!r} (known: {known})") from None
-
-
-def _free_slug(model, name: str) -> str:
-    base = slugify(name)[:50] or "new"
-    slug, n = base, 1
-    while model.objects.filter(slug=slug).exists():
-        n += 1
-        slug = f"{base}-{n}"
-    return slug

@@ -3,33 +3,20 @@ empty cell keeps what is stored."""
 
 from __future__ import annotations
 
-import re
-
 from django.db import connection
 
-from accounts.imports.columns import Column, squash
+from accounts.imports import rules
+from accounts.imports.cells import CellError
+from accounts.imports.columns import Column
 from accounts.imports.errors import RowError
 from accounts.imports.kinds import Batch, Counts, DuplicateKey, Kind, Target, existing_keys, upsert
 from accounts.imports.staging import Staging
 from accounts.models import Metric
 
 METRIC = Metric._meta.db_table
-LENGTH = {f: Metric._meta.get_field(f).max_length for f in ("key", "name", "unit", "category")}
-KEY = re.compile(r"[-a-zA-Z0-9_]+")
-UP, DOWN = Metric.Direction.HIGHER_IS_BETTER, Metric.Direction.HIGHER_IS_WORSE
-NUMBERS = {"1": UP, "+1": UP, "-1": DOWN}
-DIRECTIONS = {
-    squash(word): direction
-    for direction, words in (
-        (UP, ("up", "higher", "more", "positive", "higher is better", "more is better")),
-        (
-            DOWN,
-            ("down", "lower", "less", "negative", "higher is worse", "more is worse")
-            + ("lower is better", "less is better"),
-        ),
-    )
-    for word in words
-}
+# The rules of each field are shared with the pages' forms (accounts.imports.rules).
+LENGTH = rules.METRIC_LENGTH
+UP = rules.UP
 
 
 class MetricsKind(Kind):
@@ -79,12 +66,11 @@ class MetricsKind(Kind):
             key = self.text(row, cells, "key", errors, max_length=LENGTH["key"])
             if not key and len(errors) == before:
                 self.required(row, "key", errors)
-            elif key and not KEY.fullmatch(key):
-                errors.append(
-                    RowError(
-                        row, m.column("key"), f"{key!r} may only hold letters, digits, - and _"
-                    )
-                )
+            elif key:
+                try:
+                    rules.metric_key(key)
+                except CellError as exc:
+                    errors.append(RowError(row, m.column("key"), str(exc)))
             values = {
                 field: self.text(row, cells, field, errors, max_length=LENGTH[field]) or None
                 for field in ("name", "unit", "category")
@@ -96,16 +82,10 @@ class MetricsKind(Kind):
             direction = None
             index = m.index("direction")
             if index is not None and (raw := cells[index].strip()):
-                direction = NUMBERS.get(raw) or DIRECTIONS.get(squash(raw))
-                if direction is None:
-                    errors.append(
-                        RowError(
-                            row,
-                            m.column("direction"),
-                            f"{raw[:100]!r} is not a direction (1 or 'more is better', "
-                            "-1 or 'more is worse')",
-                        )
-                    )
+                try:
+                    direction = rules.metric_direction(raw)
+                except CellError as exc:
+                    errors.append(RowError(row, m.column("direction"), str(exc)))
             if key and key not in stored and values["name"] is None:
                 if not any(e.column == m.column("name") for e in errors[before:]):
                     errors.append(

@@ -300,6 +300,10 @@ def _page_context(
         "previous": previous,
         "back": _back_link(request, account),
         "renewal": _renewal(account),
+        # The permissions are loaded once per request (can_work_on asked already).
+        "can_edit": request.user.has_perm("accounts.add_account")
+        and request.user.has_perm("accounts.change_account"),
+        "can_reassign": request.user.has_perm("accounts.reassign_owner"),
         **filters,
     }
     context.update(_explanation(current, previous, versions, units))
