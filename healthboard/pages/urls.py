@@ -44,6 +44,7 @@ accounts_urls = (
         path("<int:pk>/scores.csv", account_exports.account_scores_csv, name="scores_csv"),
         # -- journey
         path("journey/", journey.journey, name="journey"),
+        path("journey/export.csv", journey.journey_csv, name="journey_csv"),
         path("journey/<int:pk>/move/", journey.journey_move, name="journey_move"),
     ],
     "accounts",

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from accounts.exports import export_header
 from accounts.imports import import_run
-from accounts.models import Account, Note, Signal
+from accounts.models import Account, JourneyStage, Note, Signal
 from healthboard.lib.roles import ADMIN, CSM, MANAGER
 from tests.factories import (
     AccountFactory,
@@ -259,3 +259,85 @@ def test_the_account_exports_read_a_bounded_number_of_queries(
         made = n
         with django_assert_max_num_queries(MAX_QUERIES):
             assert len(rows_of(manager_client.get(url(name, account)))) == n + 1
+
+
+# ---------------------------------------------------------------- the journey board
+
+JOURNEY_CSV = reverse("accounts:journey_csv")
+
+
+def on_board(score: float | None, stage_slug: str = "adoption", **fields) -> Account:
+    fields.setdefault("stage", JourneyStage.objects.get(slug=stage_slug))
+    fields.setdefault("stage_since", TODAY - dt.timedelta(days=20))
+    return scored(score, **fields)
+
+
+@pytest.mark.parametrize("role, status", [(None, 403), (CSM, 200), (MANAGER, 200), (ADMIN, 200)])
+def test_every_role_that_reads_the_board_may_export_it(client, db, role, status) -> None:
+    on_board(30)
+
+    assert client_as(client, role).get(JOURNEY_CSV).status_code == status
+
+
+def test_the_journey_export_has_every_account_of_the_board_with_its_filters(
+    manager_client,
+) -> None:
+    adoption = JourneyStage.objects.get(slug="adoption")
+    owner = UserFactory(first_name="Ann", last_name="Lee", role=CSM)
+    for i in range(35):  # more than a column's 30 cards
+        on_board(20 + i, owner=owner, name=f"Adopter {i:02d}", arr=Decimal("100.50"))
+    on_board(90, name="Healthy One", owner=owner)
+    on_board(
+        10,
+        stage_slug="renewal",
+        name="=Renewing",
+        owner=owner,
+        stage_since=TODAY - dt.timedelta(days=400),
+    )
+    on_board(5, name="Someone else's")
+    query = f"owner={owner.pk}&band=red&band=yellow&measure=arr"
+
+    page = manager_client.get(f"{reverse('accounts:journey')}?{query}").content.decode()
+    response = manager_client.get(f"{JOURNEY_CSV}?owner={owner.pk}&band=red&band=yellow")
+
+    assert f'href="{JOURNEY_CSV}?owner={owner.pk}&amp;band=red&amp;band=yellow" download' in page
+    assert 'filename="journey-2026-11-22.csv"' in response["Content-Disposition"]
+    rows = rows_of(response)
+    assert rows[0][:6] == ["Stage", "Account", "External id", "Owner", "Segment", "Health"]
+    stages = [row[0] for row in rows[1:]]
+    assert stages == ["Adoption"] * 35 + ["Renewal"]  # journey order; Healthy One filtered out
+    assert [row[1] for row in rows[1:4]] == ["Adopter 00", "Adopter 01", "Adopter 02"]
+    assert rows[1][3:] == [
+        "Ann Lee",
+        rows[1][4],
+        "Unhealthy",
+        "20.0",
+        "100.50",
+        rows[1][8],
+        "20",
+        "no" if 20 <= adoption.target_days else "yes",
+    ]
+    assert rows[-1][1] == "'=Renewing" and rows[-1][-2:] == ["400", "yes"]
+
+
+def test_the_journey_export_without_scores_is_a_header(manager_client) -> None:
+    AccountFactory()
+
+    rows = rows_of(manager_client.get(JOURNEY_CSV))
+
+    assert len(rows) == 1 and rows[0][0] == "Stage"
+
+
+def test_the_journey_export_reads_a_bounded_number_of_queries(
+    manager_client, django_assert_max_num_queries, settings, monkeypatch
+) -> None:
+    from healthboard.pages.journey import selectors
+
+    # Chunks of 25 accounts: the 60 below take three, as 100,000 would take fifty.
+    monkeypatch.setattr(selectors, "EXPORT_CHUNK", 25)
+    for n in (4, 60):
+        for i in range(n):
+            on_board(i, name=f"Account {n}-{i}")
+        with django_assert_max_num_queries(MAX_QUERIES + 3):
+            assert len(rows_of(manager_client.get(f"{JOURNEY_CSV}?owner=all"))) == n + 1
+        Account.objects.all().delete()

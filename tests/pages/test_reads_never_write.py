@@ -60,6 +60,7 @@ GETS: dict[str, list[tuple[str, dict]]] = {
         ("", {}),
         ("?owner=all&band=red", {**HTMX, "HTTP_HX_TRIGGER": "journey-filters"}),
     ],
+    "accounts:journey_csv": [("", {}), ("?owner=all&band=red", {})],
     "scoring:scorecards": [("", {})],
     "scoring:scorecard_detail": [("", {})],
     "scoring:scorecard_history": [("", {})],

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import services
 from accounts.models import JourneyStage
 from healthboard.lib import htmx
+from healthboard.lib.csvfile import csv_response, number
 from healthboard.lib.roles import can_work_on, role_of
 from healthboard.pages.account import selectors as drilldown
 from healthboard.pages.account.forms import StageForm
@@ -29,8 +30,14 @@ from healthboard.pages.charts import figure_json
 from healthboard.pages.filters import ACCOUNTS, ALL, ARR, MEASURES, user_label
 from healthboard.pages.journey.charts import stage_bands_figure, stage_bands_summary
 from healthboard.pages.journey.forms import JourneyFilterForm
-from healthboard.pages.journey.selectors import StageColumn, journey_board, journey_stages
+from healthboard.pages.journey.selectors import (
+    StageColumn,
+    journey_board,
+    journey_rows,
+    journey_stages,
+)
 from healthboard.pages.portfolio.selectors import score_run_latest
+from scoring.bands import Band
 
 PAGE = "journey/journey.html"
 FORM_ID = "journey-filters"
@@ -125,6 +132,9 @@ def _context(request: HttpRequest, data: QueryDict) -> dict:
         toggles.append({"key": key, "label": label, "url": _url(path, toggle)})
     everyone = query.copy()
     everyone["owner"] = ALL
+    # The export lists the board's accounts: what the chart counts does not change them.
+    export_query = query.copy()
+    export_query.pop("measure", None)
     context.update(
         stages=stages,
         columns=columns,
@@ -136,6 +146,7 @@ def _context(request: HttpRequest, data: QueryDict) -> dict:
         figure_json=figure_json(stage_bands_figure(columns, measure=measure)),
         chart_summary=stage_bands_summary(columns, measure=measure),
         everyone_url=_url(path, everyone),
+        export_url=_url(reverse("accounts:journey_csv"), export_query),
         filtered=bool(filters.bands or filters.segment_id or filters.owner_id is not None),
         is_arr=measure == ARR,
     )
@@ -192,3 +203,57 @@ def journey_move(request: HttpRequest, pk: int) -> HttpResponse:
         return _render_board(request, request.GET, status=status, level=LEVEL_TAGS[level])
     messages.add_message(request, level, status)
     return redirect(_url(reverse("accounts:journey"), request.GET.copy()))
+
+
+# ---------------------------------------------------------------- CSV export
+
+CSV_HEADER = [
+    "Stage",
+    "Account",
+    "External id",
+    "Owner",
+    "Segment",
+    "Health",
+    "Score",
+    "ARR",
+    "Renewal date",
+    "Days in stage",
+    "Past the stage's target",
+]
+
+
+def _csv_rows(rows):
+    for row in rows:
+        account, days = row.account, row.days_in_stage
+        yield [
+            row.stage.name,
+            account.name,
+            account.external_id,
+            user_label(account.owner) if account.owner else "",
+            account.segment.name,
+            Band(row.band).label,
+            number(row.score, 1),
+            number(account.arr, 2),
+            account.renewal_date,
+            days,
+            "" if days is None else ("yes" if days > row.stage.target_days else "no"),
+        ]
+
+
+@require_GET
+def journey_csv(request: HttpRequest) -> StreamingHttpResponse:
+    """Every account the board places for the same filters, stage by stage, most at risk
+    first: the columns' cards and the ones behind "show all"."""
+    _require_role(request)
+    form = JourneyFilterForm.for_request(request, request.GET)
+    run = score_run_latest()
+    if run is None:
+        return csv_response(
+            filename=f"journey-{timezone.localdate():%Y-%m-%d}.csv", header=CSV_HEADER, rows=[]
+        )
+    rows = journey_rows(
+        run=run, stages=journey_stages(), filters=form.filters(), today=timezone.localdate()
+    )
+    return csv_response(
+        filename=f"journey-{run.date:%Y-%m-%d}.csv", header=CSV_HEADER, rows=_csv_rows(rows)
+    )
