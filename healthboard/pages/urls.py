@@ -80,6 +80,11 @@ scoring_urls = (
             name="scorecard_preview",
         ),
         path(
+            "scorecards/<int:pk>/v<int:number>/preview.csv",
+            scorecards.draft_preview_csv,
+            name="scorecard_preview_csv",
+        ),
+        path(
             "scorecards/<int:pk>/v<int:number>/publish/",
             scorecards.draft_publish,
             name="scorecard_publish",
@@ -136,6 +141,7 @@ catalogue_urls = (
         path("stages/<int:pk>/", catalogue.stage_edit, name="stage"),
         path("metrics/new/", catalogue.metric_create, name="metric_new"),
         path("metrics/<int:pk>/", catalogue.metric_edit, name="metric"),
+        path("metrics.csv", catalogue.metrics_csv, name="metrics_csv"),
     ],
     "catalogue",
 )

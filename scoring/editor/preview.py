@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -78,10 +79,14 @@ class Preview:
     error: str = ""
     seconds: float = 0.0
     stats: dict[str, float] = field(default_factory=dict)  # seconds per step, counts
-    # Per account, for tests and the benchmark: ids and both bands (aligned).
+    # Per account, for tests, the benchmark and the movers' export: ids, both bands and
+    # scores, ARR (aligned).
     account_ids: np.ndarray | None = None
     before_bands: np.ndarray | None = None
     after_bands: np.ndarray | None = None
+    before_scores: np.ndarray | None = None
+    after_scores: np.ndarray | None = None
+    arr: np.ndarray | None = None
 
     @property
     def changed_share(self) -> float:
@@ -302,12 +307,22 @@ def _mean(scores: np.ndarray) -> float | None:
     return float(present.mean()) if present.size else None
 
 
-def _movers(ids, arr, before, before_bands, after, after_bands) -> list[PreviewMover]:
+def _score_changes(arr, before, after) -> tuple[np.ndarray, np.ndarray]:
+    """(every account whose score moves, largest change first and the larger account first
+    among equal changes; the changes)."""
     with np.errstate(invalid="ignore"):
         delta = after - before
     known = np.flatnonzero(~np.isnan(delta) & (np.abs(delta) >= MOVER_MIN_DELTA))
-    # Largest change first; the larger account first among equal changes.
-    top = known[np.lexsort((-arr[known], -np.abs(delta[known])))][:MOVERS]
+    return known[np.lexsort((-arr[known], -np.abs(delta[known])))], delta
+
+
+def _score(value: float) -> float | None:
+    return None if np.isnan(value) else float(value)
+
+
+def _movers(ids, arr, before, before_bands, after, after_bands) -> list[PreviewMover]:
+    moving, delta = _score_changes(arr, before, after)
+    top = moving[:MOVERS]
     if not top.size:
         return []
     details = {
@@ -316,24 +331,57 @@ def _movers(ids, arr, before, before_bands, after, after_bands) -> list[PreviewM
             "pk", "name", "segment__name"
         )
     }
-
-    def score(value: float) -> float | None:
-        return None if np.isnan(value) else float(value)
-
     return [
         PreviewMover(
             account_id=int(ids[i]),
             name=details.get(int(ids[i]), {}).get("name", f"Account {ids[i]}"),
             segment=details.get(int(ids[i]), {}).get("segment__name", ""),
             arr=float(arr[i]),
-            before_score=score(before[i]),
+            before_score=_score(before[i]),
             before_band=str(before_bands[i]),
-            after_score=score(after[i]),
+            after_score=_score(after[i]),
             after_band=str(after_bands[i]),
             delta=float(delta[i]),
         )
         for i in top
     ]
+
+
+@dataclass(frozen=True)
+class PreviewChange:
+    """An account the draft moves, for the movers' export: its id, ARR, both scores and
+    bands, and the change (None when one side has no score)."""
+
+    account_id: int
+    arr: float
+    before_score: float | None
+    before_band: str
+    after_score: float | None
+    after_band: str
+    delta: float | None
+
+
+def preview_changes(preview: Preview) -> Iterator[PreviewChange]:
+    """Every account whose score or band the draft changes: the movers list in full (largest
+    change first), then the accounts changing band between a score and no data. Reads
+    nothing: the preview holds the arrays."""
+    if preview.account_ids is None:
+        return
+    ids, arr = preview.account_ids, preview.arr
+    before, after = preview.before_scores, preview.after_scores
+    moving, delta = _score_changes(arr, before, after)
+    no_score = np.flatnonzero(np.isnan(delta) & (preview.before_bands != preview.after_bands))
+    no_score = no_score[np.lexsort((ids[no_score], -arr[no_score]))]
+    for i in np.concatenate([moving, no_score]).tolist():
+        yield PreviewChange(
+            account_id=int(ids[i]),
+            arr=float(arr[i]),
+            before_score=_score(before[i]),
+            before_band=str(preview.before_bands[i]),
+            after_score=_score(after[i]),
+            after_band=str(preview.after_bands[i]),
+            delta=_score(delta[i]),
+        )
 
 
 def _compare(preview: Preview, ids, arr, before, before_bands, after, after_bands) -> None:
@@ -362,6 +410,7 @@ def _compare(preview: Preview, ids, arr, before, before_bands, after, after_band
     preview.histogram_after = np.histogram(after[~np.isnan(after)], bins=edges)[0].tolist()
     preview.movers = _movers(ids, arr, before, before_bands, after, after_bands)
     preview.account_ids, preview.before_bands, preview.after_bands = ids, before_bands, after_bands
+    preview.before_scores, preview.after_scores, preview.arr = before, after, arr
 
 
 def preview_draft(

@@ -16,6 +16,10 @@ from accounts.exports import export_header
 from accounts.imports import import_run
 from accounts.models import Account, JourneyStage, Note, Signal
 from healthboard.lib.roles import ADMIN, CSM, MANAGER
+from healthboard.pages.scorecards.forms import DraftForms
+from scoring import services
+from scoring.editor.preview import preview_changes, preview_draft
+from scoring.models import HealthScore, Scorecard, ScorecardVersion
 from tests.factories import (
     AccountFactory,
     HealthScoreFactory,
@@ -25,6 +29,8 @@ from tests.factories import (
     SignalFactory,
     UserFactory,
 )
+from tests.pages.test_scorecard_editor import form_data
+from tests.scoring.test_preview import PREVIEW_MAX_QUERIES
 
 TODAY = dt.date(2026, 11, 22)
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC)
@@ -341,3 +347,143 @@ def test_the_journey_export_reads_a_bounded_number_of_queries(
         with django_assert_max_num_queries(MAX_QUERIES + 3):
             assert len(rows_of(manager_client.get(f"{JOURNEY_CSV}?owner=all"))) == n + 1
         Account.objects.all().delete()
+
+
+# ---------------------------------------------------------------- the scorecard preview's movers
+
+
+@pytest.fixture
+def demo(db, time_machine):
+    """A small demo portfolio with signals, scored today (as the preview's own tests)."""
+    from django.core.management import call_command
+
+    from scoring.pipeline.runs import run_sync
+
+    time_machine.move_to(NOW, tick=True)
+    call_command(
+        "seed_demo",
+        accounts=50,
+        days=90,
+        seed=5,
+        end_date=TODAY.isoformat(),
+        truth_file="",
+        stdout=io.StringIO(),
+    )
+    run_sync(as_of=TODAY)
+    card = Scorecard.objects.get(name="Standard")
+    draft = services.scorecard_draft_create(scorecard=card, user=None)
+    return card, draft
+
+
+def preview_csv(card, draft) -> str:
+    return reverse("scoring:scorecard_preview_csv", args=[card.pk, draft.number])
+
+
+@pytest.mark.parametrize("role, status", [(None, 403), (CSM, 403), (MANAGER, 403), (ADMIN, 200)])
+def test_the_movers_export_is_for_those_who_edit_scorecards(client, db, role, status) -> None:
+    card = Scorecard.objects.get(name="Standard")
+    draft = services.scorecard_draft_create(scorecard=card, user=None)
+
+    response = client_as(client, role).post(preview_csv(card, draft), form_data(draft))
+
+    assert response.status_code == status
+
+
+def test_the_movers_export_lists_every_mover_for_the_posted_draft(
+    admin_role_client, demo, django_assert_max_num_queries
+) -> None:
+    card, draft = demo
+    data = form_data(draft, weights={"usage": "200"}, version={"green_at": "65"})
+    before = {model: model.objects.count() for model in (HealthScore, ScorecardVersion)}
+    forms = DraftForms(draft, data)
+    assert forms.is_valid()
+    preview = preview_draft(draft=forms.config())
+    changes = list(preview_changes(preview))
+
+    with django_assert_max_num_queries(PREVIEW_MAX_QUERIES + 1):
+        response = admin_role_client.post(preview_csv(card, draft), data)
+        rows = rows_of(response)
+
+    assert (
+        f"preview-movers-standard-v{draft.number}-2026-11-22.csv"
+        in (response["Content-Disposition"])
+    )
+    assert rows[0] == [
+        "Account",
+        "External id",
+        "Segment",
+        "ARR",
+        "Active score",
+        "Active health",
+        "Draft score",
+        "Draft health",
+        "Change",
+    ]
+    assert len(rows) - 1 == len(changes) > len(preview.movers) == 10
+    # The page's ten first, in the page's order; then the rest, largest change first.
+    assert [row[0] for row in rows[1:11]] == [m.name for m in preview.movers]
+    changes_shown = [abs(float(row[8])) for row in rows[1:] if row[8]]
+    assert changes_shown == sorted(changes_shown, reverse=True)
+    band_changes = sum(1 for row in rows[1:] if row[5] != row[7])
+    assert band_changes == preview.changed
+    assert {model: model.objects.count() for model in before} == before  # nothing stored
+    assert draft.category_weights.get(category="usage").weight != 200  # nor the typed weight
+
+
+def test_the_movers_export_of_a_draft_with_errors_is_the_editor_saying_why(
+    admin_role_client, db
+) -> None:
+    card = Scorecard.objects.get(name="Standard")
+    draft = services.scorecard_draft_create(scorecard=card, user=None)
+    data = form_data(draft, version={"green_at": "banana"})
+
+    response = admin_role_client.post(preview_csv(card, draft), data)
+
+    assert response.status_code == 200
+    assert not response.streaming
+    html = response.content.decode()
+    assert "Nothing exported: fix the fields marked below first." in html
+    assert 'id="draft-form"' in html
+
+
+def test_the_preview_offers_the_export_as_a_button_of_the_draft_form(
+    admin_role_client, demo
+) -> None:
+    card, draft = demo
+    response = admin_role_client.post(
+        reverse("scoring:scorecard_preview", args=[card.pk, draft.number]),
+        form_data(draft, weights={"usage": "200"}),
+        HTTP_HX_REQUEST="true",
+    )
+
+    html = response.content.decode()
+    assert f'form="draft-form" formaction="{preview_csv(card, draft)}"' in html
+    assert ">Export CSV</button>" in html
+
+
+# ---------------------------------------------------------------- the metric catalogue
+
+METRICS_CSV = reverse("catalogue:metrics_csv")
+
+
+@pytest.mark.parametrize("role, status", [(None, 403), (CSM, 403), (MANAGER, 403), (ADMIN, 200)])
+def test_the_metrics_export_is_for_those_who_edit_the_catalogue(client, db, role, status) -> None:
+    assert client_as(client, role).get(METRICS_CSV).status_code == status
+
+
+def test_the_metrics_export_re_imports_to_the_same_catalogue(
+    admin_role_client, django_assert_max_num_queries
+) -> None:
+    MetricFactory(key="odd", name='=Odd, "one"', description="Line\nbreak", unit="")
+    page = admin_role_client.get(reverse("catalogue:index")).content.decode()
+
+    with django_assert_max_num_queries(MAX_QUERIES):
+        body = body_of(admin_role_client.get(METRICS_CSV))
+    result = import_run(kind="metrics", file=io.BytesIO(body))
+
+    assert f'href="{METRICS_CSV}" download' in page
+    rows = list(csv.reader(io.StringIO(body.decode())))
+    assert rows[0] == export_header("metrics")
+    assert ["odd", '\'=Odd, "one"', "", "Usage", "more is better", "Line\nbreak"] in rows
+    assert result.ok and (result.created, result.updated) == (0, 0), result.errors
+    assert result.unchanged == len(rows) - 1

@@ -84,6 +84,7 @@ POST_ONLY = {
     "scoring:scorecard_draft_create",
     "scoring:scorecard_validate",
     "scoring:scorecard_preview",
+    "scoring:scorecard_preview_csv",
     "scoring:scorecard_publish",
     "scoring:scorecard_discard",
     "scoring:scorecard_recompute",

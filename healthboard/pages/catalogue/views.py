@@ -11,13 +11,15 @@ from dataclasses import dataclass
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import services
+from accounts.exports import export_header, metric_rows
 from accounts.models import FieldChange, JourneyStage, Metric, Segment
+from healthboard.lib.csvfile import csv_response
 from healthboard.lib.roles import permission_required
 from healthboard.pages.catalogue.forms import MetricForm, SegmentForm, StageForm
 from healthboard.pages.catalogue.selectors import catalogue_lists
@@ -145,3 +147,15 @@ def _next_order() -> int:
 segment_create, segment_edit = _create(SEGMENTS), _edit(SEGMENTS)
 stage_create, stage_edit = _create(STAGES), _edit(STAGES)
 metric_create, metric_edit = _create(METRICS), _edit(METRICS)
+
+
+@require_GET
+@permission_required(METRICS.perm)
+def metrics_csv(request: HttpRequest) -> StreamingHttpResponse:
+    """The metric catalogue in the metrics import's columns: importing it into another
+    Healthboard gives the same catalogue, into this one changes nothing."""
+    return csv_response(
+        filename="metrics.csv",
+        header=export_header("metrics"),
+        rows=metric_rows(Metric.objects.order_by("key")),
+    )

@@ -9,7 +9,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Prefetch, Sum
 from django.utils import timezone
 
-from accounts.models import Segment
+from accounts.models import Account, Segment
 from scoring.engine import DEFAULT_CATEGORY_WEIGHT, effective_weights
 from scoring.models import (
     Category,
@@ -240,4 +240,14 @@ def publish_progress(*, version: ScorecardVersion, backfill_days: int = 0) -> Pr
         backfill_done=len(done_days),
         backfill_running=sum(1 for r in backfill if r.status == ScoreRun.Status.RUNNING),
         waiting=timezone.now() - since < START_GRACE,
+    )
+
+
+def accounts_named(*, ids: list[int]) -> dict[int, Account]:
+    """Accounts by id with their name, external id and segment (the preview's movers export
+    asks for a chunk at a time). One query."""
+    return (
+        Account.objects.select_related("segment")
+        .only("id", "name", "external_id", "segment__name")
+        .in_bulk(ids)
     )

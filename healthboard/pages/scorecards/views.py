@@ -8,6 +8,9 @@ scoring.scorecard_selectors (reads), scoring.forms and scoring.preview.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from itertools import islice
+
 from django import forms as django_forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -15,13 +18,17 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from healthboard.lib import htmx
+from healthboard.lib.csvfile import csv_response
+from healthboard.lib.csvfile import number as rounded
 from healthboard.lib.roles import permission_required
 from healthboard.pages.scorecards import charts as preview_charts
 from healthboard.pages.scorecards.forms import PREFIX, DraftForms, apply_op
 from healthboard.pages.scorecards.selectors import (
+    accounts_named,
     publish_progress,
     scorecard_get,
     scorecard_history,
@@ -30,7 +37,7 @@ from healthboard.pages.scorecards.selectors import (
     version_get,
 )
 from scoring import bands, services
-from scoring.editor.preview import preview_draft
+from scoring.editor.preview import PreviewChange, preview_changes, preview_draft
 from scoring.models import Scorecard, ScorecardVersion
 
 VIEW, CHANGE = "scoring.view_scorecard", "scoring.change_scorecard"
@@ -284,6 +291,66 @@ def draft_preview(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     if preview is not None:
         context.update(_preview_context(preview))
     return render(request, f"{EDITOR}#preview-body", context)
+
+
+PREVIEW_CSV_HEADER = [
+    "Account",
+    "External id",
+    "Segment",
+    "ARR",
+    "Active score",
+    "Active health",
+    "Draft score",
+    "Draft health",
+    "Change",
+]
+PREVIEW_CSV_CHUNK = 2000
+
+
+def _preview_csv_rows(changes) -> Iterator[list]:
+    changes = iter(changes)
+    while chunk := list(islice(changes, PREVIEW_CSV_CHUNK)):
+        accounts = accounts_named(ids=[c.account_id for c in chunk])
+        for change in chunk:
+            yield _preview_csv_row(change, accounts.get(change.account_id))
+
+
+def _preview_csv_row(change: PreviewChange, account) -> list:
+    return [
+        account.name if account else f"Account {change.account_id}",
+        account.external_id if account else "",
+        account.segment.name if account else "",
+        rounded(change.arr, 2),
+        rounded(change.before_score, 1),
+        bands.Band(change.before_band).label,
+        rounded(change.after_score, 1),
+        bands.Band(change.after_band).label,
+        rounded(change.delta, 1),
+    ]
+
+
+@permission_required(CHANGE)
+@require_POST
+def draft_preview_csv(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    """The what-if preview's movers as CSV, every one of them (the page lists the top ten),
+    for the unsaved form as posted: the preview's own parameters. Nothing is stored."""
+    scorecard, draft = _draft(pk, number)
+    if not draft.is_draft:
+        raise Http404("Not a draft.")
+    forms, backfill = _bound(request, draft)
+    if not forms.is_valid():
+        messages.error(request, "Nothing exported: fix the fields marked below first.")
+        return _editor(request, scorecard, draft, forms, backfill)
+    preview = preview_draft(draft=forms.config())
+    if preview.error:
+        messages.error(request, f"Nothing exported. {preview.error}")
+        return _editor(request, scorecard, draft, forms, backfill, preview=preview)
+    name = slugify(scorecard.name) or f"scorecard-{scorecard.pk}"
+    return csv_response(
+        filename=f"preview-movers-{name}-v{number}-{preview.as_of:%Y-%m-%d}.csv",
+        header=PREVIEW_CSV_HEADER,
+        rows=_preview_csv_rows(preview_changes(preview)),
+    )
 
 
 @permission_required(CHANGE)
