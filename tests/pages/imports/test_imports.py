@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.html import escape
 
@@ -17,6 +20,7 @@ from tests.factories import AccountFactory, MetricFactory, UserFactory
 from tests.pages.imports.uploads import upload
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
+WRITE = re.compile(r"\b(INSERT\s+INTO|UPDATE\s+\S+\s+SET|DELETE\s+FROM)\b", re.IGNORECASE)
 
 SIGNALS_WITH_ERRORS = (
     "account,metric,observed_at,value,external_id\n"
@@ -438,3 +442,26 @@ def test_the_history_lists_every_import_newest_first_in_bounded_queries(
         second = admin_role_client.get(reverse("imports:history") + "?page=2", **HTMX)
         assert "<html" not in second.content.decode()
         assert [j.pk for j in second.context["page"].object_list] == [j.pk for j in jobs[:5]][::-1]
+
+
+def test_no_get_of_the_import_pages_writes(admin_role_client, crm1) -> None:
+    waiting = job_of(upload(admin_role_client, "signals", SIGNALS_WITH_ERRORS))
+    done = job_of(upload(admin_role_client, "signals", SIGNALS_WITH_ERRORS, skip_bad_rows=True))
+    admin_role_client.post(reverse("imports:commit", args=[done.pk]))
+    gets = [
+        (reverse("imports:upload"), {}),
+        (reverse("imports:history"), {}),
+        (reverse("imports:history") + "?page=2", HTMX),
+        (reverse("imports:job", args=[waiting.pk]), {}),
+        (reverse("imports:job", args=[waiting.pk]) + "?page=1", HTMX),
+        (reverse("imports:job", args=[done.pk]), {}),
+        (reverse("imports:job", args=[done.pk]), HTMX),
+        (reverse("imports:rejects", args=[done.pk]), {}),
+    ]
+    for url, headers in gets:
+        with CaptureQueriesContext(connection) as queries:
+            response = admin_role_client.get(url, **headers)
+            if response.streaming:
+                b"".join(response.streaming_content)
+        assert response.status_code == 200, url
+        assert not [q["sql"] for q in queries if WRITE.search(q["sql"])], url
