@@ -246,6 +246,77 @@ def scorecard_publish(
 # ---------------------------------------------------------------- analyses
 
 
+class SuggestionNotApplicable(Exception):
+    """The analysis is not a finished suggestion with measures to apply."""
+
+
+def scorecard_draft_suggest(*, analysis, user) -> ScorecardVersion:
+    """A new draft of the analysis's scorecard holding the suggested measures and weights
+    (never an active version: publishing stays an Admin's act in the editor). Band settings
+    come from the active version; each category weighs the sum of its measures' weights, so
+    the effective weights are the suggested ones. All or nothing."""
+    from accounts.models import Metric
+
+    result = analysis.result or {}
+    measures = result.get("weights") or []
+    if analysis.kind != "suggestion" or analysis.status != "done" or not measures:
+        raise SuggestionNotApplicable("This analysis has no suggested measures to apply.")
+    metrics = dict(
+        Metric.objects.filter(key__in=[m["metric"] for m in measures]).values_list("key", "pk")
+    )
+    if missing := [m["metric"] for m in measures if m["metric"] not in metrics]:
+        raise SuggestionNotApplicable(f"Metrics no longer in the catalogue: {', '.join(missing)}.")
+    with transaction.atomic():
+        draft = scorecard_draft_create(scorecard=analysis.scorecard, user=user)
+        before = version_snapshot(draft)
+        draft.measures.all().delete()
+        draft.category_weights.all().delete()
+        Measure.objects.bulk_create(
+            Measure(
+                version=draft,
+                name=m["name"][:100],
+                category=m["category"],
+                metric_id=metrics[m["metric"]],
+                aggregation=m["aggregation"],
+                window_days=m["window_days"],
+                rule=m["rule"],
+                direction=m["direction"],
+                red=m["red"],
+                green=m["green"],
+                weight=m["weight"],
+                order=i,
+            )
+            for i, m in enumerate(measures)
+        )
+        totals: dict[str, float] = {}
+        for m in measures:
+            totals[m["category"]] = totals.get(m["category"], 0.0) + m["weight"]
+        CategoryWeight.objects.bulk_create(
+            CategoryWeight(version=draft, category=c, weight=round(w, 4)) for c, w in totals.items()
+        )
+        draft.notes = (
+            f"Suggested by analysis #{analysis.pk} from {result.get('start')} to "
+            f"{result.get('end')}: out-of-sample AUC {result.get('auc_suggested_cv') or 0:.3f} "
+            f"against {result.get('auc_current_cv') or 0:.3f} for the current version."
+        )
+        draft.save(update_fields=["notes"])
+        lines = snapshot_diff(before, version_snapshot(draft))
+        _record(
+            draft,
+            scorecard=draft.scorecard,
+            number=draft.number,
+            user=user,
+            action=ScorecardChange.Action.SAVED,
+            summary=f"Suggested measures from analysis #{analysis.pk}: {diff_summary(lines)}",
+            diff=lines,
+        )
+        type(analysis).objects.filter(pk=analysis.pk).update(draft=draft)
+        result = {**result, "draft_id": draft.pk, "draft_number": draft.number}
+        type(analysis).objects.filter(pk=analysis.pk).update(result=result)
+    analysis.refresh_from_db()
+    return draft
+
+
 def analysis_request(*, kind: str, parameters: dict, user=None):
     """Store an analysis (AnalysisInputError: bad parameters, nothing stored) and run it on a
     worker after commit; the page polls its progress."""

@@ -7,6 +7,7 @@ import json
 from django.core.management.base import CommandError
 
 from scoring.analytics.services import AnalysisInputError, analysis_run_now
+from scoring.models import AnalysisRun
 
 
 def add_period_arguments(parser, *, draft: bool) -> None:
@@ -23,7 +24,7 @@ def add_period_arguments(parser, *, draft: bool) -> None:
     )
 
 
-def run(kind: str, options: dict, stdout) -> dict:
+def run(kind: str, options: dict) -> AnalysisRun:
     """Run the analysis here, stored like the page's; CommandError for bad input or failure."""
     parameters = {
         "scorecard": options["scorecard"],
@@ -38,7 +39,7 @@ def run(kind: str, options: dict, stdout) -> dict:
         raise CommandError(str(exc)) from exc
     if analysis.status != analysis.Status.DONE:
         raise CommandError(f"The analysis failed: {analysis.error}")
-    return analysis.result
+    return analysis
 
 
 def emit(result: dict, lines: list[str], stdout, *, as_json: bool) -> None:

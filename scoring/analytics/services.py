@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from scoring.analytics import backtest as bt
 from scoring.analytics.retention import retention_report
+from scoring.analytics.suggestion import suggestion_compute
 from scoring.analytics.surveys import survey_report
 from scoring.models import AnalysisRun, Scorecard, ScorecardVersion
 from scoring.specs import VersionConfig, version_config, versions_queryset
@@ -165,7 +166,7 @@ def analysis_execute(*, run_id: int) -> AnalysisRun | None:
     run = AnalysisRun.objects.get(pk=run_id)
     progress = _Progress(run_id)
     try:
-        result, draft = _compute(run, progress)
+        result = _compute(run, progress)
     except Exception as exc:  # stored for the page; the worker's log has the traceback
         logger.exception("Analysis %s failed", run_id)
         AnalysisRun.objects.filter(pk=run_id).update(
@@ -180,14 +181,15 @@ def analysis_execute(*, run_id: int) -> AnalysisRun | None:
         result=result,
         progress=100,
         message="Done",
-        draft=draft,
         computed_at=timezone.now(),
     )
     run.refresh_from_db()
     return run
 
 
-def _compute(run: AnalysisRun, progress) -> tuple[dict, ScorecardVersion | None]:
+def _compute(run: AnalysisRun, progress) -> dict:
+    """The result as JSON. Analyses only read: applying a suggestion as a draft is
+    scoring.services.scorecard_draft_suggest, an Admin's act."""
     params = run.parameters
     if run.kind == AnalysisRun.Kind.BACKTEST:
         parsed = parse_parameters(params)
@@ -199,20 +201,26 @@ def _compute(run: AnalysisRun, progress) -> tuple[dict, ScorecardVersion | None]
             is_draft=parsed.is_draft,
             progress=progress,
         )
-        return result.to_json(), None
+        return result.to_json()
     if run.kind == AnalysisRun.Kind.SUGGESTION:
-        from scoring.analytics.suggest import suggestion_run
-
-        return suggestion_run(parse_parameters(params), progress=progress, user=run.created_by)
+        parsed = parse_parameters(params)
+        result = suggestion_compute(
+            parsed.config(),
+            start=parsed.start,
+            end=parsed.end,
+            horizon_days=parsed.horizon_days,
+            progress=progress,
+        )
+        return result.to_json()
     if run.kind == AnalysisRun.Kind.RETENTION:
         band_date = params.get("band_date")
         report = retention_report(band_date=_date(band_date, "band_date") if band_date else None)
-        return report.to_json(), None
+        return report.to_json()
     if run.kind == AnalysisRun.Kind.SURVEYS:
         today = timezone.localdate()
         start = _date(params.get("from") or today - dt.timedelta(days=365), "from")
         end = _date(params.get("to") or today, "to")
-        return survey_report(start=start, end=end).to_json(), None
+        return survey_report(start=start, end=end).to_json()
     raise AnalysisInputError(f"Unknown analysis {run.kind!r}.")
 
 

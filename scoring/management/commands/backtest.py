@@ -24,7 +24,7 @@ class Command(BaseCommand):
         add_period_arguments(parser, draft=True)
 
     def handle(self, *args, **options):
-        result = run(AnalysisRun.Kind.BACKTEST, options, self.stdout)
+        result = run(AnalysisRun.Kind.BACKTEST, options).result
         kind = "draft" if result["is_draft"] else "version"
         lines = [
             f"Back-test of “{result['scorecard']}” {kind} {result['version']}, "
