@@ -363,16 +363,18 @@ class PreviewChange:
 
 def preview_changes(preview: Preview) -> Iterator[PreviewChange]:
     """Every account whose score or band the draft changes: the movers list in full (largest
-    change first), then the accounts changing band between a score and no data. Reads
-    nothing: the preview holds the arrays."""
+    change first), then the accounts changing band without their score moving (new cut-offs,
+    or a score on one side only), the larger first. Reads nothing: the preview holds the
+    arrays."""
     if preview.account_ids is None:
         return
     ids, arr = preview.account_ids, preview.arr
     before, after = preview.before_scores, preview.after_scores
     moving, delta = _score_changes(arr, before, after)
-    no_score = np.flatnonzero(np.isnan(delta) & (preview.before_bands != preview.after_bands))
-    no_score = no_score[np.lexsort((ids[no_score], -arr[no_score]))]
-    for i in np.concatenate([moving, no_score]).tolist():
+    banded = np.flatnonzero(preview.before_bands != preview.after_bands)
+    banded = banded[~np.isin(banded, moving)]
+    banded = banded[np.lexsort((ids[banded], -arr[banded]))]
+    for i in np.concatenate([moving, banded]).tolist():
         yield PreviewChange(
             account_id=int(ids[i]),
             arr=float(arr[i]),

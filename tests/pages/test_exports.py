@@ -430,6 +430,25 @@ def test_the_movers_export_lists_every_mover_for_the_posted_draft(
     assert draft.category_weights.get(category="usage").weight != 200  # nor the typed weight
 
 
+def test_the_movers_export_lists_band_changes_when_only_the_cut_offs_move(
+    admin_role_client, demo
+) -> None:
+    card, draft = demo
+    data = form_data(draft, version={"green_at": "95"})
+    forms = DraftForms(draft, data)
+    assert forms.is_valid()
+    preview = preview_draft(draft=forms.config())
+
+    rows = rows_of(admin_role_client.post(preview_csv(card, draft), data))
+
+    assert preview.movers == [] and preview.changed > 0  # no score moves; bands do
+    assert len(rows) - 1 == preview.changed
+    assert all(abs(float(row[4]) - float(row[6])) < 0.1 for row in rows[1:])
+    assert all(row[5] != row[7] for row in rows[1:])
+    arrs = [float(row[3]) for row in rows[1:]]
+    assert arrs == sorted(arrs, reverse=True)
+
+
 def test_the_movers_export_of_a_draft_with_errors_is_the_editor_saying_why(
     admin_role_client, db
 ) -> None:
