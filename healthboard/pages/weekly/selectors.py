@@ -13,7 +13,8 @@ fixed number of queries whatever the number of accounts:
   in numpy into the transition matrix, each CSM's book, ARR at risk now and a week before,
   the renewals of the next 90 days by band and the biggest drops and gains of score; one
   more query reads the movers' snapshots;
-- churn_basis: each band's churn rate over the past year (three small queries).
+- churn_basis: each band's churn rate from the latest back-tests, else over the past year
+  (four small queries).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from django.db.models import Count, Max, Min, Q
 from accounts.models import Account
 from healthboard.lib.columns import DATE, FLOAT, INT, columns_of, days_of
 from scoring.bands import AT_RISK, CODES, ORDER, Band
-from scoring.models import HealthScore, ScoreRun
+from scoring.models import AnalysisRun, HealthScore, ScoreRun
 from scoring.rollups.snapshots import RunColumns, run_bands, runs_columns
 
 WEEK = dt.timedelta(days=7)
@@ -42,6 +43,8 @@ CHURN_YEAR_DAYS = 365
 CHURN_MIN_AGE_DAYS = 90
 # Fewer accounts than this in a band at the baseline: its observed rate is noise.
 CHURN_MIN_SAMPLE = 20
+# Back-tests read for their churn rates: the newest of each scorecard is among these.
+BACKTESTS_READ = 50
 # Used where there is no observed rate; a round guess in line with SaaS benchmarks, said so
 # on the page.
 DEFAULT_CHURN: dict[str, float] = {
@@ -422,9 +425,10 @@ def _snapshots(runs: ReviewRuns, account_ids: list[int]) -> dict[tuple[int, int]
 @dataclass(frozen=True)
 class ChurnRate:
     band: str
-    accounts: int  # in the band on the baseline snapshot (the sample)
+    accounts: int  # in the band on the baseline snapshot (the sample); back-test: scores
     churned: int  # of those, churned within the window
     default: bool  # True: too few accounts (or no history), DEFAULT_CHURN is used
+    source: str = "snapshot"  # "snapshot" | "backtest" (the latest back-tests' rate)
 
     @property
     def observed(self) -> float | None:
@@ -445,6 +449,8 @@ class ChurnBasis:
     baseline: dt.date | None  # the snapshot the rates are observed from
     window_end: dt.date | None  # churn counted up to this day
     rates: dict[str, ChurnRate]
+    # The back-tests whose observed rates some bands use: {computed_at, horizon_days}.
+    backtest: dict | None = None
 
     @property
     def window_days(self) -> int:
@@ -457,7 +463,7 @@ class ChurnBasis:
         return any(rate.default for rate in self.rates.values())
 
 
-def churn_basis(*, as_of: dt.date) -> ChurnBasis:
+def _snapshot_basis(*, as_of: dt.date) -> ChurnBasis:
     """Each band's churn rate: of the accounts in that band on the done snapshot a year
     before `as_of` (or, with less history, the oldest one at least 90 days old), the share
     whose account churned (status churned, churn date) within the following year. Bands
@@ -502,6 +508,58 @@ def churn_basis(*, as_of: dt.date) -> ChurnBasis:
             default=n < CHURN_MIN_SAMPLE,
         )
     return ChurnBasis(baseline=baseline, window_end=window_end, rates=rates)
+
+
+def backtested_rates() -> tuple[dict[str, list[int]], dict | None]:
+    """{band: [churned, scored]} pooled over the newest finished back-test of each scorecard's
+    published version that had enough data, and what they were (one query, JSON keys only)."""
+    rows = (
+        AnalysisRun.objects.filter(
+            kind=AnalysisRun.Kind.BACKTEST,
+            status=AnalysisRun.Status.DONE,
+            result__status="ok",
+            result__is_draft=False,
+        )
+        .order_by("-computed_at", "-id")
+        .values_list(
+            "scorecard_id", "computed_at", "result__horizon_days", "result__churn_rate_by_band"
+        )[:BACKTESTS_READ]
+    )
+    pooled: dict[str, list[int]] = {b: [0, 0] for b in ORDER}
+    seen, newest, horizons = set(), None, set()
+    for card, computed_at, horizon, bands in rows:
+        if card in seen or not isinstance(bands, dict):
+            continue
+        seen.add(card)
+        newest = newest or computed_at
+        horizons.add(horizon)
+        for band in ORDER:
+            cell = bands.get(str(band)) or {}
+            pooled[band][0] += int(cell.get("k") or 0)
+            pooled[band][1] += int(cell.get("n") or 0)
+    if not seen:
+        return pooled, None
+    about = {"computed_at": newest, "horizon_days": sorted(horizons), "scorecards": len(seen)}
+    return pooled, about
+
+
+def churn_basis(*, as_of: dt.date) -> ChurnBasis:
+    """Each band's churn rate: from the latest back-tests (scoring.analytics) where a band has
+    at least CHURN_MIN_SAMPLE back-tested scores, else as observed from a snapshot a year
+    before (_snapshot_basis), else DEFAULT_CHURN. Four queries."""
+    basis = _snapshot_basis(as_of=as_of)
+    pooled, about = backtested_rates()
+    if about is None:
+        return basis
+    rates = dict(basis.rates)
+    used = False
+    for band, (churned, scored) in pooled.items():
+        if scored >= CHURN_MIN_SAMPLE:
+            rates[band] = ChurnRate(band, scored, churned, default=False, source="backtest")
+            used = True
+    if not used:
+        return basis
+    return ChurnBasis(basis.baseline, basis.window_end, rates, backtest=about)
 
 
 @dataclass(frozen=True)
