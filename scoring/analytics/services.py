@@ -104,7 +104,8 @@ def parse_parameters(raw: dict, *, today: dt.date | None = None) -> Parameters:
     draft = raw.get("draft")
     try:
         draft = None if draft in (None, "") else int(draft)
-        horizon = int(raw.get("horizon") or bt.HORIZON_DAYS)
+        horizon = raw.get("horizon")
+        horizon = bt.HORIZON_DAYS if horizon in (None, "") else int(horizon)
     except (TypeError, ValueError) as exc:
         raise AnalysisInputError("The draft number and the horizon must be whole numbers.") from exc
     card, version = resolve_version(scorecard=raw["scorecard"], draft=draft)
