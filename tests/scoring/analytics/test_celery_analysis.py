@@ -14,9 +14,7 @@ from tests.scoring.analytics.conftest import stored_history
 pytestmark = [pytest.mark.celery, pytest.mark.postgres]
 
 
-def test_a_requested_backtest_runs_on_a_real_worker_and_stores_its_result(
-    real_celery_worker, day
-):
+def test_a_requested_backtest_runs_on_a_real_worker_and_stores_its_result(real_celery_worker, day):
     stored_history(day, [float(s) for s in range(5, 105, 5)], {5.0, 10.0, 15.0, 75.0})
     with transaction.atomic():
         run = analysis_request(
