@@ -21,6 +21,7 @@ import numpy as np
 from scoring.analytics import labels as lab
 from scoring.analytics import metrics
 from scoring.analytics.asof import DateScores, scores_as_of
+from scoring.analytics.features import no_signals_hint
 from scoring.bands import ORDER, Band
 from scoring.specs import ScorecardAssignment, VersionConfig, active_versions
 
@@ -284,6 +285,15 @@ def _not_enough(r: BacktestResult, obs: Observations, labelled: lab.LabelledDate
         )
     elif r.n_churned == r.n_accounts:
         missing.append("Every account churned: there are no loyal accounts to compare with.")
+    if r.n_observations and r.n_no_data == r.n_observations:
+        missing.append(
+            " ".join(
+                [
+                    "No account had enough data to be scored on any evaluation date.",
+                    no_signals_hint(dt.date.fromisoformat(r.end)),
+                ]
+            ).strip()
+        )
     banded = [b for b in (Band.GREEN, Band.YELLOW, Band.RED) if (obs.band == b).sum() >= MIN_BAND]
     if r.n_observations and len(banded) < 2:
         only = Band(banded[0]).label if banded else "No data"

@@ -79,3 +79,16 @@ def candidate_matrix(
 def signal_span() -> tuple[dt.datetime | None, dt.datetime | None]:
     span = Signal.objects.aggregate(first=Min("observed_at"), last=Max("observed_at"))
     return span["first"], span["last"]
+
+
+def no_signals_hint(end: dt.date) -> str:
+    """Why dates up to `end` see no signals, in words: none at all, or only later ones."""
+    first, _last = signal_span()
+    if first is None:
+        return "There are no signals at all: import some first."
+    if first >= window_end(end):
+        return (
+            f"The first signal was observed on {first:%-d %b %Y}, after the period: an "
+            "evaluation date only sees signals observed up to it. Choose later dates."
+        )
+    return ""

@@ -123,7 +123,14 @@ def suggestion_compute(
             f"No evaluation date whose {horizon_days}-day horizon has passed in the period."
         )
     if not candidates:
-        result.missing.append("No metric has signals in the period: nothing to learn from.")
+        result.missing.append(
+            " ".join(
+                [
+                    "No metric has signals in the period: nothing to learn from.",
+                    feat.no_signals_hint(end),
+                ]
+            ).strip()
+        )
     if result.missing:
         result.status = "not_enough_data"
         return result
@@ -184,6 +191,10 @@ def suggestion_compute(
         for b in ORDER
     }
     result.interpretation = _interpret(result)
+    result.interpretation.append(
+        f"Accounts without data on a date count as {NO_DATA_SCORE:g} (mid-scale) for both "
+        "scorecards in these comparisons, so neither gains by leaving accounts unscored."
+    )
     result.seconds = round(time.perf_counter() - began, 2)
     progress(1.0, "Done")
     return result

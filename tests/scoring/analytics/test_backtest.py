@@ -192,3 +192,21 @@ def test_a_requested_analysis_runs_on_commit_and_stores_its_result(
     assert run.status == AnalysisRun.Status.DONE and run.progress == 100
     assert run.result["auc"] == pytest.approx(53 / 64)
     assert run.computed_at is not None and run.version == standard_version()
+
+
+@pytest.mark.django_db
+def test_signals_only_after_the_period_say_so(day):
+    segment = SegmentFactory(slug="mid-market")
+    later = timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=10), dt.time(9)))
+    logins = Metric.objects.get(key="logins")
+    for i in range(25):
+        account = AccountFactory(
+            segment=segment,
+            start_date=day - dt.timedelta(days=300),
+            status="churned" if i < 5 else "active",
+            churn_date=day + dt.timedelta(days=20) if i < 5 else None,
+        )
+        SignalFactory(account=account, metric=logins, observed_at=later, value=10)
+    result = backtest(_config(), start=day, end=day)
+    assert result.status == "not_enough_data"
+    assert any("after the period" in m for m in result.missing), result.missing
