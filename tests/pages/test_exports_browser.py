@@ -38,15 +38,20 @@ pytestmark = pytest.mark.browser
 LONG = "Vereinigte Großhandelsgesellschaft für Präzisionswerkzeuge und Industriebedarf mbH & Co. KG"
 
 
-def shot(page: Page, name: str) -> None:
+def shot(page: Page, name: str, part: str | None = None) -> None:
+    """The page (or the part of it a selector picks) at 390 and 1280 pixels."""
     folder = os.environ.get("HB_SCREENSHOTS")
     if not folder:
         return
     Path(folder).mkdir(parents=True, exist_ok=True)
-    for width, height in ((1280, 900), (390, 844)):
+    for width, height in ((390, 844), (1280, 900)):
         page.set_viewport_size({"width": width, "height": height})
-        page.screenshot(path=f"{folder}/{name}-{width}.png", full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
+        page.wait_for_timeout(300)  # charts redraw for the new width
+        path = f"{folder}/{name}-{width}.png"
+        if part:
+            page.locator(part).screenshot(path=path)
+        else:
+            page.screenshot(path=path, full_page=True)
 
 
 def log_in(page: Page, live_server, user, password: str) -> None:
@@ -148,7 +153,7 @@ def test_an_admin_exports_the_movers_of_an_unsaved_draft(live_server, page: Page
     expect(page.locator("#preview-bar")).to_contain_text("accounts change band")
     expect(page.locator(".sc-export")).to_be_visible()
     page.locator(".sc-export").scroll_into_view_if_needed()
-    shot(page, "scorecard-preview")
+    shot(page, "scorecard-preview", ".sc-panel:has(#preview-movers-title)")
     name, body = download(page, page.locator(".sc-export"))
 
     assert name.startswith(f"preview-movers-standard-v{draft.number}-")
@@ -161,6 +166,6 @@ def test_an_admin_exports_the_movers_of_an_unsaved_draft(live_server, page: Page
     assert draft.green_at != 95  # nothing was saved
 
     page.goto(live_server.url + reverse("catalogue:index"))
-    shot(page, "catalogue")
+    shot(page, "catalogue", "#metrics")
     name, body = download(page, page.locator("#metrics").get_by_role("link", name="Export CSV"))
     assert name == "metrics.csv" and rows(body)[0][0] == "Key"
