@@ -25,16 +25,13 @@ class RuleField(forms.CharField):
         self.rule = rule
 
     def to_python(self, value: Any) -> Any:
-        value = super().to_python(value)
-        if value in self.empty_values:
+        if value in self.empty_values or not str(value).strip():
             return self.empty_value
+        value = super().to_python(value)
         try:
             return self.rule(value)
         except CellError as exc:
             raise ValidationError(str(exc), code="invalid") from None
-
-    def has_changed(self, initial, data) -> bool:
-        return str(initial or "") != str(data or "")
 
 
 def text_field(max_length: int, **kwargs) -> RuleField:

@@ -327,3 +327,27 @@ def test_managers_are_offered_as_owners_too(manager_client) -> None:
     form = manager_client.get(reverse("accounts:reassign", args=[account.pk]))
 
     assert "Morgan Other" in form.content.decode() and str(other.pk) in form.content.decode()
+
+
+def test_empty_arr_and_seats_are_zero_as_in_an_import(admin_role_client) -> None:
+    response = admin_role_client.post(reverse("accounts:create"), account_data(arr=" ", seats=""))
+
+    assert response.status_code == 302
+    account = Account.objects.get()
+    assert (account.arr, account.seats) == (Decimal("0.00"), 0)
+
+
+def test_every_error_at_once_and_no_traceback(admin_role_client) -> None:
+    """An empty form with one bad number: each field says what is wrong, nothing is saved."""
+    empty = {field: "" for field in account_data()}
+
+    response = admin_role_client.post(reverse("accounts:create"), {**empty, "arr": "12,5"})
+
+    assert response.status_code == 400
+    errors = form_errors(response)
+    assert errors["arr"] == [
+        "'12,5' is not a number in this file's format (decimal point, as 1,234.5)"
+    ]
+    for field in ("external_id", "name", "segment", "stage", "start_date", "status"):
+        assert errors[field] == ["a value is required"], field
+    assert not Account.objects.exists()

@@ -12,7 +12,12 @@ def catalogue_lists() -> dict:
     Three queries (two GROUP BYs on the accounts' (status, segment) and stage indexes)."""
     active = Q(accounts__status="active")
     return {
-        "segments": list(Segment.objects.annotate(n=Count("accounts", filter=active))),
-        "stages": list(JourneyStage.objects.annotate(n=Count("accounts", filter=active))),
+        # Explicit orders: a GROUP BY query ignores Meta.ordering.
+        "segments": list(
+            Segment.objects.annotate(n=Count("accounts", filter=active)).order_by("name")
+        ),
+        "stages": list(
+            JourneyStage.objects.annotate(n=Count("accounts", filter=active)).order_by("order")
+        ),
         "metrics": list(Metric.objects.order_by("category", "name")),
     }
