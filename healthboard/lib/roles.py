@@ -99,6 +99,14 @@ def role_of(user: AbstractBaseUser | AnonymousUser) -> str | None:
     return cached or None
 
 
+def role_grants(user, perm: str) -> bool:
+    """Whether the user's role includes `perm`, for what a page shows: no query beyond
+    role_of's (cached per request), where has_perm costs two. The view that acts still asks
+    has_perm."""
+    role = role_of(user)
+    return role is not None and perm in role_permissions(role)
+
+
 def can_work_on(user, account) -> bool:
     """CSMs write notes and change stages on their own accounts; Managers and Admins on all."""
     return user.has_perm("accounts.work_any_account") or (

@@ -27,6 +27,7 @@ accounts_urls = (
         path("export.csv", portfolio.portfolio_csv, name="portfolio_csv"),
         path("accounts.csv", portfolio.portfolio_accounts_csv, name="portfolio_accounts_csv"),
         path("reassign/", reassign.accounts_reassign_many, name="reassign_many"),
+        path("reassign/owners/", reassign.owner_options, name="owner_options"),
         # -- create and edit (Admins)
         path("new/", account_edit.account_create, name="create"),
         path("<int:pk>/edit/", account_edit.account_edit, name="edit"),

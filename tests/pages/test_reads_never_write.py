@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, reverse
 
-from accounts.models import Account, JourneyStage
+from accounts.models import Account, JourneyStage, Metric
 from healthboard.pages import urls as pages
 from scoring import services
 from scoring.models import HealthScore, RunSnapshot, Scorecard, ScoreRun
@@ -56,6 +56,18 @@ GETS: dict[str, list[tuple[str, dict]]] = {
     "accounts:trend": [("", HTMX), ("?range=30", HTMX)],
     "accounts:signals": [("", HTMX)],
     "accounts:notes": [("", HTMX)],
+    "accounts:create": [("", {})],
+    "accounts:edit": [("", {})],
+    "accounts:changes": [("", {}), ("", HTMX)],
+    "accounts:reassign": [("", {}), ("", HTMX)],
+    "accounts:owner_options": [("", HTMX)],
+    "catalogue:index": [("", {})],
+    "catalogue:segment_new": [("", {})],
+    "catalogue:segment": [("", {})],
+    "catalogue:stage_new": [("", {})],
+    "catalogue:stage": [("", {})],
+    "catalogue:metric_new": [("", {})],
+    "catalogue:metric": [("", {})],
     "accounts:journey": [
         ("", {}),
         ("?owner=all&band=red", {**HTMX, "HTTP_HX_TRIGGER": "journey-filters"}),
@@ -79,6 +91,7 @@ GETS: dict[str, list[tuple[str, dict]]] = {
 # Pages that only answer a POST (their GET is refused, and asked all the same).
 POST_ONLY = {
     "accounts:add_note",
+    "accounts:reassign_many",
     "accounts:change_stage",
     "accounts:journey_move",
     "scoring:scorecard_draft_create",
@@ -143,7 +156,14 @@ def history(db, time_machine, csm_user, manager_user, admin_role_user) -> dict:
 
     assert not RunSnapshot.objects.get(run__date=YESTERDAY).settled
     assert not RunSnapshot.objects.filter(run=legacy).exists()
-    return {"pk": accounts[0].pk, "card": card.pk, "number": draft.number}
+    return {
+        "pk": accounts[0].pk,
+        "card": card.pk,
+        "number": draft.number,
+        "catalogue:segment": accounts[0].segment_id,
+        "catalogue:stage": accounts[0].stage_id,
+        "catalogue:metric": Metric.objects.order_by("pk").first().pk,
+    }
 
 
 def url_of(name: str, history: dict) -> str:
@@ -151,20 +171,23 @@ def url_of(name: str, history: dict) -> str:
     found = [p.pattern.regex.pattern for p in all_patterns() if _name(p) == name]
     route = found[0] if found else ""
     if "?P<pk>" in route:
-        kwargs["pk"] = history["card"] if name.startswith("scoring:") else history["pk"]
+        kwargs["pk"] = history.get(name) or (
+            history["card"] if name.startswith("scoring:") else history["pk"]
+        )
     if "?P<number>" in route:
         kwargs["number"] = history["number"]
     return reverse(name, kwargs=kwargs)
 
 
 def all_patterns() -> list[URLPattern]:
-    return [*pages.accounts_urls[0], *pages.scoring_urls[0]]
+    return [*pages.accounts_urls[0], *pages.scoring_urls[0], *pages.catalogue_urls[0]]
 
 
 def _name(pattern: URLPattern) -> str:
     for namespace, (patterns, _app) in (
         ("accounts", pages.accounts_urls),
         ("scoring", pages.scoring_urls),
+        ("catalogue", pages.catalogue_urls),
     ):
         if pattern in patterns:
             return f"{namespace}:{pattern.name}"

@@ -26,7 +26,7 @@ from accounts.exports import account_rows, export_header
 from accounts.models import Account
 from healthboard.lib import htmx
 from healthboard.lib.csvfile import csv_response, number
-from healthboard.lib.roles import ADMIN, permission_required, role_of
+from healthboard.lib.roles import ADMIN, permission_required, role_grants, role_of
 from healthboard.pages.filters import ALL, ME, user_label
 from healthboard.pages.portfolio.forms import PortfolioFilterForm
 from healthboard.pages.portfolio.selectors import (
@@ -277,6 +277,8 @@ def _context(request: HttpRequest) -> dict:
         prev_band_labels=[Band(b).label for b in filters.prev_bands],
         without_prev_band_url=links.with_(prev_band=None),
         everyone_url=links.with_(owner=ALL),
+        # Ticking rows and reassigning them (Managers); the owners' list loads when needed.
+        can_reassign=role_grants(request.user, "accounts.reassign_owner"),
         export_url=reverse("accounts:portfolio_csv")
         + (f"?{links.query.urlencode()}" if links.query else ""),
         reimport_url=reverse("accounts:portfolio_accounts_csv")

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import services
 from accounts.models import Account
@@ -69,8 +69,8 @@ def _back(request: HttpRequest, url: str) -> str:
 @REASSIGN
 def accounts_reassign_many(request: HttpRequest) -> HttpResponse:
     """The portfolio's bulk bar: give the ticked accounts to one owner, then show the
-    portfolio as it was (its filters ride in `next`), with a message saying what happened.
-    HTMX swaps the portfolio's table in place (HX-Location); without it, a redirect."""
+    portfolio as it was (its filters ride in `next`), with a message saying what happened:
+    HTMX swaps the portfolio's table in place (HX-Location); a plain POST is redirected."""
     form = BulkReassignForm(request.POST)
     back = _back(request, request.POST.get("next", ""))
     if form.is_valid():
@@ -91,3 +91,12 @@ def accounts_reassign_many(request: HttpRequest) -> HttpResponse:
         )
         return response
     return redirect(back)
+
+
+@require_GET
+@REASSIGN
+def owner_options(request: HttpRequest) -> HttpResponse:
+    """The owners as <option>s, for the portfolio's bulk bar (loaded once a row is ticked, so
+    the portfolio itself does not read them)."""
+    form = ReassignForm()
+    return render(request, f"{PAGE}#owner-options", {"form": form})
