@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from celery import shared_task
 from kombu.exceptions import OperationalError
 
@@ -18,6 +20,13 @@ def import_job_run(job_id: int) -> str | None:
     return job.status if job else None
 
 
+# Safe to repeat: a preview writes nothing but its findings, kept only for its own token.
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def import_job_preview(job_id: int, token: str) -> int | None:
+    job = jobs.import_job_preview(job_id=job_id, token=token)
+    return job.rows_read if job else None
+
+
 @shared_task
 def import_uploads_cleanup() -> int:
     return jobs.import_uploads_cleanup()
@@ -25,6 +34,25 @@ def import_uploads_cleanup() -> int:
 
 class QueueDown(Exception):
     """The task queue could not take the import; the upload is kept, waiting."""
+
+
+def import_job_check(*, job: ImportJob) -> bool:
+    """Preview a waiting upload (again, after its choices changed) in a worker. False when
+    it was committed meanwhile; QueueDown when the broker cannot be reached (the job says
+    so, and the upload stays to be checked again)."""
+    token = uuid.uuid4().hex
+    if not jobs.import_job_mark_checking(job=job, token=token):
+        return False
+    try:
+        import_job_preview.delay(job.pk, token)
+    except OperationalError as exc:
+        jobs.import_job_check_failed(
+            job=job,
+            token=token,
+            problem="The file could not be checked: the task queue (Redis) does not answer.",
+        )
+        raise QueueDown(str(exc)) from exc
+    return True
 
 
 def import_job_enqueue(*, job: ImportJob) -> bool:

@@ -1,12 +1,13 @@
 """Imports started from the upload page: the file waits on disk between its preview and its
 import, tied to a pending ImportJob, so committing needs no second upload.
 
-A job's life: `import_job_create` streams the upload to IMPORT_UPLOAD_DIR/<job id>.csv and
-keeps its preview on the job; `import_job_remap` previews it again with other choices
-(a column mapping, day-first dates…); the page queues it (accounts.tasks) and
-`import_job_run` imports it in a worker, keeps every row error and a file of the rejected
-rows, and deletes the upload. `import_job_discard` drops an upload that will not be
-imported; `import_uploads_cleanup` drops the ones people walked away from.
+A job's life: `import_job_create` streams the upload to IMPORT_UPLOAD_DIR/<job id>.csv;
+`import_job_preview` (in a worker) checks all of it and keeps its preview on the job;
+`import_job_remap` changes its choices (a column mapping, day-first dates…) for the next
+preview; the page queues it (accounts.tasks) and `import_job_run` imports it in a worker,
+keeps every row error and a file of the rejected rows, and deletes the upload.
+`import_job_discard` drops an upload that will not be imported; `import_uploads_cleanup`
+drops the ones people walked away from.
 
 The preview is stored on the job (result["preview"]) when it is made, so showing it again
 (a page reload, the next page of errors) reads one row instead of the whole file.
@@ -26,7 +27,13 @@ from django.utils import timezone
 from accounts.imports.columns import squash
 from accounts.imports.errors import FileRefused
 from accounts.imports.options import ImportOptions
-from accounts.imports.pipeline import ImportResult, import_preview, import_run, kind_columns
+from accounts.imports.pipeline import (
+    ImportResult,
+    Progress,
+    import_preview,
+    import_run,
+    kind_columns,
+)
 from accounts.imports.reader import table_open
 from accounts.imports.rejects import rejects_write
 from accounts.models import ImportJob
@@ -68,8 +75,8 @@ def import_job_create(
     user,
 ) -> ImportJob:
     """A pending job for an uploaded file: its bytes streamed to disk chunk by chunk (never
-    whole in memory), then previewed. FileRefused (and nothing kept) when the file is over
-    IMPORT_MAX_FILE_BYTES."""
+    whole in memory), to be previewed next (accounts.tasks.import_job_check). FileRefused
+    (and nothing kept) when the file is over IMPORT_MAX_FILE_BYTES."""
     job = ImportJob.objects.create(
         kind=kind,
         user=user if getattr(user, "pk", None) else None,
@@ -99,27 +106,73 @@ def import_job_create(
         raise
     job.file_size = size
     job.save(update_fields=["file_size"])
-    _preview_store(job)
     return job
 
 
-def import_job_remap(*, job: ImportJob, options: ImportOptions) -> ImportJob:
-    """Preview the waiting upload again with other choices (a column mapping, day-first
-    dates, skipping bad rows…); they are the ones the import will use."""
+def import_job_remap(*, job: ImportJob, options: ImportOptions) -> bool:
+    """Other choices for the waiting upload (a column mapping, day-first dates, skipping
+    bad rows…): the ones its next preview and its import use. False when it was
+    committed meanwhile."""
     job.options = options.to_json()
-    job.save(update_fields=["options"])
-    _preview_store(job)
-    return job
+    return bool(_waiting().filter(pk=job.pk).update(options=job.options))
 
 
-def _preview_store(job: ImportJob) -> None:
-    with open(upload_path(job), "rb") as file:
-        result = import_preview(
-            kind=job.kind,
-            file=file,
-            options=ImportOptions.from_json(job.options),
-            rows=PREVIEW_ROWS,
+# ---------------------------------------------------------------- the preview
+#
+# Previewing reads and checks the whole file (every row error), which takes as long as
+# reading it for the import: a large file's preview runs in a worker too. While it runs
+# the job's result is {"checking": token}; the preview is kept only if that token is still
+# there (a newer preview, asked for with other choices, replaces an older one).
+
+
+def is_checking(job: ImportJob) -> bool:
+    return "checking" in (job.result or {})
+
+
+def import_job_mark_checking(*, job: ImportJob, token: str) -> bool:
+    job.result = {"checking": token}
+    job.rows_read = job.bytes_read = job.error_count = 0
+    return bool(
+        _waiting()
+        .filter(pk=job.pk)
+        .update(result=job.result, rows_read=0, bytes_read=0, error_count=0)
+    )
+
+
+def import_job_check_failed(*, job: ImportJob, token: str, problem: str) -> None:
+    """The preview could not be started (the task queue is down): say so on the job."""
+    job.result = {"check_problem": problem}
+    _waiting().filter(pk=job.pk, result__checking=token).update(result=job.result)
+
+
+def import_job_preview(*, job_id: int, token: str) -> ImportJob | None:
+    """Preview a waiting upload (in a worker): read and check all of it, counting its rows
+    on the job as it goes, and keep what was found on the job. Nothing is written."""
+    job = _waiting().filter(pk=job_id, result__checking=token).first()
+    if job is None:
+        return None  # committed, discarded, or asked again with other choices
+
+    def progress(step: Progress) -> None:
+        _waiting().filter(pk=job.pk, result__checking=token).update(
+            rows_read=step.rows_read, bytes_read=step.bytes_read, error_count=step.rows_bad
         )
+
+    try:
+        with open(upload_path(job), "rb") as file:
+            result = import_preview(
+                kind=job.kind,
+                file=file,
+                options=ImportOptions.from_json(job.options),
+                rows=PREVIEW_ROWS,
+                progress=progress,
+            )
+    except Exception as exc:
+        # Never left "checking" for ever: the page says what happened.
+        logger.exception("Preview of import job %s failed", job.pk)
+        import_job_check_failed(
+            job=job, token=token, problem=f"The file could not be checked ({exc}): upload it again."
+        )
+        return job
     preview = preview_json(result)
     if not preview["header"]:
         # Refused before its columns were matched (a required one missing): the mapping
@@ -129,7 +182,10 @@ def _preview_store(job: ImportJob) -> None:
     job.result = {"preview": preview}
     job.rows_read = result.rows_read
     job.error_count = len(result.errors)
-    job.save(update_fields=["result", "rows_read", "error_count"])
+    _waiting().filter(pk=job.pk, result__checking=token).update(
+        result=job.result, rows_read=job.rows_read, error_count=job.error_count
+    )
+    return job
 
 
 def _header(job: ImportJob) -> list[str]:
@@ -195,7 +251,8 @@ def import_job_mark_queued(*, job: ImportJob) -> bool:
     update, so a double click (or two tabs) queues the import once. False when it was
     queued already or is gone."""
     queued = {**(job.result or {}), "queued_at": timezone.now().isoformat()}
-    claimed = _waiting().filter(pk=job.pk).update(result=queued)
+    # Only a previewed upload: not one still being checked.
+    claimed = _waiting().filter(pk=job.pk, result__has_key="preview").update(result=queued)
     if claimed:
         job.result = queued
     return bool(claimed)

@@ -169,11 +169,16 @@ def import_run(
 
 
 def import_preview(
-    *, kind: str, file: BinaryIO, options: ImportOptions | None = None, rows: int = 20
+    *,
+    kind: str,
+    file: BinaryIO,
+    options: ImportOptions | None = None,
+    rows: int = 20,
+    progress: Callable[[Progress], None] | None = None,
 ) -> ImportResult:
     """Everything an import would do, without writing: the detected encoding and
     delimiter, the column mapping, the first `rows` rows as parsed (result.preview), every
-    row error, and the counts it would write."""
+    row error, and the counts it would write. `progress` is called after every batch."""
     return _run(
         kind=kind,
         records=None,
@@ -183,7 +188,7 @@ def import_preview(
         job=None,
         write=False,
         keep=rows,
-        progress=None,
+        progress=progress,
     )
 
 

@@ -126,6 +126,7 @@ imports_urls = (
         path("history/", imports.import_history, name="history"),
         path("<int:pk>/", imports.import_job, name="job"),
         path("<int:pk>/preview/", imports.import_remap, name="remap"),
+        path("<int:pk>/check/", imports.import_check, name="check"),
         path("<int:pk>/import/", imports.import_commit, name="commit"),
         path("<int:pk>/discard/", imports.import_discard, name="discard"),
         path("<int:pk>/rejects.csv", imports.import_rejects, name="rejects"),

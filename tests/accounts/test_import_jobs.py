@@ -32,13 +32,26 @@ def crm1(db):
 
 
 def waiting(text: str = TEXT, **options) -> ImportJob:
-    return services.import_job_create(
+    """Uploaded and checked (in-process when eager, else on the worker: waited for)."""
+    job = services.import_job_create(
         kind="signals",
         chunks=[text[:10].encode(), text[10:].encode()],
         file_name="s.csv",
         options=ImportOptions(source="crm", **options),
         user=None,
     )
+    assert tasks.import_job_check(job=job) is True
+    until(job, lambda: "preview" in job.result)
+    return job
+
+
+def until(job: ImportJob, done, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        job.refresh_from_db()
+        if done() or time.monotonic() > deadline:
+            return
+        time.sleep(0.2)
 
 
 def test_an_upload_is_streamed_to_disk_and_previewed(crm1) -> None:
@@ -56,6 +69,27 @@ def test_an_upload_over_the_limit_keeps_nothing(crm1, settings) -> None:
         waiting()
     assert not ImportJob.objects.exists()
     assert not list(services.upload_dir().glob("*"))
+
+
+def test_a_stale_preview_is_not_kept_over_a_newer_one(crm1) -> None:
+    job = waiting()
+    services.import_job_mark_checking(job=job, token="old")
+    services.import_job_mark_checking(job=job, token="new")
+
+    assert services.import_job_preview(job_id=job.pk, token="old") is None
+    job.refresh_from_db()
+    assert job.result == {"checking": "new"}
+    services.import_job_preview(job_id=job.pk, token="new")
+    job.refresh_from_db()
+    assert job.result["preview"]["created"] == 1
+
+
+def test_an_upload_still_being_checked_cannot_be_committed(crm1) -> None:
+    job = waiting()
+    services.import_job_mark_checking(job=job, token="t")
+
+    assert tasks.import_job_enqueue(job=job) is False
+    assert Signal.objects.count() == 0
 
 
 def test_a_job_runs_once_and_deletes_its_upload(crm1) -> None:
@@ -110,12 +144,8 @@ def test_the_task_runs_on_a_real_worker(real_celery_worker, settings) -> None:
 
     assert tasks.import_job_enqueue(job=job) is True
 
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if job.is_finished:
-            break
-        time.sleep(0.2)
+    # Finished once its row errors are kept and its upload deleted, the last steps.
+    until(job, lambda: job.is_finished and not services.upload_path(job).exists())
     assert (job.status, job.rows_written, job.rows_skipped) == ("done", 1, 1)
     assert Signal.objects.get().external_id == "e-1"
     assert job.result["errors"][0][:2] == [3, "account"]

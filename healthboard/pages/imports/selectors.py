@@ -9,7 +9,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Substr
 from django.shortcuts import get_object_or_404
 
-from accounts.imports.jobs import is_queued, rejects_path
+from accounts.imports.jobs import is_queued, rejects_path, upload_path
 from accounts.models import ImportJob
 
 HISTORY_PER_PAGE = 25
@@ -72,6 +72,12 @@ def errors_page(errors: list[list[object]], *, page: str | None) -> tuple[Page, 
 def has_rejects(job: ImportJob) -> bool:
     """Whether the file of rejected rows can be downloaded (it is kept for a while)."""
     return job.is_finished and job.error_count > 0 and rejects_path(job).exists()
+
+
+def is_settling(job: ImportJob) -> bool:
+    """Imported, but its worker is still keeping the row errors and the rejected rows: the
+    upload is deleted last, once they are kept (jobs from the shell have none)."""
+    return job.is_finished and upload_path(job).exists()
 
 
 def is_waiting(job: ImportJob) -> bool:

@@ -1,6 +1,7 @@
 """CSV imports for Admins (accounts.import_data): upload a file, see its preview (encoding,
 delimiter, column mapping, first rows, every row error) before anything is written, import
 it in a Celery worker while a progress bar polls the job, and read the history of imports.
+Checking a file for its preview reads all of it, so it runs in a worker as well.
 
 The upload waits on disk, tied to a pending ImportJob (accounts.imports.jobs), between its
 preview and its import: one URL per job shows the preview while it waits and the progress
@@ -15,6 +16,7 @@ from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRefresh
 
 from accounts import tasks
 from accounts.imports import FileRefused, ImportOptions, kind_columns
@@ -26,12 +28,14 @@ from healthboard.pages.imports import selectors
 from healthboard.pages.imports.forms import MappingForm, UploadForm
 
 IMPORT = "accounts.import_data"
-UPLOAD, PREVIEW, JOB, HISTORY = (
+UPLOAD, CHECKING, PREVIEW, JOB, HISTORY = (
     "imports/upload.html",
+    "imports/checking.html",
     "imports/preview.html",
     "imports/job.html",
     "imports/history.html",
 )
+CHECKING_REGION = "import-checking"
 
 
 @require_http_methods(["GET", "POST"])
@@ -51,6 +55,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         except FileRefused as exc:
             form.add_error("file", str(exc))
         else:
+            _check(request, job)
             return redirect("imports:job", pk=job.pk)
     status = 400 if form.errors else 200
     return render(request, UPLOAD, {"form": form, "kinds": _kinds()}, status=status)
@@ -60,14 +65,33 @@ def _kinds() -> list[tuple[str, str, list]]:
     return [(value, label, kind_columns(value)) for value, label in ImportJob.Kind.choices]
 
 
+def _check(request: HttpRequest, job: ImportJob) -> None:
+    """Have the upload previewed by a worker (in-process without REDIS_URL)."""
+    try:
+        tasks.import_job_check(job=job)
+    except tasks.QueueDown:
+        messages.error(
+            request,
+            "The file is uploaded but could not be checked: the task queue (Redis) does not "
+            "answer. It is kept here: press Check the file in a minute.",
+        )
+
+
 @require_GET
 @permission_required(IMPORT)
 def import_job(request: HttpRequest, pk: int) -> HttpResponse:
-    """The preview while the upload waits; the progress, then the result, once committed."""
+    """While the upload waits: it being checked, then its preview. Once committed: the
+    progress, then the result."""
     job = selectors.import_job(pk=pk)
-    if selectors.is_waiting(job):
+    if not selectors.is_waiting(job):
+        return _job(request, job)
+    if "preview" in job.result:
+        if htmx.is_fragment(request) and request.htmx.target == CHECKING_REGION:
+            # The check being watched has finished: show its preview, the whole page.
+            return HttpResponseClientRefresh()
         return _preview(request, job, _mapping_form(job))
-    return _job(request, job)
+    context = {"job": job, "checking": services.is_checking(job)}
+    return htmx.render(request, CHECKING, context, partial="checking")
 
 
 def _mapping_form(job: ImportJob, data=None) -> MappingForm:
@@ -103,12 +127,15 @@ def _job(request: HttpRequest, job: ImportJob) -> HttpResponse:
     errors, problem = selectors.errors_page(
         job.result.get("errors", []) if job.is_finished else [], page=request.GET.get("page")
     )
+    settling = selectors.is_settling(job)
     context = {
         "job": job,
         "errors": errors,
         "problem": problem,
         "has_rejects": selectors.has_rejects(job),
         "rescore": job.result.get("rescore_scheduled"),
+        "settling": settling,
+        "polling": settling or not job.is_finished,
     }
     return htmx.render(request, JOB, context, partial="progress")
 
@@ -125,7 +152,18 @@ def import_remap(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Not previewed again: fix the choices marked below.")
         return _preview(request, job, form, status=400)
-    services.import_job_remap(job=job, options=form.options(mapping=form.mapping()))
+    if services.import_job_remap(job=job, options=form.options(mapping=form.mapping())):
+        _check(request, job)
+    return redirect("imports:job", pk=pk)
+
+
+@require_POST
+@permission_required(IMPORT)
+def import_check(request: HttpRequest, pk: int) -> HttpResponse:
+    """Check the waiting upload again (its check could not start, or was lost)."""
+    job = selectors.import_job(pk=pk)
+    if selectors.is_waiting(job):
+        _check(request, job)
     return redirect("imports:job", pk=pk)
 
 

@@ -53,6 +53,7 @@ def urls(job: ImportJob) -> list[tuple[str, str]]:
         ("get", reverse("imports:job", args=[job.pk])),
         ("get", reverse("imports:rejects", args=[job.pk])),
         ("post", reverse("imports:remap", args=[job.pk])),
+        ("post", reverse("imports:check", args=[job.pk])),
         ("post", reverse("imports:commit", args=[job.pk])),
         ("post", reverse("imports:discard", args=[job.pk])),
     ]
@@ -320,17 +321,20 @@ def test_discarding_deletes_the_upload_and_its_job(admin_role_client, crm1) -> N
 
 @pytest.fixture
 def broker_down(settings):
-    """Celery publishes to a port where nothing listens (as when Redis is down)."""
-    saved = celery_app.conf.broker_url, celery_app._pool, celery_app.amqp._producer_pool
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    celery_app.conf.task_always_eager = False
-    celery_app.conf.broker_url = "redis://127.0.0.1:1/0"
+    """Call it to have Celery publish to a port where nothing listens (Redis down)."""
+    saved = celery_app.conf.broker_url
+
+    def down() -> None:
+        settings.CELERY_TASK_ALWAYS_EAGER = False
+        celery_app.conf.task_always_eager = False
+        celery_app.conf.broker_url = "redis://127.0.0.1:1/0"
+        celery_app._pool = celery_app.amqp._producer_pool = None
+
+    yield down
+    # Celery keeps its connection pools (kombu keeps them by URL, for the next test that
+    # takes the port down): forget them here, without closing them.
     celery_app._pool = celery_app.amqp._producer_pool = None
-    yield
-    for pool in (celery_app._pool, celery_app.amqp._producer_pool):
-        if pool is not None:
-            pool.force_close_all()
-    celery_app.conf.broker_url, celery_app._pool, celery_app.amqp._producer_pool = saved
+    celery_app.conf.broker_url = saved
     celery_app.conf.task_always_eager = True
 
 
@@ -339,6 +343,7 @@ def test_with_the_queue_down_the_commit_says_so_and_keeps_the_file(
 ) -> None:
     text = "account,metric,observed_at,value\nCRM-1,logins,2026-11-01,12\n"
     job = job_of(upload(admin_role_client, "signals", text))
+    broker_down()
 
     response = admin_role_client.post(reverse("imports:commit", args=[job.pk]), follow=True)
 
@@ -352,17 +357,48 @@ def test_with_the_queue_down_the_commit_says_so_and_keeps_the_file(
     assert reverse("imports:commit", args=[job.pk]) in html
 
 
+def test_with_the_queue_down_an_upload_is_kept_to_be_checked_later(
+    admin_role_client, crm1, broker_down
+) -> None:
+    broker_down()
+    response = upload(admin_role_client, "signals", SIGNALS_WITH_ERRORS)
+    job = job_of(response)
+
+    html = admin_role_client.get(response.url).content.decode()
+    assert "could not be checked: the task queue (Redis) does not answer" in html
+    assert reverse("imports:check", args=[job.pk]) in html
+    assert upload_path(job).exists()
+
+    # Redis is back.
+    celery_app.conf.task_always_eager = True
+    admin_role_client.post(reverse("imports:check", args=[job.pk]))
+    page = admin_role_client.get(reverse("imports:job", args=[job.pk]))
+    assert [e.row for e in page.context["errors"].object_list] == [3, 4, 5]
+
+
 # ---------------------------------------------------------------- progress
 
 
+def test_checking_a_file_polls_and_reloads_into_the_preview(admin_role_client, crm1) -> None:
+    from accounts.imports import jobs as services
+
+    job = job_of(upload(admin_role_client, "signals", SIGNALS_WITH_ERRORS))
+    services.import_job_mark_checking(job=job, token="t")
+    ImportJob.objects.filter(pk=job.pk).update(rows_read=20_000, bytes_read=job.file_size // 2)
+    poll = {**HTMX, "HTTP_HX_TARGET": "import-checking"}
+
+    html = admin_role_client.get(reverse("imports:job", args=[job.pk]), **poll).content.decode()
+    assert html.lstrip().startswith('<article id="import-checking"')
+    assert 'hx-trigger="every 1s"' in html and "20,000 rows so far" in html
+
+    services.import_job_preview(job_id=job.pk, token="t")
+    response = admin_role_client.get(reverse("imports:job", args=[job.pk]), **poll)
+    assert response["HX-Refresh"] == "true"
+
+
 def running_job(**values) -> ImportJob:
-    return ImportJob.objects.create(
-        kind="signals",
-        file_name="big.csv",
-        file_size=1000,
-        result={"queued_at": "2026-11-01T10:00:00+00:00"},
-        **values,
-    )
+    values.setdefault("result", {"queued_at": "2026-11-01T10:00:00+00:00"})
+    return ImportJob.objects.create(kind="signals", file_name="big.csv", file_size=1000, **values)
 
 
 def test_the_progress_fragment_polls_while_the_import_runs(
@@ -465,3 +501,16 @@ def test_no_get_of_the_import_pages_writes(admin_role_client, crm1) -> None:
                 b"".join(response.streaming_content)
         assert response.status_code == 200, url
         assert not [q["sql"] for q in queries if WRITE.search(q["sql"])], url
+
+
+def test_a_finished_import_polls_until_its_rejected_rows_are_kept(admin_role_client) -> None:
+    job = running_job(status=ImportJob.Status.REFUSED, error_count=3, result={})
+    upload_path(job).parent.mkdir(parents=True, exist_ok=True)
+    upload_path(job).write_text("account\n")  # the worker has not deleted it yet
+
+    html = admin_role_client.get(reverse("imports:job", args=[job.pk]), **HTMX).content.decode()
+    assert 'hx-trigger="every 1s"' in html and "Keeping the rows left out" in html
+
+    upload_path(job).unlink()
+    html = admin_role_client.get(reverse("imports:job", args=[job.pk]), **HTMX).content.decode()
+    assert "hx-trigger" not in html and "Refused: nothing imported" in html

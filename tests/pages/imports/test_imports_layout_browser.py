@@ -1,6 +1,6 @@
-"""In Chromium at 1280 and 390 px: the import pages (upload, a preview with row errors and a
-long file name, a result with skipped rows, a refused import, the history empty and full)
-never make the page scroll sideways; screenshots for a person to look at."""
+"""In Chromium at 1280 and 390 px: the import pages (upload, a file being checked, a preview
+with row errors and a long file name, a result with skipped rows, a refused import, the
+history empty and full) never make the page scroll sideways; screenshots to look at."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from accounts import tasks
 from accounts.imports import ImportOptions
-from accounts.imports.jobs import import_job_create
+from accounts.imports.jobs import import_job_create, import_job_mark_checking
 from accounts.models import ImportJob
 from tests.factories import AccountFactory, MetricFactory
 
@@ -34,14 +34,17 @@ def upload_dir(settings, tmp_path):
     settings.IMPORT_UPLOAD_DIR = tmp_path / "imports"
 
 
-def job(admin, *, name: str = LONG_NAME, **options) -> ImportJob:
-    return import_job_create(
+def job(admin, *, name: str = LONG_NAME, check: bool = True, **options) -> ImportJob:
+    created = import_job_create(
         kind="signals",
         chunks=[TEXT.encode()],
         file_name=name,
         options=ImportOptions(source="crm", **options),
         user=admin,
     )
+    if check:
+        tasks.import_job_check(job=created)  # in-process: tasks are eager here
+    return created
 
 
 def log_in(page: Page, live_server, user, password: str) -> None:
@@ -74,6 +77,12 @@ def test_the_import_pages_fit_wide_and_narrow_windows(
     look(page, live_server, reverse("imports:upload"), "upload")
     look(page, live_server, reverse("imports:history"), "history-empty")
     expect(page.get_by_role("heading", name="No imports yet")).to_be_visible()
+
+    checking = job(admin_role_user, check=False)
+    import_job_mark_checking(job=checking, token="never-finishes")
+    ImportJob.objects.filter(pk=checking.pk).update(rows_read=1_234_567, bytes_read=60)
+    look(page, live_server, reverse("imports:job", args=[checking.pk]), "checking")
+    expect(page.get_by_role("heading", name="Checking the file…")).to_be_visible()
 
     previewed = job(admin_role_user)
     look(page, live_server, reverse("imports:job", args=[previewed.pk]), "preview-errors")
