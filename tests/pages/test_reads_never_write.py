@@ -68,6 +68,7 @@ GETS: dict[str, list[tuple[str, dict]]] = {
     "catalogue:stage": [("", {})],
     "catalogue:metric_new": [("", {})],
     "catalogue:metric": [("", {})],
+    "catalogue:metrics_csv": [("", {})],
     "accounts:journey": [
         ("", {}),
         ("?owner=all&band=red", {**HTMX, "HTTP_HX_TRIGGER": "journey-filters"}),
