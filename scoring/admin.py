@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from scoring.models import (
+    AnalysisRun,
     CategoryWeight,
     HealthScore,
     Measure,
@@ -156,3 +157,10 @@ class ScorecardChangeAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_select_related = ["scorecard", "user"]
     search_fields = ["summary"]
     date_hierarchy = "at"
+
+
+@admin.register(AnalysisRun)
+class AnalysisRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["id", "kind", "scorecard", "status", "progress", "created_at", "computed_at"]
+    list_filter = ["kind", "status"]
+    list_select_related = ["scorecard"]

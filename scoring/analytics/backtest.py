@@ -37,7 +37,7 @@ MIN_BAND = 5
 Progress = Callable[[float, str], None]
 
 
-def _no_progress(fraction: float, message: str) -> None:
+def no_progress(fraction: float, message: str) -> None:
     return None
 
 
@@ -99,7 +99,7 @@ def observations(
     horizon_days: int,
     pop: lab.Population | None = None,
     use_stored: bool = True,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> Observations:
     """The version's scores at each date, labelled by churn within the horizon."""
     pop = pop or lab.population()
@@ -174,17 +174,24 @@ def _band_rates(obs: Observations) -> dict[str, dict]:
 
 
 def _measure_aucs(version: VersionConfig, obs: Observations) -> list[dict]:
+    """Each measure's AUC with a 95 % interval; "significant" holds the measures jointly to
+    5 % (Bonferroni), so twenty measures on pure noise do not flag one by chance."""
+    from scipy.stats import norm
+
+    z_joint = float(norm.ppf(1 - 0.025 / max(len(version.measures), 1)))
     out = []
     for j, m in enumerate(version.measures):
         col = obs.sub[:, j]
         has = ~np.isnan(col)
         value = metrics.auc(col[has], obs.churned[has])
         low = high = None
+        significant = None
         if value is not None:
             se = metrics.auc_standard_error(
                 value, int(obs.churned[has].sum()), int((~obs.churned[has]).sum())
             )
             low, high = max(0.0, value - metrics.Z95 * se), min(1.0, value + metrics.Z95 * se)
+            significant = abs(value - 0.5) > z_joint * se
         out.append(
             asdict(
                 MeasureAuc(
@@ -196,7 +203,7 @@ def _measure_aucs(version: VersionConfig, obs: Observations) -> list[dict]:
                     low=low,
                     high=high,
                     agrees=None if value is None else value > 0.5,
-                    significant=None if low is None else (low > 0.5 or high < 0.5),
+                    significant=significant,
                 )
             )
         )
@@ -314,7 +321,7 @@ def backtest(
     is_draft: bool = False,
     today: dt.date | None = None,
     use_stored: bool = True,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> BacktestResult:
     """Back-test the version over [start, end]; see the module's docstring."""
     began = time.perf_counter()

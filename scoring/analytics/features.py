@@ -21,6 +21,9 @@ from scoring.aggregates import AggRequest, aggregate, window_end
 # attributes imported once (plan size, contract length); counts and sums catch events.
 AGGREGATIONS = ("mean", "last", "sum", "count", "min", "max", "trend")
 WINDOWS = (30, 90, 365)
+# An attribute imported once (at signing) stays readable for as long as a measure can look
+# back: its last value over the longest window a measure allows.
+STATIC = ("last", 730)
 CHUNK_ACCOUNTS = 20_000
 
 
@@ -45,7 +48,7 @@ class Candidate:
 
 def metrics_with_data(start: dt.date, end: dt.date) -> list[Metric]:
     """The metrics with any signal that a candidate window ending in [start, end] reads."""
-    first = window_end(start - dt.timedelta(days=max(WINDOWS) + 1))
+    first = window_end(start - dt.timedelta(days=STATIC[1] + 1))
     ids = (
         Signal.objects.filter(observed_at__gte=first, observed_at__lt=window_end(end))
         .values_list("metric_id", flat=True)
@@ -60,6 +63,8 @@ def candidates_for(metrics: list[Metric]) -> list[Candidate]:
         for w in WINDOWS:
             for a in AGGREGATIONS:
                 out.append(Candidate(m.pk, m.key, m.name, m.category, m.direction, a, w))
+        a, w = STATIC
+        out.append(Candidate(m.pk, m.key, m.name, m.category, m.direction, a, w))
     return out
 
 

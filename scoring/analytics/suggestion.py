@@ -15,7 +15,7 @@ from scoring.analytics import features as feat
 from scoring.analytics import labels as lab
 from scoring.analytics import metrics, suggest
 from scoring.analytics.asof import scores_as_of
-from scoring.analytics.backtest import Progress, _no_progress, version_accounts
+from scoring.analytics.backtest import Progress, no_progress, version_accounts
 from scoring.bands import ORDER, Band
 from scoring.models import Category
 from scoring.specs import VersionConfig
@@ -103,7 +103,7 @@ def suggestion_compute(
     end: dt.date,
     horizon_days: int,
     today: dt.date | None = None,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> SuggestionResult:
     began = time.perf_counter()
     labelled = lab.labelled_dates(start, end, horizon_days=horizon_days, today=today)
