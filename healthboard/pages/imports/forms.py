@@ -74,8 +74,9 @@ class UploadForm(ChoicesForm):
 
     field_order = ["kind", "file", "skip_bad_rows", "create_missing", "day_first", "source"]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, too_large: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        self.too_large = too_large
         limit = settings.IMPORT_MAX_FILE_BYTES
         self.fields["file"].help_text = (
             f"UTF-8, UTF-16 or Windows-1252; comma, semicolon or tab. Up to "
@@ -84,13 +85,26 @@ class UploadForm(ChoicesForm):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        limit = settings.IMPORT_MAX_FILE_BYTES
-        if upload.size > limit:
-            raise forms.ValidationError(
-                f"The file is {filesizeformat(upload.size)}; one import takes up to "
-                f"{filesizeformat(limit)}. Split it into smaller files."
-            )
+        if upload.size > settings.IMPORT_MAX_FILE_BYTES:
+            raise forms.ValidationError(self.size_message(f"{filesizeformat(upload.size)}"))
         return upload
+
+    def clean(self):
+        data = super().clean()
+        if self.too_large:
+            # The upload was stopped at the limit (healthboard.lib.uploads): it is not
+            # missing, it is too large; and the choices after it in the form were dropped.
+            self._errors.pop("file", None)
+            self.add_error("file", self.size_message("over that"))
+        return data
+
+    @staticmethod
+    def size_message(size: str) -> str:
+        limit = filesizeformat(settings.IMPORT_MAX_FILE_BYTES)
+        return (
+            f"One import takes files up to {limit}; this one is {size}. Split it into "
+            "smaller files."
+        )
 
 
 class MappingForm(ChoicesForm):

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
@@ -24,6 +26,7 @@ from accounts.imports import jobs as services
 from accounts.models import ImportJob
 from healthboard.lib import htmx
 from healthboard.lib.roles import permission_required
+from healthboard.lib.uploads import UploadLimit
 from healthboard.pages.imports import selectors
 from healthboard.pages.imports.forms import MappingForm, UploadForm
 
@@ -38,11 +41,23 @@ UPLOAD, CHECKING, PREVIEW, JOB, HISTORY = (
 CHECKING_REGION = "import-checking"
 
 
+# CSRF is checked inside, once the upload handlers are in place: the CSRF check reads the
+# body, and with it the whole file (Django's own pattern for changing upload handlers).
+@csrf_exempt
 @require_http_methods(["GET", "POST"])
 @permission_required(IMPORT)
 def import_upload(request: HttpRequest) -> HttpResponse:
-    form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
-    if request.method == "POST" and form.is_valid():
+    # A file over the limit is refused as it arrives, not after a copy of it was stored.
+    request.upload_handlers.insert(0, UploadLimit(request, settings.IMPORT_MAX_FILE_BYTES))
+    return _upload(request)
+
+
+@csrf_protect
+def _upload(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return render(request, UPLOAD, {"form": UploadForm(), "kinds": _kinds()})
+    form = UploadForm(request.POST, request.FILES, too_large=request.upload_over_limit)
+    if form.is_valid():
         upload = form.cleaned_data["file"]
         try:
             job = services.import_job_create(
@@ -57,8 +72,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         else:
             _check(request, job)
             return redirect("imports:job", pk=job.pk)
-    status = 400 if form.errors else 200
-    return render(request, UPLOAD, {"form": form, "kinds": _kinds()}, status=status)
+    return render(request, UPLOAD, {"form": form, "kinds": _kinds()}, status=400)
 
 
 def _kinds() -> list[tuple[str, str, list]]:

@@ -9,6 +9,7 @@ import re
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.html import escape
@@ -146,9 +147,23 @@ def test_an_upload_over_the_size_limit_is_refused_with_the_limit(
     response = upload(admin_role_client, "signals", "account,metric,observed_at,value\n" * 10)
 
     assert response.status_code == 400
-    assert "one import takes up to 100" in response.content.decode()
+    # Stopped as it arrived (healthboard.lib.uploads), and said so: not "choose a file".
+    assert response.wsgi_request.upload_over_limit is True
+    html = response.content.decode()
+    assert "One import takes files up to 100\xa0bytes; this one is over that." in html
+    assert "Choose a CSV file" not in html
     assert not ImportJob.objects.exists()
     assert not any(upload_dir.glob("*")) if upload_dir.exists() else True
+
+
+def test_the_upload_checks_its_csrf_token(admin_role_user) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_role_user)
+
+    response = upload(client, "signals", "account,metric,observed_at,value\n")
+
+    assert response.status_code == 403
+    assert not ImportJob.objects.exists()
 
 
 def test_an_upload_without_kind_or_file_says_what_is_missing(admin_role_client) -> None:
@@ -165,6 +180,8 @@ def test_an_unreadable_file_is_previewed_as_refused_with_why(admin_role_client, 
     html = admin_role_client.get(reverse("imports:job", args=[job.pk])).content.decode()
 
     assert "The file is empty." in html
+    # No header, so no columns to map (only another file can help).
+    assert reverse("imports:remap", args=[job.pk]) not in html
     assert Signal.objects.count() == 0
 
 
