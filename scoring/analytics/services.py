@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import time
 from dataclasses import dataclass
 
@@ -140,6 +141,17 @@ def analysis_create(*, kind: str, parameters: dict, user=None) -> AnalysisRun:
     )
 
 
+def json_safe(value):
+    """NaN and infinities as null (JSON has neither; PostgreSQL's jsonb refuses them)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
 class _Progress:
     """Writes progress to the run at most once a second (a conditional update: no reads)."""
 
@@ -179,7 +191,7 @@ def analysis_execute(*, run_id: int) -> AnalysisRun | None:
         return run
     AnalysisRun.objects.filter(pk=run_id).update(
         status=AnalysisRun.Status.DONE,
-        result=result,
+        result=json_safe(result),
         progress=100,
         message="Done",
         computed_at=timezone.now(),

@@ -55,3 +55,8 @@ def test_bad_parameters_are_named_and_nothing_is_stored(parameters, message):
     with pytest.raises(AnalysisInputError, match=message):
         analysis_create(kind=AnalysisRun.Kind.BACKTEST, parameters=parameters)
     assert not AnalysisRun.objects.exists()
+
+
+def test_results_are_stored_without_nan_or_infinity():
+    value = {"auc": float("nan"), "roc": [{"threshold": float("-inf")}, 0.5], "n": 3}
+    assert services.json_safe(value) == {"auc": None, "roc": [{"threshold": None}, 0.5], "n": 3}
