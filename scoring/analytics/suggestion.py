@@ -65,7 +65,15 @@ def _category(metric_category: str) -> str:
 
 
 def _rows(version, dates, horizon_days, pop, candidates, progress):
+    """(accounts, current scores, candidate values, labels) per (account, date) row; with more
+    than MAX_ROWS rows, those of a random sample of the accounts (all their dates), chosen
+    before anything is read."""
     mine = version_accounts(version, pop)
+    rows = sum(int((pop.customers_on(d) & mine).sum()) for d in dates)
+    sampled = rows > MAX_ROWS
+    if sampled:
+        rng = np.random.default_rng(suggest.SEED)
+        mine = mine & (rng.random(len(pop)) < MAX_ROWS / rows)
     parts = []
     for i, day in enumerate(dates):
         progress(0.6 * i / max(len(dates), 1), f"Reading {day:%-d %b %Y} ({i + 1} of {len(dates)})")
@@ -76,24 +84,14 @@ def _rows(version, dates, horizon_days, pop, candidates, progress):
         parts.append((ids, current.score, values, pop.churned_within(day, horizon_days)[mask]))
     if not parts:
         no_rows = np.array([], np.int64)
-        return no_rows, no_rows * 1.0, np.empty((0, len(candidates))), no_rows.astype(bool)
+        return no_rows, no_rows * 1.0, np.empty((0, len(candidates))), no_rows.astype(bool), False
     return (
         np.concatenate([p[0] for p in parts]),
         np.concatenate([p[1] for p in parts]),
         np.vstack([p[2] for p in parts]),
         np.concatenate([p[3] for p in parts]),
+        sampled,
     )
-
-
-def _sample(groups: np.ndarray, limit: int) -> np.ndarray | None:
-    """Rows of a random sample of accounts (all their dates) when there are too many rows."""
-    if len(groups) <= limit:
-        return None
-    accounts = np.unique(groups)
-    share = limit / len(groups)
-    rng = np.random.default_rng(suggest.SEED)
-    chosen = rng.choice(accounts, size=max(1, int(len(accounts) * share)), replace=False)
-    return np.flatnonzero(np.isin(groups, chosen))
 
 
 def suggestion_compute(
@@ -134,13 +132,9 @@ def suggestion_compute(
     if result.missing:
         result.status = "not_enough_data"
         return result
-    groups, current, values, y = _rows(
+    groups, current, values, y, result.sampled = _rows(
         version, labelled.dates, horizon_days, lab.population(), candidates, progress
     )
-    rows = _sample(groups, MAX_ROWS)
-    if rows is not None:
-        groups, current, values, y = groups[rows], current[rows], values[rows], y[rows]
-        result.sampled = True
     result.n_observations = len(y)
     result.n_accounts = int(np.unique(groups).size)
     result.n_churned = int(np.unique(groups[y]).size)

@@ -242,3 +242,14 @@ def test_the_command_saves_a_draft_and_prints_json_last(day, capsys):
     assert [w["metric"] for w in result["weights"]] == ["contract_months"]
     draft = ScorecardVersion.objects.get(pk=result["draft_id"])
     assert draft.status == ScorecardVersion.Status.DRAFT
+
+
+@pytest.mark.django_db
+def test_too_many_rows_read_a_sample_of_accounts_with_all_their_dates(day, monkeypatch):
+    from scoring.analytics import suggestion
+
+    _unlike_the_demo(day)
+    monkeypatch.setattr(suggestion, "MAX_ROWS", 60)  # 60 accounts × 2 dates = 120 rows
+    result = suggestion_compute(_config(), start=add_months(day, -1), end=day, horizon_days=90)
+    assert result.sampled
+    assert result.n_observations == 2 * result.n_accounts < 120
