@@ -22,6 +22,15 @@ from scoring.models import HealthScore, ScoreRun
 MONTH_DAYS = 30.4375
 MIN_CURVE = 5  # a curve of fewer accounts says nothing
 DEFAULT_BAND_DAYS = 182  # band curves start from a snapshot about six months old
+# Tenure groups (months as a customer on the band date): label, from, to.
+TENURE_GROUPS = (
+    ("Under 6 months", 0, 6),
+    ("6–12 months", 6, 12),
+    ("1–2 years", 12, 24),
+    ("2 years or more", 24, 10_000),
+)
+# A tenure month's churn rate worth calling out needs this many accounts at risk.
+MIN_MONTH_AT_RISK = 20
 
 
 @dataclass
@@ -32,10 +41,12 @@ class RetentionReport:
     n_churned: int
     undated_churn: int  # churned accounts without a churn date (left out)
     by_band: list[dict] = field(default_factory=list)
+    by_tenure: list[dict] = field(default_factory=list)  # from band_date, by tenure then
     by_cohort: list[dict] = field(default_factory=list)
     cohort_unit: str = "year"
     tenure_months: list[dict] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    interpretation: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -101,9 +112,46 @@ def retention_report(
         return report
     report.band_date = day.isoformat()
     report.by_band = _by_band(pop, day, now, churned)
+    report.by_tenure = _by_tenure(pop, day, now, churned)
     if not report.by_band:
         report.missing.append(f"Too few accounts per band on {day} for retention curves.")
+    report.interpretation = _interpret(report)
     return report
+
+
+def _by_tenure(pop: lab.Population, day: dt.date, now, churned: np.ndarray) -> list[dict]:
+    """From `day`: months until churn (or today) of the then customers, by tenure then."""
+    d = np.datetime64(day.isoformat(), "D")
+    watched = pop.customers_on(day)
+    tenure = _months((d - pop.start) / lab.DAY)
+    months = _months((np.where(churned, pop.churn, now) - d) / lab.DAY)
+    curves = []
+    for label, low, high in TENURE_GROUPS:
+        rows = watched & (tenure >= low) & (tenure < high)
+        if rows.sum() >= MIN_CURVE:
+            curves.append(kaplan_meier(months[rows], churned[rows], label=label).to_json())
+    return curves
+
+
+def _interpret(r: RetentionReport) -> list[str]:
+    lines = [f"{r.n_accounts:,} accounts, {r.n_churned:,} of them churned (a churn date known)."]
+    months = [m for m in r.tenure_months if m["at_risk"] >= MIN_MONTH_AT_RISK and m["rate"]]
+    if months:
+        worst = max(months, key=lambda m: m["rate"])
+        lines.append(
+            f"Churn peaks in month {worst['month']} of tenure: {100 * worst['rate']:.1f} % of "
+            f"the {worst['at_risk']:,} accounts that reached it left during it "
+            f"(95 % {100 * worst['low']:.1f}–{100 * worst['high']:.1f} %)."
+        )
+    for curve in r.by_band:
+        if curve["survival"]:
+            lines.append(
+                f"{curve['label']} on {r.band_date}: {100 * curve['survival'][-1]:.0f} % still "
+                f"customers {curve['times'][-1]:.0f} months later ({curve['n']:,} accounts)."
+            )
+    if r.undated_churn:
+        lines.append(f"{r.undated_churn:,} churned accounts have no churn date and are left out.")
+    return lines
 
 
 def _cohorts(starts: np.ndarray, tenure: np.ndarray, events: np.ndarray):

@@ -66,3 +66,15 @@ def test_no_accounts_or_no_churn_say_what_is_missing():
     report = retention_report(today=TODAY)
     assert any("No account has churned" in m for m in report.missing)
     assert any("No stored scores" in m for m in report.missing)
+
+
+@pytest.mark.django_db
+def test_retention_by_tenure_at_the_band_date():
+    run = ScoreRunFactory(date=dt.date(2025, 6, 1))
+    for i in range(5):  # customers for 5 months on 1 Jun 2025; two churn 149 days later
+        HealthScoreFactory(account=_account(300 if i < 2 else None), run=run, score=50)
+    report = retention_report(today=TODAY, band_date=dt.date(2025, 6, 1))
+    (curve,) = report.by_tenure
+    assert curve["label"] == "Under 6 months" and curve["n"] == 5
+    assert curve["survival"] == pytest.approx([0.6])
+    assert any("still customers" in line for line in report.interpretation)
