@@ -137,7 +137,8 @@ def _interpret(r: RetentionReport) -> list[str]:
     lines = [f"{r.n_accounts:,} accounts, {r.n_churned:,} of them churned (a churn date known)."]
     months = [m for m in r.tenure_months if m["at_risk"] >= MIN_MONTH_AT_RISK and m["rate"]]
     if months:
-        worst = max(months, key=lambda m: m["rate"])
+        # By the interval's lower end: a high rate among a few dozen accounts is no peak.
+        worst = max(months, key=lambda m: m["low"])
         lines.append(
             f"Churn peaks in month {worst['month']} of tenure: {100 * worst['rate']:.1f} % of "
             f"the {worst['at_risk']:,} accounts that reached it left during it "
