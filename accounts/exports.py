@@ -11,7 +11,6 @@ takes that back off).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 
 from django.contrib.auth import get_user_model
@@ -45,15 +44,16 @@ def _importable_owners() -> dict[int, str]:
 
 def account_rows(accounts: QuerySet[Account]) -> Iterator[list]:
     """The accounts (in the queryset's order) in the accounts import's columns. Two queries:
-    the owners' e-mails, then the accounts with their segment and stage.
+    the owners' e-mails, then the accounts' columns with their segment's and stage's name.
 
     An owner the import could not find by e-mail (deactivated, no e-mail, or sharing one with
     an earlier user) is left empty: an empty cell keeps the stored owner."""
     owners = _importable_owners()
     fields = _fields("accounts")
-    rows = accounts.select_related("segment", "stage").only(
+    rows = accounts.values_list(
         "external_id",
         "name",
+        "segment__name",
         "owner_id",
         "industry",
         "arr",
@@ -61,28 +61,32 @@ def account_rows(accounts: QuerySet[Account]) -> Iterator[list]:
         "seats",
         "start_date",
         "renewal_date",
+        "stage__name",
         "status",
         "churn_date",
-        "segment__name",
-        "stage__name",
     )
-    for account in rows.iterator(chunk_size=CHUNK):
-        values = {
-            "external_id": account.external_id,
-            "name": account.name,
-            "segment": account.segment.name,
-            "owner": owners.get(account.owner_id, ""),
-            "industry": account.industry,
-            "arr": account.arr,
-            "plan": account.plan,
-            "seats": account.seats,
-            "start_date": account.start_date,
-            "renewal_date": account.renewal_date,
-            "stage": account.stage.name,
-            "status": account.status,
-            "churn_date": account.churn_date,
-        }
+    for row in rows.iterator(chunk_size=CHUNK):
+        values = dict(zip(ACCOUNT_COLUMNS, row, strict=True))
+        values["owner"] = owners.get(values["owner"], "")
         yield [values[field] for field in fields]
+
+
+# The import's field names, in the order account_rows reads them.
+ACCOUNT_COLUMNS = (
+    "external_id",
+    "name",
+    "segment",
+    "owner",
+    "industry",
+    "arr",
+    "plan",
+    "seats",
+    "start_date",
+    "renewal_date",
+    "stage",
+    "status",
+    "churn_date",
+)
 
 
 DIRECTION_WORDS = {
@@ -114,6 +118,7 @@ def signal_rows(signals: QuerySet[Signal]) -> Iterator[list]:
     signal without an external id is found again by its account, metric, time, value and
     source."""
     fields = _fields("signals")
+    tz = timezone.get_current_timezone()
     rows = signals.values_list(
         "account__external_id",
         "metric__key",
@@ -130,7 +135,7 @@ def signal_rows(signals: QuerySet[Signal]) -> Iterator[list]:
         values = {
             "account": account,
             "metric": metric,
-            "observed_at": _local(observed_at),
+            "observed_at": observed_at.astimezone(tz),
             "value": value,
             "category": category,
             "text": text,
@@ -138,7 +143,3 @@ def signal_rows(signals: QuerySet[Signal]) -> Iterator[list]:
             "external_id": external_id,
         }
         yield [values[field] for field in fields]
-
-
-def _local(moment: dt.datetime) -> dt.datetime:
-    return timezone.localtime(moment) if timezone.is_aware(moment) else moment

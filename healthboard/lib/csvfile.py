@@ -26,8 +26,19 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 Cell = str | int | float | Decimal | dt.date | None
 
 
+# The first characters worth a closer look (the formula starts, and an apostrophe that may
+# stand before one).
+_SUSPECT_FIRST = frozenset((*FORMULA_STARTS, "'"))
+
+
 def cell(value: Cell) -> str | int | float | Decimal:
     """One cell as written: text neutralised, dates in ISO form, None empty."""
+    if type(value) is str:
+        # Most cells are plain text with a harmless first character: decided by one set
+        # lookup (a 100,000-row export calls this a million times).
+        if value[:1] in _SUSPECT_FIRST and _looks_like_formula(value):
+            return f"'{value}"
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):

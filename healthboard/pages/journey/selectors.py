@@ -211,52 +211,56 @@ def _card_order(board: _Board) -> np.ndarray:
 
 @dataclass(frozen=True)
 class BoardRow:
-    """One account on the board, for the CSV export."""
+    """One account on the board, for the CSV export (owner and segment by id: the page's
+    form has read them already)."""
 
     stage: JourneyStage
-    account: Account
+    name: str
+    external_id: str
+    owner_id: int | None
+    segment_id: int
+    arr: Decimal
+    renewal_date: dt.date | None
     band: str
     score: float | None
     days_in_stage: int | None
 
 
 EXPORT_CHUNK = 2000
+EXPORT_FIELDS = ("id", "name", "external_id", "owner_id", "segment_id", "arr", "renewal_date")
 
 
 def journey_rows(
     *, run: ScoreRun, stages: list[JourneyStage], filters: AccountFilters, today: dt.date
 ) -> Iterator[BoardRow]:
     """Every account on the board (not only each stage's top cards), stage by stage in the
-    cards' order. The board's reads (_board: two or three queries), then the accounts with
-    their owner and segment, one query per EXPORT_CHUNK of them, so memory stays flat."""
+    cards' order. The board's reads (_board: two or three queries), then the accounts' own
+    columns, one query per EXPORT_CHUNK of them, so memory stays flat."""
     board = _board(run=run, stages=stages, filters=filters, today=today)
     order = _card_order(board)
     for start in range(0, len(order), EXPORT_CHUNK):
         part = order[start : start + EXPORT_CHUNK]
-        accounts = (
-            Account.objects.select_related("owner", "segment")
-            .only(
-                "id",
-                "name",
-                "external_id",
-                "arr",
-                "renewal_date",
-                "owner__username",
-                "owner__first_name",
-                "owner__last_name",
-                "segment__name",
+        accounts = {
+            row[0]: row
+            for row in Account.objects.filter(pk__in=board.ids[part].tolist()).values_list(
+                *EXPORT_FIELDS
             )
-            .in_bulk(board.ids[part].tolist())
-        )
+        }
         for i in part.tolist():
             account = accounts.get(int(board.ids[i]))
             if account is None:
                 continue  # deleted since the board was read
+            _pk, name, external_id, owner_id, segment_id, arr, renewal_date = account
             score = float(board.score[i])
             days = int(board.days[i])
             yield BoardRow(
                 stage=stages[int(board.column[i])],
-                account=account,
+                name=name,
+                external_id=external_id,
+                owner_id=owner_id,
+                segment_id=segment_id,
+                arr=arr,
+                renewal_date=renewal_date,
                 band=RISK_ORDER[int(board.band[i])],
                 score=None if np.isnan(score) else score,
                 days_in_stage=None if days == NO_DATE else days,

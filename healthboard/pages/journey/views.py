@@ -20,7 +20,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import services
-from accounts.models import JourneyStage
+from accounts.models import JourneyStage, Segment
 from healthboard.lib import htmx
 from healthboard.lib.csvfile import csv_response, number
 from healthboard.lib.roles import can_work_on, role_of
@@ -222,19 +222,19 @@ CSV_HEADER = [
 ]
 
 
-def _csv_rows(rows):
+def _csv_rows(rows, *, owners: dict[int, str], segments: dict[int, str]):
     for row in rows:
-        account, days = row.account, row.days_in_stage
+        days = row.days_in_stage
         yield [
             row.stage.name,
-            account.name,
-            account.external_id,
-            user_label(account.owner) if account.owner else "",
-            account.segment.name,
+            row.name,
+            row.external_id,
+            owners.get(row.owner_id, ""),
+            segments.get(row.segment_id, ""),
             Band(row.band).label,
             number(row.score, 1),
-            number(account.arr, 2),
-            account.renewal_date,
+            number(row.arr, 2),
+            row.renewal_date,
             days,
             "" if days is None else ("yes" if days > row.stage.target_days else "no"),
         ]
@@ -254,6 +254,12 @@ def journey_csv(request: HttpRequest) -> StreamingHttpResponse:
     rows = journey_rows(
         run=run, stages=journey_stages(), filters=form.filters(), today=timezone.localdate()
     )
+    # Every owner of an active account is among the form's owners; segments are a few rows:
+    # both read once, not joined on every row.
+    owners = {owner.pk: user_label(owner) for owner in form.owners}
+    segments = dict(Segment.objects.values_list("pk", "name"))
     return csv_response(
-        filename=f"journey-{run.date:%Y-%m-%d}.csv", header=CSV_HEADER, rows=_csv_rows(rows)
+        filename=f"journey-{run.date:%Y-%m-%d}.csv",
+        header=CSV_HEADER,
+        rows=_csv_rows(rows, owners=owners, segments=segments),
     )
