@@ -251,3 +251,42 @@ def test_a_signals_export_re_imports_with_the_source_option_too(signals):
     result = import_run(kind="signals", file=file, options=ImportOptions(source="other"))
 
     assert result.ok and result.created == 0
+
+
+# ---------------------------------------------------------------- from the shell
+
+
+def test_export_csv_writes_what_import_csv_reads_back_unchanged(signals, accounts, tmp_path):
+    from django.core.management import call_command
+
+    before = (accounts_state(), signals_state())
+    for kind in ("accounts", "metrics", "signals"):
+        path = tmp_path / f"{kind}.csv"
+        err = io.StringIO()
+        call_command("export_csv", kind, str(path), stderr=err)
+        assert f"Wrote {len(list(csv.reader(path.open(newline='')))) - 1:,} {kind}" in (
+            err.getvalue()
+        )
+        result = import_run(kind=kind, file=path.open("rb"))
+        assert result.ok and (result.created, result.updated) == (0, 0), result.errors
+
+    assert (accounts_state(), signals_state()) == before
+
+
+def test_export_csv_writes_one_accounts_signals_to_standard_output(signals):
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("export_csv", "signals", "--account", "SIG-1", stdout=out)
+
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    assert rows[0] == export_header("signals")
+    assert {row[0] for row in rows[1:]} == {"SIG-1"}
+    assert len(rows) - 1 == Signal.objects.filter(account__external_id="SIG-1").count()
+
+
+def test_export_csv_of_an_unknown_account_says_so(db):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="no account with external id 'NOPE'"):
+        call_command("export_csv", "signals", "--account", "NOPE", stdout=io.StringIO())
