@@ -114,37 +114,88 @@ MEASURE_COPY = (
 )
 
 
+def _draft_of(
+    card: Scorecard, source: ScorecardVersion | None, *, user, summary: str
+) -> ScorecardVersion:
+    """A new draft of `card`: a copy of `source` (its bands, category weights, measures, in
+    order), or empty with the default bands; recorded in the card's audit trail with
+    `summary` ("{number}" becomes the draft's number)."""
+    draft = ScorecardVersion.objects.create(
+        scorecard=card,
+        number=_next_number(card),
+        status=ScorecardVersion.Status.DRAFT,
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+        **({f: getattr(source, f) for f in BAND_COPY} if source else {}),
+    )
+    if source is not None:
+        CategoryWeight.objects.bulk_create(
+            CategoryWeight(version=draft, category=cw.category, weight=cw.weight)
+            for cw in source.category_weights.all()
+        )
+        Measure.objects.bulk_create(
+            Measure(version=draft, **{f: getattr(m, f) for f in MEASURE_COPY})
+            for m in source.measures.order_by("order", "id")
+        )
+    _record(
+        draft,
+        scorecard=card,
+        number=draft.number,
+        user=user,
+        action=ScorecardChange.Action.CREATED,
+        summary=summary.replace("{number}", str(draft.number)),
+    )
+    return draft
+
+
 def scorecard_draft_create(*, scorecard: Scorecard, user) -> ScorecardVersion:
     """A new draft: a copy of the active version (its bands, category weights, measures)."""
     with transaction.atomic():
         card = Scorecard.objects.select_for_update().get(pk=scorecard.pk)
         active = card.versions.filter(status=ScorecardVersion.Status.ACTIVE).first()
-        draft = ScorecardVersion.objects.create(
-            scorecard=card,
-            number=_next_number(card),
-            status=ScorecardVersion.Status.DRAFT,
-            created_by=user if getattr(user, "is_authenticated", False) else None,
-            **({f: getattr(active, f) for f in BAND_COPY} if active else {}),
-        )
-        if active is not None:
-            CategoryWeight.objects.bulk_create(
-                CategoryWeight(version=draft, category=cw.category, weight=cw.weight)
-                for cw in active.category_weights.all()
-            )
-            Measure.objects.bulk_create(
-                Measure(version=draft, **{f: getattr(m, f) for f in MEASURE_COPY})
-                for m in active.measures.order_by("order", "id")
-            )
         source = f"a copy of v{active.number}" if active else "empty"
-        _record(
-            draft,
-            scorecard=card,
-            number=draft.number,
+        return _draft_of(card, active, user=user, summary="Draft v{number} created: " + source)
+
+
+def scorecard_create(
+    *,
+    name: str,
+    description: str = "",
+    segments=(),
+    copy_from: Scorecard | None = None,
+    user,
+) -> ScorecardVersion:
+    """A new scorecard for `segments`, and its first draft: empty, or a copy of `copy_from`'s
+    active version. Nothing is scored differently until the draft is published: scoring
+    reads active versions only, and publishing gives the segments to this scorecard
+    (scorecard_publish). Returns the draft, for the editor."""
+    with transaction.atomic():
+        card = Scorecard.objects.create(name=name, description=description)
+        card.segments.set(segments)
+        source = None
+        if copy_from is not None:
+            source = copy_from.versions.filter(status=ScorecardVersion.Status.ACTIVE).first()
+        what = f"a copy of {copy_from.name} v{source.number}" if source else "empty"
+        names = ", ".join(sorted(s.name for s in segments)) or "no segment yet"
+        return _draft_of(
+            card,
+            source,
             user=user,
-            action=ScorecardChange.Action.CREATED,
-            summary=f"Draft v{draft.number} created: {source}",
+            summary=f"Scorecard created for {names}; draft v" + "{number}: " + what,
         )
-    return draft
+
+
+def _take_segments(card: Scorecard) -> list[str]:
+    """Give `card`'s segments to it alone: another scorecard that also names one of them
+    lets it go. Returns the lines for the audit trail."""
+    mine = list(card.segments.all())
+    lines = []
+    others = Scorecard.objects.exclude(pk=card.pk).filter(segments__in=mine).distinct()
+    for other in others.prefetch_related("segments"):
+        taken = [s for s in other.segments.all() if s in mine]
+        other.segments.remove(*taken)
+        for segment in taken:
+            lines.append(f"Segment {segment.name} moved from {other.name} to {card.name}")
+    return lines
 
 
 def scorecard_draft_save(*, draft: ScorecardVersion, forms, user) -> list[str]:
@@ -226,7 +277,8 @@ def scorecard_publish(
         locked.published_at = timezone.now()
         locked.published_by = user if getattr(user, "is_authenticated", False) else None
         locked.save(update_fields=["status", "published_at", "published_by"])
-        lines = snapshot_diff(old, version_snapshot(locked))
+        # A new scorecard takes its segments over when it first scores them.
+        lines = snapshot_diff(old, version_snapshot(locked)) + _take_segments(card)
         replaced = f", replacing v{previous.number}" if previous else ""
         _record(
             locked,

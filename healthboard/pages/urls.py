@@ -55,6 +55,7 @@ scoring_urls = (
     [
         # -- scorecards
         path("scorecards/", scorecards.scorecard_list, name="scorecards"),
+        path("scorecards/new/", scorecards.scorecard_create, name="scorecard_create"),
         path("scorecards/<int:pk>/", scorecards.scorecard_detail, name="scorecard_detail"),
         path(
             "scorecards/<int:pk>/history/",

@@ -75,6 +75,7 @@ GETS: dict[str, list[tuple[str, dict]]] = {
     ],
     "accounts:journey_csv": [("", {}), ("?owner=all&band=red", {})],
     "scoring:scorecards": [("", {})],
+    "scoring:scorecard_create": [("", {})],
     "scoring:scorecard_detail": [("", {})],
     "scoring:scorecard_history": [("", {})],
     "scoring:scorecard_version": [("", {})],

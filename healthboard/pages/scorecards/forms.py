@@ -506,3 +506,63 @@ def _move(data: QueryDict, total: int, index: int, step: int) -> None:
     base = min(_int(data.get(key(i, "order"))) for i in siblings)
     for offset, i in enumerate(siblings):
         data[key(i, "order")] = str(base + offset)
+
+
+# ---------------------------------------------------------------- a new scorecard
+
+EMPTY = "empty"
+
+
+class ScorecardNewForm(forms.Form):
+    """A new scorecard: its name, the segments it is for, and where its first draft starts
+    (empty, or a copy of another scorecard's active version)."""
+
+    name = forms.CharField(
+        max_length=100,
+        error_messages={"required": "Name the scorecard (“Enterprise”, “SMB onboarding”, …)."},
+    )
+    description = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    segments = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Accounts of these segments are scored by it once its first version is "
+        "published; until then they keep their scorecard.",
+    )
+    start = forms.ChoiceField(label="Start from", widget=forms.RadioSelect)
+
+    def __init__(self, *args, cards: list, segments: list, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Loaded once by the view: the choices and their current scorecards.
+        self.cards = {str(c.pk): c for c in cards}
+        self.segment_objects = {str(s.pk): s for s in segments}
+        owner = {s.pk: c for c in cards if c.active for s in c.segments.all()}
+        default = next((c for c in cards if c.is_default and c.active), None)
+
+        def scored_by(segment) -> str:
+            card = owner.get(segment.pk, default)
+            return f"{segment.name} (now: {card.name})" if card else segment.name
+
+        self.fields["segments"].choices = [
+            (pk, scored_by(s)) for pk, s in self.segment_objects.items()
+        ]
+        self.fields["start"].choices = [(EMPTY, "An empty scorecard")] + [
+            (pk, f"A copy of {c.name} v{c.active.number}")
+            for pk, c in self.cards.items()
+            if c.active is not None
+        ]
+        self.fields["start"].initial = EMPTY
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if any(c.name.casefold() == name.casefold() for c in self.cards.values()):
+            raise forms.ValidationError(f"A scorecard named “{name}” exists already.")
+        return name
+
+    def chosen_segments(self) -> list:
+        return [self.segment_objects[pk] for pk in self.cleaned_data["segments"]]
+
+    def copy_from(self):
+        start = self.cleaned_data["start"]
+        return None if start == EMPTY else self.cards[start]

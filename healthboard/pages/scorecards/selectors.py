@@ -60,7 +60,13 @@ def scorecard_rows() -> tuple[list[ScorecardRow], list[Segment], ScoreRun | None
             .annotate(n=Count("id"), arr=Sum("account__arr"))
             .order_by()
         }
-    taken = {s.pk for card in cards for s in card.segments.all()}
+    # Only a scorecard with an active version scores its segments (a new one's draft not yet).
+    taken = {
+        s.pk
+        for card in cards
+        if any(v.status == ScorecardVersion.Status.ACTIVE for v in card.versions.all())
+        for s in card.segments.all()
+    }
     rows = []
     for card in cards:
         versions = list(card.versions.all())
@@ -251,3 +257,17 @@ def accounts_named(*, ids: list[int]) -> dict[int, Account]:
         .only("id", "name", "external_id", "segment__name")
         .in_bulk(ids)
     )
+
+
+def scorecards_for_new() -> tuple[list[Scorecard], list[Segment]]:
+    """The scorecards (each with .active, its active version or None, and its segments) and
+    the segments, for the new-scorecard form. Three queries."""
+    active = Prefetch(
+        "versions",
+        queryset=ScorecardVersion.objects.filter(status=ScorecardVersion.Status.ACTIVE),
+        to_attr="active_versions",
+    )
+    cards = list(Scorecard.objects.prefetch_related("segments", active))
+    for card in cards:
+        card.active = card.active_versions[0] if card.active_versions else None
+    return cards, list(Segment.objects.order_by("name"))

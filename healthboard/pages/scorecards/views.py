@@ -26,13 +26,14 @@ from healthboard.lib.csvfile import csv_response
 from healthboard.lib.csvfile import number as rounded
 from healthboard.lib.roles import permission_required
 from healthboard.pages.scorecards import charts as preview_charts
-from healthboard.pages.scorecards.forms import PREFIX, DraftForms, apply_op
+from healthboard.pages.scorecards.forms import PREFIX, DraftForms, ScorecardNewForm, apply_op
 from healthboard.pages.scorecards.selectors import (
     accounts_named,
     publish_progress,
     scorecard_get,
     scorecard_history,
     scorecard_rows,
+    scorecards_for_new,
     version_breakdown,
     version_get,
 )
@@ -42,6 +43,8 @@ from scoring.models import Scorecard, ScorecardVersion
 
 VIEW, CHANGE = "scoring.view_scorecard", "scoring.change_scorecard"
 LIST, DETAIL, HISTORY = "scorecards/list.html", "scorecards/detail.html", "scorecards/history.html"
+NEW = "scorecards/new.html"
+ADD = "scoring.add_scorecard"
 EDITOR, PROGRESS = "scorecards/editor.html", "scorecards/progress.html"
 MAX_BACKFILL_DAYS = 90
 
@@ -107,6 +110,7 @@ def scorecard_list(request: HttpRequest) -> HttpResponse:
         "default_segments": default_segments,
         "run": run,
         "can_edit": request.user.has_perm(CHANGE),
+        "can_add": request.user.has_perm(CHANGE) and request.user.has_perm(ADD),
     }
     return htmx.render(request, LIST, context, partial="table")
 
@@ -175,6 +179,33 @@ def draft_create(request: HttpRequest, pk: int) -> HttpResponse:
     draft = services.scorecard_draft_create(scorecard=scorecard, user=request.user)
     messages.success(request, f"Draft v{draft.number} created. Nothing changes until you publish.")
     return redirect("scoring:scorecard_draft", pk=pk, number=draft.number)
+
+
+@permission_required(CHANGE)
+@permission_required(ADD)
+@require_http_methods(["GET", "POST"])
+def scorecard_create(request: HttpRequest) -> HttpResponse:
+    """A new scorecard for some segments, empty or a copy of another's active version
+    (?from=<pk> picks it); its first draft opens in the editor."""
+    cards, segments = scorecards_for_new()
+    initial = {"start": request.GET.get("from")} if request.GET.get("from") else None
+    form = ScorecardNewForm(request.POST or None, initial=initial, cards=cards, segments=segments)
+    if request.method == "POST" and form.is_valid():
+        draft = services.scorecard_create(
+            name=form.cleaned_data["name"],
+            description=form.cleaned_data["description"],
+            segments=form.chosen_segments(),
+            copy_from=form.copy_from(),
+            user=request.user,
+        )
+        messages.success(
+            request,
+            f"Scorecard “{draft.scorecard.name}” created with draft v{draft.number}. "
+            "Its segments keep their scorecard until you publish it.",
+        )
+        return redirect("scoring:scorecard_draft", pk=draft.scorecard_id, number=draft.number)
+    status = 400 if request.method == "POST" else 200
+    return render(request, NEW, {"form": form}, status=status)
 
 
 def _editor_context(scorecard, draft, forms, backfill, preview=None) -> dict:
