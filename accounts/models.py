@@ -163,12 +163,25 @@ class Signal(models.Model):
     """One time-stamped numeric observation of a metric for an account."""
 
     # The composite indexes below lead with these columns; single-column indexes would only
-    # slow every signal write.
+    # slow every signal write. No foreign-key constraints in the database: PostgreSQL checks
+    # one row at a time (2 × 6 µs of a 1-million-row import's ~20 µs per signal), so the
+    # writers check set-based instead: the imports look every account and metric up and lock
+    # the ones they wrote for (FOR KEY SHARE, as the constraint's check would) before they
+    # commit; deleting an account deletes its signals, and a metric with signals is
+    # protected, as before (Django's on_delete).
     account = models.ForeignKey(
-        Account, on_delete=models.CASCADE, related_name="signals", db_index=False
+        Account,
+        on_delete=models.CASCADE,
+        related_name="signals",
+        db_index=False,
+        db_constraint=False,
     )
     metric = models.ForeignKey(
-        Metric, on_delete=models.PROTECT, related_name="signals", db_index=False
+        Metric,
+        on_delete=models.PROTECT,
+        related_name="signals",
+        db_index=False,
+        db_constraint=False,
     )
     observed_at = models.DateTimeField()
     value = models.FloatField()
@@ -181,9 +194,12 @@ class Signal(models.Model):
 
     class Meta:
         constraints = [
-            # A re-sent signal (same source and external id) is stored once.
+            # A re-sent signal (same source and external id) is stored once. The signals
+            # without an external id (half of a bulk import's, often) stay out of the index.
             models.UniqueConstraint(
-                fields=["source", "external_id"], name="signal_unique_source_external_id"
+                fields=["source", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="signal_unique_source_external_id",
             ),
         ]
         indexes = [

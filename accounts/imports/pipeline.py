@@ -12,6 +12,7 @@ nightly run scores those accounts anyway.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -22,6 +23,7 @@ from typing import BinaryIO
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.imports import direct
 from accounts.imports.columns import Column, ColumnMapping, column_mapping
 from accounts.imports.errors import ImportRefused, RowError, TooManyErrors
 from accounts.imports.kinds import Counts, DuplicateKey, Kind
@@ -155,7 +157,8 @@ def import_run(
             file_size=file_size,
             options=options.to_json(),
         )
-    return _run(
+    run = functools.partial(
+        _run,
         kind=kind,
         records=None,
         file=file,
@@ -166,6 +169,12 @@ def import_run(
         keep=0,
         progress=progress,
     )
+    if not dry_run and direct.possible(kind=kind, options=options, file=file):
+        origin = file.tell()
+        if (result := run(direct_first=True)) is not None:
+            return result
+        file.seek(origin)
+    return run()
 
 
 def import_preview(
@@ -206,22 +215,29 @@ def import_records(
     a missing key is an empty cell. Not recorded as an ImportJob."""
     columns = _kind(kind).columns
     fields = [c.field for c in columns]
+    options = options or ImportOptions()
 
     def cells() -> Iterator[tuple[int, list[str]]]:
+        get = _cell
         for number, record in enumerate(records, start=first_row):
-            yield number, [_cell(record.get(f)) for f in fields]
+            yield number, [get(record.get(f)) for f in fields]
 
-    return _run(
+    run = functools.partial(
+        _run,
         kind=kind,
-        records=(fields, cells()),
         file=None,
-        options=options or ImportOptions(),
+        options=options,
         user=user,
         job=None,
         write=not dry_run,
         keep=0,
         progress=None,
     )
+    again = isinstance(records, Sequence)
+    if not dry_run and again and direct.possible(kind=kind, options=options):
+        if (result := run(records=(fields, cells()), direct_first=True)) is not None:
+            return result
+    return run(records=(fields, cells()))
 
 
 def _cell(value: object) -> str:
@@ -251,7 +267,10 @@ def _run(
     write: bool,
     keep: int,
     progress: Callable[[Progress], None] | None,
-) -> ImportResult:
+    direct_first: bool = False,
+) -> ImportResult | None:
+    """The import; with direct_first, None when the file could not go in directly (nothing
+    was written: the caller rewinds the file and runs the staged path)."""
     started = lap = time.monotonic()
     limits = Limits.from_settings()
     handler = _kind(kind)(options=options, limits=limits, user=user)
@@ -276,38 +295,19 @@ def _run(
             options.decimal_comma if options.decimal_comma is not None else result.delimiter == ";"
         )
         handler.start(mapping, decimal_comma=decimal_comma)
-        with Staging(handler.staging) as stage:
-            _read(handler, stage, rows, result, limits, keep, job, progress, bytes_read)
-            lap = result.lap("read", lap)
+        if direct_first:
+            in_memory = table is None
+            if not _direct(handler, rows, result, limits, job, progress, bytes_read, in_memory):
+                return None
+            lap = result.lap("write", lap)
             if table is not None:
                 result.encoding = table.encoding_label
-            stage.analyze()
-            errors = result.errors
-            errors += _duplicates(handler, stage, mapping, limits, len(errors))
-            lap = result.lap("check", lap)
-            _check_cap(errors, limits, result.rows_read)
-            errors.sort()
-            result.skipped = len(result.rejected_rows) if options.skip_bad_rows else 0
-            if errors and not options.skip_bad_rows:
-                raise ImportRefused(
-                    f"{len(errors):,} problem(s) in {len(result.rejected_rows):,} row(s): "
-                    "nothing imported. Fix them, or skip the bad rows."
-                )
-            if options.skip_bad_rows and errors:
-                stage.delete_rows(result.rejected_rows)
-            if not write:
-                _counts(result, handler.estimate(stage))
-                result.status = "checked"
-            else:
-                _job_update(job, status=ImportJob.Status.WRITING, bytes_read=bytes_read())
-                with transaction.atomic():
-                    counts = handler.write(stage)
-                    if counts.accounts:
-                        _announce_on_commit(counts.accounts, result, job)
-                    lap = result.lap("write", lap)
-                lap = result.lap("commit", lap)
-                _counts(result, counts)
-                result.status = ImportJob.Status.DONE
+            result.status = ImportJob.Status.DONE
+        else:
+            lap = _staged(
+                handler, rows, table, result, mapping, options, limits, keep, job, write,
+                progress, bytes_read, lap,
+            )  # fmt: skip
     except ImportRefused as exc:
         result.status = ImportJob.Status.REFUSED
         result.message = str(exc)
@@ -321,6 +321,75 @@ def _run(
         result.message = result.summary()
     _job_finish(job, result, status=result.status, message=result.message)
     return result
+
+
+def _direct(handler, rows, result, limits, job, progress, bytes_read, in_memory) -> bool:
+    """Straight into the signals table (accounts.imports.direct); False when it could not."""
+
+    def counted(rows_read: int) -> None:
+        result.rows_read = rows_read
+        if progress:
+            progress(Progress(rows_read, bytes_read(), 0))
+
+    try:
+        counts = direct.write(
+            handler=handler,
+            rows=rows,
+            limits=limits,
+            job=job,
+            counted=counted,
+            bytes_read=bytes_read,
+            in_memory=in_memory,
+        )
+    except direct.Fallback as exc:
+        logger.info("Importing the file through the stage: %s.", exc)
+        result.rows_read = 0
+        return False
+    _counts(result, counts)
+    if counts.accounts:
+        _announce_on_commit(counts.accounts, result, job)
+    return True
+
+
+def _staged(
+    handler, rows, table, result, mapping, options, limits, keep, job, write, progress,
+    bytes_read, lap,
+) -> float:  # fmt: skip
+    """Every row checked and staged, the whole file checked, then written in one
+    transaction (or, without `write`, counted)."""
+    with Staging(handler.staging) as stage:
+        _read(handler, stage, rows, result, limits, keep, job, progress, bytes_read)
+        lap = result.lap("read", lap)
+        if table is not None:
+            result.encoding = table.encoding_label
+        stage.analyze()
+        errors = result.errors
+        errors += _duplicates(handler, stage, mapping, limits, len(errors))
+        lap = result.lap("check", lap)
+        _check_cap(errors, limits, result.rows_read)
+        errors.sort()
+        result.skipped = len(result.rejected_rows) if options.skip_bad_rows else 0
+        if errors and not options.skip_bad_rows:
+            raise ImportRefused(
+                f"{len(errors):,} problem(s) in {len(result.rejected_rows):,} row(s): "
+                "nothing imported. Fix them, or skip the bad rows."
+            )
+        if options.skip_bad_rows and errors:
+            stage.delete_rows(result.rejected_rows)
+        if not write:
+            _counts(result, handler.estimate(stage))
+            result.status = "checked"
+        else:
+            _job_update(job, status=ImportJob.Status.WRITING, bytes_read=bytes_read())
+            with transaction.atomic():
+                counts = handler.write(stage)
+                if counts.accounts:
+                    _announce_on_commit(counts.accounts, result, job)
+                lap = result.lap("write", lap)
+            lap = result.lap("commit", lap)
+            _counts(result, counts)
+            result.status = ImportJob.Status.DONE
+    return lap
 
 
 def _read(handler, stage, rows, result, limits, keep, job, progress, bytes_read) -> None:
