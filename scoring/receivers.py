@@ -7,7 +7,7 @@ from django.dispatch import receiver
 
 from accounts.models import Signal
 from accounts.signals import signals_ingested
-from scoring.services import account_rescore_soon
+from scoring.services import account_rescore_soon, accounts_rescore_soon
 
 
 @receiver(post_save, sender=Signal, dispatch_uid="rescore-on-new-signal")
@@ -17,5 +17,4 @@ def rescore_on_new_signal(sender, instance: Signal, created: bool, **kwargs) -> 
 
 @receiver(signals_ingested, dispatch_uid="rescore-on-ingested-signals")
 def rescore_on_ingested_signals(sender, account_ids: set[int], **kwargs) -> None:
-    for account_id in account_ids:
-        account_rescore_soon(account_id=account_id)
+    accounts_rescore_soon(account_ids=account_ids)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Iterable
 
 from django.db import transaction
 from django.db.models import Max
@@ -39,6 +40,25 @@ def account_rescore_soon(*, account_id: int) -> bool:
         return False
     rescore_account.apply_async((account_id,), countdown=delay)
     return True
+
+
+def accounts_rescore_soon(*, account_ids: Iterable[int]) -> int:
+    """Re-score these accounts a few seconds from now (an import's or an API batch's
+    touched accounts), in the nightly run's chunks: one Celery message per
+    SCORING_CHUNK_SIZE accounts, so 10,000 accounts are two messages, not 10,000. Returns
+    the messages sent. Raises when the broker cannot be reached: the caller reports it and
+    the nightly run scores the accounts anyway."""
+    from django.conf import settings
+
+    from scoring.tasks import rescore_accounts
+
+    ids = sorted(set(account_ids))
+    size = settings.SCORING_CHUNK_SIZE
+    for start in range(0, len(ids), size):
+        rescore_accounts.apply_async(
+            (ids[start : start + size],), countdown=settings.RESCORE_DEBOUNCE_SECONDS
+        )
+    return -(-len(ids) // size)
 
 
 # ---------------------------------------------------------------- the scorecard editor

@@ -92,3 +92,8 @@ def run_analysis(run_id: int) -> int | None:
 
     run = analysis_execute(run_id=run_id)
     return run.pk if run else None
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
+def rescore_accounts(account_ids: list[int]) -> int:
+    return runs.accounts_rescore(account_ids=account_ids)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 
 import numpy as np
 from django.conf import settings
@@ -462,41 +463,58 @@ def latest_done_run(on: dt.date | None = None) -> ScoreRun | None:
 
 def account_rescore(*, account_id: int) -> HealthScore | None:
     """Re-score one account into today's published snapshot after new signals arrive."""
+    if not accounts_rescore(account_ids=[account_id]):
+        return None
+    return HealthScore.objects.filter(run=latest_done_run(timezone.localdate())).get(
+        account_id=account_id
+    )
+
+
+def accounts_rescore(*, account_ids: Sequence[int]) -> int:
+    """Re-score these accounts (at most a chunk's worth: one id range is read) into today's
+    published snapshot after new signals arrived; returns how many were scored."""
     today = timezone.localdate()
     run = latest_done_run(today)
     if run is None:
         logger.info(
-            "No published scores for %s yet; account %s waits for the nightly run",
+            "No published scores for %s yet; %d account(s) wait for the nightly run",
             today,
-            account_id,
+            len(account_ids),
         )
-        return None
-    ids, segments, seats = accounts_active_on(today, account_id, account_id)
+        return 0
+    wanted = sorted(set(account_ids))
+    if not wanted:
+        return 0
+    ids, segments, seats = accounts_active_on(today, wanted[0], wanted[-1])
+    keep = np.isin(ids, wanted)
+    ids, segments, seats = ids[keep], segments[keep], seats[keep]
     if not len(ids):
-        return None
-    versions = run_versions(run)
+        return 0
     results = compute.score_accounts(
         as_of=today,
         account_ids=ids,
         segment_ids=segments,
         seats=seats,
-        assignment=ScorecardAssignment(versions),
+        assignment=ScorecardAssignment(run_versions(run)),
         references=_references(run),
     )
-    if not results:
-        return None
-    result = results[0]
-    cuts = run.reference.get("band_cuts", {}).get(str(result.version.id))
-    if cuts:
-        # A lone account cannot be ranked: band it by the cut-off scores of today's population.
-        result.bands[0] = engine.band_for(
-            result.scores.score[0],
-            result.scores.coverage[0],
-            min_coverage=result.version.min_coverage,
-            cuts=cuts,
-        )
-    rows = _score_rows(run, [result], _previous_scores(today, account_id, account_id))
+    band_cuts = run.reference.get("band_cuts", {})
+    for result in results:
+        cuts = band_cuts.get(str(result.version.id))
+        if not cuts:
+            continue
+        # Accounts re-scored apart cannot be ranked: each is banded by the cut-off scores
+        # of today's population.
+        for i in range(len(result.account_ids)):
+            result.bands[i] = engine.band_for(
+                result.scores.score[i],
+                result.scores.coverage[i],
+                min_coverage=result.version.min_coverage,
+                cuts=cuts,
+            )
+    rows = _score_rows(run, results, _previous_scores(today, int(ids[0]), int(ids[-1])))
+    scored = [int(a) for r in results for a in r.account_ids]
     with transaction.atomic():
-        HealthScore.objects.filter(run=run, account_id=account_id).delete()
+        HealthScore.objects.filter(run=run, account_id__in=scored).delete()
         _insert(rows)
-    return HealthScore.objects.get(run=run, account_id=account_id)
+    return len(rows)

@@ -319,3 +319,19 @@ def test_a_backfill_stores_what_a_run_per_day_stores(portfolio, monkeypatch):
             score.delta_7d,
             score.details,
         ), key
+
+
+def test_accounts_rescore_scores_a_batch_of_accounts_at_once(portfolio):
+    run = runs.run_sync(as_of=TODAY)
+    add_signals(portfolio["silent"], 0.8)
+    add_signals(portfolio["sick"], 0.95)
+    nightly = scores_by_name(run)
+    before = nightly["Healthy Co"]
+    scored = runs.accounts_rescore(account_ids=[portfolio["silent"].pk, portfolio["sick"].pk])
+    assert scored == 2
+    scores = scores_by_name(run)
+    assert nightly["Silent Co"].band == "none" and scores["Silent Co"].band == "green"
+    assert scores["Sick Co"].score > nightly["Sick Co"].score
+    # The account between them in id order was read, not re-scored.
+    assert scores["Healthy Co"].pk == before.pk
+    assert HealthScore.objects.filter(date=TODAY).count() == 3
