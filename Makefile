@@ -2,7 +2,7 @@
 #
 #   make run     install, migrate, seed the demo once, serve on http://127.0.0.1:8000
 #   make test    install, run the whole test suite
-#   make bench   scoring benchmark on PostgreSQL
+#   make bench   benchmarks on PostgreSQL: scoring, pages, preview, imports
 #   make lint    ruff check + ruff format --check + import-linter's layers (make fmt: fix what ruff can)
 
 SHELL := bash
@@ -92,10 +92,16 @@ test: $(INSTALLED)
 BENCH_PG ?= postgres://postgres@127.0.0.1:5432
 BENCH_PAGE_DAYS ?= 365
 BENCH_PREVIEW_ACCOUNTS ?= 10000
+# Imports: a signals CSV of BENCH_IMPORT_ROWS rows, and BENCH_API_BATCHES API batches of
+# 10,000 signals, over BENCH_IMPORT_ACCOUNTS accounts.
+BENCH_IMPORT_ROWS ?= 1000000
+BENCH_IMPORT_ACCOUNTS ?= 10000
+BENCH_API_BATCHES ?= 10
 
 bench: $(INSTALLED)
 	@for db in "$(BENCH_DATABASE_URL)" "$(BENCH_PG)/healthboard_pagebench" \
-			"$(BENCH_PG)/healthboard_reviewbench" "$(BENCH_PG)/healthboard_previewbench"; do \
+			"$(BENCH_PG)/healthboard_reviewbench" "$(BENCH_PG)/healthboard_previewbench" \
+			"$(BENCH_PG)/healthboard_importbench"; do \
 		$(PY) scripts/services.py ensure-db "$$db"; \
 		DATABASE_URL="$$db" $(PY) manage.py migrate --noinput -v0; \
 	done
@@ -111,6 +117,11 @@ bench: $(INSTALLED)
 	@echo "== scorecard what-if preview"
 	DATABASE_URL="$(BENCH_PG)/healthboard_previewbench" $(PY) manage.py bench_preview \
 		--accounts $(BENCH_PREVIEW_ACCOUNTS) --json
+	@echo "== imports: a signals CSV (csv_signals_per_s, peak_rss_mb) and API batches (api_signals_per_s)"
+	DATABASE_URL="$(BENCH_PG)/healthboard_importbench" $(PY) manage.py bench_imports \
+		--rows $(BENCH_IMPORT_ROWS) --accounts $(BENCH_IMPORT_ACCOUNTS) --json
+	DATABASE_URL="$(BENCH_PG)/healthboard_importbench" $(PY) manage.py bench_api \
+		--batches $(BENCH_API_BATCHES) --accounts $(BENCH_IMPORT_ACCOUNTS) --json
 
 # ---------------------------------------------------------------- lint
 

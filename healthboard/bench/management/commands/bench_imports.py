@@ -36,7 +36,7 @@ class Command(BaseCommand):
             f"CSV import: {figures['csv_signals_per_s']:,} signals/s "
             f"(target ≥ {TARGET_PER_S:,}: {verdict}); re-sent: "
             f"{figures['resent_signals_per_s']:,} signals/s; peak RSS "
-            f"{figures['peak_rss_mb_small_file']} MB after {rows // 10:,} rows, "
+            f"{figures['peak_rss_mb_small_file']} MB after {figures['small_rows']:,} rows, "
             f"{figures['peak_rss_mb']} MB after {rows:,}."
         )
         if options["json"]:
