@@ -218,9 +218,15 @@ def import_records(
     options = options or ImportOptions()
 
     def cells() -> Iterator[tuple[int, list[str]]]:
-        get = _cell
+        # Inline: 10,000 items × 8 fields are 80,000 calls per API batch.
         for number, record in enumerate(records, start=first_row):
-            yield number, [get(record.get(f)) for f in fields]
+            yield (
+                number,
+                [
+                    v if v.__class__ is str else "" if v is None else str(v)
+                    for v in map(record.get, fields)
+                ],
+            )
 
     run = functools.partial(
         _run,
@@ -238,12 +244,6 @@ def import_records(
         if (result := run(records=(fields, cells()), direct_first=True)) is not None:
             return result
     return run(records=(fields, cells()))
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else str(value)
 
 
 # ---------------------------------------------------------------- the run

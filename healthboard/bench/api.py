@@ -27,7 +27,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client, override_settings
 
-from healthboard.bench.imports import METRICS, PREFIX, ensure_accounts
+from healthboard.bench.imports import METRICS, PREFIX, backend_cpu_seconds, ensure_accounts
 from healthboard.celery import app as celery_app
 from healthboard.tokens.models import ApiToken
 from healthboard.tokens.services import token_create
@@ -148,7 +148,11 @@ def run(
     ):
         # 127.0.0.1 is an allowed host in every configuration, "testserver" only under tests.
         client = Client(HTTP_HOST="127.0.0.1")
+        backend, cpu = backend_cpu_seconds(), time.process_time()
         seconds, answers = _post_all(client, bodies, secret)
+        used = {"python": round(time.process_time() - cpu, 2)}
+        if backend is not None:
+            used["postgres"] = round(backend_cpu_seconds() - backend, 2)
         assert sum(a["created"] for a in answers) == signals, answers[:1]
         progress(f"{signals:,} new signals in {seconds:.2f} s.")
         resent_seconds, answers = _post_all(client, bodies, secret)
@@ -159,6 +163,7 @@ def run(
         "api_batch_size": batch_size,
         "api_seconds": round(seconds, 2),
         "api_signals_per_s": round(signals / seconds),
+        "api_cpu_s": used,
         "api_resent_signals_per_s": round(signals / resent_seconds),
         "api_rescore_messages": sum(messages),
         "api_rescore_messages_per_batch": max(messages, default=0),

@@ -10,6 +10,7 @@ nothing wrong in it may skip the stage altogether (accounts.imports.direct).
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from django.db import connection
 from django.utils import timezone
@@ -45,7 +46,8 @@ def lock_referenced(table: str, ids: set[int], noun: str) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR KEY SHARE", [sorted(ids)]
+            f"SELECT id FROM {table} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR KEY SHARE",
+            ["{" + ",".join(map(str, sorted(ids))) + "}"],
         )
         locked = cursor.fetchall()
     if len(locked) < len(ids):
@@ -202,13 +204,15 @@ class SignalsKind(Kind):
             ordered = sorted(wanted)
             found: dict[str, int] = {}
             if connection.vendor == "postgresql":
-                # One array parameter: an IN list of 10,000 placeholders costs more to build
-                # and send than the lookup itself (measured: 0.05 s against 0.15–0.2 s for
-                # a 10,000-signal API batch).
+                # One JSON parameter: an IN list of 10,000 placeholders costs more to build
+                # and send than the lookup itself (0.15–0.2 s against 0.05 s for a
+                # 10,000-signal API batch), and so does a text array, which the driver
+                # quotes element by element in Python (0.1 s; json.dumps: 2 ms).
                 with connection.cursor() as cursor:
                     cursor.execute(
-                        f"SELECT external_id, id FROM {ACCOUNT} WHERE external_id = ANY(%s)",
-                        [ordered],
+                        f"SELECT external_id, id FROM {ACCOUNT} WHERE external_id IN "
+                        "(SELECT jsonb_array_elements_text(%s::jsonb))",
+                        [json.dumps(ordered)],
                     )
                     found.update(cursor.fetchall())
             else:
