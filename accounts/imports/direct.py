@@ -133,11 +133,13 @@ def write(
                 [before],
             )
             if cursor.fetchall():
-                raise Fallback("a row without an external id is stored already")
+                raise Fallback(
+                    "a row without an external id is stored already, or twice in the file"
+                )
             lock_referenced(ACCOUNT, accounts, "account(s)")
             lock_referenced(METRIC, metrics, "metric(s)")
     except psycopg.errors.UniqueViolation as exc:
-        raise Fallback("a row's (source, external id) is stored already") from exc
+        raise Fallback("an external id is stored already, or twice in the file") from exc
     finally:
         progress.close()
     return Counts(created=read, unchanged=0, accounts=accounts)

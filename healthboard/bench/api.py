@@ -46,7 +46,7 @@ def _require_postgres() -> None:
 def _clear_signals() -> None:
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM accounts_signal WHERE source = %s", [SOURCE])
-        cursor.execute("ANALYZE accounts_signal")
+        cursor.execute("VACUUM (ANALYZE) accounts_signal")
 
 
 def _token() -> str:

@@ -64,11 +64,13 @@ def ensure_accounts(*, accounts: int) -> None:
 
 
 def clear_signals() -> int:
-    """Forget the signals an earlier round imported (the accounts stay)."""
+    """Forget the signals an earlier round imported (the accounts stay), and vacuum them
+    away: every round starts from the same table, not from a million dead rows whose index
+    entries the next import would wade through (its PostgreSQL time varied 10–18 s)."""
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM accounts_signal WHERE source = %s", [SOURCE])
         deleted = cursor.rowcount
-        cursor.execute("ANALYZE accounts_signal")
+        cursor.execute("VACUUM (ANALYZE) accounts_signal")
     return deleted
 
 
