@@ -33,7 +33,8 @@ MIN_COVERAGE = 0.05  # a candidate with data for fewer rows is not considered
 FEW_VALUES = 12  # at most this many distinct values: fitted thresholds instead of a percentile
 MIN_STRENGTH = 0.01  # |AUC − 0.5| × coverage below this: the metric says nothing
 # |AUC − 0.5| must exceed this many standard errors (counted in accounts, not rows: an
-# account's dates are one piece of evidence), or the metric is noise.
+# account's dates are one piece of evidence), or the metric is noise; with many candidates
+# the bar rises (Bonferroni over them), so the best of a thousand noisy ones is not picked.
 MIN_Z = 2.0
 SEED = 0
 
@@ -71,6 +72,10 @@ def _choose(
     values: np.ndarray, y: np.ndarray, metric_columns: list[list[int]], groups: np.ndarray
 ) -> list[Choice]:
     """Per metric, its strongest candidate on these rows (and its direction and rule)."""
+    from scipy.stats import norm
+
+    tried = max(sum(len(c) for c in metric_columns), 1)
+    min_z = max(MIN_Z, float(norm.ppf(1 - 0.025 / tried)))
     chosen = []
     for columns in metric_columns:
         best, best_strength = None, MIN_STRENGTH
@@ -88,7 +93,7 @@ def _choose(
             churned = np.unique(groups[has & y]).size
             stayed = np.unique(groups[has & ~y]).size
             se = metrics.auc_standard_error(max(value, 1 - value), churned, stayed)
-            if strength > best_strength and abs(value - 0.5) > MIN_Z * se:
+            if strength > best_strength and abs(value - 0.5) > min_z * se:
                 best, best_strength = (j, value, coverage), strength
         if best is not None:
             chosen.append(_rule(values[:, best[0]], *best))

@@ -173,6 +173,12 @@ def suggestion_compute(
     progress(0.92, "Fitting on every account")
     final = suggest.fit(values, y, metric_columns, groups)
     _describe(result, final, candidates, metric_rows, metric_columns, fold_weights)
+    if not result.weights:
+        result.status = "not_enough_data"
+        result.missing.append(
+            "No metric separates the churned accounts from the loyal ones beyond chance: "
+            "there is no scorecard to suggest from this history."
+        )
     suggested = np.where(np.isnan(suggested_oof), NO_DATA_SCORE, suggested_oof)
     bands = engine.assign_bands(
         suggested, np.ones(len(suggested)), tiebreak=groups, **version.band_kwargs()

@@ -253,3 +253,15 @@ def test_too_many_rows_read_a_sample_of_accounts_with_all_their_dates(day, monke
     result = suggestion_compute(_config(), start=add_months(day, -1), end=day, horizon_days=90)
     assert result.sampled
     assert result.n_observations == 2 * result.n_accounts < 120
+
+
+def test_the_best_of_many_noise_candidates_is_rarely_picked():
+    # 200 candidates of pure noise, ten times: the bar rises with the candidates (Bonferroni,
+    # 5 % a fit), so noise gets through once or twice at most, not every time as at z = 2.
+    picked = 0
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        y = rng.random(600) < 0.2
+        values = rng.normal(size=(600, 200))
+        picked += bool(suggest.fit(values, y, [list(range(100)), list(range(100, 200))]).chosen)
+    assert picked <= 2
