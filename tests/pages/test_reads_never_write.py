@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, reverse
 
-from accounts.models import Account, JourneyStage, Metric
+from accounts.models import Account, ImportJob, JourneyStage, Metric
 from healthboard.pages import urls as pages
 from scoring import services
 from scoring.models import HealthScore, RunSnapshot, Scorecard, ScoreRun
@@ -81,6 +81,11 @@ GETS: dict[str, list[tuple[str, dict]]] = {
     "scoring:scorecard_version": [("", {})],
     "scoring:scorecard_draft": [("", {}), ("", HTMX)],
     "scoring:scorecard_progress": [("", {}), ("", HTMX)],
+    "imports:upload": [("", {})],
+    "imports:history": [("", {}), ("?page=2", {})],
+    "imports:job": [("", {}), ("", HTMX), ("?page=2", HTMX)],
+    "imports:rejects": [("", {})],
+    "tokens:list": [("", {})],
     "scoring:weekly": [
         ("", {}),
         (f"?week={YESTERDAY - dt.timedelta(days=8)}", {**HTMX, "HTTP_HX_TRIGGER": "weekly-picker"}),
@@ -103,6 +108,12 @@ POST_ONLY = {
     "scoring:scorecard_publish",
     "scoring:scorecard_discard",
     "scoring:scorecard_recompute",
+    "imports:remap",
+    "imports:check",
+    "imports:commit",
+    "imports:discard",
+    "tokens:create",
+    "tokens:revoke",
 }
 
 
@@ -158,8 +169,22 @@ def history(db, time_machine, csm_user, manager_user, admin_role_user) -> dict:
 
     assert not RunSnapshot.objects.get(run__date=YESTERDAY).settled
     assert not RunSnapshot.objects.filter(run=legacy).exists()
+    ImportJob.objects.create(
+        kind=ImportJob.Kind.SIGNALS,
+        status=ImportJob.Status.REFUSED,
+        user=admin_role_user,
+        file_name="signals.csv",
+        result={"errors": [{"row": 3, "column": "value", "message": "Not a number."}]},
+    )
+    waiting = ImportJob.objects.create(
+        kind=ImportJob.Kind.ACCOUNTS,
+        user=admin_role_user,
+        file_name="accounts.csv",
+        result={"preview": {"header": ["external_id", "name"], "mapping": {}, "errors": []}},
+    )
     return {
         "pk": accounts[0].pk,
+        "imports": waiting.pk,
         "card": card.pk,
         "number": draft.number,
         "catalogue:segment": accounts[0].segment_id,
@@ -173,24 +198,34 @@ def url_of(name: str, history: dict) -> str:
     found = [p.pattern.regex.pattern for p in all_patterns() if _name(p) == name]
     route = found[0] if found else ""
     if "?P<pk>" in route:
-        kwargs["pk"] = history.get(name) or (
-            history["card"] if name.startswith("scoring:") else history["pk"]
+        namespace = name.split(":")[0]
+        kwargs["pk"] = (
+            history.get(name)
+            or history.get(namespace)
+            or (history["card"] if namespace == "scoring" else history["pk"])
         )
     if "?P<number>" in route:
         kwargs["number"] = history["number"]
     return reverse(name, kwargs=kwargs)
 
 
+def namespaces() -> dict[str, list[URLPattern]]:
+    """Every page's URL group (healthboard.pages.urls' `<name>_urls` tuples): a page added to
+    any of them must be listed above."""
+    return {
+        namespace: patterns
+        for attribute, value in vars(pages).items()
+        if attribute.endswith("_urls") and isinstance(value, tuple)
+        for patterns, namespace in [value]
+    }
+
+
 def all_patterns() -> list[URLPattern]:
-    return [*pages.accounts_urls[0], *pages.scoring_urls[0], *pages.catalogue_urls[0]]
+    return [pattern for patterns in namespaces().values() for pattern in patterns]
 
 
 def _name(pattern: URLPattern) -> str:
-    for namespace, (patterns, _app) in (
-        ("accounts", pages.accounts_urls),
-        ("scoring", pages.scoring_urls),
-        ("catalogue", pages.catalogue_urls),
-    ):
+    for namespace, patterns in namespaces().items():
         if pattern in patterns:
             return f"{namespace}:{pattern.name}"
     return pattern.name
@@ -226,4 +261,7 @@ def test_no_get_writes_to_the_database(request, history, role: str) -> None:
     assert answers[url_of("accounts:journey", history)] == 200
     if role != "csm":
         assert answers[url_of("scoring:weekly", history)] == 200
+    if role == "admin_role":
+        for name in ("imports:upload", "imports:history", "imports:job", "tokens:list"):
+            assert answers[url_of(name, history)] == 200, name
     assert not RunSnapshot.objects.get(run__date=YESTERDAY).settled
