@@ -15,5 +15,6 @@ urlpatterns = [
     path("tokens/", include(pages.tokens_urls)),
     path("imports/", include(pages.imports_urls)),
     path("catalogue/", include(pages.catalogue_urls)),
+    path("analytics/", include(pages.analytics_urls)),
     path("api/v1/", api.urls),
 ]

@@ -152,15 +152,14 @@ def test_it_sends_anonymous_visitors_to_the_login_page(client) -> None:
             "csm_client",
             "CSM",
             ["Portfolio", "Journey"],
-            ["Weekly review", "Scorecards", "Catalogue"],
+            ["Weekly review", "Analytics", "Scorecards", "Catalogue"],
         ),
-        ("manager_client", "Manager", ["Weekly review"], ["Scorecards", "Analytics", "Catalogue"]),
-        # No Analytics page yet (issue 12), so no link to one.
+        ("manager_client", "Manager", ["Weekly review", "Analytics"], ["Scorecards", "Catalogue"]),
         (
             "admin_role_client",
             "Admin",
-            ["Weekly review", "Scorecards", "Catalogue"],
-            ["Analytics", "Django admin"],
+            ["Weekly review", "Analytics", "Scorecards", "Catalogue"],
+            ["Django admin"],
         ),
     ],
 )
@@ -200,9 +199,9 @@ def staff_admin_client(db, client):
     ("client_fixture", "links"),
     [
         ("csm_client", 3),  # the brand, Portfolio, Journey
-        ("manager_client", 4),  # … Weekly review
-        ("admin_role_client", 8),  # … Scorecards, Imports, Catalogue, API tokens
-        ("staff_admin_client", 9),  # … Django admin
+        ("manager_client", 5),  # … Weekly review, Analytics
+        ("admin_role_client", 9),  # … Scorecards, Imports, Catalogue, API tokens
+        ("staff_admin_client", 10),  # … Django admin
     ],
 )
 def test_every_navigation_link_opens_a_page(db, request, client_fixture, links) -> None:

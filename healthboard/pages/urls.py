@@ -2,13 +2,15 @@
 "accounts" for /accounts/… (portfolio, account, its form, journey), "scoring" for
 /scoring/… (the scorecard editor and the weekly review), "tokens" for /tokens/ (API
 tokens), "imports" for /imports/ (CSV imports), "catalogue" for /catalogue/ (segments,
-journey stages, metrics)."""
+journey stages, metrics), "analytics" for /analytics/ (back-test, lifecycle, suggested
+scorecard, surveys)."""
 
 from django.urls import path
 
 from healthboard.pages.account import exports as account_exports
 from healthboard.pages.account import views as account
 from healthboard.pages.account_edit import views as account_edit
+from healthboard.pages.analytics import views as analytics
 from healthboard.pages.catalogue import views as catalogue
 from healthboard.pages.imports import views as imports
 from healthboard.pages.journey import views as journey
@@ -147,4 +149,17 @@ catalogue_urls = (
         path("metrics.csv", catalogue.metrics_csv, name="metrics_csv"),
     ],
     "catalogue",
+)
+
+analytics_urls = (
+    [
+        path("", analytics.backtest, name="backtest"),
+        path("lifecycle/", analytics.lifecycle, name="lifecycle"),
+        path("suggestion/", analytics.suggestion, name="suggestion"),
+        path("surveys/", analytics.surveys, name="surveys"),
+        path("<slug:slug>/run/", analytics.analysis_run, name="run"),
+        path("runs/<int:pk>/", analytics.analysis_progress, name="progress"),
+        path("runs/<int:pk>/apply/", analytics.suggestion_apply, name="apply"),
+    ],
+    "analytics",
 )

@@ -1,0 +1,57 @@
+"""Reads of the Analytics page: the stored analyses it shows and the versions it can run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from healthboard.pages.analytics.forms import ACTIVE
+from scoring.analytics.services import analysis_latest, analysis_running
+from scoring.models import AnalysisRun, ScorecardVersion
+
+
+@dataclass(frozen=True)
+class VersionChoices:
+    choices: list[tuple[str, str]]  # ("<scorecard pk>:active" | "<pk>:<draft number>", label)
+    names: dict[str, str]  # scorecard pk (as text) -> name
+
+
+def version_choices(*, drafts: bool) -> VersionChoices:
+    """Each scorecard's active version, and its drafts when `drafts`. One query."""
+    Status = ScorecardVersion.Status
+    statuses = [Status.ACTIVE, Status.DRAFT] if drafts else [Status.ACTIVE]
+    rows = (
+        ScorecardVersion.objects.filter(status__in=statuses)
+        .order_by("scorecard__name", "-status", "number")
+        .values_list("scorecard_id", "scorecard__name", "status", "number")
+    )
+    choices, names = [], {}
+    for card, name, status, number in rows:
+        names[str(card)] = name
+        if status == Status.ACTIVE:
+            choices.append((f"{card}:{ACTIVE}", f"{name} — published v{number}"))
+        else:
+            choices.append((f"{card}:{number}", f"{name} — draft v{number}"))
+    # Published first within each scorecard ("active" sorts before "draft").
+    choices.sort(key=lambda c: (c[1].split(" — ")[0], c[0].endswith(ACTIVE) is False))
+    return VersionChoices(choices, names)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What a tab shows: the newest finished analysis and one still under way. Two queries."""
+
+    latest: AnalysisRun | None
+    running: AnalysisRun | None
+    failed: AnalysisRun | None = None
+
+
+def analyses_shown(*, kind: str) -> Shown:
+    latest = analysis_latest(kind=kind)
+    running = analysis_running(kind=kind)
+    failed = None
+    if running is None:
+        # The newest attempt failed after the latest success: say so beside the old result.
+        newest = AnalysisRun.objects.filter(kind=kind).order_by("-created_at", "-id").first()
+        if newest is not None and newest.status == AnalysisRun.Status.FAILED:
+            failed = newest
+    return Shown(latest, running, failed)
