@@ -16,7 +16,8 @@ from django.urls import URLPattern, reverse
 from accounts.models import Account, ImportJob, JourneyStage, Metric
 from healthboard.pages import urls as pages
 from scoring import services
-from scoring.models import HealthScore, RunSnapshot, Scorecard, ScoreRun
+from scoring.analytics.services import analysis_create, analysis_run_now
+from scoring.models import AnalysisRun, HealthScore, RunSnapshot, Scorecard, ScoreRun
 from scoring.rollups.snapshots import run_rollup
 from tests.factories import (
     AccountFactory,
@@ -94,6 +95,11 @@ GETS: dict[str, list[tuple[str, dict]]] = {
         ("?export=movers", {}),
         ("?export=csms", {}),
     ],
+    "analytics:backtest": [("", {}), ("", HTMX)],
+    "analytics:lifecycle": [("", {})],
+    "analytics:suggestion": [("", {})],
+    "analytics:surveys": [("", {})],
+    "analytics:progress": [("", {}), ("", HTMX)],
 }
 # Pages that only answer a POST (their GET is refused, and asked all the same).
 POST_ONLY = {
@@ -114,6 +120,8 @@ POST_ONLY = {
     "imports:discard",
     "tokens:create",
     "tokens:revoke",
+    "analytics:run",
+    "analytics:apply",
 }
 
 
@@ -166,6 +174,17 @@ def history(db, time_machine, csm_user, manager_user, admin_role_user) -> dict:
         NoteFactory(account=account, author=csm_user)
     card = Scorecard.objects.get(name="Standard")
     draft = services.scorecard_draft_create(scorecard=card, user=admin_role_user)
+    # Stored analyses: each tab's newest (done), and a back-test still waiting for a worker.
+    for kind in (AnalysisRun.Kind.RETENTION, AnalysisRun.Kind.SURVEYS):
+        analysis_run_now(kind=kind, parameters={})
+    analysis_run_now(kind=AnalysisRun.Kind.BACKTEST, parameters={"scorecard": "Standard"})
+    queued = analysis_create(kind=AnalysisRun.Kind.BACKTEST, parameters={"scorecard": "Standard"})
+    suggested = AnalysisRun.objects.create(
+        kind=AnalysisRun.Kind.SUGGESTION,
+        status=AnalysisRun.Status.DONE,
+        scorecard=card,
+        result={"status": "not_enough_data", "missing": ["Too few churned accounts"]},
+    )
 
     assert not RunSnapshot.objects.get(run__date=YESTERDAY).settled
     assert not RunSnapshot.objects.filter(run=legacy).exists()
@@ -190,6 +209,8 @@ def history(db, time_machine, csm_user, manager_user, admin_role_user) -> dict:
         "catalogue:segment": accounts[0].segment_id,
         "catalogue:stage": accounts[0].stage_id,
         "catalogue:metric": Metric.objects.order_by("pk").first().pk,
+        "analytics:progress": queued.pk,
+        "analytics:apply": suggested.pk,
     }
 
 
@@ -204,6 +225,8 @@ def url_of(name: str, history: dict) -> str:
             or history.get(namespace)
             or (history["card"] if namespace == "scoring" else history["pk"])
         )
+    if "?P<slug>" in route:
+        kwargs["slug"] = "backtest"
     if "?P<number>" in route:
         kwargs["number"] = history["number"]
     return reverse(name, kwargs=kwargs)
@@ -261,6 +284,7 @@ def test_no_get_writes_to_the_database(request, history, role: str) -> None:
     assert answers[url_of("accounts:journey", history)] == 200
     if role != "csm":
         assert answers[url_of("scoring:weekly", history)] == 200
+        assert answers[url_of("analytics:backtest", history)] == 200
     if role == "admin_role":
         for name in ("imports:upload", "imports:history", "imports:job", "tokens:list"):
             assert answers[url_of(name, history)] == 200, name
