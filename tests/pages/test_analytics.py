@@ -142,7 +142,8 @@ def test_the_back_test_shows_its_figures_charts_and_words(admin_role_client, ana
     shown = [b for b in ("green", "yellow", "red", "none") if rates[b]["n"]]
     assert bars["data"][0]["y"] == pytest.approx([100 * rates[b]["rate"] for b in shown])
     # The whiskers reach each band's interval.
-    tops = [y + e for y, e in zip(bars["data"][0]["y"], bars["data"][0]["error_y"]["array"])]
+    bar = bars["data"][0]
+    tops = [y + e for y, e in zip(bar["y"], bar["error_y"]["array"], strict=True)]
     assert tops == pytest.approx([100 * rates[b]["high"] for b in shown])
     assert roc["data"][1]["x"] == [p["false_positive_rate"] for p in result["roc"]]
     for measure in result["measures"]:
@@ -154,9 +155,7 @@ def test_the_back_test_shows_its_figures_charts_and_words(admin_role_client, ana
 def test_not_enough_data_is_explained_not_a_number(admin_role_client, db):
     labelled_history(history_day())
     today = timezone.localdate()
-    run = analysis_run_now(
-        kind=Kind.BACKTEST, parameters={**_period(today), "from": str(today)}
-    )
+    run = analysis_run_now(kind=Kind.BACKTEST, parameters={**_period(today), "from": str(today)})
     assert run.result["status"] == "not_enough_data"
 
     response = admin_role_client.get(reverse("analytics:backtest"))
@@ -206,8 +205,12 @@ def test_an_admin_runs_a_back_test_through_the_queue(
 ):
     day = history_day()
     labelled_history(day)
-    form = {"version": f"{Scorecard.objects.get(name='Standard').pk}:active", "start": day,
-            "end": day, "horizon": 90}
+    form = {
+        "version": f"{Scorecard.objects.get(name='Standard').pk}:active",
+        "start": day,
+        "end": day,
+        "horizon": 90,
+    }
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_role_client.post(reverse("analytics:run", args=["backtest"]), form)
     assert response.status_code == 302 and response.url == reverse("analytics:backtest")
@@ -219,8 +222,12 @@ def test_an_admin_runs_a_back_test_through_the_queue(
 
 def test_bad_parameters_are_named_and_nothing_is_stored(admin_role_client, db):
     card = Scorecard.objects.get(name="Standard")
-    form = {"version": f"{card.pk}:active", "start": "2026-05-01", "end": "2026-01-01",
-            "horizon": 90}
+    form = {
+        "version": f"{card.pk}:active",
+        "start": "2026-05-01",
+        "end": "2026-01-01",
+        "horizon": 90,
+    }
     response = admin_role_client.post(reverse("analytics:run", args=["backtest"]), form)
     assert response.status_code == 400
     assert "The period ends before it starts." in response.content.decode()
@@ -247,20 +254,20 @@ def test_the_progress_bar_polls_until_the_analysis_ends(admin_role_client, manag
     AnalysisRun.objects.filter(pk=run.pk).update(status="done", progress=100)
     done = manager_client.get(poll, **HTMX)
     assert done.headers["HX-Refresh"] == "true"  # the tab reloads with the result
-    assert 'hx-trigger="every 1s"' not in manager_client.get(
-        reverse("analytics:lifecycle")
-    ).content.decode()
+    assert (
+        'hx-trigger="every 1s"'
+        not in manager_client.get(reverse("analytics:lifecycle")).content.decode()
+    )
 
 
-def test_applying_a_suggestion_makes_a_draft_and_opens_its_preview(
-    admin_role_client, analysed
-):
+def test_applying_a_suggestion_makes_a_draft_and_opens_its_preview(admin_role_client, analysed):
     run = analysed[Kind.SUGGESTION]
     active = ScorecardVersion.objects.get(scorecard__name="Standard", status="active")
     response = admin_role_client.post(reverse("analytics:apply", args=[run.pk]))
 
     draft = ScorecardVersion.objects.get(status="draft")
-    assert response.url == reverse("scoring:scorecard_draft", args=[draft.scorecard_id, draft.number])
+    editor = reverse("scoring:scorecard_draft", args=[draft.scorecard_id, draft.number])
+    assert response.url == editor
     assert ScorecardVersion.objects.get(scorecard__name="Standard", status="active") == active
     assert sorted(draft.measures.values_list("name", flat=True)) == sorted(
         w["name"] for w in run.result["weights"]
