@@ -42,8 +42,8 @@ def log_in(page: Page, live_server, user, password: str) -> None:
 
 
 def run_form(page: Page, *, start: dt.date, end: dt.date) -> None:
-    page.get_by_label("From").fill(start.isoformat())
-    page.get_by_label("To", exact=True).fill(end.isoformat())
+    page.locator("input[name=start]").fill(start.isoformat())
+    page.locator("input[name=end]").fill(end.isoformat())
 
 
 def test_an_admin_backtests_learns_and_applies_a_suggestion_as_a_draft(

@@ -13,6 +13,7 @@ from scoring.models import AnalysisRun, ScorecardVersion
 class VersionChoices:
     choices: list[tuple[str, str]]  # ("<scorecard pk>:active" | "<pk>:<draft number>", label)
     names: dict[str, str]  # scorecard pk (as text) -> name
+    default: str | None = None  # the default scorecard's published version
 
 
 def version_choices(*, drafts: bool) -> VersionChoices:
@@ -22,18 +23,19 @@ def version_choices(*, drafts: bool) -> VersionChoices:
     rows = (
         ScorecardVersion.objects.filter(status__in=statuses)
         .order_by("scorecard__name", "-status", "number")
-        .values_list("scorecard_id", "scorecard__name", "status", "number")
+        .values_list("scorecard_id", "scorecard__name", "status", "number", "scorecard__is_default")
     )
-    choices, names = [], {}
-    for card, name, status, number in rows:
+    choices, names, default = [], {}, None
+    for card, name, status, number, is_default in rows:
         names[str(card)] = name
         if status == Status.ACTIVE:
             choices.append((f"{card}:{ACTIVE}", f"{name} — published v{number}"))
+            default = f"{card}:{ACTIVE}" if is_default else default
         else:
             choices.append((f"{card}:{number}", f"{name} — draft v{number}"))
     # Published first within each scorecard ("active" sorts before "draft").
     choices.sort(key=lambda c: (c[1].split(" — ")[0], c[0].endswith(ACTIVE) is False))
-    return VersionChoices(choices, names)
+    return VersionChoices(choices, names, default)
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,9 @@ def _form(request: HttpRequest, tab: Tab, latest: AnalysisRun | None, data=None)
         return None, None
     # A suggestion learns from the published version; a back-test can try a draft.
     versions = version_choices(drafts=tab.kind == Kind.BACKTEST)
-    initial = AnalysisForm.initial_from(latest.parameters, names=versions.names) if latest else {}
+    initial = {"version": versions.default}
+    if latest:
+        initial = AnalysisForm.initial_from(latest.parameters, names=versions.names) or initial
     form = AnalysisForm(data, initial=initial, choices=versions.choices, today=timezone.localdate())
     return form, versions
 
