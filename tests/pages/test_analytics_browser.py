@@ -73,7 +73,7 @@ def test_an_admin_backtests_learns_and_applies_a_suggestion_as_a_draft(
     shoot(page, "not-enough-data")
 
     page.get_by_text("Refresh or change the back-test").click()
-    run_form(page, start=day - dt.timedelta(days=31), end=day)
+    run_form(page, start=day, end=day)  # the day of the stored scores
     page.get_by_role("button", name="Refresh back-test").click()
     expect(page.locator("#an-progress, .an-figures").first).to_be_visible()
     expect(page.get_by_text("What this means")).to_be_visible(timeout=SLOW)
