@@ -25,6 +25,7 @@ from healthboard.pages.charts import figure_json
 from scoring import services
 from scoring.analytics.retention import MIN_MONTH_AT_RISK
 from scoring.analytics.services import AnalysisInputError
+from scoring.bands import ORDER
 from scoring.models import AnalysisRun
 
 READ = "accounts.view_team"
@@ -103,6 +104,12 @@ def _page(request: HttpRequest, tab: Tab, *, form=None, status: int | None = Non
         "run": shown.latest,
         "result": result,
         "figures": _figures(tab.kind, result),
+        # Stored JSON keeps no key order (jsonb): the bands in their usual order.
+        "band_rows": [
+            (band, result["churn_rate_by_band"][band])
+            for band in ORDER
+            if band in result.get("churn_rate_by_band", {})
+        ],
         "form": form,
         "can_run": request.user.has_perm(RUN),
     }
