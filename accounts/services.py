@@ -54,6 +54,18 @@ def stage_change(
         )
         today = timezone.localdate()
         Account.objects.filter(pk=account.pk).update(stage=to_stage, stage_since=today)
+        # The account's history of changes shows stage moves too, whichever page made them.
+        FieldChange.objects.create(
+            object_type=FieldChange.ObjectType.ACCOUNT,
+            object_id=account.pk,
+            object_name=account.name[:200],
+            field="stage",
+            label=_label(Account, "stage"),
+            old_value=from_stage.name,
+            new_value=to_stage.name,
+            user=user if getattr(user, "is_authenticated", False) else None,
+            at=now,
+        )
         body = f"Stage changed from {from_stage.name} to {to_stage.name}."
         if comment.strip():
             body += "\n\n" + comment.strip()
@@ -192,6 +204,8 @@ def account_save(*, account: Account, user) -> list[FieldChange]:
             if not rows:
                 return []
             if before.stage_id != account.stage_id:
+                # stage_change records its own line in the history.
+                rows = [r for r in rows if r.field != "stage"]
                 stage_change(account=account, to_stage=account.stage, user=user)
             account.save()
         FieldChange.objects.bulk_create(rows)

@@ -351,3 +351,20 @@ def test_every_error_at_once_and_no_traceback(admin_role_client) -> None:
     for field in ("external_id", "name", "segment", "stage", "start_date", "status"):
         assert errors[field] == ["a value is required"], field
     assert not Account.objects.exists()
+
+
+def test_a_stage_change_on_the_account_page_is_in_its_history(manager_client, manager_user) -> None:
+    account = AccountFactory(stage=JourneyStage.objects.get(slug="adoption"))
+    renewal = JourneyStage.objects.get(slug="renewal")
+
+    manager_client.post(reverse("accounts:change_stage", args=[account.pk]), {"stage": renewal.pk})
+
+    change = FieldChange.objects.get(object_id=account.pk)
+    assert (change.field, change.old_value, change.new_value, change.user) == (
+        "stage",
+        "Adoption",
+        "Renewal",
+        manager_user,
+    )
+    history = manager_client.get(reverse("accounts:changes", args=[account.pk]))
+    assert "Adoption" in history.content.decode() and "Renewal" in history.content.decode()
