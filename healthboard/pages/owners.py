@@ -6,7 +6,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 
 from healthboard.lib.roles import CSM, MANAGER
-from healthboard.pages.filters import user_label
 
 
 def owner_candidates(*, keep: AbstractBaseUser | None = None) -> list[AbstractBaseUser]:
@@ -22,7 +21,3 @@ def owner_candidates(*, keep: AbstractBaseUser | None = None) -> list[AbstractBa
     if keep is not None and all(u.pk != keep.pk for u in users):
         users.append(keep)
     return users
-
-
-def owner_label(user: AbstractBaseUser) -> str:
-    return user_label(user)

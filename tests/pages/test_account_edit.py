@@ -17,7 +17,7 @@ from tests.factories import AccountFactory, UserFactory
 
 HX = {"HTTP_HX_REQUEST": "true"}
 # Session, user, permissions (2), role, segments, stages, owners (+ the account and its
-# changes when editing); measured 9 when editing.
+# changes when editing); measured 10 when editing.
 FORM_MAX_QUERIES = 10
 
 

@@ -13,7 +13,7 @@ from accounts.models import FieldChange, JourneyStage, Metric, Segment
 from scoring.models import Measure
 from tests.factories import AccountFactory, MetricFactory
 
-# Session, user, two permission queries, the three lists; and the layout's role (measured: 7).
+# Session, user, two permission queries, the three lists, the layout's role (measured: 8).
 INDEX_MAX_QUERIES = 8
 # Session, user, permissions (2), the object, its changes, role (metric form: categories).
 EDIT_MAX_QUERIES = 8

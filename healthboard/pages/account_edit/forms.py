@@ -9,7 +9,8 @@ from django import forms
 
 from accounts.imports import rules
 from accounts.models import Account, JourneyStage, Segment
-from healthboard.pages.owners import owner_candidates, owner_label
+from healthboard.pages.filters import user_label
+from healthboard.pages.owners import owner_candidates
 from healthboard.pages.rulefields import ObjectChoiceField, RuleField, text_field
 
 LENGTH = rules.ACCOUNT_LENGTH
@@ -17,7 +18,7 @@ LENGTH = rules.ACCOUNT_LENGTH
 
 class OwnerChoiceField(ObjectChoiceField):
     def option_label(self, obj) -> str:
-        return owner_label(obj)
+        return user_label(obj)
 
 
 def _date_field(label: str, *, required: bool = False) -> RuleField:

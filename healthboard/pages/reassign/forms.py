@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from django import forms
 
-from healthboard.pages.owners import owner_candidates, owner_label
+from healthboard.pages.filters import user_label
+from healthboard.pages.owners import owner_candidates
 from healthboard.pages.rulefields import ObjectChoiceField
 
 UNASSIGNED = "none"
@@ -20,11 +21,11 @@ class OwnerField(ObjectChoiceField):
         kwargs.setdefault("error_messages", {})["required"] = "Pick who takes the account(s)."
         super().__init__(what="owner", **kwargs)
         self.choices = [("", "Choose…"), (UNASSIGNED, "Nobody (unassigned)")] + [
-            (pk, owner_label(o)) for pk, o in self.objects.items()
+            (pk, user_label(o)) for pk, o in self.objects.items()
         ]
 
     def option_label(self, obj) -> str:
-        return owner_label(obj)
+        return user_label(obj)
 
     def to_python(self, value):
         if value == UNASSIGNED:
