@@ -27,7 +27,13 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client, override_settings
 
-from healthboard.bench.imports import METRICS, PREFIX, backend_cpu_seconds, ensure_accounts
+from healthboard.bench.imports import (
+    METRICS,
+    PREFIX,
+    backend_cpu_seconds,
+    clear_signals,
+    ensure_accounts,
+)
 from healthboard.celery import app as celery_app
 from healthboard.tokens.models import ApiToken
 from healthboard.tokens.services import token_create
@@ -44,9 +50,7 @@ def _require_postgres() -> None:
 
 
 def _clear_signals() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM accounts_signal WHERE source = %s", [SOURCE])
-        cursor.execute("VACUUM (ANALYZE) accounts_signal")
+    clear_signals(SOURCE)
 
 
 def _token() -> str:
