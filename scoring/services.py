@@ -9,9 +9,11 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from scoring.editor.audit import diff_summary, snapshot_diff, version_snapshot
 from scoring.models import (
+    AnalysisRun,
     CategoryWeight,
     Measure,
     Scorecard,
@@ -396,8 +398,21 @@ def analysis_request(*, kind: str, parameters: dict, user=None):
     from scoring.tasks import run_analysis
 
     run = analysis_create(kind=kind, parameters=parameters, user=user)
-    transaction.on_commit(functools.partial(run_analysis.delay, run.pk), robust=True)
+    transaction.on_commit(functools.partial(_analysis_queue, run_analysis, run.pk), robust=True)
     return run
+
+
+def _analysis_queue(task, run_id: int) -> None:
+    """Hand a stored analysis to a worker. With the queue down it would wait for ever: it
+    fails instead, saying why, so the page stops polling and offers to run it again."""
+    try:
+        task.delay(run_id)
+    except OperationalError:
+        AnalysisRun.objects.filter(pk=run_id, status=AnalysisRun.Status.PENDING).update(
+            status=AnalysisRun.Status.FAILED,
+            error="The task queue (Redis) did not answer, so nothing ran. Run it again "
+            "once the queue is back.",
+        )
 
 
 def scorecard_draft_discard(*, draft: ScorecardVersion, user) -> None:

@@ -381,3 +381,26 @@ def manager_client(manager_user) -> Client:
 @pytest.fixture
 def admin_role_client(admin_role_user) -> Client:
     return _client_for(admin_role_user)
+
+
+# ---------------------------------------------------------------- broker down
+
+BROKER_DOWN_URL = "redis://127.0.0.1:1/0"
+
+
+@pytest.fixture
+def broker_down(settings):
+    """Celery publishes to a port where nothing listens (as when Redis is down)."""
+    from healthboard.celery import app as celery_app
+
+    saved = celery_app.conf.broker_url, celery_app._pool, celery_app.amqp._producer_pool
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.broker_url = BROKER_DOWN_URL
+    # Celery keeps its connection pools: new ones for the new URL, the old ones back after.
+    celery_app._pool = celery_app.amqp._producer_pool = None
+    yield
+    for pool in (celery_app._pool, celery_app.amqp._producer_pool):
+        if pool is not None:
+            pool.force_close_all()
+    celery_app.conf.broker_url, celery_app._pool, celery_app.amqp._producer_pool = saved

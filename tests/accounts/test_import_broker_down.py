@@ -7,29 +7,10 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import ImportJob, Signal
-from healthboard.celery import app as celery_app
 from tests.factories import AccountFactory, MetricFactory
 
 # The re-score is scheduled after the commit: a real one, so no test transaction around it.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-CLOSED_PORT = "redis://127.0.0.1:1/0"
-
-
-@pytest.fixture
-def broker_down(settings):
-    """Celery publishes to a port where nothing listens (as when Redis is down)."""
-    saved = celery_app.conf.broker_url, celery_app._pool, celery_app.amqp._producer_pool
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    celery_app.conf.task_always_eager = False
-    celery_app.conf.broker_url = CLOSED_PORT
-    # Celery keeps its connection pools: new ones for the new URL, the old ones back after.
-    celery_app._pool = celery_app.amqp._producer_pool = None
-    yield
-    for pool in (celery_app._pool, celery_app.amqp._producer_pool):
-        if pool is not None:
-            pool.force_close_all()
-    celery_app.conf.broker_url, celery_app._pool, celery_app.amqp._producer_pool = saved
 
 
 def test_with_redis_down_an_import_commits_once_and_says_the_nightly_run_rescores(

@@ -146,6 +146,12 @@ def test_the_back_test_shows_its_figures_charts_and_words(admin_role_client, ana
     tops = [y + e for y, e in zip(bar["y"], bar["error_y"]["array"], strict=True)]
     assert tops == pytest.approx([100 * rates[b]["high"] for b in shown])
     assert roc["data"][1]["x"] == [p["false_positive_rate"] for p in result["roc"]]
+    # The table beside the chart: each band's scores and churners, in the bands' order.
+    cells = [
+        f'<td class="num">{rates[b]["n"]}</td><td class="num">{rates[b]["k"]}</td>' for b in shown
+    ]
+    assert all(cell in html for cell in cells)
+    assert [html.index(cell) for cell in cells] == sorted(html.index(cell) for cell in cells)
     for measure in result["measures"]:
         assert measure["name"] in html
     # The form refreshes the analysis as it was asked.

@@ -60,3 +60,14 @@ def test_bad_parameters_are_named_and_nothing_is_stored(parameters, message):
 def test_results_are_stored_without_nan_or_infinity():
     value = {"auc": float("nan"), "roc": [{"threshold": float("-inf")}, 0.5], "n": 3}
     assert services.json_safe(value) == {"auc": None, "roc": [{"threshold": None}, 0.5], "n": 3}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_queue_down_a_requested_analysis_fails_saying_why(broker_down):
+    from scoring.services import analysis_request
+
+    run = analysis_request(kind=AnalysisRun.Kind.RETENTION, parameters={})
+
+    run.refresh_from_db()
+    assert run.status == AnalysisRun.Status.FAILED
+    assert "task queue (Redis) did not answer" in run.error
