@@ -6,6 +6,7 @@ CI: a test that needs a missing one is skipped locally and fails when CI is set.
 
 from __future__ import annotations
 
+import itertools
 import os
 
 # Playwright's sync API runs an event loop in the main thread; Django's ORM would refuse to
@@ -385,7 +386,9 @@ def admin_role_client(admin_role_user) -> Client:
 
 # ---------------------------------------------------------------- broker down
 
-BROKER_DOWN_URL = "redis://127.0.0.1:1/0"
+# A port where nothing listens. Each use gets its own database number: kombu keeps one
+# producer pool per URL for the whole run, and the fixture closes the one it used.
+BROKER_DOWN_URLS = (f"redis://127.0.0.1:1/{n % 16}" for n in itertools.count())
 
 
 @pytest.fixture
@@ -396,7 +399,7 @@ def broker_down(settings):
     saved = celery_app.conf.broker_url, celery_app._pool, celery_app.amqp._producer_pool
     settings.CELERY_TASK_ALWAYS_EAGER = False
     celery_app.conf.task_always_eager = False
-    celery_app.conf.broker_url = BROKER_DOWN_URL
+    celery_app.conf.broker_url = next(BROKER_DOWN_URLS)
     # Celery keeps its connection pools: new ones for the new URL, the old ones back after.
     celery_app._pool = celery_app.amqp._producer_pool = None
     yield
