@@ -2,10 +2,17 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from scoring.models import (
+    ActionRule,
     AnalysisRun,
+    CallToAction,
     CategoryWeight,
+    CtaComment,
+    CtaStep,
     HealthScore,
     Measure,
+    Outcome,
+    Playbook,
+    PlaybookStep,
     Scorecard,
     ScorecardChange,
     ScorecardVersion,
@@ -164,3 +171,49 @@ class AnalysisRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["id", "kind", "scorecard", "status", "progress", "created_at", "computed_at"]
     list_filter = ["kind", "status"]
     list_select_related = ["scorecard"]
+
+
+# Calls to action: Admins edit rules and playbooks on their own pages; these are for support.
+@admin.register(ActionRule)
+class ActionRuleAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "enabled", "cta_type", "priority", "due_days", "order"]
+    list_filter = ["enabled", "kind", "cta_type"]
+
+
+@admin.register(Outcome)
+class OutcomeAdmin(admin.ModelAdmin):
+    list_display = ["name", "is_success", "active", "order"]
+
+
+class PlaybookStepInline(admin.TabularInline):
+    model = PlaybookStep
+    extra = 0
+
+
+@admin.register(Playbook)
+class PlaybookAdmin(admin.ModelAdmin):
+    list_display = ["name", "stage", "band", "updated_at"]
+    list_filter = ["stage", "band"]
+    inlines = [PlaybookStepInline]
+
+
+class CtaStepInline(admin.TabularInline):
+    model = CtaStep
+    extra = 0
+    raw_id_fields = ["done_by"]
+
+
+class CtaCommentInline(admin.TabularInline):
+    model = CtaComment
+    extra = 0
+    raw_id_fields = ["author"]
+
+
+@admin.register(CallToAction)
+class CallToActionAdmin(admin.ModelAdmin):
+    list_display = ["title", "account", "owner", "status", "priority", "due_date", "rule"]
+    list_filter = ["status", "cta_type", "priority", "rule"]
+    list_select_related = ["account", "owner", "rule"]
+    raw_id_fields = ["account", "owner", "closed_by"]
+    search_fields = ["=account__external_id", "title"]
+    inlines = [CtaStepInline, CtaCommentInline]

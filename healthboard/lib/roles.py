@@ -22,6 +22,8 @@ SCORING_MODELS = (
     "scorechunk",
     "healthscore",
 )
+# What Admins edit about calls to action; CSMs work the CTAs themselves.
+ACTION_MODELS = ("actionrule", "outcome", "playbook", "playbookstep")
 
 
 def _perms(app: str, actions: tuple[str, ...], models: tuple[str, ...]) -> list[str]:
@@ -33,7 +35,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     # Reads every account; writes notes and stage changes on their own book.
     CSM: _perms("accounts", ("view",), ACCOUNT_MODELS)
     + ["accounts.add_note", "accounts.add_stagechange"]
-    + _perms("scoring", ("view",), ("healthscore", "scorerun")),
+    + _perms("scoring", ("view",), ("healthscore", "scorerun"))
+    # Their own CTAs: done, snoozed, steps ticked, comments (the page checks the owner).
+    + _perms("scoring", ("view", "change"), ("calltoaction",))
+    + ["scoring.add_ctacomment", "scoring.view_playbook"],
     # Team views, any account, reassigning owners, reading the scorecards.
     MANAGER: [
         "accounts.work_any_account",
@@ -47,6 +52,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _perms("tokens", ("view", "add", "change"), ("apitoken",))
     + _perms("accounts", ("add", "change", "delete"), ACCOUNT_MODELS)
     + _perms("scoring", ("add", "change", "delete"), SCORING_MODELS)
+    + _perms("scoring", ("view", "add", "change", "delete"), ACTION_MODELS)
     + _perms("auth", ("view", "add", "change"), ("user", "group")),
 }
 

@@ -368,4 +368,13 @@ class ScorecardChange(models.Model):
 
 # Models that live beside the code that writes them; imported here so that Django registers
 # them with the app (they import the models above, hence at the end).
+from scoring.models.actions import (  # noqa: E402, F401
+    ActionRule,
+    CallToAction,
+    CtaComment,
+    CtaStep,
+    Outcome,
+    Playbook,
+    PlaybookStep,
+)
 from scoring.models.analysis import AnalysisRun  # noqa: E402, F401

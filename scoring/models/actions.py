@@ -1,0 +1,262 @@
+"""Calls to action (CTAs): what a CSM should do about an account, opened by rules after each
+published run (or by hand), worked through a playbook's checklist, closed with an outcome.
+
+The rule kinds and their parameters are in scoring.actions.kinds; the evaluation in
+scoring.actions.rules; the writes (done, snooze, steps, comments) in scoring.actions.services.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Account, JourneyStage
+from scoring.bands import Band
+
+
+class CtaType(models.TextChoices):
+    # Gainsight's three: save the account, move it along its journey, grow it.
+    RISK = "risk", "Risk"
+    LIFECYCLE = "lifecycle", "Lifecycle"
+    EXPANSION = "expansion", "Expansion"
+
+
+class Priority(models.IntegerChoices):
+    # Lower sorts first: an inbox ordered by (due date, priority) shows the urgent ones on top.
+    HIGH = 1, "High"
+    MEDIUM = 2, "Medium"
+    LOW = 3, "Low"
+
+
+class ActionRule(models.Model):
+    """A condition on an account's score or signals that opens a CTA when it holds.
+
+    `kind` says which condition; `parameters` its numbers (validated against the kind's spec
+    in scoring.actions.kinds, so the editor and the evaluation agree on names and defaults).
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=30)  # scoring.actions.kinds.KINDS
+    parameters = models.JSONField(default=dict, blank=True)
+    enabled = models.BooleanField(default=True)
+    cta_type = models.CharField("CTA type", max_length=10, choices=CtaType.choices)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.MEDIUM)
+    due_days = models.PositiveSmallIntegerField(
+        "due in (days)",
+        default=7,
+        validators=[MaxValueValidator(365)],
+        help_text="The CTA is due this many days after the rule first fires.",
+    )
+    auto_close = models.BooleanField(
+        "close when the condition clears",
+        default=True,
+        help_text="An open CTA whose condition no longer holds is closed as resolved by itself.",
+    )
+    # Vitally's re-enrolment limit: a rule that fires again soon after its CTA was closed
+    # would bury the CSM in the same work; wait this long before opening a new one.
+    cooldown_days = models.PositiveSmallIntegerField(
+        "quiet after closing (days)",
+        default=30,
+        validators=[MaxValueValidator(365)],
+        help_text="After its CTA is closed the rule opens no new one for the account this long.",
+    )
+    order = models.PositiveSmallIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Outcome(models.Model):
+    """How a CTA ended, from a list the Admins keep ("Renewed", "Escalated", …)."""
+
+    name = models.CharField(max_length=60, unique=True)
+    is_success = models.BooleanField(
+        default=True, help_text="Counts as a save when measuring which plays work."
+    )
+    active = models.BooleanField(default=True, help_text="Offered when closing a CTA.")
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# The bands a playbook can be written for: an account without data has no play.
+PLAYBOOK_BANDS = [(band.value, band.label) for band in (Band.GREEN, Band.YELLOW, Band.RED)]
+
+
+class Playbook(models.Model):
+    """The best-practice steps for an account in one journey stage and band."""
+
+    stage = models.ForeignKey(JourneyStage, on_delete=models.CASCADE, related_name="playbooks")
+    band = models.CharField(max_length=6, choices=PLAYBOOK_BANDS)
+    name = models.CharField(max_length=100)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["stage__order", "band"]
+        constraints = [
+            models.UniqueConstraint(fields=["stage", "band"], name="one_playbook_per_stage_band")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PlaybookStep(models.Model):
+    playbook = models.ForeignKey(Playbook, on_delete=models.CASCADE, related_name="steps")
+    order = models.PositiveSmallIntegerField(default=0)
+    text = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["playbook", "order", "id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class CallToActionQuerySet(models.QuerySet):
+    def active(self) -> CallToActionQuerySet:
+        """Open or snoozed: the ones a rule updates instead of adding another."""
+        return self.filter(status__in=CallToAction.ACTIVE)
+
+    def due_now(self, today) -> CallToActionQuerySet:
+        """What the CSM should see today: open ones, and snoozed ones whose date has come."""
+        return self.filter(
+            Q(status=CallToAction.Status.OPEN)
+            | Q(status=CallToAction.Status.SNOOZED, snoozed_until__lte=today)
+        )
+
+
+class CallToAction(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        SNOOZED = "snoozed", "Snoozed"
+        DONE = "done", "Done"
+        RESOLVED = "resolved", "Resolved by itself"
+
+    ACTIVE = (Status.OPEN, Status.SNOOZED)
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="ctas")
+    # Null for a CTA a person opened by hand.
+    rule = models.ForeignKey(
+        ActionRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="ctas"
+    )
+    # The account's CSM when it opened (follows a reassignment of the account).
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="ctas",
+    )
+    cta_type = models.CharField("type", max_length=10, choices=CtaType.choices)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.MEDIUM)
+    title = models.CharField(max_length=200)
+    reason = models.TextField(help_text="Why, in words, with the measures behind it.")
+    # The numbers behind the reason, for the page: [{"label": …, "value": …}, …].
+    evidence = models.JSONField(default=list, blank=True)
+    due_date = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    snoozed_until = models.DateField(null=True, blank=True)
+    snooze_reason = models.CharField(max_length=200, blank=True)
+    outcome = models.ForeignKey(
+        Outcome, on_delete=models.PROTECT, null=True, blank=True, related_name="ctas"
+    )
+    outcome_note = models.TextField(blank=True, max_length=2000)
+    # The run date the condition first held, and the last one it still held: a rule that
+    # keeps firing updates the open CTA instead of adding one.
+    opened_on = models.DateField()
+    last_fired_on = models.DateField()
+    times_fired = models.PositiveIntegerField(default=1)
+    # Where the account stood when the CTA opened: "which plays save accounts" compares later.
+    band_at_open = models.CharField(max_length=6, choices=Band.choices, default=Band.NO_DATA)
+    score_at_open = models.FloatField(null=True, blank=True)
+    # A copy of the playbook's name and steps (CtaStep): later edits do not rewrite history.
+    playbook = models.ForeignKey(
+        Playbook, on_delete=models.SET_NULL, null=True, blank=True, related_name="ctas"
+    )
+    playbook_name = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = CallToActionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_date", "priority", "id"]
+        constraints = [
+            # The lock behind "one open CTA per account and rule": a re-run night or two
+            # workers evaluating at once cannot add a second.
+            models.UniqueConstraint(
+                fields=["account", "rule"],
+                condition=Q(status__in=["open", "snoozed"]),
+                name="one_active_cta_per_account_rule",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["owner", "status", "due_date"], name="cta_owner_inbox"),
+            models.Index(fields=["account", "status"], name="cta_account_status"),
+            models.Index(fields=["rule", "status", "closed_at"], name="cta_rule_closed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} — {self.account}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    def is_overdue(self, today) -> bool:
+        return self.is_active and self.due_date < today
+
+
+class CtaStep(models.Model):
+    """One checklist step of a CTA, copied from its playbook when the CTA opened."""
+
+    cta = models.ForeignKey(CallToAction, on_delete=models.CASCADE, related_name="steps")
+    order = models.PositiveSmallIntegerField(default=0)
+    text = models.CharField(max_length=300)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["cta", "order", "id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class CtaComment(models.Model):
+    cta = models.ForeignKey(CallToAction, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    body = models.TextField(max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.body[:60]
