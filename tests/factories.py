@@ -162,3 +162,79 @@ class HealthScoreFactory(factory.django.DjangoModelFactory):
     coverage = 1.0
     delta_7d = None
     details = factory.LazyFunction(dict)
+
+
+# ---------------------------------------------------------------- calls to action
+
+from scoring.models import (  # noqa: E402
+    ActionRule,
+    CallToAction,
+    CtaStep,
+    Outcome,
+    Playbook,
+    PlaybookStep,
+)
+
+
+class ActionRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ActionRule
+
+    name = factory.Sequence(lambda n: f"Rule {n}")
+    kind = "band_worse"
+    parameters = factory.LazyFunction(lambda: {"band": "red"})
+    cta_type = "risk"
+
+
+class OutcomeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Outcome
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Outcome {n}")
+    is_success = True
+
+
+class PlaybookFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Playbook
+        django_get_or_create = ("stage", "band")
+
+    stage = factory.SubFactory(JourneyStageFactory)
+    band = "red"
+    name = factory.LazyAttribute(lambda p: f"{p.stage.name}: {p.band}")
+
+
+class PlaybookStepFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PlaybookStep
+
+    playbook = factory.SubFactory(PlaybookFactory)
+    order = factory.Sequence(int)
+    text = factory.Sequence(lambda n: f"Step {n}")
+
+
+class CallToActionFactory(factory.django.DjangoModelFactory):
+    """An open CTA on an account, owned by the account's CSM, due in a week."""
+
+    class Meta:
+        model = CallToAction
+
+    account = factory.SubFactory(AccountFactory)
+    rule = factory.SubFactory(ActionRuleFactory)
+    owner = factory.LazyAttribute(lambda c: c.account.owner)
+    cta_type = "risk"
+    title = factory.LazyAttribute(lambda c: c.rule.name if c.rule else "Follow up")
+    reason = "The account turned unhealthy."
+    opened_on = factory.LazyFunction(timezone.localdate)
+    last_fired_on = factory.LazyAttribute(lambda c: c.opened_on)
+    due_date = factory.LazyAttribute(lambda c: c.opened_on + dt.timedelta(days=7))
+
+
+class CtaStepFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CtaStep
+
+    cta = factory.SubFactory(CallToActionFactory)
+    order = factory.Sequence(int)
+    text = factory.Sequence(lambda n: f"Step {n}")
