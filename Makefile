@@ -82,8 +82,12 @@ run: demo
 
 # Outside CI, Redis and PostgreSQL are used when they answer (see scripts/test-env.sh);
 # tests needing a missing service are skipped. With CI=true they are required.
+# The suite runs on every core (pytest-xdist), one test file per worker at a time, so a
+# file's module-scoped fixtures (computed analyses, seeded histories) are built once.
+# TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= auto
 test: $(INSTALLED)
-	PY=$(PY) scripts/test-env.sh $(PY) -m pytest $(PYTEST_ARGS)
+	PY=$(PY) scripts/test-env.sh $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # ---------------------------------------------------------------- bench
 

@@ -6,7 +6,6 @@ CI: a test that needs a missing one is skipped locally and fails when CI is set.
 
 from __future__ import annotations
 
-import itertools
 import os
 
 # Playwright's sync API runs an event loop in the main thread; Django's ORM would refuse to
@@ -15,7 +14,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 import shutil  # noqa: E402
 import uuid  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 
@@ -386,24 +385,33 @@ def admin_role_client(admin_role_user) -> Client:
 
 # ---------------------------------------------------------------- broker down
 
-# A port where nothing listens. Each use gets its own database number: kombu keeps one
-# producer pool per URL for the whole run, and the fixture closes the one it used.
-BROKER_DOWN_URLS = (f"redis://127.0.0.1:1/{n % 16}" for n in itertools.count())
+# A port where nothing listens.
+BROKER_DOWN_URL = "redis://127.0.0.1:1/0"
 
 
 @pytest.fixture
-def broker_down(settings):
-    """Celery publishes to a port where nothing listens (as when Redis is down)."""
+def take_broker_down(settings) -> Iterator[Callable[[], None]]:
+    """Call it to have Celery publish to a port where nothing listens (as when Redis is
+    down), e.g. after a step that needs the queue; the broker is back after the test."""
     from healthboard.celery import app as celery_app
 
     saved = celery_app.conf.broker_url, celery_app._pool, celery_app.amqp._producer_pool
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    celery_app.conf.task_always_eager = False
-    celery_app.conf.broker_url = next(BROKER_DOWN_URLS)
-    # Celery keeps its connection pools: new ones for the new URL, the old ones back after.
-    celery_app._pool = celery_app.amqp._producer_pool = None
-    yield
-    for pool in (celery_app._pool, celery_app.amqp._producer_pool):
-        if pool is not None:
-            pool.force_close_all()
+
+    def down() -> None:
+        settings.CELERY_TASK_ALWAYS_EAGER = False
+        celery_app.conf.task_always_eager = False
+        celery_app.conf.broker_url = BROKER_DOWN_URL
+        # Celery keeps its connection pools: new ones for the dead URL, the old ones back after.
+        celery_app._pool = celery_app.amqp._producer_pool = None
+
+    yield down
+    # The dead URL's pools are dropped, not closed: kombu keeps one producer pool per URL for
+    # the whole run, and the next test that takes the broker down would acquire a closed one.
     celery_app.conf.broker_url, celery_app._pool, celery_app.amqp._producer_pool = saved
+    celery_app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def broker_down(take_broker_down) -> None:
+    """Celery publishes to a port where nothing listens for the whole test."""
+    take_broker_down()

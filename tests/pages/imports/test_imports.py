@@ -336,31 +336,12 @@ def test_discarding_deletes_the_upload_and_its_job(admin_role_client, crm1) -> N
 # ---------------------------------------------------------------- broker down
 
 
-@pytest.fixture
-def broker_down(settings):
-    """Call it to have Celery publish to a port where nothing listens (Redis down)."""
-    saved = celery_app.conf.broker_url
-
-    def down() -> None:
-        settings.CELERY_TASK_ALWAYS_EAGER = False
-        celery_app.conf.task_always_eager = False
-        celery_app.conf.broker_url = "redis://127.0.0.1:1/0"
-        celery_app._pool = celery_app.amqp._producer_pool = None
-
-    yield down
-    # Celery keeps its connection pools (kombu keeps them by URL, for the next test that
-    # takes the port down): forget them here, without closing them.
-    celery_app._pool = celery_app.amqp._producer_pool = None
-    celery_app.conf.broker_url = saved
-    celery_app.conf.task_always_eager = True
-
-
 def test_with_the_queue_down_the_commit_says_so_and_keeps_the_file(
-    admin_role_client, crm1, broker_down
+    admin_role_client, crm1, take_broker_down
 ) -> None:
     text = "account,metric,observed_at,value\nCRM-1,logins,2026-11-01,12\n"
     job = job_of(upload(admin_role_client, "signals", text))
-    broker_down()
+    take_broker_down()
 
     response = admin_role_client.post(reverse("imports:commit", args=[job.pk]), follow=True)
 
@@ -375,9 +356,9 @@ def test_with_the_queue_down_the_commit_says_so_and_keeps_the_file(
 
 
 def test_with_the_queue_down_an_upload_is_kept_to_be_checked_later(
-    admin_role_client, crm1, broker_down
+    admin_role_client, crm1, take_broker_down
 ) -> None:
-    broker_down()
+    take_broker_down()
     response = upload(admin_role_client, "signals", SIGNALS_WITH_ERRORS)
     job = job_of(response)
 
