@@ -1,0 +1,401 @@
+"""Each rule kind's condition as one set-based query over a published run's scores and the
+signals: which accounts it holds for, and the numbers behind it.
+
+One query per rule, whatever the number of accounts: the accounts the run scored (optionally
+a few of them, after a re-score) are joined with the run's scores, the scores of an earlier
+run, or one grouped pass over one metric's signals. Signals have no foreign keys in the
+database; they are read through their (metric, observed_at, account) index.
+
+Every query returns rows of the same shape: account, owner, stage, band, score, whether the
+rule fires, then up to three numbers the evidence is made of. A row that holds without
+firing keeps an open CTA open (an account that turned red stays "turned red" while it is
+red, though it only fires on the day it turned).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.utils import timezone
+
+from accounts.models import Account
+from scoring.aggregates import window_end
+from scoring.bands import RANK, Band
+from scoring.models import ScoreRun
+
+
+@dataclass(frozen=True)
+class Hit:
+    account_id: int
+    owner_id: int | None
+    stage_id: int
+    band: str
+    score: float | None
+    fires: bool
+    evidence: list[dict]
+    # The evidence in words, for the CTA's reason.
+    words: str
+
+
+@dataclass
+class Scope:
+    """What one evaluation looks at: the published run of `as_of`, the accounts it scored
+    (or just `account_ids` of them), and the metric catalogue (key → id, name)."""
+
+    run: ScoreRun
+    account_ids: Sequence[int] | None
+    metrics: dict[str, tuple[int, str]]
+    # Published runs of earlier dates, looked up once per evaluation.
+    _runs: dict[object, ScoreRun | None] = field(default_factory=dict)
+
+    @property
+    def as_of(self) -> dt.date:
+        return self.run.date
+
+    def run_on(self, day: dt.date) -> ScoreRun | None:
+        if day not in self._runs:
+            self._runs[day] = ScoreRun.objects.filter(status=ScoreRun.Status.DONE, date=day).first()
+        return self._runs[day]
+
+    def run_before(self) -> ScoreRun | None:
+        if "before" not in self._runs:
+            self._runs["before"] = (
+                ScoreRun.objects.filter(status=ScoreRun.Status.DONE, date__lt=self.as_of)
+                .order_by("-date")
+                .first()
+            )
+        return self._runs["before"]
+
+
+# ---------------------------------------------------------------- SQL pieces
+
+
+def _date(value) -> dt.date | None:
+    """A DATE column as the cursor returns it (a date, or ISO text on SQLite)."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _local_day(value) -> dt.date | None:
+    """A timestamp column as the cursor returns it (aware, or UTC text on SQLite) → local day."""
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime.fromisoformat(str(value))
+    if timezone.is_naive(value):
+        value = value.replace(tzinfo=dt.UTC)
+    return timezone.localtime(value).date()
+
+
+def _at(value: dt.datetime):
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _day(value: dt.date):
+    return connection.ops.adapt_datefield_value(value)
+
+
+def _scored(scope: Scope) -> tuple[str, list]:
+    """WITH … scored: the accounts the evaluation looks at (customers on the run's date, the
+    ones the run scored), with their band and score in the run."""
+    accounts = Account.objects.customers_on(scope.as_of)
+    if scope.account_ids is not None:
+        accounts = accounts.filter(pk__in=list(scope.account_ids))
+    base, params = (
+        accounts.order_by()
+        .values_list("id", "owner_id", "stage_id", "renewal_date", "start_date")
+        .query.sql_with_params()
+    )
+    sql = (
+        f"WITH base(account_id, owner_id, stage_id, renewal_date, start_date) AS ({base}), "
+        "scored AS (SELECT b.account_id, b.owner_id, b.stage_id, b.renewal_date, b.start_date, "
+        "COALESCE(h.band, 'none') AS band, h.score FROM base b LEFT JOIN scoring_healthscore h "
+        "ON h.run_id = %s AND h.account_id = b.account_id)"
+    )
+    return sql, [*params, scope.run.pk]
+
+
+def _signals(scope: Scope, metric_id: int, alias: str = "s") -> tuple[str, list]:
+    """The WHERE of one metric's signals observed by the end of the run's date (and of the
+    accounts asked about, after a re-score)."""
+    sql = f"{alias}.metric_id = %s AND {alias}.observed_at < %s"
+    params: list = [metric_id, _at(window_end(scope.as_of))]
+    if scope.account_ids is not None:
+        ids = [int(a) for a in scope.account_ids] or [0]
+        sql += f" AND {alias}.account_id IN ({', '.join(['%s'] * len(ids))})"
+        params += ids
+    return sql, params
+
+
+HIT_COLUMNS = "sc.account_id, sc.owner_id, sc.stage_id, sc.band, sc.score"
+
+
+def _rows(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _band_words(band: str, score: float | None) -> str:
+    label = Band.of(band).label
+    return label if score is None else f"{label} (score {score:.1f})"
+
+
+# ---------------------------------------------------------------- the kinds
+
+
+def band_worse(scope: Scope, params: dict) -> list[Hit]:
+    band = Band.of(params["band"])
+    held = [b for b in RANK if RANK[b] <= RANK[band]] + [Band.NO_DATA]
+    better = [b for b in RANK if RANK[b] > RANK[band]]
+    before = scope.run_before()
+    scored, sql_params = _scored(scope)
+    sql = (
+        f"{scored} SELECT {HIT_COLUMNS}, "
+        "CASE WHEN sc.band = %s AND p.band IN "
+        f"({', '.join(['%s'] * len(better))}) THEN 1 ELSE 0 END, "
+        "p.band, p.score FROM scored sc LEFT JOIN scoring_healthscore p "
+        "ON p.run_id = %s AND p.account_id = sc.account_id "
+        f"WHERE sc.band IN ({', '.join(['%s'] * len(held))})"
+    )
+    rows = _rows(sql, [*sql_params, band, *better, before.pk if before else 0, *held])
+    hits = []
+    for account_id, owner_id, stage_id, now, score, fires, was, score_before in rows:
+        evidence = [
+            {"label": "Band", "value": Band.of(now).label},
+            {"label": "Score", "value": score},
+        ]
+        words = f"Now {_band_words(now, score)}"
+        if fires:
+            evidence += [
+                {"label": f"Band on {before.date}", "value": Band.of(was).label},
+                {"label": f"Score on {before.date}", "value": score_before},
+            ]
+            words += f", {_band_words(was, score_before)} on {before.date}"
+        hits.append(
+            Hit(account_id, owner_id, stage_id, now, score, bool(fires), evidence, words + ".")
+        )
+    return hits
+
+
+# Scores are stored with two decimals: a drop of 14.99 is not one of 15.
+SCORE_STEP = 0.005
+
+
+def score_drop(scope: Scope, params: dict) -> list[Hit]:
+    points, days = params["points"], params["days"]
+    day = scope.as_of - dt.timedelta(days=days)
+    before = scope.run_on(day)
+    if before is None:
+        return []
+    scored, sql_params = _scored(scope)
+    sql = (
+        f"{scored} SELECT {HIT_COLUMNS}, 1, p.score FROM scored sc JOIN scoring_healthscore p "
+        "ON p.run_id = %s AND p.account_id = sc.account_id "
+        "WHERE sc.score IS NOT NULL AND p.score IS NOT NULL AND p.score - sc.score >= %s"
+    )
+    rows = _rows(sql, [*sql_params, before.pk, points - SCORE_STEP])
+    return [
+        Hit(
+            account_id,
+            owner_id,
+            stage_id,
+            band,
+            score,
+            True,
+            [
+                {"label": "Score", "value": score},
+                {"label": f"Score on {day}", "value": was},
+                {"label": "Change", "value": round(score - was, 2)},
+            ],
+            f"Score {score:.1f}, {was:.1f} on {day}: down {was - score:.1f} points.",
+        )
+        for account_id, owner_id, stage_id, band, score, _fires, was in rows
+    ]
+
+
+def renewal_at_risk(scope: Scope, params: dict) -> list[Hit]:
+    last = scope.as_of + dt.timedelta(days=params["days"])
+    scored, sql_params = _scored(scope)
+    sql = (
+        f"{scored} SELECT {HIT_COLUMNS}, 1, sc.renewal_date FROM scored sc "
+        "WHERE sc.band IN (%s, %s) AND sc.renewal_date >= %s AND sc.renewal_date <= %s"
+    )
+    rows = _rows(sql, [*sql_params, Band.YELLOW, Band.RED, _day(scope.as_of), _day(last)])
+    hits = []
+    for account_id, owner_id, stage_id, band, score, _fires, renewal in rows:
+        renewal = _date(renewal)
+        days = (renewal - scope.as_of).days
+        evidence = [
+            {"label": "Band", "value": Band.of(band).label},
+            {"label": "Score", "value": score},
+            {"label": "Renewal", "value": renewal.isoformat()},
+            {"label": "Days to renewal", "value": days},
+        ]
+        words = f"{_band_words(band, score)}; renews on {renewal}, in {days} days."
+        hits.append(Hit(account_id, owner_id, stage_id, band, score, True, evidence, words))
+    return hits
+
+
+def complaint_open(scope: Scope, params: dict, metric: tuple[int, str]) -> list[Hit]:
+    # Open since: the first signal above 0 after the last one at 0 (or ever). It fires when
+    # that is more than `days` days before the run's date, i.e. before the start of the day
+    # `days` days back.
+    since_before = window_end(scope.as_of - dt.timedelta(days=params["days"] + 1))
+    scored, sql_params = _scored(scope)
+    where, where_params = _signals(scope, metric[0])
+    sql = (
+        f"{scored}, sig AS (SELECT s.account_id, s.observed_at, s.value "
+        f"FROM accounts_signal s WHERE {where}), "
+        "cleared AS (SELECT account_id, MAX(observed_at) AS at FROM sig WHERE value <= 0 "
+        "GROUP BY account_id), "
+        "opened AS (SELECT sig.account_id, MIN(sig.observed_at) AS since, "
+        "MAX(sig.value) AS most FROM sig LEFT JOIN cleared c ON c.account_id = sig.account_id "
+        "WHERE sig.value > 0 AND (c.at IS NULL OR sig.observed_at > c.at) "
+        "GROUP BY sig.account_id) "
+        f"SELECT {HIT_COLUMNS}, 1, o.since, o.most FROM scored sc "
+        "JOIN opened o ON o.account_id = sc.account_id WHERE o.since < %s"
+    )
+    rows = _rows(sql, [*sql_params, *where_params, _at(since_before)])
+    hits = []
+    for account_id, owner_id, stage_id, band, score, _fires, since, most in rows:
+        since = _local_day(since)
+        days = (scope.as_of - since).days
+        evidence = [
+            {"label": f"{metric[1]} above 0 since", "value": since.isoformat()},
+            {"label": "Days unresolved", "value": days},
+            {"label": f"Highest {metric[1]}", "value": most},
+        ]
+        words = f"{metric[1]} above 0 since {since}: {days} days (up to {most:g})."
+        hits.append(Hit(account_id, owner_id, stage_id, band, score, True, evidence, words))
+    return hits
+
+
+def _latest_sql(where: str, start: bool) -> str:
+    """The newest signal per account among those `where` selects (and after a start)."""
+    after = " AND s.observed_at >= %s" if start else ""
+    return (
+        "latest AS (SELECT account_id, value, observed_at FROM (SELECT s.account_id, s.value, "
+        "s.observed_at, ROW_NUMBER() OVER (PARTITION BY s.account_id "
+        "ORDER BY s.observed_at DESC, s.id DESC) AS rn FROM accounts_signal s "
+        f"WHERE {where}{after}) ranked WHERE rn = 1)"
+    )
+
+
+def invoice_late(scope: Scope, params: dict, metric: tuple[int, str]) -> list[Hit]:
+    scored, sql_params = _scored(scope)
+    where, where_params = _signals(scope, metric[0])
+    sql = (
+        f"{scored}, {_latest_sql(where, start=False)} "
+        f"SELECT {HIT_COLUMNS}, 1, l.value, l.observed_at FROM scored sc "
+        "JOIN latest l ON l.account_id = sc.account_id WHERE l.value >= %s"
+    )
+    rows = _rows(sql, [*sql_params, *where_params, params["days"]])
+    hits = []
+    for account_id, owner_id, stage_id, band, score, _fires, value, at in rows:
+        on = _local_day(at)
+        evidence = [
+            {"label": f"Latest {metric[1]}", "value": value},
+            {"label": "Reported on", "value": on.isoformat()},
+        ]
+        words = f"Latest {metric[1]}: {value:g} (reported on {on})."
+        hits.append(Hit(account_id, owner_id, stage_id, band, score, True, evidence, words))
+    return hits
+
+
+def no_login(scope: Scope, params: dict, metric: tuple[int, str]) -> list[Hit]:
+    # "The last N days": the run's date and the N - 1 days before it, the scorecards'
+    # windows too (scoring.aggregates).
+    days = params["days"]
+    end = window_end(scope.as_of)
+    start = end - dt.timedelta(days=days)
+    customer_since = scope.as_of - dt.timedelta(days=days)
+    scored, sql_params = _scored(scope)
+    recent, recent_params = _signals(scope, metric[0])
+    sql = (
+        f"{scored}, recent AS (SELECT DISTINCT s.account_id FROM accounts_signal s "
+        f"WHERE {recent} AND s.value > 0 AND s.observed_at >= %s) "
+        f"SELECT {HIT_COLUMNS}, 1, (SELECT MAX(s2.observed_at) FROM accounts_signal s2 "
+        "WHERE s2.metric_id = %s AND s2.account_id = sc.account_id AND s2.value > 0 "
+        "AND s2.observed_at < %s) FROM scored sc WHERE sc.start_date <= %s "
+        "AND NOT EXISTS (SELECT 1 FROM recent r WHERE r.account_id = sc.account_id) "
+        # A team that never sends this metric has no "no login" to report.
+        "AND EXISTS (SELECT 1 FROM accounts_signal s3 WHERE s3.metric_id = %s)"
+    )
+    rows = _rows(
+        sql,
+        [
+            *sql_params,
+            *recent_params,
+            _at(start),
+            metric[0],
+            _at(end),
+            _day(customer_since),
+            metric[0],
+        ],
+    )
+    hits = []
+    for account_id, owner_id, stage_id, band, score, _fires, last in rows:
+        last = _local_day(last)
+        ago = f"{last} ({(scope.as_of - last).days} days ago)" if last else "never"
+        evidence = [
+            {"label": f"Last {metric[1]} above 0", "value": last.isoformat() if last else None}
+        ]
+        words = f"Last {metric[1]} above 0: {ago}."
+        hits.append(Hit(account_id, owner_id, stage_id, band, score, True, evidence, words))
+    return hits
+
+
+def promoter_healthy(scope: Scope, params: dict, metric: tuple[int, str]) -> list[Hit]:
+    start = window_end(scope.as_of) - dt.timedelta(days=params["days"])
+    scored, sql_params = _scored(scope)
+    where, where_params = _signals(scope, metric[0])
+    sql = (
+        f"{scored}, {_latest_sql(where, start=True)} "
+        f"SELECT {HIT_COLUMNS}, 1, l.value, l.observed_at FROM scored sc "
+        "JOIN latest l ON l.account_id = sc.account_id WHERE sc.band = %s AND l.value >= %s"
+    )
+    rows = _rows(sql, [*sql_params, *where_params, _at(start), Band.GREEN, params["minimum"]])
+    hits = []
+    for account_id, owner_id, stage_id, band, score, _fires, value, at in rows:
+        on = _local_day(at)
+        evidence = [
+            {"label": "Band", "value": Band.of(band).label},
+            {"label": "Score", "value": score},
+            {"label": f"Latest {metric[1]}", "value": value},
+            {"label": "Answered on", "value": on.isoformat()},
+        ]
+        words = f"{_band_words(band, score)}; {metric[1]} {value:g} on {on}."
+        hits.append(Hit(account_id, owner_id, stage_id, band, score, True, evidence, words))
+    return hits
+
+
+# Kinds that read the scores only, and kinds that read one metric's signals too.
+SCORE_KINDS: dict[str, Callable[[Scope, dict], list[Hit]]] = {
+    "band_worse": band_worse,
+    "score_drop": score_drop,
+    "renewal_at_risk": renewal_at_risk,
+}
+SIGNAL_KINDS: dict[str, Callable[[Scope, dict, tuple[int, str]], list[Hit]]] = {
+    "complaint_open": complaint_open,
+    "invoice_late": invoice_late,
+    "no_login": no_login,
+    "promoter_healthy": promoter_healthy,
+}
+
+
+def condition_hits(*, kind: str, parameters: dict, scope: Scope) -> list[Hit]:
+    """The accounts of the scope a rule of `kind` holds for (one query). A metric the
+    catalogue does not have (a team without it) holds for nobody."""
+    if kind in SCORE_KINDS:
+        return SCORE_KINDS[kind](scope, parameters)
+    if kind in SIGNAL_KINDS:
+        metric = scope.metrics.get(parameters.get("metric", ""))
+        if metric is None:
+            return []
+        return SIGNAL_KINDS[kind](scope, parameters, metric)
+    raise ValueError(f"Unknown rule kind {kind!r}.")

@@ -1,0 +1,212 @@
+"""Applying the rules: CTAs opened once, updated while the rule keeps firing, left quiet while
+snoozed, closed when the condition clears, not reopened within the cooldown."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Account
+from scoring.actions.rules import rules_apply
+from scoring.models import ActionRule, CallToAction, CtaStep, HealthScore
+from tests.factories import (
+    AccountFactory,
+    ActionRuleFactory,
+    CallToActionFactory,
+    PlaybookFactory,
+    PlaybookStepFactory,
+)
+from tests.scoring.actions.helpers import TODAY, days_ago, only_rules, scored
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def renewal_rule():
+    rule = ActionRuleFactory(
+        name="Renewal in danger",
+        kind="renewal_at_risk",
+        parameters={"days": 90},
+        priority=1,
+        due_days=5,
+        cta_type="lifecycle",
+    )
+    only_rules(rule)
+    return rule
+
+
+def at_risk(score: float = 35.0, renews_in: int = 30, day: dt.date = TODAY, **fields):
+    account = AccountFactory(renewal_date=TODAY + dt.timedelta(days=renews_in), **fields)
+    scored(account, score, day)
+    return account
+
+
+def fresh_playbook(account, name: str):
+    """The (seeded) playbook for the account's stage and red, renamed and emptied."""
+    playbook = PlaybookFactory(stage=account.stage, band="red")
+    playbook.steps.all().delete()
+    playbook.name = name
+    playbook.save()
+    return playbook
+
+
+def test_a_firing_rule_opens_one_cta_with_the_evidence_and_the_playbook(renewal_rule):
+    account = at_risk(35.0)
+    playbook = fresh_playbook(account, "Rescue")
+    PlaybookStepFactory(playbook=playbook, order=2, text="Agree a plan")
+    PlaybookStepFactory(playbook=playbook, order=1, text="Call them")
+
+    summary = rules_apply(as_of=TODAY)
+
+    assert summary == {"rules": 1, "opened": 1, "updated": 0, "closed": 0, "cooling": 0}
+    cta = CallToAction.objects.get()
+    assert (cta.account, cta.rule, cta.owner) == (account, renewal_rule, account.owner)
+    assert cta.status == "open" and cta.priority == 1 and cta.cta_type == "lifecycle"
+    assert cta.title == "Renewal in danger"
+    assert cta.due_date == TODAY + dt.timedelta(days=5)
+    assert cta.opened_on == cta.last_fired_on == TODAY and cta.times_fired == 1
+    assert cta.band_at_open == "red" and cta.score_at_open == 35.0
+    assert cta.reason.startswith("The account is at risk or unhealthy and renews within 90 days.")
+    assert "Unhealthy (score 35.0)" in cta.reason and "in 30 days" in cta.reason
+    assert {"label": "Days to renewal", "value": 30} in cta.evidence
+    assert (cta.playbook, cta.playbook_name) == (playbook, "Rescue")
+    assert list(cta.steps.values_list("text", flat=True)) == ["Call them", "Agree a plan"]
+
+
+def test_the_playbook_is_copied_so_later_edits_do_not_rewrite_the_cta(renewal_rule):
+    account = at_risk(35.0)
+    step = PlaybookStepFactory(playbook=fresh_playbook(account, "Rescue"))
+    rules_apply(as_of=TODAY)
+    step.text = "Edited later"
+    step.save()
+    assert CtaStep.objects.get().text != "Edited later"
+
+
+def test_a_re_run_night_adds_nothing_and_counts_the_day_once(renewal_rule):
+    at_risk()
+    rules_apply(as_of=TODAY)
+    again = rules_apply(as_of=TODAY)
+
+    assert again["opened"] == 0 and again["updated"] == 1
+    cta = CallToAction.objects.get()
+    assert cta.times_fired == 1 and cta.last_fired_on == TODAY
+
+
+def test_a_rule_that_keeps_firing_updates_its_open_cta(renewal_rule):
+    account = AccountFactory(renewal_date=days_ago(-30))
+    scored(account, 35.0, days_ago(1))
+    scored(account, 30.0)
+    rules_apply(as_of=days_ago(1))
+    rules_apply(as_of=TODAY)
+
+    cta = CallToAction.objects.get()
+    assert cta.opened_on == days_ago(1) and cta.last_fired_on == TODAY
+    assert cta.times_fired == 2 and cta.score_at_open == 35.0
+    assert "score 30.0" in cta.reason and {"label": "Score", "value": 30.0} in cta.evidence
+
+
+def test_a_cta_opened_meanwhile_by_another_evaluation_is_not_doubled(renewal_rule):
+    account = at_risk()
+    # As if a concurrent evaluation committed its CTA first: the constraint keeps one.
+    CallToActionFactory(account=account, rule=renewal_rule, opened_on=days_ago(3))
+    summary = rules_apply(as_of=TODAY)
+    assert summary["opened"] == 0 and CallToAction.objects.count() == 1
+
+
+def test_a_snoozed_cta_stays_snoozed_until_its_date(renewal_rule):
+    account = at_risk()
+    snoozed = CallToActionFactory(
+        account=account,
+        rule=renewal_rule,
+        status="snoozed",
+        snoozed_until=days_ago(-10),
+        snooze_reason="Waiting for their budget",
+        opened_on=days_ago(3),
+    )
+    rules_apply(as_of=TODAY)
+
+    snoozed.refresh_from_db()
+    assert snoozed.status == "snoozed" and snoozed.snoozed_until == days_ago(-10)
+    assert snoozed.snooze_reason == "Waiting for their budget"
+    assert snoozed.last_fired_on == TODAY and CallToAction.objects.count() == 1
+
+
+def test_a_cleared_condition_resolves_the_cta_by_itself(renewal_rule):
+    account = at_risk(80.0)  # healthy again
+    cta = CallToActionFactory(account=account, rule=renewal_rule, opened_on=days_ago(3))
+
+    assert rules_apply(as_of=TODAY)["closed"] == 1
+    cta.refresh_from_db()
+    assert cta.status == "resolved" and cta.get_status_display() == "Resolved by itself"
+    assert cta.closed_at is not None and cta.closed_by is None
+
+
+def test_without_auto_close_or_outside_the_evaluated_accounts_the_cta_stays(renewal_rule):
+    healthy, other = at_risk(80.0), at_risk(80.0)
+    kept = CallToActionFactory(account=healthy, rule=renewal_rule)
+    not_looked_at = CallToActionFactory(account=other, rule=renewal_rule)
+
+    rules_apply(as_of=TODAY, account_ids=[healthy.pk, 999_999])
+    not_looked_at.refresh_from_db()
+    assert not_looked_at.status == "open"
+
+    ActionRule.objects.filter(pk=renewal_rule.pk).update(auto_close=False)
+    kept.status = "open"
+    kept.save()
+    rules_apply(as_of=TODAY)
+    kept.refresh_from_db()
+    assert kept.status == "open"
+
+
+def test_a_rule_waits_its_cooldown_after_a_cta_closed(renewal_rule):
+    account = at_risk()
+    CallToActionFactory(
+        account=account,
+        rule=renewal_rule,
+        status="done",
+        closed_at=timezone.now() - dt.timedelta(days=5),
+    )
+    ActionRule.objects.filter(pk=renewal_rule.pk).update(cooldown_days=6)
+    assert rules_apply(as_of=TODAY)["cooling"] == 1
+    assert not CallToAction.objects.active().exists()
+
+    ActionRule.objects.filter(pk=renewal_rule.pk).update(cooldown_days=5)
+    assert rules_apply(as_of=TODAY)["opened"] == 1
+
+
+def test_a_disabled_rule_neither_opens_nor_closes(renewal_rule):
+    at_risk(35.0)
+    cleared = CallToActionFactory(account=at_risk(80.0), rule=renewal_rule)
+    ActionRule.objects.filter(pk=renewal_rule.pk).update(enabled=False)
+
+    assert rules_apply(as_of=TODAY)["rules"] == 0
+    cleared.refresh_from_db()
+    assert cleared.status == "open" and CallToAction.objects.count() == 1
+
+
+def test_without_a_published_run_nothing_happens(renewal_rule):
+    AccountFactory(renewal_date=days_ago(-10))
+    assert rules_apply(as_of=TODAY)["rules"] == 0
+    assert not CallToAction.objects.exists()
+
+
+@pytest.mark.parametrize("accounts", [5, 40])
+def test_the_queries_do_not_grow_with_the_accounts(django_assert_max_num_queries, accounts):
+    # Every seeded rule on, accounts that fire several of them, and active CTAs to update
+    # and close: the same number of queries for 5 accounts as for 40.
+    for i in range(accounts):
+        account = at_risk(30.0 if i % 3 else 80.0, renews_in=20)
+        scored(account, 60.0, days_ago(7))
+        scored(account, 75.0, days_ago(1))
+    with django_assert_max_num_queries(24):
+        opened = rules_apply(as_of=TODAY)
+    # Healthy again: the next evaluation updates some CTAs and closes others.
+    HealthScore.objects.filter(
+        date=TODAY, account__in=Account.objects.order_by("pk")[: accounts // 2]
+    ).update(score=90.0, band="green")
+    with django_assert_max_num_queries(24):
+        again = rules_apply(as_of=TODAY)
+    assert opened["opened"] > accounts and again["closed"] and again["updated"]
+    assert CallToAction.objects.filter(rule__name="Turned unhealthy").count() == accounts * 2 // 3
