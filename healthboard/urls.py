@@ -16,5 +16,6 @@ urlpatterns = [
     path("imports/", include(pages.imports_urls)),
     path("catalogue/", include(pages.catalogue_urls)),
     path("analytics/", include(pages.analytics_urls)),
+    path("lists/", include(pages.lists_urls)),
     path("api/v1/", api.urls),
 ]

@@ -151,7 +151,7 @@ def test_it_sends_anonymous_visitors_to_the_login_page(client) -> None:
         (
             "csm_client",
             "CSM",
-            ["Portfolio", "Journey"],
+            ["Portfolio", "Journey", "Action lists"],
             ["Weekly review", "Analytics", "Scorecards", "Catalogue"],
         ),
         ("manager_client", "Manager", ["Weekly review", "Analytics"], ["Scorecards", "Catalogue"]),
@@ -198,10 +198,10 @@ def staff_admin_client(db, client):
 @pytest.mark.parametrize(
     ("client_fixture", "links"),
     [
-        ("csm_client", 3),  # the brand, Portfolio, Journey
-        ("manager_client", 5),  # … Weekly review, Analytics
-        ("admin_role_client", 9),  # … Scorecards, Imports, Catalogue, API tokens
-        ("staff_admin_client", 10),  # … Django admin
+        ("csm_client", 4),  # the brand, Portfolio, Journey, Action lists
+        ("manager_client", 6),  # … Weekly review, Analytics
+        ("admin_role_client", 10),  # … Scorecards, Imports, Catalogue, API tokens
+        ("staff_admin_client", 11),  # … Django admin
     ],
 )
 def test_every_navigation_link_opens_a_page(db, request, client_fixture, links) -> None:

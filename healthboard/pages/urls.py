@@ -3,7 +3,7 @@
 /scoring/… (the scorecard editor and the weekly review), "tokens" for /tokens/ (API
 tokens), "imports" for /imports/ (CSV imports), "catalogue" for /catalogue/ (segments,
 journey stages, metrics), "analytics" for /analytics/ (back-test, lifecycle, suggested
-scorecard, surveys)."""
+scorecard, surveys), "lists" for /lists/ (the action lists)."""
 
 from django.urls import path
 
@@ -14,6 +14,7 @@ from healthboard.pages.analytics import views as analytics
 from healthboard.pages.catalogue import views as catalogue
 from healthboard.pages.imports import views as imports
 from healthboard.pages.journey import views as journey
+from healthboard.pages.lists import views as lists
 from healthboard.pages.portfolio import views as portfolio
 from healthboard.pages.reassign import views as reassign
 from healthboard.pages.scorecards import views as scorecards
@@ -162,4 +163,19 @@ analytics_urls = (
         path("runs/<int:pk>/apply/", analytics.suggestion_apply, name="apply"),
     ],
     "analytics",
+)
+
+lists_urls = (
+    [
+        path("", lists.lists_index, name="index"),
+        path("advocates/", lists.advocates, name="advocates"),
+        path("advocates/export.csv", lists.advocates_csv, name="advocates_csv"),
+        path("expansion/", lists.expansion, name="expansion"),
+        path("expansion/export.csv", lists.expansion_csv, name="expansion_csv"),
+        path("collections/", lists.collections, name="collections"),
+        path("collections/export.csv", lists.collections_csv, name="collections_csv"),
+        path("pain-points/", lists.pain_points, name="pain_points"),
+        path("pain-points/export.csv", lists.pain_points_csv, name="pain_points_csv"),
+    ],
+    "lists",
 )

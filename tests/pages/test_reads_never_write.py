@@ -100,6 +100,15 @@ GETS: dict[str, list[tuple[str, dict]]] = {
     "analytics:suggestion": [("", {})],
     "analytics:surveys": [("", {})],
     "analytics:progress": [("", {}), ("", HTMX)],
+    "lists:index": [("", {})],
+    "lists:advocates": [("", {}), ("?owner=all&sort=-nps", HTMX)],
+    "lists:advocates_csv": [("?owner=all", {})],
+    "lists:expansion": [("", {}), ("?owner=all&sort=-talks", HTMX)],
+    "lists:expansion_csv": [("?owner=all", {})],
+    "lists:collections": [("", {}), ("?owner=all&band=red&page=2", HTMX)],
+    "lists:collections_csv": [("?owner=all", {})],
+    "lists:pain_points": [("", {}), ("?owner=all&category=(none)", HTMX)],
+    "lists:pain_points_csv": [("?owner=all", {}), ("?owner=all&category=(none)", {})],
 }
 # Pages that only answer a POST (their GET is refused, and asked all the same).
 POST_ONLY = {

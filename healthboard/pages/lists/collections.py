@@ -1,0 +1,93 @@
+"""Collections: accounts whose latest invoice was paid late, by days late and ARR."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from healthboard.lib.csvfile import Cell, number
+from healthboard.pages.filters import AccountFilters
+from healthboard.pages.lists.base import (
+    ACCOUNT_SORTS,
+    CSV_ACCOUNT,
+    AccountList,
+    Cell_,
+    Column,
+    as_date,
+    csv_account,
+    day_text,
+    figure,
+)
+from healthboard.pages.lists.selectors import (
+    COUNT_POSITIVE,
+    LAST,
+    LAST_AT,
+    MAX,
+    Fact,
+    candidates_sql,
+    facts_sql,
+)
+from scoring.models import ScoreRun
+
+INVOICES = "invoice_days_late"
+# Invoices are monthly: three months show whether lateness is a habit.
+INVOICE_DAYS = 90
+
+FACTS = (
+    Fact("days_late", INVOICES, INVOICE_DAYS, LAST),
+    Fact("invoice_at", INVOICES, INVOICE_DAYS, LAST_AT),
+    Fact("late_invoices", INVOICES, INVOICE_DAYS, COUNT_POSITIVE),
+    Fact("worst", INVOICES, INVOICE_DAYS, MAX),
+)
+
+
+class Collections(AccountList):
+    slug = "collections"
+    title = "Collections"
+    purpose = "Late payers to chase, the latest and largest first."
+    metrics = (INVOICES,)
+    any_of = (INVOICES,)
+    sorts = {
+        **ACCOUNT_SORTS,
+        "days_late": "q.days_late",
+        "late_invoices": "q.late_invoices",
+    }
+    default_sort = "-days_late"
+    columns = (
+        Column("days_late", "Days late", "num", True),
+        Column("late_invoices", f"Late in {INVOICE_DAYS} days", "num", True),
+    )
+    csv_header = (
+        *CSV_ACCOUNT,
+        "Days late (latest invoice)",
+        "Latest invoice on",
+        f"Late invoices ({INVOICE_DAYS} days)",
+        f"Most days late ({INVOICE_DAYS} days)",
+    )
+
+    def rule(self) -> str:
+        return (
+            f"Accounts whose latest invoice in the past {INVOICE_DAYS} days was paid after its "
+            "due date (invoice days late above 0), whatever their health."
+        )
+
+    def sql(
+        self, *, ids: dict[str, int], run: ScoreRun, filters: AccountFilters, today: dt.date
+    ) -> tuple[str, list]:
+        candidates = candidates_sql(run=run, filters=filters, today=today)
+        sql, params = facts_sql(facts=FACTS, ids=ids, candidates=candidates)
+        return f"SELECT * FROM ({sql}) a WHERE a.days_late > 0", params
+
+    def cells(self, row: dict) -> list[Cell_]:
+        return [
+            Cell_(figure(row["days_late"]), day_text(row["invoice_at"]), "num"),
+            Cell_(f"{row['late_invoices']:,}", f"worst {figure(row['worst'])} days", "num"),
+        ]
+
+    def csv_row(self, row: dict) -> list[Cell]:
+        return [
+            *csv_account(row),
+            number(row["days_late"], 0),
+            as_date(row["invoice_at"]),
+            row["late_invoices"],
+            number(row["worst"], 0),
+        ]
