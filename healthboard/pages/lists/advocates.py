@@ -18,6 +18,7 @@ from healthboard.pages.lists.base import (
     day_text,
     figure,
     last_on,
+    met,
 )
 from healthboard.pages.lists.selectors import (
     LAST,
@@ -105,8 +106,8 @@ class Advocates(AccountList):
 
     def cells(self, row: dict) -> list[Cell_]:
         return [
-            Cell_(figure(row["nps"]), day_text(row["nps_at"]), "num"),
-            Cell_(figure(row["csat"], 1), last_on(row["csat_at"]), "num"),
+            Cell_(figure(row["nps"]), day_text(row["nps_at"]), met(row["nps"], PROMOTER_AT)),
+            Cell_(figure(row["csat"], 1), last_on(row["csat_at"]), met(row["csat"], CSAT_AT)),
         ]
 
     def csv_row(self, row: dict) -> list[Cell]:

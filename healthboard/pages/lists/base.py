@@ -130,6 +130,11 @@ def day_text(value) -> str:
     return f"{day.day} {day:%b %Y}" if day else ""
 
 
+def met(value, threshold: float) -> str:
+    """The class of a figure that meets the list's rule (shown stronger)."""
+    return "num ls-met" if value is not None and value >= threshold else "num"
+
+
 def last_on(value) -> str:
     text = day_text(value)
     return f"last {text}" if text else ""

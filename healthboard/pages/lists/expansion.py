@@ -17,6 +17,7 @@ from healthboard.pages.lists.base import (
     csv_account,
     figure,
     last_on,
+    met,
 )
 from healthboard.pages.lists.selectors import (
     COUNT,
@@ -134,10 +135,19 @@ class Expansion(AccountList):
             users = f"{figure(row['users'])} of {row['seats']:,} seats"
         utilisation = figure(row["utilisation"])
         adoption = figure(row["adoption"])
+        talking = row["talks"] > 0 and (row["adoption"] or 0) >= ADOPTION_AT
         return [
-            Cell_(f"{utilisation} %" if utilisation else "—", users, "num"),
-            Cell_(f"{adoption} %" if adoption else "—", "", "num"),
-            Cell_(f"{row['talks']:,}" if row["talks"] else "—", last_on(row["talk_at"]), "num"),
+            Cell_(
+                f"{utilisation} %" if utilisation else "—",
+                users,
+                met(row["utilisation"], UTILISATION_AT),
+            ),
+            Cell_(f"{adoption} %" if adoption else "—", "", "num ls-met" if talking else "num"),
+            Cell_(
+                f"{row['talks']:,}" if row["talks"] else "—",
+                last_on(row["talk_at"]),
+                "num ls-met" if talking else "num",
+            ),
         ]
 
     def csv_row(self, row: dict) -> list[Cell]:

@@ -57,7 +57,7 @@ LEAD_COLUMNS = (("name", "Account", "ls-col-name", False), ("owner", "Owner", "p
 HEALTH_COLUMN = ("score", "Health", "ls-col-health", False)
 TAIL_COLUMNS = (
     ("arr", "ARR", "num pf-medium", True),
-    ("renewal", "Renewal", "pf-medium", False),
+    ("renewal", "Renewal", "pf-medium ls-nowrap", False),
 )
 
 CATEGORY_COLUMNS = (
