@@ -63,6 +63,10 @@ def pytest_configure(config: pytest.Config) -> None:
             result_backend=TEST_RESULT_URL,
             task_default_queue=TEST_QUEUE,
         )
+    # Password hashing is slow on purpose (PBKDF2: most of a second a user on a busy machine)
+    # and the tests make hundreds of users: hash their passwords the cheap way.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
     # Ordinary tests run tasks in-process; only `real_celery_worker` tests use the broker.
     settings.CELERY_TASK_ALWAYS_EAGER = True
     celery_app.conf.task_always_eager = True
