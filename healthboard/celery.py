@@ -20,6 +20,13 @@ def setup_nightly_schedule(sender: Celery, **kwargs) -> None:
             "task": "scoring.tasks.nightly_run",
             "schedule": crontab(hour=hour, minute=minute),
         },
+        # The e-mail digests: each user's goes at the first beat after their hour, in their
+        # time zone. A beat left waiting in the queue past the next one is dropped.
+        "email-digests": {
+            "task": "scoring.tasks.send_digests",
+            "schedule": crontab(minute="*/15"),
+            "options": {"expires": 14 * 60},
+        },
         # Uploads previewed and never imported, and old files of rejected rows.
         "import-uploads-cleanup": {
             "task": "accounts.tasks.import_uploads_cleanup",

@@ -148,7 +148,7 @@ STORAGES = {
     },
 }
 
-# E-mail (alerts, weekly digests). Console backend unless an SMTP host is configured.
+# E-mail (the morning digests). Console backend unless an SMTP host is configured.
 EMAIL_HOST = env_str("EMAIL_HOST")
 EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend"
@@ -160,6 +160,10 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=True)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "healthboard@localhost")
+# Seconds an SMTP connection may hang before the send fails (and the digest is retried later).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+# Where this site is reached from outside: the e-mails' links are absolute.
+SITE_URL = env_str("SITE_URL", "http://localhost:8000")
 
 # Security: on by default in production; SECURE_SSL_REDIRECT can be turned off behind a TLS
 # proxy that already redirects, which then must send X-Forwarded-Proto.

@@ -8,6 +8,8 @@ from scoring.models import (
     CategoryWeight,
     CtaComment,
     CtaStep,
+    Digest,
+    DigestPreference,
     HealthScore,
     Measure,
     Outcome,
@@ -217,3 +219,26 @@ class CallToActionAdmin(admin.ModelAdmin):
     raw_id_fields = ["account", "owner", "closed_by"]
     search_fields = ["=account__external_id", "title"]
     inlines = [CtaStepInline, CtaCommentInline]
+
+
+@admin.register(DigestPreference)
+class DigestPreferenceAdmin(admin.ModelAdmin):
+    list_display = ["user", "frequency", "weekday", "time_zone", "hour", "updated_at"]
+    list_filter = ["frequency"]
+    raw_id_fields = ["user"]
+
+
+@admin.register(Digest)
+class DigestAdmin(admin.ModelAdmin):
+    """The days each user's digest was claimed. Looked at, never edited; deleting a day left
+    "sending" by a worker that died mid-send lets the next beat send it (maybe twice)."""
+
+    list_display = ["user", "day", "status", "sent_at", "new_ctas", "overdue_ctas", "band_changes"]
+    list_filter = ["status", "day"]
+    list_select_related = ["user"]
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

@@ -97,3 +97,12 @@ def run_analysis(run_id: int) -> int | None:
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
 def rescore_accounts(account_ids: list[int]) -> int:
     return runs.accounts_rescore(account_ids=account_ids)
+
+
+@shared_task
+def send_digests() -> int:
+    """The e-mail digests due now (a beat every quarter of an hour); safe to run twice or at
+    once in two workers: each user's day is claimed before their e-mail goes."""
+    from scoring.digest.send import digests_send
+
+    return digests_send()

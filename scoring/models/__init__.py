@@ -378,3 +378,4 @@ from scoring.models.actions import (  # noqa: E402, F401
     PlaybookStep,
 )
 from scoring.models.analysis import AnalysisRun  # noqa: E402, F401
+from scoring.models.digest import Digest, DigestPreference  # noqa: E402, F401
