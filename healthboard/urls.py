@@ -17,5 +17,6 @@ urlpatterns = [
     path("catalogue/", include(pages.catalogue_urls)),
     path("analytics/", include(pages.analytics_urls)),
     path("lists/", include(pages.lists_urls)),
+    path("preferences/", include(pages.preferences_urls)),
     path("api/v1/", api.urls),
 ]

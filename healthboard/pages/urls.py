@@ -3,7 +3,8 @@
 /scoring/… (the scorecard editor and the weekly review), "tokens" for /tokens/ (API
 tokens), "imports" for /imports/ (CSV imports), "catalogue" for /catalogue/ (segments,
 journey stages, metrics), "analytics" for /analytics/ (back-test, lifecycle, suggested
-scorecard, surveys), "lists" for /lists/ (the action lists)."""
+scorecard, surveys), "lists" for /lists/ (the action lists), "preferences" for /preferences/
+(the user's own settings: the e-mail digest)."""
 
 from django.urls import path
 
@@ -12,6 +13,7 @@ from healthboard.pages.account import views as account
 from healthboard.pages.account_edit import views as account_edit
 from healthboard.pages.analytics import views as analytics
 from healthboard.pages.catalogue import views as catalogue
+from healthboard.pages.digest import views as digest
 from healthboard.pages.imports import views as imports
 from healthboard.pages.journey import views as journey
 from healthboard.pages.lists import views as lists
@@ -178,4 +180,9 @@ lists_urls = (
         path("pain-points/export.csv", lists.pain_points_csv, name="pain_points_csv"),
     ],
     "lists",
+)
+
+preferences_urls = (
+    [path("digest/", digest.digest_preferences, name="digest")],
+    "preferences",
 )
