@@ -198,10 +198,10 @@ def staff_admin_client(db, client):
 @pytest.mark.parametrize(
     ("client_fixture", "links"),
     [
-        ("csm_client", 4),  # the brand, Portfolio, Journey, Action lists
-        ("manager_client", 6),  # … Weekly review, Analytics
-        ("admin_role_client", 10),  # … Scorecards, Imports, Catalogue, API tokens
-        ("staff_admin_client", 11),  # … Django admin
+        ("csm_client", 5),  # the brand, E-mail digest (user menu), Portfolio, Journey, Action lists
+        ("manager_client", 7),  # … Weekly review, Analytics
+        ("admin_role_client", 11),  # … Scorecards, Imports, Catalogue, API tokens
+        ("staff_admin_client", 12),  # … Django admin
     ],
 )
 def test_every_navigation_link_opens_a_page(db, request, client_fixture, links) -> None:

@@ -109,6 +109,7 @@ GETS: dict[str, list[tuple[str, dict]]] = {
     "lists:collections_csv": [("?owner=all", {})],
     "lists:pain_points": [("", {}), ("?owner=all&category=(none)", HTMX)],
     "lists:pain_points_csv": [("?owner=all", {}), ("?owner=all&category=(none)", {})],
+    "preferences:digest": [("", {})],
 }
 # Pages that only answer a POST (their GET is refused, and asked all the same).
 POST_ONLY = {
@@ -291,6 +292,7 @@ def test_no_get_writes_to_the_database(request, history, role: str) -> None:
     # The pages were really shown (not all refused): the role's own pages answer 200.
     assert answers[url_of("home", history)] == 200
     assert answers[url_of("accounts:journey", history)] == 200
+    assert answers[url_of("preferences:digest", history)] == 200
     if role != "csm":
         assert answers[url_of("scoring:weekly", history)] == 200
         assert answers[url_of("analytics:backtest", history)] == 200
