@@ -233,6 +233,14 @@ def test_the_way_back_keeps_the_portfolios_filters(csm_client, account) -> None:
     assert elsewhere.context["back"] == {"url": "/", "label": "Portfolio"}
 
 
+@pytest.mark.parametrize("referer", ["x", "http://testserver", "//", "javascript:alert(1)"])
+def test_a_referer_that_is_no_page_leads_back_to_the_portfolio(csm_client, account, referer):
+    response = csm_client.get(url("detail", account), HTTP_REFERER=referer)
+
+    assert response.status_code == 200
+    assert response.context["back"] == {"url": "/", "label": "Portfolio"}
+
+
 def test_a_churned_account_says_so(csm_client, csm_user) -> None:
     churned = AccountFactory(
         owner=csm_user, status=Account.Status.CHURNED, churn_date=TODAY - dt.timedelta(days=40)

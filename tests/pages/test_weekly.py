@@ -177,6 +177,8 @@ def test_any_day_picks_its_week(manager_client) -> None:
         ("week=2026-02-30", "week “2026-02-30” (not a date; use YYYY-MM-DD)"),
         ("week=2019-01-06", "There are no scores for the week ending 6 January 2019"),
         ("week=2026-12-01", "week “2026-12-01” (that week has not begun)"),
+        ("week=9999-12-31", "week “9999-12-31” (that week has not begun)"),
+        ("week=0001-01-01", "There are no scores for the week ending 7 January 1"),
         ("measure=pie", "measure “pie” (use accounts or arr)"),
         ("export=pdf", "export “pdf” (use movers or csms)"),
     ],

@@ -76,7 +76,8 @@ def _back_link(request: HttpRequest, account: Account) -> dict:
     referer = request.headers.get("referer", "")
     path = urlsplit(referer).path
     if (
-        referer
+        # A Referer without an absolute path ("x", "http://host") is no page to go back to.
+        path.startswith("/")
         and url_has_allowed_host_and_scheme(referer, {request.get_host()})
         and not path.startswith(reverse("accounts:detail", args=[account.pk]))
         and not path.startswith(reverse("login"))

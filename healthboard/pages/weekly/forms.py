@@ -58,9 +58,13 @@ class WeekChoice(ParamsForm):
         if not raw:
             return None
         try:
-            week_end = week_end_of(dt.date.fromisoformat(raw))
+            day = dt.date.fromisoformat(raw)
         except ValueError:
             raise forms.ValidationError("not a date; use YYYY-MM-DD") from None
+        # Compared before the week's Sunday is computed: near 9999-12-31 that overflows.
+        if day > week_end_of(self.today):
+            raise forms.ValidationError("that week has not begun")
+        week_end = week_end_of(day)
         if week_end > week_end_of(self.today):
             raise forms.ValidationError("that week has not begun")
         return week_end
