@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from healthboard.lib.csvfile import Cell
+from healthboard.lib.csvfile import Cell, number
 from healthboard.pages.filters import AccountFilters
 from healthboard.pages.lists.selectors import metric_label
 from scoring.bands import Band
@@ -167,7 +167,7 @@ def csv_account(row: dict) -> list[Cell]:
         owner_text(row),
         row["segment_name"],
         row["stage_name"],
-        decimal(row["arr"]),
+        number(decimal(row["arr"]), 2),
         row["renewal_date"],
         Band(row["band"]).label,
     ]

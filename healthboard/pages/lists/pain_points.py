@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from healthboard.lib.csvfile import Cell
+from healthboard.lib.csvfile import Cell, number
 from healthboard.pages.filters import AccountFilters
 from healthboard.pages.lists.base import (
     ACCOUNT_SORTS,
@@ -203,6 +203,6 @@ def category_csv_row(category: Category) -> list[Cell]:
         category.label,
         category.accounts,
         category.unhealthy,
-        category.arr,
+        number(category.arr, 2),
         category.tickets,
     ]

@@ -122,11 +122,21 @@ class ListPage:
         return (self.number - 1) * PAGE_SIZE + len(self.rows)
 
 
+def _typed(row: dict) -> dict:
+    """The candidates' money and dates as Python types: SQLite returns raw SQL's decimals as
+    numbers and its dates as text."""
+    if "arr" in row and not isinstance(row["arr"], Decimal):
+        row["arr"] = Decimal(str(row["arr"] or 0))
+    if isinstance(row.get("renewal_date"), str):
+        row["renewal_date"] = dt.date.fromisoformat(row["renewal_date"][:10])
+    return row
+
+
 def fetch_rows(sql: str, params: Sequence) -> list[dict]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return [_typed(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
 
 
 def _ordered(sql: str, order_by: str) -> str:
@@ -176,7 +186,7 @@ def list_rows(*, sql: str, params: Sequence, order_by: str) -> Iterator[dict]:
         names = [column[0] for column in cursor.description]
         while batch := cursor.fetchmany(2000):
             for row in batch:
-                yield dict(zip(names, row, strict=True))
+                yield _typed(dict(zip(names, row, strict=True)))
 
 
 # ---------------------------------------------------------------- facts from signals

@@ -114,9 +114,7 @@ def _decorate(rows: list[dict], action_list: AccountList, today) -> None:
         row["owner"] = owner_text(row)
         row["cells"] = action_list.cells(row)
         renewal = row["renewal_date"]
-        row["renewal"] = (
-            Cell_(f"{renewal.day} {renewal:%b %Y}", "") if hasattr(renewal, "day") else None
-        )
+        row["renewal"] = Cell_(f"{renewal.day} {renewal:%b %Y}") if renewal else None
 
 
 def _base_context(request: HttpRequest, form: ListFilterForm, active: str) -> dict:
