@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from healthboard.bench.editor import editor_post_data
-from healthboard.pages.scorecards.forms import DraftForms
+from healthboard.pages.scorecards.forms import MAX_MEASURES, DraftForms
 from healthboard.pages.scorecards.widgets import (
     QuickCheckbox,
     QuickHidden,
@@ -492,6 +492,17 @@ def test_a_tampered_formset_is_refused_not_a_500(admin_role_client, standard, dr
     response = admin_role_client.post(url("scorecard_draft", standard, draft.number), data)
     assert response.status_code == 200
     assert "ManagementForm data is missing" in response.content.decode()
+
+
+def test_a_posted_form_count_builds_no_more_forms_than_the_cap(admin_role_client, standard, draft):
+    data = form_data(draft)
+    data["measures-TOTAL_FORMS"] = "100000"
+
+    response = admin_role_client.post(url("scorecard_draft", standard, draft.number), data)
+
+    assert response.status_code == 200
+    assert len(response.context["forms"].measures.forms) == MAX_MEASURES
+    assert "Please submit at most 60 forms." in response.content.decode()
 
 
 # ---------------------------------------------------------------- publishing

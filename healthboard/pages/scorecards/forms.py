@@ -198,6 +198,9 @@ MeasureFormSet = forms.inlineformset_factory(
     can_delete=True,
     max_num=MAX_MEASURES,
     validate_max=True,
+    # Never build more forms than that, whatever TOTAL_FORMS is posted (Django's own cap
+    # is a thousand more).
+    absolute_max=MAX_MEASURES,
 )
 
 
