@@ -54,7 +54,9 @@ TABS = (
 
 # The columns every list of accounts starts and ends with around its own.
 LEAD_COLUMNS = (("name", "Account", "ls-col-name", False), ("owner", "Owner", "pf-wide", False))
-HEALTH_COLUMN = ("score", "Health", "ls-col-health", False)
+# On a phone the health chip moves under the name (templates/lists/list.html), leaving the
+# width to the figures that put the account on the list.
+HEALTH_COLUMN = ("score", "Health", "ls-col-health pf-medium", False)
 TAIL_COLUMNS = (
     ("arr", "ARR", "num pf-medium", True),
     ("renewal", "Renewal", "pf-medium ls-nowrap", False),
