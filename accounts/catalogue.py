@@ -167,3 +167,16 @@ STAGES = [
 ]
 
 SEGMENTS = [("Enterprise", "enterprise"), ("Mid-market", "mid-market"), ("SMB", "smb")]
+
+# The CSM's own judgement (accounts.models.Sentiment writes its signals): added to the
+# catalogue later than the metrics above, by its own migration.
+CSM_SENTIMENT = (
+    "csm_sentiment",
+    "CSM sentiment",
+    "0–100",
+    "Sentiment",
+    1,
+    "The account's CSM's own judgement: 100 healthy, 50 at risk, 0 unhealthy; no data once it "
+    "expires or is withdrawn. Weigh it with the aggregation 'last value' (any window as long "
+    "as the longest expiry, e.g. 365 days).",
+)

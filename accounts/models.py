@@ -368,3 +368,78 @@ class ImportJob(models.Model):
         if not self.file_size:
             return None
         return min(99, int(100 * self.bytes_read / self.file_size))
+
+
+class Sentiment(models.Model):
+    """A CSM's own judgement of an account: healthy, at risk or unhealthy, with a reason, for
+    a limited time. Every one is kept (who, when, what, why, and how it ended): the account
+    page's history reads these rows.
+
+    It counts in the score as the catalogue metric `csm_sentiment` (METRIC_KEY): setting one
+    writes, in the same transaction, an opening signal (value 100 / 50 / 0, when it was set)
+    and a closing signal with no value (NaN) at the start of its expiry day. A measure's
+    "last value" then reads the sentiment on every day before the expiry and "no data" from
+    the expiry day on, for any past or future date, without a nightly step that could be
+    late or skipped. Replacing or withdrawing one moves its closing signal to that moment."""
+
+    METRIC_KEY = "csm_sentiment"
+    DEFAULT_DAYS = 30
+    MAX_DAYS = 365
+
+    class Level(models.TextChoices):
+        HEALTHY = "healthy", "Healthy"
+        AT_RISK = "at_risk", "At risk"
+        UNHEALTHY = "unhealthy", "Unhealthy"
+
+    class End(models.TextChoices):
+        REPLACED = "replaced", "Replaced"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    # The signal values: the 0–100 scale a measure's range or thresholds read.
+    VALUES = {Level.HEALTHY: 100.0, Level.AT_RISK: 50.0, Level.UNHEALTHY: 0.0}
+    # The band colour each level reads as on the pages (the chips' classes).
+    BANDS = {Level.HEALTHY: "green", Level.AT_RISK: "yellow", Level.UNHEALTHY: "red"}
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="sentiments")
+    level = models.CharField(max_length=10, choices=Level.choices)
+    reason = models.TextField(max_length=1000)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    set_at = models.DateTimeField(default=timezone.now)
+    expires_on = models.DateField(help_text="The first day it no longer counts.")
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    end = models.CharField(max_length=10, choices=End.choices, blank=True)
+
+    class Meta:
+        ordering = ["-set_at", "-id"]
+        indexes = [models.Index(fields=["account", "-set_at"], name="sentiment_account_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.get_level_display()} on {self.account}"
+
+    @property
+    def value(self) -> float:
+        return self.VALUES[self.Level(self.level)]
+
+    @property
+    def band(self) -> str:
+        return self.BANDS[self.Level(self.level)]
+
+    def is_current(self, today: dt.date | None = None) -> bool:
+        """Counts today: neither ended by hand nor expired."""
+        return not self.end and (today or timezone.localdate()) < self.expires_on
+
+    def status(self, today: dt.date | None = None) -> str:
+        """current, expired, replaced or withdrawn."""
+        if self.end:
+            return self.end
+        return "current" if self.is_current(today) else "expired"
+
+    @property
+    def last_day(self) -> dt.date:
+        """The last day it counts (or counted) unless ended sooner."""
+        return self.expires_on - dt.timedelta(days=1)

@@ -21,8 +21,11 @@ from accounts.models import (
     Metric,
     Note,
     Segment,
+    Sentiment,
+    Signal,
     StageChange,
 )
+from accounts.signals import signals_ingested
 
 
 def note_create(*, account: Account, author: AbstractBaseUser, kind: str, body: str) -> Note:
@@ -247,3 +250,117 @@ def accounts_reassign(*, account_ids: Collection[int], owner: AbstractBaseUser |
             for a in rows
         )
     return len(rows)
+
+
+# ---------------------------------------------------------------- the CSM's sentiment
+
+SENTIMENT_SOURCE = "csm"
+
+
+def _sentiment_ids(sentiment: Sentiment) -> tuple[str, str]:
+    """The external ids of its opening and closing signals."""
+    return f"sentiment:{sentiment.pk}", f"sentiment:{sentiment.pk}:end"
+
+
+def _start_of(day: dt.date) -> dt.datetime:
+    """The first moment of `day` here: a score for `day` reads the signals before its end, so
+    a signal at this moment counts from `day` on and not a day sooner."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def _sentiment_close(sentiment: Sentiment, *, at: dt.datetime, end: str, user) -> None:
+    """End it now (replaced or withdrawn): its closing signal moves from the expiry to `at`."""
+    Sentiment.objects.filter(pk=sentiment.pk).update(ended_at=at, ended_by=user, end=end)
+    Signal.objects.filter(
+        source=SENTIMENT_SOURCE, external_id=_sentiment_ids(sentiment)[1], observed_at__gt=at
+    ).update(observed_at=at)
+
+
+def _announce(account: Account) -> None:
+    # As an import does: scoring re-scores the account once this has committed.
+    transaction.on_commit(
+        lambda: signals_ingested.send_robust(sender=Signal, account_ids={account.pk})
+    )
+
+
+def _current_sentiment(account: Account, today: dt.date) -> Sentiment | None:
+    return (
+        Sentiment.objects.filter(account=account, end="", expires_on__gt=today)
+        .order_by("-set_at", "-id")
+        .first()
+    )
+
+
+def sentiment_set(
+    *, account: Account, level: str, reason: str, expires_on: dt.date, user: AbstractBaseUser
+) -> Sentiment:
+    """Record the CSM's sentiment about the account until `expires_on` (the first day it no
+    longer counts): the Sentiment and its two signals (see Sentiment), all or nothing. A
+    current sentiment is replaced (it stops counting now). Sending the same sentiment twice
+    (a double click) stores it once."""
+    today = timezone.localdate()
+    if not today < expires_on <= today + dt.timedelta(days=Sentiment.MAX_DAYS):
+        raise ValueError(f"The expiry must be within {Sentiment.MAX_DAYS} days after today.")
+    reason = reason.strip()
+    metric = Metric.objects.get(key=Sentiment.METRIC_KEY)
+    with transaction.atomic():
+        # One sentiment is set at a time per account: two at once replace one another in turn.
+        Account.objects.select_for_update().only("id").get(pk=account.pk)
+        current = _current_sentiment(account, today)
+        if current is not None and (
+            (current.level, current.reason, current.expires_on, current.set_by_id)
+            == (level, reason, expires_on, user.pk)
+        ):
+            return current
+        now = timezone.now()
+        if current is not None:
+            _sentiment_close(current, at=now, end=Sentiment.End.REPLACED, user=user)
+        sentiment = Sentiment.objects.create(
+            account=account,
+            level=level,
+            reason=reason,
+            set_by=user,
+            set_at=now,
+            expires_on=expires_on,
+        )
+        opening, closing = _sentiment_ids(sentiment)
+        common = {"account": account, "metric": metric, "source": SENTIMENT_SOURCE}
+        # The closing signal is created after the replaced one's: at the same moment, the
+        # newest id wins "last value", so the new sentiment counts from now on.
+        Signal.objects.bulk_create(
+            [
+                Signal(
+                    **common,
+                    external_id=opening,
+                    observed_at=now,
+                    value=sentiment.value,
+                    category=sentiment.get_level_display(),
+                    text=reason,
+                ),
+                Signal(
+                    **common,
+                    external_id=closing,
+                    observed_at=_start_of(expires_on),
+                    value=float("nan"),
+                    category="Expiry",
+                    text=f"The CSM's sentiment of {now:%-d %b %Y} no longer counts.",
+                ),
+            ]
+        )
+        _announce(account)
+    return sentiment
+
+
+def sentiment_withdraw(*, account: Account, user: AbstractBaseUser) -> Sentiment | None:
+    """Withdraw the account's current sentiment: it stops counting now, and stays in the
+    history as withdrawn. None when there is none (nothing written)."""
+    with transaction.atomic():
+        Account.objects.select_for_update().only("id").get(pk=account.pk)
+        current = _current_sentiment(account, timezone.localdate())
+        if current is None:
+            return None
+        now = timezone.now()
+        _sentiment_close(current, at=now, end=Sentiment.End.WITHDRAWN, user=user)
+        _announce(account)
+    current.refresh_from_db()
+    return current

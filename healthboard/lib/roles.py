@@ -12,7 +12,16 @@ from django.http import HttpRequest
 CSM, MANAGER, ADMIN = "CSM", "Manager", "Admin"
 ROLES = (CSM, MANAGER, ADMIN)
 
-ACCOUNT_MODELS = ("account", "segment", "journeystage", "metric", "signal", "note", "stagechange")
+ACCOUNT_MODELS = (
+    "account",
+    "segment",
+    "journeystage",
+    "metric",
+    "signal",
+    "note",
+    "stagechange",
+    "sentiment",
+)
 SCORING_MODELS = (
     "scorecard",
     "scorecardversion",
@@ -32,9 +41,9 @@ def _perms(app: str, actions: tuple[str, ...], models: tuple[str, ...]) -> list[
 
 # What each role may do on top of the roles below it (design.md, "Who uses it").
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    # Reads every account; writes notes and stage changes on their own book.
+    # Reads every account; writes notes, stage changes and their sentiment on their own book.
     CSM: _perms("accounts", ("view",), ACCOUNT_MODELS)
-    + ["accounts.add_note", "accounts.add_stagechange"]
+    + ["accounts.add_note", "accounts.add_stagechange", "accounts.add_sentiment"]
     + _perms("scoring", ("view",), ("healthscore", "scorerun"))
     # Their own CTAs: done, snoozed, steps ticked, comments (the page checks the owner).
     + _perms("scoring", ("view", "change"), ("calltoaction",))

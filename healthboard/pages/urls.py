@@ -45,6 +45,12 @@ accounts_urls = (
         path("<int:pk>/notes/", account.account_notes, name="notes"),
         path("<int:pk>/notes/add/", account.account_add_note, name="add_note"),
         path("<int:pk>/stage/", account.account_change_stage, name="change_stage"),
+        path("<int:pk>/sentiment/", account.account_sentiment_set, name="sentiment_set"),
+        path(
+            "<int:pk>/sentiment/withdraw/",
+            account.account_sentiment_withdraw,
+            name="sentiment_withdraw",
+        ),
         path("<int:pk>/signals.csv", account_exports.account_signals_csv, name="signals_csv"),
         path("<int:pk>/notes.csv", account_exports.account_notes_csv, name="notes_csv"),
         path("<int:pk>/scores.csv", account_exports.account_scores_csv, name="scores_csv"),

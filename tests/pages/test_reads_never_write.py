@@ -116,6 +116,8 @@ POST_ONLY = {
     "accounts:add_note",
     "accounts:reassign_many",
     "accounts:change_stage",
+    "accounts:sentiment_set",
+    "accounts:sentiment_withdraw",
     "accounts:journey_move",
     "scoring:scorecard_draft_create",
     "scoring:scorecard_validate",

@@ -1,10 +1,14 @@
-"""Forms of the account drilldown: add a note, call or meeting; change the journey stage."""
+"""Forms of the account drilldown: add a note, call or meeting; change the journey stage;
+record the CSM's sentiment."""
 
 from __future__ import annotations
 
-from django import forms
+import datetime as dt
 
-from accounts.models import JourneyStage, Note
+from django import forms
+from django.utils import timezone
+
+from accounts.models import JourneyStage, Note, Sentiment
 
 NOTE_MAX_CHARS = 5000
 COMMENT_MAX_CHARS = 1000
@@ -48,3 +52,46 @@ class StageForm(forms.Form):
 
     def clean_stage(self) -> JourneyStage:
         return self.stages[self.cleaned_data["stage"]]
+
+
+class SentimentForm(forms.Form):
+    level = forms.ChoiceField(
+        label="Your sentiment",
+        choices=Sentiment.Level.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Pick healthy, at risk or unhealthy."},
+    )
+    reason = forms.CharField(
+        label="Why",
+        max_length=1000,
+        widget=forms.Textarea(
+            attrs={"rows": 2, "placeholder": "What you know that the signals do not show"}
+        ),
+        error_messages={"required": "Say why: a sentiment needs a reason."},
+    )
+    expires_on = forms.DateField(
+        label="Expires on",
+        help_text="The first day it no longer counts.",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter a date, e.g. 2027-01-31."},
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = timezone.localdate()
+        self.fields["expires_on"].initial = self.today + dt.timedelta(days=Sentiment.DEFAULT_DAYS)
+        self.fields["expires_on"].widget.attrs.update(
+            min=(self.today + dt.timedelta(days=1)).isoformat(),
+            max=(self.today + dt.timedelta(days=Sentiment.MAX_DAYS)).isoformat(),
+        )
+
+    def clean_expires_on(self) -> dt.date:
+        day = self.cleaned_data["expires_on"]
+        if day <= self.today:
+            raise forms.ValidationError("The expiry must be after today.")
+        if day > self.today + dt.timedelta(days=Sentiment.MAX_DAYS):
+            raise forms.ValidationError(
+                f"A sentiment counts for at most {Sentiment.MAX_DAYS} days: pick an earlier "
+                "expiry (and set it again then if it still holds)."
+            )
+        return day

@@ -19,7 +19,7 @@ from django.db.models.fields.json import KeyTransform
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from accounts.models import Account, Metric, Note, Segment, Signal
+from accounts.models import Account, Metric, Note, Segment, Sentiment, Signal
 from healthboard.pages.charts import HistoryRow, VersionBands
 from scoring.models import HealthScore, Measure, ScorecardVersion, ScoreRun
 
@@ -241,6 +241,16 @@ def notes_page(
     """The account's notes (calls, meetings, stage changes) newest first. One query."""
     qs = Note.objects.filter(account=account).select_related("author")
     return _page(qs, field="created_at", before=before, size=size)
+
+
+def sentiments_recent(*, account: Account, limit: int) -> list[Sentiment]:
+    """The account's CSM sentiments newest first (the current one, if any, is the first:
+    setting one replaces the one before), with who set and ended them. One query."""
+    return list(
+        Sentiment.objects.filter(account=account)
+        .select_related("set_by", "ended_by")
+        .order_by("-set_at", "-id")[:limit]
+    )
 
 
 def notes_all(*, account: Account) -> QuerySet[Note]:

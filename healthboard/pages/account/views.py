@@ -23,7 +23,8 @@ from accounts.models import Account, Metric
 from healthboard.lib import htmx
 from healthboard.lib.roles import can_work_on, permission_required
 from healthboard.pages.account import selectors as drilldown
-from healthboard.pages.account.forms import NoteForm, StageForm
+from healthboard.pages.account.forms import NoteForm, SentimentForm, StageForm
+from healthboard.pages.account.sentiment import sentiment_region
 from healthboard.pages.charts import figure_json, score_trend_figure, trend_summary
 from healthboard.pages.templatetags.healthboard import renewal_note
 from scoring import explain
@@ -31,6 +32,7 @@ from scoring.models import HealthScore, ScorecardVersion
 from scoring.specs import version_config
 
 PAGE = "account/detail.html"
+SENTIMENT = "account/sentiment.html"
 
 # ---------------------------------------------------------------- helpers
 
@@ -282,6 +284,7 @@ def _page_context(
     *,
     note_form: NoteForm | None = None,
     stage_form: StageForm | None = None,
+    sentiment_form: SentimentForm | None = None,
 ) -> dict:
     metrics = drilldown.metrics_all()
     filters = _filters(request, metrics)
@@ -335,6 +338,9 @@ def _page_context(
             stage_form=stage_form,
             before=drilldown.Cursor.parse(request.GET.get("notes_before")),
         )
+    )
+    context.update(
+        sentiment_region(request, account, form=sentiment_form, can_set=context["can_work"])
     )
     return context
 
@@ -441,6 +447,46 @@ def _writable(request: HttpRequest, pk: int) -> Account:
     if not can_work_on(request.user, account):
         raise PermissionDenied("Only the account's owner, a manager or an admin can do that.")
     return account
+
+
+def _sentiment_answer(request: HttpRequest, account: Account, status: str) -> HttpResponse:
+    if not htmx.is_fragment(request):
+        messages.success(request, status)
+        return redirect(_detail_url(account) + "#sentiment")
+    region = sentiment_region(request, account, status=status, can_set=True)
+    return render(request, f"{SENTIMENT}#sentiment", region)
+
+
+@require_POST
+@htmx.vary_on_htmx
+def account_sentiment_set(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record the CSM's sentiment (replacing the current one)."""
+    account = _writable(request, pk)
+    form = SentimentForm(request.POST)
+    if not form.is_valid():
+        if not htmx.is_fragment(request):
+            return render(request, PAGE, _page_context(request, account, sentiment_form=form))
+        region = sentiment_region(request, account, form=form, can_set=True)
+        return render(request, f"{SENTIMENT}#sentiment", region)
+    sentiment = services.sentiment_set(account=account, user=request.user, **form.cleaned_data)
+    level = sentiment.get_level_display().lower()
+    return _sentiment_answer(
+        request, account, f"Sentiment recorded: {level} until {sentiment.last_day:%-d %b %Y}."
+    )
+
+
+@require_POST
+@htmx.vary_on_htmx
+def account_sentiment_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    """Withdraw the current sentiment: it stops counting now and stays in the history."""
+    account = _writable(request, pk)
+    withdrawn = services.sentiment_withdraw(account=account, user=request.user)
+    status = (
+        "Sentiment withdrawn: it no longer counts in the score."
+        if withdrawn is not None
+        else "There is no current sentiment to withdraw."
+    )
+    return _sentiment_answer(request, account, status)
 
 
 @require_POST
