@@ -34,3 +34,80 @@ def test_the_admin_lists_every_model(superuser_client, model):
     opts = model._meta
     response = superuser_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
     assert response.status_code == 200
+
+
+# ---------------------------------------------------------------- users, as an Admin
+
+
+@pytest.fixture
+def staff_admin_client(client, admin_role_user):
+    admin_role_user.is_staff = True
+    admin_role_user.save()
+    client.force_login(admin_role_user)
+    return client
+
+
+def _change(user) -> str:
+    return reverse("admin:auth_user_change", args=[user.pk])
+
+
+def _posted(user, **changes) -> dict:
+    data = {
+        "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "is_active": "on",
+        "is_staff": "on",
+        "groups": [str(pk) for pk in user.groups.values_list("pk", flat=True)],
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "08:00:00",
+    }
+    data.update(changes)
+    return data
+
+
+def test_an_admin_cannot_make_themselves_superuser(staff_admin_client, admin_role_user):
+    page = staff_admin_client.get(_change(admin_role_user))
+    assert page.status_code == 200
+    assert 'name="is_superuser"' not in page.content.decode()
+    assert 'name="user_permissions"' not in page.content.decode()
+
+    response = staff_admin_client.post(
+        _change(admin_role_user), _posted(admin_role_user, is_superuser="on")
+    )
+
+    assert response.status_code == 302
+    admin_role_user.refresh_from_db()
+    assert not admin_role_user.is_superuser and admin_role_user.is_active
+
+
+def test_an_admin_puts_users_in_roles_only(staff_admin_client, csm_user):
+    from django.contrib.auth.models import Group
+
+    other = Group.objects.create(name="Everything")
+    manager = Group.objects.get(name="Manager")
+    form = staff_admin_client.get(_change(csm_user)).context["adminform"].form
+    assert set(form.fields["groups"].queryset.values_list("name", flat=True)) == {
+        "CSM",
+        "Manager",
+        "Admin",
+    }
+
+    refused = staff_admin_client.post(_change(csm_user), _posted(csm_user, groups=[str(other.pk)]))
+    assert refused.status_code == 200 and not csm_user.groups.filter(pk=other.pk).exists()
+    moved = staff_admin_client.post(_change(csm_user), _posted(csm_user, groups=[str(manager.pk)]))
+    assert moved.status_code == 302
+    assert list(csm_user.groups.values_list("name", flat=True)) == ["Manager"]
+
+
+def test_an_admin_cannot_touch_a_superuser_or_the_groups_permissions(
+    staff_admin_client, django_user_model
+):
+    root = django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+    group = reverse("admin:auth_group_change", args=[1])
+
+    assert staff_admin_client.post(_change(root), _posted(root, is_active="")).status_code == 403
+    assert staff_admin_client.post(group, {"name": "CSM", "permissions": []}).status_code == 403
+    root.refresh_from_db()
+    assert root.is_active

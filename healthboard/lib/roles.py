@@ -62,7 +62,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _perms("accounts", ("add", "change", "delete"), ACCOUNT_MODELS)
     + _perms("scoring", ("add", "change", "delete"), SCORING_MODELS)
     + _perms("scoring", ("view", "add", "change", "delete"), ACTION_MODELS)
-    + _perms("auth", ("view", "add", "change"), ("user", "group")),
+    # Users, restricted (healthboard/pages/admin.py): never superuser status, permissions or
+    # the groups' own permissions.
+    + _perms("auth", ("view", "add", "change"), ("user",))
+    + ["auth.view_group"],
 }
 
 
