@@ -98,9 +98,14 @@ def sync_role_groups(apps) -> None:
                 # An app whose models do not exist yet at this point of the migrations: its
                 # own migration syncs the roles again once they do.
                 continue
-            wanted.append(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
+            found = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if found is None:
+                # A model whose migration has not run yet at this point of the plan (the
+                # apps' migrations interleave): that migration syncs the roles again.
+                continue
+            wanted.append(found)
         group.permissions.set(wanted)
 
 
