@@ -18,5 +18,6 @@ urlpatterns = [
     path("analytics/", include(pages.analytics_urls)),
     path("lists/", include(pages.lists_urls)),
     path("preferences/", include(pages.preferences_urls)),
+    path("playbooks/", include(pages.playbooks_urls)),
     path("api/v1/", api.urls),
 ]

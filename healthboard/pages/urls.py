@@ -4,7 +4,8 @@
 tokens), "imports" for /imports/ (CSV imports), "catalogue" for /catalogue/ (segments,
 journey stages, metrics), "analytics" for /analytics/ (back-test, lifecycle, suggested
 scorecard, surveys), "lists" for /lists/ (the action lists), "preferences" for /preferences/
-(the user's own settings: the e-mail digest)."""
+(the user's own settings: the e-mail digest), "playbooks" for /playbooks/ (CTA rules,
+playbooks and outcomes)."""
 
 from django.urls import path
 
@@ -13,10 +14,13 @@ from healthboard.pages.account import views as account
 from healthboard.pages.account_edit import views as account_edit
 from healthboard.pages.analytics import views as analytics
 from healthboard.pages.catalogue import views as catalogue
+from healthboard.pages.ctarules import views as ctarules
 from healthboard.pages.digest import views as digest
 from healthboard.pages.imports import views as imports
 from healthboard.pages.journey import views as journey
 from healthboard.pages.lists import views as lists
+from healthboard.pages.outcomes import views as outcomes
+from healthboard.pages.playbooks import views as playbooks
 from healthboard.pages.portfolio import views as portfolio
 from healthboard.pages.reassign import views as reassign
 from healthboard.pages.scorecards import views as scorecards
@@ -191,4 +195,26 @@ lists_urls = (
 preferences_urls = (
     [path("digest/", digest.digest_preferences, name="digest")],
     "preferences",
+)
+
+playbooks_urls = (
+    [
+        # -- playbooks per journey stage and band
+        path("", playbooks.playbook_list, name="index"),
+        path("new/", playbooks.playbook_create, name="playbook_new"),
+        path("<int:pk>/", playbooks.playbook_edit, name="playbook"),
+        # -- the rules that open calls to action
+        path("rules/", ctarules.rule_list, name="rules"),
+        path("rules/new/", ctarules.rule_create, name="rule_new"),
+        path("rules/<int:pk>/", ctarules.rule_edit, name="rule"),
+        path("rules/<int:pk>/toggle/", ctarules.rule_toggle, name="rule_toggle"),
+        path("rules/<int:pk>/delete/", ctarules.rule_delete, name="rule_delete"),
+        # -- how a call to action can end
+        path("outcomes/", outcomes.outcome_list, name="outcomes"),
+        path("outcomes/new/", outcomes.outcome_create, name="outcome_new"),
+        path("outcomes/<int:pk>/", outcomes.outcome_edit, name="outcome"),
+        path("outcomes/<int:pk>/toggle/", outcomes.outcome_toggle, name="outcome_toggle"),
+        path("outcomes/<int:pk>/delete/", outcomes.outcome_delete, name="outcome_delete"),
+    ],
+    "playbooks",
 )

@@ -79,3 +79,8 @@ BAND_OPENING = {
     Band.GREEN: [],
 }
 BAND_NAMES = {Band.RED: "rescue", Band.YELLOW: "recovery", Band.GREEN: "best practice"}
+
+
+def playbook_name(stage_name: str, band: str) -> str:
+    """A new playbook's name, as the seeded ones read ("Onboarding: rescue")."""
+    return f"{stage_name}: {BAND_NAMES[band]}"

@@ -1,0 +1,23 @@
+"""The outcome form: how a CTA can end, from the list the Admins keep."""
+
+from __future__ import annotations
+
+from django import forms
+
+from scoring.models.actions import Outcome
+
+
+class OutcomeForm(forms.ModelForm):
+    class Meta:
+        model = Outcome
+        fields = ["name", "is_success", "active", "order"]
+        labels = {"is_success": "Counts as a save", "active": "Offered", "order": "Position"}
+        help_texts = {"order": "Where it stands in the list a CSM picks from, from the top."}
+
+    def clean_name(self) -> str:
+        # Names differing only in case would read as one outcome in the CSM's list.
+        name = self.cleaned_data["name"].strip()
+        taken = Outcome.objects.exclude(pk=self.instance.pk).filter(name__iexact=name).first()
+        if taken is not None:
+            raise forms.ValidationError(f"the outcome “{taken.name}” exists already")
+        return name
