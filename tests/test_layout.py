@@ -152,13 +152,18 @@ def test_it_sends_anonymous_visitors_to_the_login_page(client) -> None:
             "csm_client",
             "CSM",
             ["Portfolio", "Journey", "Action lists"],
-            ["Weekly review", "Analytics", "Scorecards", "Catalogue"],
+            ["Weekly review", "Analytics", "Scorecards", "Catalogue", "Playbooks &amp; rules"],
         ),
-        ("manager_client", "Manager", ["Weekly review", "Analytics"], ["Scorecards", "Catalogue"]),
+        (
+            "manager_client",
+            "Manager",
+            ["Weekly review", "Analytics"],
+            ["Scorecards", "Catalogue", "Playbooks &amp; rules"],
+        ),
         (
             "admin_role_client",
             "Admin",
-            ["Weekly review", "Analytics", "Scorecards", "Catalogue"],
+            ["Weekly review", "Analytics", "Scorecards", "Catalogue", "Playbooks &amp; rules"],
             ["Django admin"],
         ),
     ],
@@ -200,8 +205,9 @@ def staff_admin_client(db, client):
     [
         ("csm_client", 5),  # the brand, E-mail digest (user menu), Portfolio, Journey, Action lists
         ("manager_client", 7),  # … Weekly review, Analytics
-        ("admin_role_client", 11),  # … Scorecards, Imports, Catalogue, API tokens
-        ("staff_admin_client", 12),  # … Django admin
+        # … Scorecards, Imports, Catalogue, Playbooks & rules, API tokens
+        ("admin_role_client", 12),
+        ("staff_admin_client", 13),  # … Django admin
     ],
 )
 def test_every_navigation_link_opens_a_page(db, request, client_fixture, links) -> None:

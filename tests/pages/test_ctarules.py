@@ -289,9 +289,7 @@ def test_the_edit_form_shows_the_stored_parameters_in_bounded_queries(
 
 def test_an_admin_changes_a_rules_parameters(admin_role_client) -> None:
     rule = ActionRule.objects.get(name="Invoice 30 days late")
-    data = rule_data(
-        "invoice_late", name=rule.name, cta_type="lifecycle", p_days="45", enabled=""
-    )
+    data = rule_data("invoice_late", name=rule.name, cta_type="lifecycle", p_days="45", enabled="")
 
     response = admin_role_client.post(reverse("playbooks:rule", args=[rule.pk]), data)
 
@@ -336,7 +334,9 @@ def test_a_rule_without_ctas_is_deleted(admin_role_client) -> None:
     assert response.status_code == 302
     assert not ActionRule.objects.filter(pk=rule.pk).exists()
     # Deleting it again (a resent form) is a 404, not an error page.
-    assert admin_role_client.post(reverse("playbooks:rule_delete", args=[rule.pk])).status_code == 404
+    assert (
+        admin_role_client.post(reverse("playbooks:rule_delete", args=[rule.pk])).status_code == 404
+    )
 
 
 def test_a_rule_that_opened_ctas_cannot_be_deleted_only_turned_off(admin_role_client) -> None:
@@ -346,9 +346,7 @@ def test_a_rule_that_opened_ctas_cannot_be_deleted_only_turned_off(admin_role_cl
     assert reverse("playbooks:rule_delete", args=[rule.pk]) not in page
     assert "Turn it off" in page
 
-    response = admin_role_client.post(
-        reverse("playbooks:rule_delete", args=[rule.pk]), follow=True
-    )
+    response = admin_role_client.post(reverse("playbooks:rule_delete", args=[rule.pk]), follow=True)
 
     assert "turn it off instead of deleting it" in response.content.decode()
     assert ActionRule.objects.filter(pk=rule.pk).exists()

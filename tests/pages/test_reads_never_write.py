@@ -18,6 +18,7 @@ from healthboard.pages import urls as pages
 from scoring import services
 from scoring.analytics.services import analysis_create, analysis_run_now
 from scoring.models import AnalysisRun, HealthScore, RunSnapshot, Scorecard, ScoreRun
+from scoring.models.actions import ActionRule, Outcome, Playbook
 from scoring.rollups.snapshots import run_rollup
 from tests.factories import (
     AccountFactory,
@@ -110,6 +111,14 @@ GETS: dict[str, list[tuple[str, dict]]] = {
     "lists:pain_points": [("", {}), ("?owner=all&category=(none)", HTMX)],
     "lists:pain_points_csv": [("?owner=all", {}), ("?owner=all&category=(none)", {})],
     "preferences:digest": [("", {})],
+    "playbooks:rules": [("", {})],
+    "playbooks:rule_new": [("", {}), ("?kind=no_login", {}), ("?kind=band_worse", HTMX)],
+    "playbooks:rule": [("", {})],
+    "playbooks:index": [("", {})],
+    "playbooks:playbook": [("", {}), ("", HTMX)],
+    "playbooks:outcomes": [("", {})],
+    "playbooks:outcome_new": [("", {})],
+    "playbooks:outcome": [("", {})],
 }
 # Pages that only answer a POST (their GET is refused, and asked all the same).
 POST_ONLY = {
@@ -134,6 +143,11 @@ POST_ONLY = {
     "tokens:revoke",
     "analytics:run",
     "analytics:apply",
+    "playbooks:playbook_new",
+    "playbooks:rule_toggle",
+    "playbooks:rule_delete",
+    "playbooks:outcome_toggle",
+    "playbooks:outcome_delete",
 }
 
 
@@ -223,6 +237,9 @@ def history(db, time_machine, csm_user, manager_user, admin_role_user) -> dict:
         "catalogue:metric": Metric.objects.order_by("pk").first().pk,
         "analytics:progress": queued.pk,
         "analytics:apply": suggested.pk,
+        "playbooks": Playbook.objects.order_by("pk").first().pk,
+        "playbooks:rule": ActionRule.objects.order_by("pk").first().pk,
+        "playbooks:outcome": Outcome.objects.order_by("pk").first().pk,
     }
 
 
@@ -299,6 +316,16 @@ def test_no_get_writes_to_the_database(request, history, role: str) -> None:
         assert answers[url_of("scoring:weekly", history)] == 200
         assert answers[url_of("analytics:backtest", history)] == 200
     if role == "admin_role":
-        for name in ("imports:upload", "imports:history", "imports:job", "tokens:list"):
+        for name in (
+            "imports:upload",
+            "imports:history",
+            "imports:job",
+            "tokens:list",
+            "playbooks:rules",
+            "playbooks:rule",
+            "playbooks:index",
+            "playbooks:playbook",
+            "playbooks:outcomes",
+        ):
             assert answers[url_of(name, history)] == 200, name
     assert not RunSnapshot.objects.get(run__date=YESTERDAY).settled

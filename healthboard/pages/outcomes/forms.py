@@ -12,7 +12,7 @@ class OutcomeForm(forms.ModelForm):
         model = Outcome
         fields = ["name", "is_success", "active", "order"]
         labels = {"is_success": "Counts as a save", "active": "Offered", "order": "Position"}
-        help_texts = {"order": "Where it stands in the list a CSM picks from, from the top."}
+        help_texts = {"order": "Where it stands in the list a CSM picks from: lower comes first."}
 
     def clean_name(self) -> str:
         # Names differing only in case would read as one outcome in the CSM's list.

@@ -29,8 +29,23 @@ class StepForm(forms.Form):
     )
 
 
+class BaseStepFormSet(forms.BaseFormSet):
+    def clean(self) -> None:
+        # Counted here, not by validate_max: blank "add" rows and removed ones are no step.
+        if not any(self.errors) and len(steps_kept(self)) > MAX_STEPS:
+            raise forms.ValidationError(
+                f"A playbook has at most {MAX_STEPS} steps; this one would have "
+                f"{len(steps_kept(self))}. Remove some, or merge short ones."
+            )
+
+
 StepFormSet = forms.formset_factory(
-    StepForm, extra=1, can_delete=True, max_num=MAX_STEPS, validate_max=True, absolute_max=100
+    StepForm,
+    formset=BaseStepFormSet,
+    extra=1,
+    can_delete=True,
+    max_num=MAX_STEPS,
+    absolute_max=MAX_STEPS * 3,
 )
 
 

@@ -1,0 +1,64 @@
+"""Playbooks & rules in real Chromium: an Admin turns a rule off in place, then moves a
+playbook's step up and saves it, without a page load for either change of the form."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import Page, expect
+
+from healthboard.lib.roles import ADMIN
+from scoring.models.actions import ActionRule, Playbook, PlaybookStep
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.browser
+
+
+def test_an_admin_turns_a_rule_off_and_reorders_a_playbook(
+    live_server, page: Page, password
+) -> None:
+    admin = UserFactory(username="browser-admin", first_name="Alex", password=password, role=ADMIN)
+    rule = ActionRule.objects.get(name="Turned at risk")
+    playbook = Playbook.objects.order_by("pk").first()
+    playbook.steps.all().delete()
+    for order, text in enumerate(["Call", "Plan", "Tell"]):
+        PlaybookStep.objects.create(playbook=playbook, order=order, text=text)
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+
+    page.goto(live_server.url + reverse("login"))
+    page.get_by_label(re.compile("username", re.I)).fill(admin.username)
+    page.get_by_label(re.compile("password", re.I)).fill(password)
+    page.locator("form [type=submit]").first.click()
+    page.get_by_role("link", name="Playbooks & rules").click()
+    expect(page).to_have_url(re.compile(r"/playbooks/rules/$"))
+
+    # A marker on the page: still there after the switch means no page load happened.
+    page.evaluate("window.__stayed = true")
+    row = page.locator(f"#rule-{rule.pk}")
+    row.get_by_role("button", name=re.compile(r"Turned at risk: on")).click()
+    expect(row.get_by_role("button", name=re.compile(r"Turned at risk: off"))).to_be_visible()
+    assert page.evaluate("window.__stayed === true")
+    rule.refresh_from_db()
+    assert not rule.enabled
+
+    page.get_by_role("link", name="Playbooks", exact=True).click()
+    page.get_by_role("link", name=playbook.name).click()
+    page.evaluate("window.__stayed = true")
+    page.get_by_role("button", name="Move step 3 up").click()
+    expect(page.get_by_role("textbox", name="Step 2", exact=True)).to_have_value("Tell")
+    assert page.evaluate("window.__stayed === true")
+    page.get_by_role("textbox", name="Step 4", exact=True).fill("Follow up")
+    page.get_by_role("button", name="Save the playbook").click()
+
+    expect(page.locator("#messages")).to_contain_text("future CTAs get these steps")
+    assert list(playbook.steps.order_by("order").values_list("text", flat=True)) == [
+        "Call",
+        "Tell",
+        "Plan",
+        "Follow up",
+    ]
+    assert problems == []
