@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 from celery import shared_task
-from kombu.exceptions import OperationalError
 
 from accounts.imports import jobs
 from accounts.models import ImportJob
+from healthboard.lib.queue import QUEUE_DOWN
 
 
 # acks_late: a worker killed mid-import leaves the task to another; import_job_run is safe
@@ -45,7 +45,7 @@ def import_job_check(*, job: ImportJob) -> bool:
         return False
     try:
         import_job_preview.delay(job.pk, token)
-    except OperationalError as exc:
+    except QUEUE_DOWN as exc:
         jobs.import_job_check_failed(
             job=job,
             token=token,
@@ -66,7 +66,7 @@ def import_job_enqueue(*, job: ImportJob) -> bool:
         return False
     try:
         import_job_run.delay(job.pk)
-    except OperationalError as exc:
+    except QUEUE_DOWN as exc:
         jobs.import_job_unmark_queued(job=job)
         raise QueueDown(str(exc)) from exc
     return True

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 from collections.abc import Iterable
 
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
+from healthboard.lib.queue import QUEUE_DOWN, QUEUE_DOWN_TEXT
 from scoring.editor.audit import diff_summary, snapshot_diff, version_snapshot
 from scoring.models import (
     AnalysisRun,
@@ -22,6 +23,8 @@ from scoring.models import (
     ScoreRun,
 )
 from scoring.specs import version_config, versions_queryset
+
+logger = logging.getLogger(__name__)
 
 
 def version_problems(version: ScorecardVersion) -> list[str]:
@@ -267,7 +270,10 @@ def scorecard_publish(
 
     In one transaction: save the forms, check the draft can score, retire the active version,
     activate the draft, record the diff against the version it replaces. After commit, today's
-    scores are recomputed. Raises PublishRefused (nothing saved) or DraftNotEditable."""
+    scores are recomputed: the version's `recompute_queued` then says whether that reached the
+    queue (False: the queue is down, the nightly run scores with it; None: the caller's own
+    transaction has not committed yet). Raises PublishRefused (nothing saved) or
+    DraftNotEditable."""
     with transaction.atomic():
         card = Scorecard.objects.select_for_update().get(pk=draft.scorecard_id)
         locked = _lock_draft(draft)
@@ -311,9 +317,22 @@ def scorecard_publish(
             summary=f"Published v{locked.number}{replaced}: {diff_summary(lines)}",
             diff=lines,
         )
-        transaction.on_commit(
-            functools.partial(scorecard_recompute, backfill_days=backfill_days), robust=True
-        )
+        locked.recompute_queued = None
+
+        def recompute() -> None:
+            # A named function: on_commit's error logging needs a __qualname__ (a partial has
+            # none, which turned a queue fault into a 500 after the commit).
+            try:
+                scorecard_recompute(backfill_days=backfill_days)
+            except QUEUE_DOWN:
+                logger.warning(
+                    "Published %s; the recompute was not queued: %s", locked, QUEUE_DOWN_TEXT
+                )
+                locked.recompute_queued = False
+            else:
+                locked.recompute_queued = True
+
+        transaction.on_commit(recompute, robust=True)
     return locked, lines
 
 
@@ -407,7 +426,7 @@ def _analysis_queue(task, run_id: int) -> None:
     fails instead, saying why, so the page stops polling and offers to run it again."""
     try:
         task.delay(run_id)
-    except OperationalError:
+    except QUEUE_DOWN:
         AnalysisRun.objects.filter(pk=run_id, status=AnalysisRun.Status.PENDING).update(
             status=AnalysisRun.Status.FAILED,
             error="The task queue (Redis) did not answer, so nothing ran. Run it again "

@@ -508,6 +508,23 @@ def test_a_posted_form_count_builds_no_more_forms_than_the_cap(admin_role_client
 # ---------------------------------------------------------------- publishing
 
 
+@pytest.mark.django_db(transaction=True)  # the recompute is queued on a real commit
+def test_with_the_queue_down_publishing_commits_and_says_the_recompute_waits(
+    admin_role_client, standard, draft, broker_down
+):
+    response = admin_role_client.post(
+        url("scorecard_publish", standard, draft.number), form_data(draft), follow=True
+    )
+
+    assert response.status_code == 200
+    draft.refresh_from_db()
+    assert draft.status == "active"
+    assert (
+        "Today&#x27;s scores were not recomputed: the task queue (Redis) does not answer"
+        in response.content.decode()
+    )
+
+
 def test_publishing_makes_exactly_one_active_version_and_records_the_diff(
     admin_role_client, standard, draft, admin_role_user, django_capture_on_commit_callbacks
 ):

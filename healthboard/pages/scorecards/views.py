@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from healthboard.lib import htmx
 from healthboard.lib.csvfile import csv_response
 from healthboard.lib.csvfile import number as rounded
+from healthboard.lib.queue import QUEUE_DOWN, QUEUE_DOWN_TEXT
 from healthboard.lib.roles import permission_required
 from healthboard.pages.scorecards import charts as preview_charts
 from healthboard.pages.scorecards.forms import PREFIX, DraftForms, ScorecardNewForm, apply_op
@@ -418,7 +419,13 @@ def draft_publish(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         f"v{version.number} is now the active version of {scorecard.name} "
         f"({len(lines)} change(s) from the previous one).",
     )
-    if running is not None:
+    if version.recompute_queued is False:
+        messages.warning(
+            request,
+            f"Today's scores were not recomputed: {QUEUE_DOWN_TEXT}. The nightly run scores "
+            "with the new version; or use Recompute today once the queue is back.",
+        )
+    elif running is not None:
         messages.warning(
             request,
             f"A score run for today was already running (started "
@@ -477,8 +484,8 @@ def recompute_today(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     else:
         try:
             services.scorecard_recompute()
-        except Exception:  # the broker is down: say so instead of a 500
-            messages.error(request, "The task queue could not be reached; try again shortly.")
+        except QUEUE_DOWN:
+            messages.error(request, f"Not recomputed: {QUEUE_DOWN_TEXT}; try again shortly.")
         else:
             messages.success(request, "Recomputing today's scores.")
     return redirect("scoring:scorecard_progress", pk=pk, number=number)
