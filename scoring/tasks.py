@@ -8,6 +8,7 @@ import logging
 from celery import Signature, chain, chord, group, shared_task
 from django.utils import timezone
 
+from scoring.actions.tasks import apply_rules  # noqa: F401  (registered with the worker)
 from scoring.aggregates import aggregate_alongside
 from scoring.pipeline import runs
 

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from scoring import engine
+from scoring.actions.hooks import rules_apply_after_run, rules_apply_soon
 from scoring.aggregates import Aggregated, aggregate
 from scoring.bands import Band
 from scoring.models import HealthScore, ScoreChunk, ScoreRun
@@ -338,6 +339,9 @@ def run_finalize(*, run_id: int) -> ScoreRun:
         # The raw values were only needed until every chunk was scored.
         run.chunks.update(raw=None, ranked=None)
     logger.info("Score run %s for %s done: %d accounts", run.pk, run.date, run.accounts_done)
+    # A back-fill's days are evaluated once, for its newest day (run_backfill).
+    if run.trigger != "backfill":
+        rules_apply_after_run(run=run)
     return run
 
 
@@ -451,6 +455,8 @@ def run_backfill(
                 progress(1)
             day += dt.timedelta(days=1)
         block_start = block_end + dt.timedelta(days=1)
+    if done:
+        rules_apply_after_run(run=done[-1])
     return done
 
 
@@ -517,4 +523,5 @@ def accounts_rescore(*, account_ids: Sequence[int]) -> int:
     with transaction.atomic():
         HealthScore.objects.filter(run=run, account_id__in=scored).delete()
         _insert(rows)
+        rules_apply_soon(as_of=today, account_ids=scored)
     return len(rows)

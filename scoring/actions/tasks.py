@@ -1,0 +1,15 @@
+"""Celery task of the rules: a thin wrapper that takes a date (and ids) and calls the service."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from celery import shared_task
+
+from scoring.actions.rules import rules_apply
+
+
+# Safe to deliver twice: a second evaluation of the same date adds and counts nothing.
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
+def apply_rules(run_date: str, account_ids: list[int] | None = None) -> dict[str, int]:
+    return rules_apply(as_of=dt.date.fromisoformat(run_date), account_ids=account_ids)

@@ -1,0 +1,83 @@
+"""When the rules run: after a published run of the newest date (once for a back-fill), after a
+re-score of a few accounts; a re-run adds nothing; a queue that is down fails no run."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.db.models import Count
+
+from scoring.actions import tasks
+from scoring.models import CallToAction, ScoreRun
+from scoring.pipeline import runs
+from tests.factories import AccountFactory
+from tests.scoring.actions.helpers import TODAY, days_ago, signal
+
+# The hand-off happens once the publishing transaction commits.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+NO_LOGIN = "No login for 30 days"
+
+
+@pytest.fixture
+def idle_account():
+    """An account without logins (another one logged in, so the metric is reported)."""
+    signal(AccountFactory(), "logins", 5, TODAY)
+    return AccountFactory()
+
+
+@pytest.fixture
+def handed_off(monkeypatch) -> list[tuple]:
+    calls: list[tuple] = []
+    monkeypatch.setattr(tasks.apply_rules, "delay", lambda *args: calls.append(args))
+    return calls
+
+
+def no_login_ctas(account):
+    return CallToAction.objects.filter(account=account, rule__name=NO_LOGIN)
+
+
+def test_a_published_run_opens_ctas_and_a_re_run_adds_none(idle_account):
+    runs.run_sync(as_of=TODAY)
+    cta = no_login_ctas(idle_account).get()
+    assert cta.status == "open" and cta.owner == idle_account.owner
+
+    runs.run_sync(as_of=TODAY, trigger="publish")
+    assert no_login_ctas(idle_account).get().times_fired == 1
+    per_pair = CallToAction.objects.values("account", "rule").annotate(n=Count("id"))
+    assert CallToAction.objects.exists() and not per_pair.filter(n__gt=1)
+
+
+def test_an_older_date_published_later_opens_nothing(idle_account, handed_off):
+    runs.run_sync(as_of=TODAY)
+    runs.run_sync(as_of=days_ago(3))
+    assert handed_off == [(TODAY.isoformat(), None)]
+
+
+def test_a_back_fill_evaluates_once_for_its_newest_day(idle_account, handed_off):
+    runs.run_backfill(first=days_ago(3), last=TODAY)
+    assert ScoreRun.objects.filter(status="done").count() == 4
+    assert handed_off == [(TODAY.isoformat(), None)]
+
+
+def test_a_re_score_evaluates_the_accounts_it_scored(idle_account, handed_off):
+    runs.run_sync(as_of=TODAY)
+    runs.accounts_rescore(account_ids=[idle_account.pk])
+    assert handed_off[-1] == (TODAY.isoformat(), [idle_account.pk])
+
+
+def test_with_the_queue_down_the_run_is_published_anyway(idle_account, broker_down, caplog):
+    run = runs.run_sync(as_of=TODAY)
+    assert ScoreRun.objects.get(pk=run.pk).status == "done"
+    assert "rules for" in caplog.text and not CallToAction.objects.exists()
+
+
+@pytest.mark.celery
+@pytest.mark.postgres
+def test_the_rules_run_on_a_real_worker_after_a_published_run(real_celery_worker, idle_account):
+    runs.run_sync(as_of=TODAY)
+    deadline = time.monotonic() + 30
+    while not no_login_ctas(idle_account).exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert no_login_ctas(idle_account).count() == 1
