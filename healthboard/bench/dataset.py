@@ -58,6 +58,18 @@ def signal_count() -> int:
         return cursor.fetchone()[0]
 
 
+def delete_ctas(cursor) -> None:
+    """Delete the bench accounts' CTAs with their steps and comments (the database does not
+    cascade: Django does)."""
+    ctas = (
+        "SELECT c.id FROM scoring_calltoaction c JOIN accounts_account a ON a.id = c.account_id "
+        "WHERE a.external_id LIKE %s"
+    )
+    for table in ("scoring_ctastep", "scoring_ctacomment"):
+        cursor.execute(f"DELETE FROM {table} WHERE cta_id IN ({ctas})", [PREFIX + "%"])
+    cursor.execute(f"DELETE FROM scoring_calltoaction WHERE id IN ({ctas})", [PREFIX + "%"])
+
+
 def _secondary_indexes(cursor) -> list[tuple[str, str]]:
     cursor.execute(
         "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'accounts_signal' "
@@ -81,6 +93,7 @@ def build(*, accounts: int, signals_per_account: int, as_of: dt.date, days: int 
         if cursor.fetchone()[0]:
             cursor.execute("SET LOCAL session_replication_role = replica")
         # Foreign keys cascade in Django, not in the database: delete the children first.
+        delete_ctas(cursor)
         for table in (
             "scoring_healthscore",
             "accounts_signal",

@@ -4,8 +4,9 @@ import json
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
-from scoring.models import HealthScore, ScoreChunk, ScoreRun
+from scoring.models import CallToAction, HealthScore, ScoreChunk, ScoreRun
 
 # The benchmark closes connections between its passes, as its forked workers must.
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -25,6 +26,10 @@ def test_bench_scoring_scores_every_account_and_prints_its_figures(capsys, setti
     assert figures["accounts"] == 120 and figures["signals"] == 2400
     for key in ("recompute_s", "raw_aggregate_s", "naive_loop_s", "ratio_recompute_to_raw"):
         assert figures[key] > 0
-    run = ScoreRun.objects.get(status=ScoreRun.Status.DONE)
+    # The rules after the run: timed apart, on a night that opens CTAs and on its re-run.
+    assert figures["rules_s"] > 0 and figures["rules_share_of_run"] > 0
+    assert figures["rules_opened"] > 0 and figures["rules_updated"] == figures["rules_opened"]
+    assert CallToAction.objects.filter(account__external_id__startswith="BENCH-").exists()
+    run = ScoreRun.objects.get(status=ScoreRun.Status.DONE, date=timezone.localdate())
     assert run.chunks_done == 3 and HealthScore.objects.filter(run=run).count() == 120
     assert not ScoreChunk.objects.filter(raw__isnull=False).exists()

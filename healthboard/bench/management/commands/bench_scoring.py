@@ -6,13 +6,15 @@ from django.db import connection
 from django.utils import timezone
 
 from healthboard.bench import dataset
+from healthboard.bench import rules as bench_rules
 from healthboard.bench import scoring as bench
 
 
 class Command(BaseCommand):
     help = (
         "Benchmark the nightly recompute on PostgreSQL: (a) the full recompute, (b) one raw SQL "
-        "aggregation over the same signals (the floor), (c) a naive per-account ORM loop."
+        "aggregation over the same signals (the floor), (c) a naive per-account ORM loop, (d) the "
+        "CTA rules evaluated after the run."
     )
 
     def add_arguments(self, parser):
@@ -57,6 +59,8 @@ class Command(BaseCommand):
         raw_s, groups = min(bench.raw_aggregate_s(as_of) for _ in range(2))
         recompute, run, steps = bench.recompute_s(as_of, workers)
         scored = bench.stored_scores(run)
+        bench_rules.history_from(run)
+        rules_s, opened, rerun_s, updated = bench_rules.rules_s(as_of)
         per_account = bench.naive_loop_s(as_of, naive_sample)
         naive_s = per_account * scored
 
@@ -72,12 +76,21 @@ class Command(BaseCommand):
             "accounts_per_s": round(scored / recompute),
             "peak_rss_mb": round(bench.peak_rss_mb(), 1),
             "recompute_steps_s": steps,
+            # Budget: the rules add at most 10 % to the run's time.
+            "rules_s": round(rules_s, 3),
+            "rules_share_of_run": round(rules_s / recompute, 3),
+            "rules_rerun_s": round(rerun_s, 3),
+            "rules_opened": opened["opened"],
+            "rules_updated": updated["updated"],
         }
         self.stdout.write(
             f"(a) full recompute:      {recompute:8.2f} s  ({figures['accounts_per_s']:,} accounts/s, {workers} workers)\n"
             f"    {'   '.join(f'{name} {s:.2f} s' for name, s in steps.items())}\n"
             f"(b) raw SQL aggregation: {raw_s:8.2f} s  ({groups:,} account×metric rows)\n"
             f"(c) naive ORM loop:      {naive_s:8.1f} s  (extrapolated from {naive_sample} accounts)\n"
+            f"(d) CTA rules after it:  {rules_s:8.2f} s  ({figures['rules_share_of_run']:.1%} of the run; "
+            f"{opened['rules']} rules opened {opened['opened']:,} CTAs; a re-run updating "
+            f"{updated['updated']:,} took {rerun_s:.2f} s)\n"
             f"a/b = {figures['ratio_recompute_to_raw']}   c/a = {figures['ratio_naive_to_recompute']}   "
             f"peak RSS {figures['peak_rss_mb']} MB   {scored:,} accounts, {signals:,} signals"
         )

@@ -1,0 +1,59 @@
+"""Times the CTA rules after the nightly run: every enabled rule on the run's date, first on
+a night that opens the CTAs, then on a re-run of the same date that updates them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from django.db import connection, transaction
+
+from scoring.actions.rules import rules_apply
+from scoring.bands import Band
+from scoring.models import HealthScore, ScoreRun
+
+from .dataset import delete_ctas
+
+HISTORY_TRIGGER = "bench-history"
+# The rules compare with yesterday's run (band got worse) and the run a week back (score
+# dropped): the bench keeps both, as a real night has them.
+HISTORY_DAYS = (1, 7)
+
+
+def history_from(run: ScoreRun) -> None:
+    """Published runs one and seven days before `run`: its scores moved by a random -20..+20
+    points, banded at the default 40/70 (untimed set-up)."""
+    for days in HISTORY_DAYS:
+        day = run.date - dt.timedelta(days=days)
+        HealthScore.objects.filter(run__date=day, run__trigger=HISTORY_TRIGGER).delete()
+        ScoreRun.objects.filter(date=day, trigger=HISTORY_TRIGGER).delete()
+        if ScoreRun.objects.filter(date=day, status=ScoreRun.Status.DONE).exists():
+            continue
+        past = ScoreRun.objects.create(
+            date=day, status=ScoreRun.Status.DONE, trigger=HISTORY_TRIGGER
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO scoring_healthscore (account_id, run_id, date, version_id, score, "
+                "band, coverage, delta_7d, details) "
+                "SELECT account_id, %s, %s, version_id, s, CASE WHEN s IS NULL THEN %s "
+                "WHEN s >= 70 THEN %s WHEN s < 40 THEN %s ELSE %s END, coverage, NULL, '{}' "
+                "FROM (SELECT *, round(least(100, greatest(0, score + (random() - 0.5) * 40))"
+                "::numeric, 2)::float8 AS s FROM scoring_healthscore WHERE run_id = %s) moved",
+                [past.pk, day, Band.NO_DATA, Band.GREEN, Band.RED, Band.YELLOW, run.pk],
+            )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE scoring_healthscore")
+
+
+def rules_s(as_of: dt.date) -> tuple[float, dict[str, int], float, dict[str, int]]:
+    """(time, counts) of the night's evaluation that opens the CTAs, then of a re-run of the
+    same date (updates only)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        delete_ctas(cursor)
+    started = time.perf_counter()
+    first = rules_apply(as_of=as_of)
+    first_s = time.perf_counter() - started
+    started = time.perf_counter()
+    again = rules_apply(as_of=as_of)
+    return first_s, first, time.perf_counter() - started, again
