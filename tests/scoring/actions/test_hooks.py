@@ -81,3 +81,39 @@ def test_the_rules_run_on_a_real_worker_after_a_published_run(real_celery_worker
     while not no_login_ctas(idle_account).exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert no_login_ctas(idle_account).count() == 1
+
+
+@pytest.mark.postgres
+def test_two_evaluations_at_once_open_one_cta(idle_account, monkeypatch):
+    import threading
+
+    from django.db import connection
+
+    from scoring.actions import rules
+
+    runs.run_sync(as_of=TODAY)
+    CallToAction.objects.all().delete()
+    # Both evaluations have read "no CTA yet" before either inserts.
+    both_read = threading.Barrier(2, timeout=30)
+    real_open = rules._open
+
+    def open_after_both_read(new, now):
+        both_read.wait()
+        return real_open(new, now)
+
+    monkeypatch.setattr(rules, "_open", open_after_both_read)
+    results = []
+
+    def evaluate():
+        try:
+            results.append(rules.rules_apply(as_of=TODAY)["opened"])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=evaluate) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(results) == 2 and min(results) == 0
+    assert no_login_ctas(idle_account).count() == 1
