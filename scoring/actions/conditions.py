@@ -24,7 +24,9 @@ from django.utils import timezone
 from accounts.models import Account
 from scoring.aggregates import window_end
 from scoring.bands import RANK, Band
-from scoring.models import ScoreRun
+from scoring.models import CallToAction, ScoreRun
+
+ACTIVE = tuple(CallToAction.ACTIVE)
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,9 @@ class Scope:
     run: ScoreRun
     account_ids: Sequence[int] | None
     metrics: dict[str, tuple[int, str]]
+    # The rule being evaluated (None for an unsaved one): whose active CTAs a condition
+    # that holds without firing keeps open.
+    rule_id: int | None = None
     # Published runs of earlier dates, looked up once per evaluation.
     _runs: dict[object, ScoreRun | None] = field(default_factory=dict)
 
@@ -140,8 +145,12 @@ def _rows(sql: str, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
+# Band labels by stored value (Band.of per row costs more than the rest of a row's evidence).
+LABELS = {band.value: band.label for band in Band}
+
+
 def _band_words(band: str, score: float | None) -> str:
-    label = Band.of(band).label
+    label = LABELS.get(band, Band.NO_DATA.label)
     return label if score is None else f"{label} (score {score:.1f})"
 
 
@@ -160,25 +169,39 @@ def band_worse(scope: Scope, params: dict) -> list[Hit]:
         f"({', '.join(['%s'] * len(better))}) THEN 1 ELSE 0 END, "
         "p.band, p.score FROM scored sc LEFT JOIN scoring_healthscore p "
         "ON p.run_id = %s AND p.account_id = sc.account_id "
-        f"WHERE sc.band IN ({', '.join(['%s'] * len(held))})"
+        f"WHERE sc.band IN ({', '.join(['%s'] * len(held))}) AND (p.band IN "
+        f"({', '.join(['%s'] * len(better))}) OR EXISTS (SELECT 1 FROM scoring_calltoaction c "
+        "WHERE c.rule_id = %s AND c.account_id = sc.account_id AND c.status IN (%s, %s)))"
     )
-    rows = _rows(sql, [*sql_params, band, *better, before.pk if before else 0, *held])
+    # Rows that hold without firing matter only where they keep an active CTA open.
+    rows = _rows(
+        sql,
+        [
+            *sql_params,
+            band,
+            *better,
+            before.pk if before else 0,
+            *held,
+            *better,
+            scope.rule_id or 0,
+            *ACTIVE,
+        ],
+    )
     hits = []
     for account_id, owner_id, stage_id, now, score, fires, was, score_before in rows:
+        if not fires:
+            hits.append(Hit(account_id, owner_id, stage_id, now, score, False, [], ""))
+            continue
         evidence = [
-            {"label": "Band", "value": Band.of(now).label},
+            {"label": "Band", "value": LABELS.get(now)},
             {"label": "Score", "value": score},
         ]
-        words = f"Now {_band_words(now, score)}"
-        if fires:
-            evidence += [
-                {"label": f"Band on {before.date}", "value": Band.of(was).label},
-                {"label": f"Score on {before.date}", "value": score_before},
-            ]
-            words += f", {_band_words(was, score_before)} on {before.date}"
-        hits.append(
-            Hit(account_id, owner_id, stage_id, now, score, bool(fires), evidence, words + ".")
-        )
+        evidence += [
+            {"label": f"Band on {before.date}", "value": LABELS.get(was)},
+            {"label": f"Score on {before.date}", "value": score_before},
+        ]
+        words = f"Now {_band_words(now, score)}, {_band_words(was, score_before)} on {before.date}."
+        hits.append(Hit(account_id, owner_id, stage_id, now, score, True, evidence, words))
     return hits
 
 
@@ -231,7 +254,7 @@ def renewal_at_risk(scope: Scope, params: dict) -> list[Hit]:
         renewal = _date(renewal)
         days = (renewal - scope.as_of).days
         evidence = [
-            {"label": "Band", "value": Band.of(band).label},
+            {"label": "Band", "value": LABELS.get(band)},
             {"label": "Score", "value": score},
             {"label": "Renewal", "value": renewal.isoformat()},
             {"label": "Days to renewal", "value": days},
@@ -249,14 +272,11 @@ def complaint_open(scope: Scope, params: dict, metric: tuple[int, str]) -> list[
     scored, sql_params = _scored(scope)
     where, where_params = _signals(scope, metric[0])
     sql = (
-        f"{scored}, sig AS (SELECT s.account_id, s.observed_at, s.value "
-        f"FROM accounts_signal s WHERE {where}), "
-        "cleared AS (SELECT account_id, MAX(observed_at) AS at FROM sig WHERE value <= 0 "
-        "GROUP BY account_id), "
-        "opened AS (SELECT sig.account_id, MIN(sig.observed_at) AS since, "
-        "MAX(sig.value) AS most FROM sig LEFT JOIN cleared c ON c.account_id = sig.account_id "
-        "WHERE sig.value > 0 AND (c.at IS NULL OR sig.observed_at > c.at) "
-        "GROUP BY sig.account_id) "
+        f"{scored}, sig AS (SELECT s.account_id, s.observed_at, s.value, "
+        "MAX(CASE WHEN s.value <= 0 THEN s.observed_at END) "
+        f"OVER (PARTITION BY s.account_id) AS cleared FROM accounts_signal s WHERE {where}), "
+        "opened AS (SELECT account_id, MIN(observed_at) AS since, MAX(value) AS most FROM sig "
+        "WHERE value > 0 AND (cleared IS NULL OR observed_at > cleared) GROUP BY account_id) "
         f"SELECT {HIT_COLUMNS}, 1, o.since, o.most FROM scored sc "
         "JOIN opened o ON o.account_id = sc.account_id WHERE o.since < %s"
     )
@@ -364,7 +384,7 @@ def promoter_healthy(scope: Scope, params: dict, metric: tuple[int, str]) -> lis
     for account_id, owner_id, stage_id, band, score, _fires, value, at in rows:
         on = _local_day(at)
         evidence = [
-            {"label": "Band", "value": Band.of(band).label},
+            {"label": "Band", "value": LABELS.get(band)},
             {"label": "Score", "value": score},
             {"label": f"Latest {metric[1]}", "value": value},
             {"label": "Answered on", "value": on.isoformat()},

@@ -76,6 +76,7 @@ def rule_hits(
     if run is None:
         return []
     scope = _scope(run, account_ids)
+    scope.rule_id = rule.pk
     return condition_hits(kind=rule.kind, parameters=rule_parameters(rule), scope=scope)
 
 
@@ -84,10 +85,6 @@ def rule_preview(*, rule: ActionRule, as_of: dt.date | None = None) -> int:
     run (or the run of `as_of`); nothing is written. 0 when there is no published run yet.
     Three queries (four for the kinds comparing with an earlier run)."""
     return sum(hit.fires for hit in rule_hits(rule=rule, as_of=as_of))
-
-
-def _reason(rule: ActionRule, params: dict, hit: Hit) -> str:
-    return f"{KINDS[rule.kind].describe(params)} {hit.words}"
 
 
 def _json(value) -> str:
@@ -111,9 +108,15 @@ def rules_apply(*, as_of: dt.date, account_ids: Sequence[int] | None = None) -> 
     scope = _scope(run, account_ids)
     now = timezone.now()
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                # As for the scoring's own GROUP BYs (scoring.aggregates.aggregation_cursor):
+                # memory to hash the groups, and no JIT (compiling costs more than it saves).
+                cursor.execute("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off")
         hits = {}
         for rule in rules:
             params = rule_parameters(rule)
+            scope.rule_id = rule.pk
             hits[rule.pk] = (params, condition_hits(kind=rule.kind, parameters=params, scope=scope))
         evaluated = Account.objects.customers_on(as_of)
         if account_ids is not None:
@@ -136,13 +139,14 @@ def rules_apply(*, as_of: dt.date, account_ids: Sequence[int] | None = None) -> 
         closes: list[int] = []
         for rule in rules:
             params, rule_hits = hits[rule.pk]
+            described = KINDS[rule.kind].describe(params)
             held = set()
             for hit in rule_hits:
                 held.add(hit.account_id)
                 if not hit.fires:
                     continue
                 key = (rule.pk, hit.account_id)
-                reason = _reason(rule, params, hit)
+                reason = f"{described} {hit.words}"
                 if key in active:
                     updates.append((active[key], _json(hit.evidence), reason))
                 elif key in cooling:
@@ -156,7 +160,8 @@ def rules_apply(*, as_of: dt.date, account_ids: Sequence[int] | None = None) -> 
                     if rule_id == rule.pk and account_id not in held
                 ]
         summary.opened = _open(new, now)
-        summary.updated = _update(updates, as_of=as_of, now=now)
+        _update(updates, as_of=as_of, now=now)
+        summary.updated = len(updates)
         summary.closed = _close(closes, as_of=as_of, now=now)
     logger.info("Rules on %s: %s", as_of, summary.as_dict())
     return summary.as_dict()
@@ -226,35 +231,49 @@ def _open(new: list[CallToAction], now) -> int:
 
 def _update(rows: list[tuple[int, str, str]], *, as_of: dt.date, now) -> int:
     """Fired again: new evidence and reason, last fired on the date; fired once more unless
-    this date was already counted (a re-run night counts once). One statement (a batch per
-    the database's parameter limit)."""
+    this date was already counted (a re-run night counts once and rewrites nothing that did
+    not change). One statement (on SQLite a batch per its parameter limit). Returns the rows
+    written."""
     if not rows:
         return 0
     rows.sort()
-    jsonb = "CAST(v.evidence AS jsonb)" if connection.vendor == "postgresql" else "v.evidence"
+    table = "scoring_calltoaction"
     day = connection.ops.adapt_datefield_value(as_of)
     at = connection.ops.adapt_datetimefield_value(now)
-    table = "scoring_calltoaction"
-    limit = connection.features.max_query_params
-    size = len(rows) if not limit else max(1, (limit - 10) // 3)
-    updated = 0
+    pg = connection.vendor == "postgresql"
+    evidence = "CAST(v.evidence AS jsonb)" if pg else "v.evidence"
+    changes = (
+        f"UPDATE {table} SET evidence = {evidence}, reason = v.reason, "
+        f"times_fired = CASE WHEN {table}.last_fired_on < %s "
+        f"THEN {table}.times_fired + 1 ELSE {table}.times_fired END, "
+        f"last_fired_on = CASE WHEN {table}.last_fired_on < %s "
+        f"THEN %s ELSE {table}.last_fired_on END, updated_at = %s "
+        f"FROM v WHERE {table}.id = v.id AND {table}.status IN (%s, %s) "
+        f"AND ({table}.last_fired_on < %s OR {table}.reason <> v.reason "
+        f"OR {table}.evidence <> {evidence})"
+    )
+    tail = [day, day, day, at, *CallToAction.ACTIVE, day]
+    written = 0
     with connection.cursor() as cursor:
+        if pg:
+            # Three arrays, not a VALUES list: one parameter each, whatever the number of rows.
+            ids, evidences, reasons = (list(column) for column in zip(*rows, strict=True))
+            cursor.execute(
+                "WITH v(id, evidence, reason) AS (SELECT * FROM unnest("
+                "CAST(%s AS bigint[]), CAST(%s AS text[]), CAST(%s AS text[]))) " + changes,
+                [ids, evidences, reasons, *tail],
+            )
+            return cursor.rowcount
+        size = max(1, (connection.features.max_query_params - len(tail)) // 3)
         for start in range(0, len(rows), size):
             batch = rows[start : start + size]
             values = ", ".join(["(%s, %s, %s)"] * len(batch))
             cursor.execute(
-                f"WITH v(id, evidence, reason) AS (VALUES {values}) "
-                f"UPDATE {table} SET evidence = {jsonb}, reason = v.reason, "
-                f"times_fired = CASE WHEN {table}.last_fired_on < %s "
-                f"THEN {table}.times_fired + 1 ELSE {table}.times_fired END, "
-                f"last_fired_on = CASE WHEN {table}.last_fired_on < %s "
-                f"THEN %s ELSE {table}.last_fired_on END, updated_at = %s "
-                f"FROM v WHERE {table}.id = v.id AND {table}.status IN (%s, %s)",
-                [value for row in batch for value in row]
-                + [day, day, day, at, *CallToAction.ACTIVE],
+                f"WITH v(id, evidence, reason) AS (VALUES {values}) " + changes,
+                [value for row in batch for value in row] + tail,
             )
-            updated += cursor.rowcount
-    return updated
+            written += cursor.rowcount
+    return written
 
 
 def _close(ids: list[int], *, as_of: dt.date, now) -> int:

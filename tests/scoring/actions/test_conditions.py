@@ -6,7 +6,7 @@ import pytest
 
 from scoring.actions.rules import rule_hits, rule_preview
 from scoring.models import ActionRule, CallToAction
-from tests.factories import AccountFactory
+from tests.factories import AccountFactory, ActionRuleFactory, CallToActionFactory
 from tests.scoring.actions.helpers import TODAY, days_ago, scored, signal
 
 pytestmark = pytest.mark.django_db
@@ -41,12 +41,15 @@ def test_band_worse_compares_with_the_previous_published_run_even_days_back():
 
 
 def test_band_worse_holds_without_firing_while_the_band_stays_as_bad():
-    account = AccountFactory()
-    scored(account, 30, days_ago(1))
-    scored(account, 20)
-    rule = ActionRule(kind="band_worse", parameters={"band": "red"})
+    with_cta, without = AccountFactory.create_batch(2)
+    for account in (with_cta, without):
+        scored(account, 30, days_ago(1))
+        scored(account, 20)
+    rule = ActionRuleFactory(kind="band_worse", parameters={"band": "red"})
+    CallToActionFactory(account=with_cta, rule=rule)
+    # Held rows are only read where they keep an active CTA of the rule open.
     [hit] = rule_hits(rule=rule, as_of=TODAY)
-    assert hit.account_id == account.pk and not hit.fires
+    assert hit.account_id == with_cta.pk and not hit.fires
 
 
 def test_score_drop_fires_at_the_points_and_not_one_tenth_before():
