@@ -206,6 +206,7 @@ playbooks_urls = (
         # -- the rules that open calls to action
         path("rules/", ctarules.rule_list, name="rules"),
         path("rules/new/", ctarules.rule_create, name="rule_new"),
+        path("rules/preview/", ctarules.rule_preview, name="rule_preview"),
         path("rules/<int:pk>/", ctarules.rule_edit, name="rule"),
         path("rules/<int:pk>/toggle/", ctarules.rule_toggle, name="rule_toggle"),
         path("rules/<int:pk>/delete/", ctarules.rule_delete, name="rule_delete"),

@@ -1,5 +1,6 @@
-"""Playbooks & rules in real Chromium: an Admin turns a rule off in place, then moves a
-playbook's step up and saves it, without a page load for either change of the form."""
+"""Playbooks & rules in real Chromium: an Admin turns a rule off in place, watches a rule's
+preview follow its parameters, then moves a playbook's step up and saves it, without a page
+load for any of these until the save."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from playwright.sync_api import Page, expect
 
 from healthboard.lib.roles import ADMIN
 from scoring.models.actions import ActionRule, Playbook, PlaybookStep
-from tests.factories import UserFactory
+from tests.factories import AccountFactory, HealthScoreFactory, ScoreRunFactory, UserFactory
+from tests.scoring.actions.helpers import days_ago
 
 pytestmark = pytest.mark.browser
 
@@ -21,6 +23,9 @@ def test_an_admin_turns_a_rule_off_and_reorders_a_playbook(
 ) -> None:
     admin = UserFactory(username="browser-admin", first_name="Alex", password=password, role=ADMIN)
     rule = ActionRule.objects.get(name="Turned at risk")
+    renewal = ActionRule.objects.get(name="At risk before renewal")
+    run = ScoreRunFactory(date=days_ago(0))
+    HealthScoreFactory(account=AccountFactory(renewal_date=days_ago(-20)), run=run, score=25)
     playbook = Playbook.objects.order_by("pk").first()
     playbook.steps.all().delete()
     for order, text in enumerate(["Call", "Plan", "Tell"]):
@@ -45,6 +50,20 @@ def test_an_admin_turns_a_rule_off_and_reorders_a_playbook(
     rule.refresh_from_db()
     assert not rule.enabled
 
+    page.get_by_role("link", name="At risk before renewal").click()
+    page.evaluate("window.__stayed = true")
+    preview = page.locator("#rule-preview")
+    expect(preview).to_contain_text("Would fire for 1 account today")
+    page.get_by_label("Renews within (days)").fill("10")
+    expect(preview).to_contain_text("Would fire for 0 accounts today")
+    expect(page.locator("#rule-condition")).to_contain_text("renews within 10 days")
+    page.get_by_label("Renews within (days)").fill("0")
+    expect(preview).to_contain_text("Preview paused: Renews within (days)")
+    assert page.evaluate("window.__stayed === true")
+    renewal.refresh_from_db()
+    assert renewal.parameters == {"days": 90}
+
+    page.get_by_role("link", name="Playbooks & rules").click()
     page.get_by_role("link", name="Playbooks", exact=True).click()
     page.get_by_role("link", name=playbook.name).click()
     page.evaluate("window.__stayed = true")

@@ -114,6 +114,11 @@ GETS: dict[str, list[tuple[str, dict]]] = {
     "playbooks:rules": [("", {})],
     "playbooks:rule_new": [("", {}), ("?kind=no_login", {}), ("?kind=band_worse", HTMX)],
     "playbooks:rule": [("", {})],
+    "playbooks:rule_preview": [
+        ("?kind=renewal_at_risk&p_days=60", HTMX),
+        ("?kind=band_worse&p_band=red", HTMX),
+        ("?kind=no_login&p_days=0", HTMX),
+    ],
     "playbooks:index": [("", {})],
     "playbooks:playbook": [("", {}), ("", HTMX)],
     "playbooks:outcomes": [("", {})],

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from django.db.models import Count, Q
 
 from scoring.actions.kinds import KINDS
+from scoring.actions.rules import rule_preview
+from scoring.models import ScoreRun
 from scoring.models.actions import ActionRule, CallToAction
 
 
@@ -47,3 +49,20 @@ def rule_row(*, pk: int) -> RuleRow | None:
     """One rule's row (after a toggle): one query."""
     rule = _rules().filter(pk=pk).first()
     return _row(rule) if rule else None
+
+
+@dataclass(frozen=True)
+class Preview:
+    run: ScoreRun | None  # the newest published run, the one the count is for
+    accounts: int
+
+
+def rule_preview_count(*, kind: str, parameters: dict) -> Preview:
+    """How many accounts a rule of `kind` with `parameters` (as typed, not saved) would fire
+    for on the newest published run, and which run that is; nothing is written. One query
+    for the run, then rule_preview's (three, four for the kinds comparing two runs)."""
+    run = ScoreRun.objects.filter(status=ScoreRun.Status.DONE).order_by("-date").first()
+    if run is None:
+        return Preview(run=None, accounts=0)
+    rule = ActionRule(kind=kind, parameters=parameters)
+    return Preview(run=run, accounts=rule_preview(rule=rule, as_of=run.date))

@@ -16,8 +16,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from healthboard.lib import htmx
 from healthboard.lib.roles import permission_required
-from healthboard.pages.ctarules.forms import KindForm, RuleForm
-from healthboard.pages.ctarules.selectors import rule_row, rule_rows
+from healthboard.pages.ctarules.forms import KindForm, ParametersForm, RuleForm
+from healthboard.pages.ctarules.selectors import rule_preview_count, rule_row, rule_rows
 from scoring.actions import admin_services as services
 from scoring.actions.kinds import KINDS
 from scoring.models.actions import ActionRule
@@ -125,3 +125,26 @@ def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("playbooks:rule", pk=pk)
     messages.success(request, f"Rule “{rule}” deleted.")
     return redirect("playbooks:rules")
+
+
+@require_GET
+@permission_required(CHANGE)
+def rule_preview(request: HttpRequest) -> HttpResponse:
+    """HTMX, as the Admin edits a rule's parameters: how many accounts it would fire for on
+    the newest published run. Only the preview region, whoever asks: it has no page."""
+    chooser = KindForm(request.GET)
+    context: dict = {"preview": None, "preview_errors": []}
+    if not chooser.is_valid():
+        context["preview_errors"] = ["Choose a condition first."]
+    else:
+        form = ParametersForm(request.GET, kind=KINDS[chooser.cleaned_data["kind"]])
+        if form.is_valid():
+            context["preview"] = rule_preview_count(kind=form.kind.key, parameters=form.parameters)
+            context["condition"] = form.describe()
+        else:
+            context["preview_errors"] = [
+                f"{form.fields[name].label}: {error}" if name in form.fields else error
+                for name, errors in form.errors.items()
+                for error in errors
+            ]
+    return render(request, f"{EDIT}#rule-preview", context)
