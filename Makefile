@@ -74,6 +74,8 @@ demo: migrate
 		echo "Computing daily scores since $(RECOMPUTE_SINCE) ..."; \
 		$(PY) manage.py $(RECOMPUTE_CMD); \
 	fi
+	@# A year of closed calls to action from the stored scores (the Analytics page's Plays tab).
+	$(PY) manage.py seed_demo_actions
 
 run: demo
 	PY=$(PY) RUN_ADDR=$(RUN_ADDR) scripts/run-dev.sh

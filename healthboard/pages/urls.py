@@ -3,9 +3,9 @@
 /scoring/… (the scorecard editor and the weekly review), "tokens" for /tokens/ (API
 tokens), "imports" for /imports/ (CSV imports), "catalogue" for /catalogue/ (segments,
 journey stages, metrics), "analytics" for /analytics/ (back-test, lifecycle, suggested
-scorecard, surveys), "lists" for /lists/ (the action lists), "preferences" for /preferences/
-(the user's own settings: the e-mail digest), "playbooks" for /playbooks/ (CTA rules,
-playbooks and outcomes)."""
+scorecard, surveys, plays), "lists" for /lists/ (the action lists), "preferences" for
+/preferences/ (the user's own settings: the e-mail digest), "playbooks" for /playbooks/ (CTA
+rules, playbooks and outcomes)."""
 
 from django.urls import path
 
@@ -170,6 +170,7 @@ analytics_urls = (
         path("lifecycle/", analytics.lifecycle, name="lifecycle"),
         path("suggestion/", analytics.suggestion, name="suggestion"),
         path("surveys/", analytics.surveys, name="surveys"),
+        path("plays/", analytics.plays, name="plays"),
         path("<slug:slug>/run/", analytics.analysis_run, name="run"),
         path("runs/<int:pk>/", analytics.analysis_progress, name="progress"),
         path("runs/<int:pk>/apply/", analytics.suggestion_apply, name="apply"),

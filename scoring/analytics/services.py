@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from scoring.analytics import backtest as bt
+from scoring.analytics.plays import plays_report
 from scoring.analytics.retention import retention_report
 from scoring.analytics.suggestion import suggestion_compute
 from scoring.analytics.surveys import survey_report
@@ -234,6 +235,8 @@ def _compute(run: AnalysisRun, progress) -> dict:
         start = _date(params.get("from") or today - dt.timedelta(days=365), "from")
         end = _date(params.get("to") or today, "to")
         return survey_report(start=start, end=end).to_json()
+    if run.kind == AnalysisRun.Kind.PLAYS:
+        return plays_report(progress=progress).to_json()
     raise AnalysisInputError(f"Unknown analysis {run.kind!r}.")
 
 

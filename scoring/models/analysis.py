@@ -1,5 +1,5 @@
-"""Stored analyses (back-tests, suggestions, retention, surveys): asked for, run in Celery with
-progress, kept with their result so the Analytics page opens instantly afterwards."""
+"""Stored analyses (back-tests, suggestions, retention, surveys, plays): asked for, run in
+Celery with progress, kept with their result so the Analytics page opens instantly afterwards."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ class AnalysisRun(models.Model):
         SUGGESTION = "suggestion", "Suggested scorecard"
         RETENTION = "retention", "Retention"
         SURVEYS = "surveys", "Surveys"
+        PLAYS = "plays", "Plays"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting"

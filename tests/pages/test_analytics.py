@@ -17,7 +17,13 @@ from scoring.analytics.services import analysis_create, analysis_run_now
 from scoring.models import AnalysisRun, Scorecard, ScorecardVersion
 from tests.pages.analytics_history import history_day, labelled_history
 
-TABS = ["analytics:backtest", "analytics:lifecycle", "analytics:suggestion", "analytics:surveys"]
+TABS = [
+    "analytics:backtest",
+    "analytics:lifecycle",
+    "analytics:suggestion",
+    "analytics:surveys",
+    "analytics:plays",
+]
 # The session and user, the role, the newest done analysis, one running, the newest attempt
 # (when none runs), the versions for the form, messages: whatever the stored result holds.
 MAX_QUERIES = 10
@@ -42,6 +48,7 @@ def _asked(day: dt.date) -> dict:
         Kind.RETENTION: {},
         Kind.SURVEYS: {"from": str(day - dt.timedelta(days=200))},
         Kind.SUGGESTION: {**_period(day), "from": str(day - dt.timedelta(days=31))},
+        Kind.PLAYS: {},
     }
 
 
@@ -99,7 +106,7 @@ def test_csms_and_managers_cannot_run_or_apply(csm_client, manager_client, analy
         run = client.post(reverse("analytics:run", args=["backtest"]), _period(history_day()))
         apply = client.post(reverse("analytics:apply", args=[suggestion.pk]))
         assert (run.status_code, apply.status_code) == (403, 403)
-    assert AnalysisRun.objects.count() == 4
+    assert AnalysisRun.objects.count() == len(TABS)
     assert not ScorecardVersion.objects.filter(status="draft").exists()
 
 

@@ -100,6 +100,7 @@ GETS: dict[str, list[tuple[str, dict]]] = {
     "analytics:lifecycle": [("", {})],
     "analytics:suggestion": [("", {})],
     "analytics:surveys": [("", {})],
+    "analytics:plays": [("", {})],
     "analytics:progress": [("", {}), ("", HTMX)],
     "lists:index": [("", {})],
     "lists:advocates": [("", {}), ("?owner=all&sort=-nps", HTMX)],

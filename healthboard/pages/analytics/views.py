@@ -1,9 +1,9 @@
 """The Analytics page: does the score predict churn, when do customers leave, what would
-predict better, how do customers feel. Four tabs, each showing the newest stored analysis of
-its kind (scoring/analytics/, stored as AnalysisRun), so a tab opens instantly; an Admin runs
-a fresh one in Celery and the tab polls its progress. Managers and Admins read
-(accounts.view_team); only Admins run analyses and apply a suggestion as a draft
-(scoring.add_scorecardversion: they make drafts in the editor too)."""
+predict better, how do customers feel, which plays save accounts. Five tabs, each showing
+the newest stored analysis of its kind (scoring/analytics/, stored as AnalysisRun), so a tab
+opens instantly; an Admin runs a fresh one in Celery and the tab polls its progress.
+Managers and Admins read (accounts.view_team); only Admins run analyses and apply a
+suggestion as a draft (scoring.add_scorecardversion: they make drafts in the editor too)."""
 
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ TABS = {
         Tab("lifecycle", Kind.RETENTION, "Lifecycle", "analytics:lifecycle", False),
         Tab("suggestion", Kind.SUGGESTION, "Suggested scorecard", "analytics:suggestion", True),
         Tab("surveys", Kind.SURVEYS, "Surveys", "analytics:surveys", False),
+        Tab("plays", Kind.PLAYS, "Plays", "analytics:plays", False),
     )
 }
 
@@ -113,6 +114,11 @@ def _page(request: HttpRequest, tab: Tab, *, form=None, status: int | None = Non
         "form": form,
         "can_run": request.user.has_perm(RUN),
     }
+    if tab.kind == Kind.PLAYS:
+        context["groups"] = [
+            ("By rule", result.get("by_rule", []), "Rule"),
+            ("By playbook", result.get("by_playbook", []), "Playbook"),
+        ]
     return htmx.render(request, PAGE, context, partial="results", status=status)
 
 
@@ -131,6 +137,7 @@ backtest = _tab_view(Kind.BACKTEST)
 lifecycle = _tab_view(Kind.RETENTION)
 suggestion = _tab_view(Kind.SUGGESTION)
 surveys = _tab_view(Kind.SURVEYS)
+plays = _tab_view(Kind.PLAYS)
 
 
 @permission_required(RUN)

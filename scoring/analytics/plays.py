@@ -1,0 +1,399 @@
+"""Which plays save accounts: for closed calls to action (done, or resolved by themselves), per
+rule and per playbook, how often the account's band improved within 30 / 60 / 90 days of the
+CTA opening and how often it churned within 180 days, against comparable accounts that got no
+such CTA.
+
+- A case is a closed CTA with a known band at its opening (band_at_open). Its band "improved
+  within k days" when the account's published band on opened_on + k is better than the band at
+  the opening (red → yellow or green, yellow → green); an account that churned by then did not
+  improve. A horizon not reached yet (no published score that day and no churn) leaves the
+  case out of that horizon's count, so recent CTAs never read as failures.
+- The baseline: for each case, up to CONTROLS accounts with the same published band on the
+  same day, of the same journey stage when enough are (else any stage), that had no CTA of the
+  same rule within ±EXCLUSION_DAYS days. They are drawn set-based: one query takes up to
+  CANDIDATES accounts per (day, band), in a fixed pseudo-random order per day, and the
+  matching happens in Python. Their outcomes are read exactly as the cases' are.
+- Each share comes with its count and a Wilson 95 % interval (metrics.proportion); a rule or
+  playbook with fewer than MIN_CASES cases is listed by name as not enough data.
+
+One analysis reads a bounded number of queries whatever the number of CTAs (outcome lookups in
+batches of BATCH pairs). It only reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+
+from django.db import connection
+from django.utils import timezone
+
+from accounts.models import Account
+from scoring.analytics.metrics import proportion
+from scoring.bands import RANK, change
+from scoring.models import CallToAction, ScoreRun
+
+HORIZONS = (30, 60, 90)
+READING_HORIZON = 60  # the one the plain-words reading quotes
+CHURN_DAYS = 180
+MIN_CASES = 10
+CONTROLS = 5
+CANDIDATES = 40
+EXCLUSION_DAYS = 30
+BATCH = 5000
+CLOSED = (CallToAction.Status.DONE, CallToAction.Status.RESOLVED)
+
+
+@dataclass(frozen=True)
+class Case:
+    account_id: int
+    rule_id: int | None
+    rule: str
+    playbook: str
+    stage_id: int | None
+    day: dt.date
+    band: str
+    status: str
+
+
+@dataclass
+class PlaysReport:
+    as_of: str | None  # the last published day: horizons after it are not reached yet
+    cases: int
+    done: int
+    resolved: int
+    horizons: list[int] = field(default_factory=lambda: list(HORIZONS))
+    churn_days: int = CHURN_DAYS
+    min_cases: int = MIN_CASES
+    by_rule: list[dict] = field(default_factory=list)
+    by_playbook: list[dict] = field(default_factory=list)
+    too_few: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    status: str = "ok"
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------- reading the data
+
+
+def _cases() -> list[Case]:
+    rows = (
+        CallToAction.objects.filter(status__in=CLOSED, band_at_open__in=list(RANK))
+        .order_by("opened_on", "pk")
+        .values_list(
+            "account_id",
+            "rule_id",
+            "rule__name",
+            "playbook_name",
+            "playbook__stage_id",
+            "account__stage_id",
+            "opened_on",
+            "band_at_open",
+            "status",
+        )
+    )
+    return [
+        Case(
+            account_id=row[0],
+            rule_id=row[1],
+            rule=row[2] or "Added by hand",
+            playbook=row[3],
+            # The playbook's stage is the stage at the opening; else the account's stage now.
+            stage_id=row[4] or row[5],
+            day=row[6],
+            band=row[7],
+            status=row[8],
+        )
+        for row in rows
+    ]
+
+
+def _cta_days(rule_ids: set[int]) -> dict[tuple[int, int], list[dt.date]]:
+    """(rule, account) → the days a CTA of that rule opened on the account (any status)."""
+    days: dict[tuple[int, int], list[dt.date]] = defaultdict(list)
+    rows = CallToAction.objects.filter(rule_id__in=rule_ids).values_list(
+        "rule_id", "account_id", "opened_on"
+    )
+    for rule, account, day in rows:
+        days[(rule, account)].append(day)
+    return days
+
+
+def _candidates(wanted: set[tuple[dt.date, str]]) -> dict[tuple[dt.date, str], list[tuple]]:
+    """Up to CANDIDATES (account, stage) per (day, band) with that published band that day, in
+    a pseudo-random order fixed per day (so a repeated analysis draws the same ones)."""
+    if not wanted:
+        return {}
+    pg = connection.vendor == "postgresql"
+    row = "(CAST(%s AS date), %s, CAST(%s AS bigint))" if pg else "(%s, %s, %s)"
+    values, params = [], []
+    for day, band in sorted(wanted):
+        values.append(row)
+        params += [day, band, day.toordinal()]
+    sql = (
+        f"WITH w(day, band, salt) AS (VALUES {', '.join(values)}) "
+        "SELECT day, band, account_id, stage_id FROM ("
+        "SELECT w.day, w.band, h.account_id, a.stage_id, ROW_NUMBER() OVER ("
+        "PARTITION BY w.day, w.band ORDER BY ((h.account_id + w.salt) * 1103515245) %% 2147483648,"
+        " h.account_id) AS rn "
+        "FROM scoring_healthscore h JOIN w ON h.date = w.day AND h.band = w.band "
+        "JOIN scoring_scorerun r ON r.id = h.run_id AND r.status = %s "
+        "JOIN accounts_account a ON a.id = h.account_id) c WHERE rn <= %s"
+    )
+    out: dict[tuple[dt.date, str], list[tuple]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params + [ScoreRun.Status.DONE, CANDIDATES])
+        for day, band, account, stage in cursor.fetchall():
+            if isinstance(day, str):  # SQLite
+                day = dt.date.fromisoformat(day)
+            out[(day, band)].append((account, stage))
+    return out
+
+
+def _bands_on(pairs: Iterable[tuple[int, dt.date]]) -> dict[tuple[int, dt.date], str]:
+    """The published band of each (account, day) that has one."""
+    pairs = sorted(set(pairs))
+    pg = connection.vendor == "postgresql"
+    row = "(CAST(%s AS bigint), CAST(%s AS date))" if pg else "(%s, %s)"
+    out = {}
+    for start in range(0, len(pairs), BATCH):
+        part = pairs[start : start + BATCH]
+        params = [v for pair in part for v in pair]
+        sql = (
+            f"WITH p(account_id, day) AS (VALUES {', '.join([row] * len(part))}) "
+            "SELECT h.account_id, h.date, h.band FROM scoring_healthscore h "
+            "JOIN p ON h.account_id = p.account_id AND h.date = p.day "
+            "JOIN scoring_scorerun r ON r.id = h.run_id AND r.status = %s"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params + [ScoreRun.Status.DONE])
+            for account, day, band in cursor.fetchall():
+                if isinstance(day, str):
+                    day = dt.date.fromisoformat(day)
+                out[(account, day)] = band
+    return out
+
+
+# ---------------------------------------------------------------- matching and outcomes
+
+
+def _controls(
+    case: Case, candidates: list[tuple], cta_days: dict[tuple[int, int], list[dt.date]]
+) -> list[int]:
+    """Up to CONTROLS comparable accounts: no CTA of the case's rule within ±EXCLUSION_DAYS,
+    the same stage when enough are."""
+    window = dt.timedelta(days=EXCLUSION_DAYS)
+
+    def clean(account: int) -> bool:
+        if account == case.account_id:
+            return False
+        return not any(
+            abs(day - case.day) <= window for day in cta_days.get((case.rule_id, account), ())
+        )
+
+    eligible = [(a, s) for a, s in candidates if clean(a)]
+    same = [a for a, s in eligible if s == case.stage_id]
+    if len(same) >= CONTROLS:
+        return same[:CONTROLS]
+    return [a for a, _s in eligible][:CONTROLS]
+
+
+@dataclass
+class Tally:
+    """Outcomes of a group of observations: per horizon (improved, observed), churn."""
+
+    improved: dict[int, list[int]] = field(default_factory=lambda: {k: [0, 0] for k in HORIZONS})
+    churn: list[int] = field(default_factory=lambda: [0, 0])
+    n: int = 0
+
+    def add(self, outcome: tuple[dict[int, bool | None], bool | None]) -> None:
+        by_horizon, churned = outcome
+        self.n += 1
+        for k, value in by_horizon.items():
+            if value is not None:
+                self.improved[k][0] += value
+                self.improved[k][1] += 1
+        if churned is not None:
+            self.churn[0] += churned
+            self.churn[1] += 1
+
+
+def _outcome(
+    account: int,
+    day: dt.date,
+    band: str,
+    bands: dict[tuple[int, dt.date], str],
+    churn_dates: dict[int, dt.date | None],
+    as_of: dt.date,
+) -> tuple[dict[int, bool | None], bool | None]:
+    churn = churn_dates.get(account)
+    by_horizon: dict[int, bool | None] = {}
+    for k in HORIZONS:
+        then = day + dt.timedelta(days=k)
+        if churn is not None and day < churn <= then:
+            by_horizon[k] = False
+        elif (account, then) in bands:
+            later = bands[(account, then)]
+            by_horizon[k] = change(band, later) == "better"
+        else:
+            by_horizon[k] = None  # not reached yet, or not scored that day
+    end = day + dt.timedelta(days=CHURN_DAYS)
+    if churn is not None and day < churn <= end:
+        churned: bool | None = True
+    elif end <= as_of:
+        churned = False
+    else:
+        churned = None
+    return by_horizon, churned
+
+
+# ---------------------------------------------------------------- the report
+
+
+def _pct(p: dict) -> str:
+    return "—" if p["rate"] is None else f"{100 * p['rate']:.0f} %"
+
+
+def _reading(kind: str, name: str, row: dict) -> list[str]:
+    """The group's figures in plain words."""
+    what = f"the “{name}” play" if kind == "rule" else f"the “{name}” playbook"
+    lines = []
+    shares = row["improved"][str(READING_HORIZON)]
+    cta, base = shares["cta"], shares["baseline"]
+    if cta["n"] and base["n"]:
+        line = (
+            f"Accounts that got {what} recovered to a better band within {READING_HORIZON} days "
+            f"in {_pct(cta)} of cases (n={cta['n']}) vs {_pct(base)} for comparable accounts "
+            f"without it (n={base['n']})"
+        )
+        lines.append(line + _verdict(cta, base) + ".")
+    cta, base = row["churn"]["cta"], row["churn"]["baseline"]
+    if cta["n"] and base["n"]:
+        line = (
+            f"Within {CHURN_DAYS} days {_pct(cta)} of them churned (n={cta['n']}) vs "
+            f"{_pct(base)} of the comparable accounts (n={base['n']})"
+        )
+        lines.append(line + _verdict(cta, base) + ".")
+    return lines
+
+
+def _verdict(cta: dict, base: dict) -> str:
+    if cta["low"] is None or base["low"] is None:
+        return ""
+    if cta["low"] > base["high"] or cta["high"] < base["low"]:
+        return ": the 95 % intervals do not overlap, so chance alone is unlikely"
+    return ": the 95 % intervals overlap, so the difference may be chance"
+
+
+def _group_row(kind: str, name: str, cases: list[Case], tally: Tally, base: Tally) -> dict:
+    row = {
+        "name": name,
+        "cases": len(cases),
+        "done": sum(c.status == CallToAction.Status.DONE for c in cases),
+        "resolved": sum(c.status == CallToAction.Status.RESOLVED for c in cases),
+        "controls": base.n,
+        "improved": {
+            str(k): {
+                "cta": proportion(*tally.improved[k]).to_json(),
+                "baseline": proportion(*base.improved[k]).to_json(),
+            }
+            for k in HORIZONS
+        },
+        "churn": {
+            "cta": proportion(*tally.churn).to_json(),
+            "baseline": proportion(*base.churn).to_json(),
+        },
+    }
+    row["reading"] = _reading(kind, name, row)
+    return row
+
+
+def plays_report(
+    *, as_of: dt.date | None = None, progress: Callable[[float, str], None] | None = None
+) -> PlaysReport:
+    """The report over every closed CTA (see the module's docstring)."""
+    progress = progress or (lambda fraction, message: None)
+    last = (
+        ScoreRun.objects.filter(status=ScoreRun.Status.DONE)
+        .order_by("-date")
+        .values_list("date", flat=True)
+        .first()
+    )
+    as_of = as_of or last or timezone.localdate()
+    progress(0.05, "Reading the closed calls to action")
+    cases = _cases()
+    report = PlaysReport(
+        as_of=as_of.isoformat() if last else None,
+        cases=len(cases),
+        done=sum(c.status == CallToAction.Status.DONE for c in cases),
+        resolved=sum(c.status == CallToAction.Status.RESOLVED for c in cases),
+    )
+    if not cases:
+        report.status = "not_enough_data"
+        report.missing.append(
+            "No closed calls to action with a band at their opening yet: plays are measured "
+            "once CTAs are marked done or resolve by themselves."
+        )
+        return report
+    if last is None:
+        report.status = "not_enough_data"
+        report.missing.append("No published scores: bands after a CTA cannot be read.")
+        return report
+
+    progress(0.2, "Drawing comparable accounts")
+    cta_days = _cta_days({c.rule_id for c in cases if c.rule_id is not None})
+    candidates = _candidates({(c.day, c.band) for c in cases})
+    controls = [_controls(c, candidates.get((c.day, c.band), []), cta_days) for c in cases]
+
+    progress(0.5, "Reading the bands after each CTA")
+    offsets = [dt.timedelta(days=k) for k in HORIZONS]
+    pairs = [
+        (account, c.day + offset)
+        for c, chosen in zip(cases, controls, strict=True)
+        for account in (c.account_id, *chosen)
+        for offset in offsets
+    ]
+    bands = _bands_on(pairs)
+    accounts = {c.account_id for c in cases} | {a for chosen in controls for a in chosen}
+    churn_dates = dict(
+        Account.objects.filter(pk__in=accounts, churn_date__isnull=False).values_list(
+            "pk", "churn_date"
+        )
+    )
+
+    progress(0.8, "Comparing")
+    groups: dict[tuple[str, str], tuple[list[Case], Tally, Tally]] = {}
+    for c, chosen in zip(cases, controls, strict=True):
+        own = _outcome(c.account_id, c.day, c.band, bands, churn_dates, as_of)
+        theirs = [_outcome(a, c.day, c.band, bands, churn_dates, as_of) for a in chosen]
+        keys = [("rule", c.rule)] + ([("playbook", c.playbook)] if c.playbook else [])
+        for key in keys:
+            members, tally, base = groups.setdefault(key, ([], Tally(), Tally()))
+            members.append(c)
+            tally.add(own)
+            for outcome in theirs:
+                base.add(outcome)
+
+    for (kind, name), (members, tally, base) in sorted(groups.items()):
+        if len(members) < MIN_CASES:
+            what = "Rule" if kind == "rule" else "Playbook"
+            report.too_few.append(
+                f"{what} “{name}”: {len(members)} closed CTA{'s' if len(members) != 1 else ''}"
+            )
+            continue
+        row = _group_row(kind, name, members, tally, base)
+        (report.by_rule if kind == "rule" else report.by_playbook).append(row)
+    for rows in (report.by_rule, report.by_playbook):
+        rows.sort(key=lambda r: (-r["cases"], r["name"]))
+    if not report.by_rule and not report.by_playbook:
+        report.status = "not_enough_data"
+        report.missing.append(
+            f"No rule or playbook has {MIN_CASES} closed CTAs yet ({len(cases)} closed in all): "
+            "a share of fewer says nothing."
+        )
+    progress(1.0, "Done")
+    return report
