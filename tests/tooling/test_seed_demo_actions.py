@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from healthboard.demo.actions import COOLDOWN_DAYS, QUIET_DAYS, seed_action_history
-from scoring.models import CallToAction
+from scoring.models import AnalysisRun, CallToAction
 from tests.factories import AccountFactory, HealthScoreFactory, ScoreRunFactory
 
 pytestmark = pytest.mark.postgres
@@ -51,17 +51,21 @@ def test_it_closes_a_cta_where_the_band_got_worse(db) -> None:
     assert ctas[recovered.pk].status == "resolved" or ctas[recovered.pk].outcome.is_success
 
 
-def test_cooldown_recent_days_and_a_second_run(db) -> None:
+def test_cooldown_recent_days_and_a_second_run(db, time_machine) -> None:
+    time_machine.move_to(dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC), tick=False)
     start = TODAY - dt.timedelta(days=100)
     flapping = AccountFactory()
     # Red every other day: one CTA per cooldown, none in the last QUIET_DAYS days.
     bands(flapping, start, "gr" * 50)
-    result = seed_action_history(today=TODAY)
+    out = StringIO()
+    call_command("seed_demo_actions", stdout=out)
     days = sorted(CallToAction.objects.values_list("opened_on", flat=True))
-    assert result.created == len(days) >= 2
+    assert f"{len(days)} closed calls to action" in out.getvalue() and len(days) >= 2
+    assert "Plays analysed (done)." in out.getvalue()
+    assert AnalysisRun.objects.get(kind="plays").status == "done"
     assert all((b - a).days >= COOLDOWN_DAYS for a, b in zip(days, days[1:], strict=False))
     assert days[-1] <= TODAY - dt.timedelta(days=QUIET_DAYS)
     out = StringIO()
     call_command("seed_demo_actions", stdout=out)
     assert "No demo calls to action added: closed calls to action exist already." in out.getvalue()
-    assert CallToAction.objects.count() == result.created
+    assert CallToAction.objects.count() == len(days)
