@@ -179,8 +179,12 @@ def test_a_new_rule_starts_with_its_condition(admin_role_client) -> None:
     assert response.status_code == 200
     assert response.context["form"] is None
     html = response.content.decode()
+    assert '<option value="" selected>Choose a condition…</option>' in html
     for kind in KINDS.values():
         assert f'value="{kind.key}"' in html and kind.label in html
+        # Each also listed in words, a link that works without JavaScript.
+        assert f'href="?kind={kind.key}"' in html
+    assert "The score dropped by 15 points or more within 7 days." in html
 
 
 def test_choosing_a_condition_shows_its_parameters_as_fields(
@@ -205,6 +209,8 @@ def test_the_htmx_chooser_gets_only_the_form(admin_role_client) -> None:
 
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="rule-form">')
+    # The chooser comes along, showing the condition chosen.
+    assert '<option value="band_worse" selected>Band got worse</option>' in html
     assert "<html" not in html
     # The band is a choice of the two worse ones, by their words.
     assert '<option value="yellow">At risk</option>' in html

@@ -1,6 +1,7 @@
-"""Playbooks & rules in real Chromium: an Admin turns a rule off in place, watches a rule's
-preview follow its parameters, then moves a playbook's step up and saves it, without a page
-load for any of these until the save."""
+"""Playbooks & rules in real Chromium: an Admin turns a rule off in place, chooses a new
+rule's condition and gets its fields, watches a rule's preview follow its parameters, then
+moves a playbook's step up and saves it, without a page load for any of these until the
+save."""
 
 from __future__ import annotations
 
@@ -49,6 +50,16 @@ def test_an_admin_turns_a_rule_off_and_reorders_a_playbook(
     assert page.evaluate("window.__stayed === true")
     rule.refresh_from_db()
     assert not rule.enabled
+
+    # A new rule: choosing its condition brings that condition's fields in place.
+    page.get_by_role("button", name="New rule").click()
+    page.evaluate("window.__stayed = true")
+    page.get_by_label("Condition").select_option("no_login")
+    expect(page.get_by_label("Days without")).to_have_value("30")
+    expect(page.get_by_label("Metric")).to_have_value("logins")
+    assert page.evaluate("window.__stayed === true")
+    expect(page).to_have_url(re.compile(r"/playbooks/rules/new/\?kind=no_login$"))
+    page.get_by_role("link", name="Playbooks & rules").click()
 
     page.get_by_role("link", name="At risk before renewal").click()
     page.evaluate("window.__stayed = true")

@@ -15,6 +15,8 @@ from scoring.models.actions import ActionRule
 PARAM_PREFIX = "p_"
 
 KIND_CHOICES = [(kind.key, kind.label) for kind in KINDS.values()]
+# Each condition in words with its defaults, for the Admin choosing one.
+KIND_SUMMARIES = [(kind.key, kind.label, kind.describe({})) for kind in KINDS.values()]
 
 
 def _param_field(param: Param, metrics: list[tuple[str, str]]) -> forms.Field:
@@ -33,7 +35,10 @@ def _param_field(param: Param, metrics: list[tuple[str, str]]) -> forms.Field:
 class KindForm(forms.Form):
     """The first step of a new rule: which condition it watches."""
 
-    kind = forms.ChoiceField(label="Condition", choices=KIND_CHOICES)
+    # A blank first choice: picking any condition, the first one too, is a change.
+    kind = forms.ChoiceField(
+        label="Condition", choices=[("", "Choose a condition…"), *KIND_CHOICES]
+    )
 
 
 class ParametersForm(forms.Form):

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from healthboard.lib import htmx
 from healthboard.lib.roles import permission_required
-from healthboard.pages.ctarules.forms import KindForm, ParametersForm, RuleForm
+from healthboard.pages.ctarules.forms import KIND_SUMMARIES, KindForm, ParametersForm, RuleForm
 from healthboard.pages.ctarules.selectors import rule_preview_count, rule_row, rule_rows
 from scoring.actions import admin_services as services
 from scoring.actions.kinds import KINDS
@@ -35,7 +35,13 @@ def rule_list(request: HttpRequest) -> HttpResponse:
 
 def _edit_page(request, form: RuleForm | None, *, chooser=None, status: int = 200):
     rule = form.instance if form is not None and form.instance.pk else None
-    context = {"form": form, "chooser": chooser, "rule": rule, "tab": "rules"}
+    context = {
+        "form": form,
+        "chooser": chooser,
+        "rule": rule,
+        "kinds": KIND_SUMMARIES,
+        "tab": "rules",
+    }
     if rule is not None:
         context["action"] = reverse("playbooks:rule", args=[rule.pk])
         context["row"] = rule_row(pk=rule.pk)
