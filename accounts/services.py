@@ -343,7 +343,7 @@ def sentiment_set(
                     observed_at=_start_of(expires_on),
                     value=float("nan"),
                     category="Expiry",
-                    text=f"The CSM's sentiment of {now:%-d %b %Y} no longer counts.",
+                    text=f"The CSM's sentiment set on {now:%-d %b %Y} stops counting this day.",
                 ),
             ]
         )
