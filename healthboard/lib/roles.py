@@ -137,6 +137,18 @@ def can_work_on(user, account) -> bool:
     )
 
 
+def can_act_on_cta(user, cta) -> bool:
+    """CSMs work the calls to action they own or that are on their own accounts; Managers
+    and Admins any. `cta.account` should be loaded (select_related) to save a query."""
+    if user.has_perm("accounts.work_any_account"):
+        return True
+    return (
+        user.pk is not None
+        and user.has_perm("scoring.change_calltoaction")
+        and (cta.owner_id == user.pk or cta.account.owner_id == user.pk)
+    )
+
+
 def permission_required(perm: str) -> Callable:
     """Like Django's, but a logged-in user without the permission gets 403, not a login loop."""
 

@@ -142,6 +142,10 @@ class CallToActionQuerySet(models.QuerySet):
             | Q(status=CallToAction.Status.SNOOZED, snoozed_until__lte=today)
         )
 
+    def overdue(self, today) -> CallToActionQuerySet:
+        """Due now and past their due date (a snoozed one is not overdue until it wakes)."""
+        return self.due_now(today).filter(due_date__lt=today)
+
 
 class CallToAction(models.Model):
     class Status(models.TextChoices):
