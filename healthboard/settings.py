@@ -91,6 +91,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "healthboard.lib.roles.roles_context",
+                "healthboard.pages.actions.context.actions_nav",
             ],
         },
     },

@@ -19,5 +19,6 @@ urlpatterns = [
     path("lists/", include(pages.lists_urls)),
     path("preferences/", include(pages.preferences_urls)),
     path("playbooks/", include(pages.playbooks_urls)),
+    path("actions/", include(pages.actions_urls)),
     path("api/v1/", api.urls),
 ]

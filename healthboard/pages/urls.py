@@ -5,13 +5,14 @@ tokens), "imports" for /imports/ (CSV imports), "catalogue" for /catalogue/ (seg
 journey stages, metrics), "analytics" for /analytics/ (back-test, lifecycle, suggested
 scorecard, surveys, plays), "lists" for /lists/ (the action lists), "preferences" for
 /preferences/ (the user's own settings: the e-mail digest), "playbooks" for /playbooks/ (CTA
-rules, playbooks and outcomes)."""
+rules, playbooks and outcomes), "actions" for /actions/ (My actions: calls to action)."""
 
 from django.urls import path
 
 from healthboard.pages.account import exports as account_exports
 from healthboard.pages.account import views as account
 from healthboard.pages.account_edit import views as account_edit
+from healthboard.pages.actions import views as actions
 from healthboard.pages.analytics import views as analytics
 from healthboard.pages.catalogue import views as catalogue
 from healthboard.pages.ctarules import views as ctarules
@@ -219,4 +220,19 @@ playbooks_urls = (
         path("outcomes/<int:pk>/delete/", outcomes.outcome_delete, name="outcome_delete"),
     ],
     "playbooks",
+)
+
+actions_urls = (
+    [
+        path("", actions.actions_inbox, name="inbox"),
+        path("team/", actions.actions_team, name="team"),
+        path("new/", actions.cta_create, name="create"),
+        path("<int:pk>/", actions.cta_detail, name="cta"),
+        path("<int:pk>/done/", actions.cta_done, name="done"),
+        path("<int:pk>/snooze/", actions.cta_snooze, name="snooze"),
+        path("<int:pk>/reopen/", actions.cta_reopen, name="reopen"),
+        path("<int:pk>/comments/", actions.cta_comment, name="comment"),
+        path("steps/<int:pk>/", actions.cta_step, name="step"),
+    ],
+    "actions",
 )

@@ -22,6 +22,8 @@ from scoring.models.actions import ActionRule, Outcome, Playbook
 from scoring.rollups.snapshots import run_rollup
 from tests.factories import (
     AccountFactory,
+    CallToActionFactory,
+    CtaStepFactory,
     HealthScoreFactory,
     NoteFactory,
     ScoreRunFactory,
@@ -125,6 +127,10 @@ GETS: dict[str, list[tuple[str, dict]]] = {
     "playbooks:outcomes": [("", {})],
     "playbooks:outcome_new": [("", {})],
     "playbooks:outcome": [("", {})],
+    "actions:inbox": [("", {}), ("?tab=snoozed", HTMX), ("?tab=done", {})],
+    "actions:team": [("", {})],
+    "actions:cta": [("", {})],
+    "actions:create": [("", {})],
 }
 # Pages that only answer a POST (their GET is refused, and asked all the same).
 POST_ONLY = {
@@ -154,6 +160,11 @@ POST_ONLY = {
     "playbooks:rule_delete",
     "playbooks:outcome_toggle",
     "playbooks:outcome_delete",
+    "actions:done",
+    "actions:snooze",
+    "actions:reopen",
+    "actions:comment",
+    "actions:step",
 }
 
 
@@ -218,6 +229,9 @@ def history(db, time_machine, csm_user, manager_user, admin_role_user) -> dict:
         result={"status": "not_enough_data", "missing": ["Too few churned accounts"]},
     )
 
+    cta = CallToActionFactory(account=accounts[0], due_date=TODAY - dt.timedelta(days=2))
+    step = CtaStepFactory(cta=cta)
+
     assert not RunSnapshot.objects.get(run__date=YESTERDAY).settled
     assert not RunSnapshot.objects.filter(run=legacy).exists()
     ImportJob.objects.create(
@@ -246,6 +260,8 @@ def history(db, time_machine, csm_user, manager_user, admin_role_user) -> dict:
         "playbooks": Playbook.objects.order_by("pk").first().pk,
         "playbooks:rule": ActionRule.objects.order_by("pk").first().pk,
         "playbooks:outcome": Outcome.objects.order_by("pk").first().pk,
+        "actions": cta.pk,
+        "actions:step": step.pk,
     }
 
 

@@ -1,0 +1,161 @@
+"""Reads of the My actions page, the navigation count and the team's overdue calls to action
+(keyword-only, typed; the query count in each docstring)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, F, Min, Prefetch, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from scoring.models import HealthScore, ScoreRun
+from scoring.models.actions import CallToAction, CtaComment, CtaStep, Outcome
+
+Status = CallToAction.Status
+
+DUE, SNOOZED, DONE = "due", "snoozed", "done"
+TABS = {DUE: "Due now", SNOOZED: "Snoozed", DONE: "Done recently"}
+# "Done recently": closed in this many days.
+DONE_DAYS = 30
+# An inbox longer than this shows its first rows and says how many there are: the page stays
+# fast, and nobody works through more than this in a day.
+INBOX_ROWS = 50
+# The team view lists each CSM's oldest overdue CTAs, this many at most.
+TEAM_ROWS = 5
+
+ORDER = {
+    DUE: ("due_date", "priority", "id"),
+    SNOOZED: ("snoozed_until", "due_date", "priority", "id"),
+    DONE: ("-closed_at", "-id"),
+}
+
+
+def _tab_q(tab: str, *, today: dt.date) -> Q:
+    """Which CTAs a tab holds; DUE is the model's due_now, said once more as a Q so the three
+    tabs' counts are one query."""
+    if tab == SNOOZED:
+        return Q(status=Status.SNOOZED, snoozed_until__gt=today)
+    if tab == DONE:
+        since = timezone.now() - dt.timedelta(days=DONE_DAYS)
+        return Q(status__in=[Status.DONE, Status.RESOLVED], closed_at__gte=since)
+    return Q(status=Status.OPEN) | Q(status=Status.SNOOZED, snoozed_until__lte=today)
+
+
+def cards_queryset(queryset: QuerySet | None = None) -> QuerySet:
+    """CTAs with what their card shows: account, owner, outcome, steps, comments (three
+    queries however many CTAs)."""
+    queryset = CallToAction.objects.all() if queryset is None else queryset
+    return queryset.select_related("account", "owner", "outcome", "closed_by").prefetch_related(
+        Prefetch("steps", queryset=CtaStep.objects.order_by("order", "id")),
+        Prefetch("comments", queryset=CtaComment.objects.select_related("author")),
+    )
+
+
+def bands_now(ctas: list[CallToAction]) -> None:
+    """Set .band and .score on each CTA: its account's score in the newest done run (no
+    data when the account was not in it). One query, none without CTAs."""
+    if not ctas:
+        return
+    newest = ScoreRun.objects.filter(status=ScoreRun.Status.DONE).order_by("-date").values("date")
+    rows = HealthScore.objects.filter(
+        account_id__in={cta.account_id for cta in ctas},
+        run__status=ScoreRun.Status.DONE,
+        date=newest[:1],
+    ).values_list("account_id", "band", "score")
+    scores = {account_id: (band, score) for account_id, band, score in rows}
+    for cta in ctas:
+        cta.band, cta.score = scores.get(cta.account_id, ("none", None))
+
+
+@dataclass
+class Inbox:
+    ctas: list[CallToAction]
+    counts: dict[str, int] = field(default_factory=dict)
+    tab: str = DUE
+
+    @property
+    def total(self) -> int:
+        return self.counts[self.tab]
+
+
+def inbox_ctas(*, owner_id: int, tab: str, today: dt.date) -> Inbox:
+    """One owner's CTAs in a tab, at most INBOX_ROWS, each with its steps, comments and its
+    account's band now; and the number in each tab. Five queries: the counts, the CTAs,
+    their steps, their comments, the accounts' scores."""
+    mine = CallToAction.objects.filter(owner_id=owner_id)
+    counts = mine.aggregate(
+        **{name: Count("pk", filter=_tab_q(name, today=today)) for name in TABS}
+    )
+    ctas = list(
+        cards_queryset(mine.filter(_tab_q(tab, today=today)).order_by(*ORDER[tab]))[:INBOX_ROWS]
+    )
+    bands_now(ctas)
+    return Inbox(ctas=ctas, counts=counts, tab=tab)
+
+
+def cta_card(*, pk: int) -> CallToAction:
+    """One CTA for its card (raises DoesNotExist). Four queries with the band."""
+    cta = cards_queryset().get(pk=pk)
+    bands_now([cta])
+    return cta
+
+
+def due_now_count(*, user: AbstractBaseUser, today: dt.date) -> int:
+    """The navigation's number: the user's CTAs due now. One query (the owner index)."""
+    return CallToAction.objects.filter(owner_id=user.pk).due_now(today).count()
+
+
+def outcomes_active() -> list[Outcome]:
+    """The outcomes a CTA can be closed with, in the Admins' order. One query."""
+    return list(Outcome.objects.filter(active=True))
+
+
+@dataclass
+class OwnerOverdue:
+    owner_id: int | None
+    n: int
+    oldest: dt.date
+    owner: AbstractBaseUser | None = None
+    ctas: list[CallToAction] = field(default_factory=list)
+
+
+def overdue_per_owner(*, today: dt.date, rows: int = 0) -> list[OwnerOverdue]:
+    """Each owner's overdue CTAs (due now, due date passed): how many and the oldest due
+    date, most overdue first; with `rows`, also each owner's `rows` oldest CTAs and their
+    accounts. Two queries (one more with rows): the counts, the owners, the oldest rows."""
+    from django.contrib.auth import get_user_model
+
+    overdue = CallToAction.objects.overdue(today)
+    tallies = list(
+        overdue.order_by().values("owner_id").annotate(n=Count("pk"), oldest=Min("due_date"))
+    )
+    if not tallies:
+        return []
+    users = get_user_model().objects.filter(pk__in=[t["owner_id"] for t in tallies])
+    owners = {u.pk: u for u in users.only("id", "username", "first_name", "last_name")}
+    result = {
+        t["owner_id"]: OwnerOverdue(
+            owner_id=t["owner_id"], n=t["n"], oldest=t["oldest"], owner=owners.get(t["owner_id"])
+        )
+        for t in tallies
+    }
+    if rows:
+        # Each owner's oldest few in one query: numbered per owner, cut at `rows`.
+        ranked = (
+            overdue.select_related("account")
+            .annotate(
+                rank=Window(
+                    RowNumber(),
+                    partition_by=[F("owner_id")],
+                    order_by=[F("due_date").asc(), F("priority").asc(), F("id").asc()],
+                )
+            )
+            .filter(rank__lte=rows)
+            .order_by("owner_id", "rank")
+        )
+        for cta in ranked:
+            result[cta.owner_id].ctas.append(cta)
+    return sorted(result.values(), key=lambda o: (o.oldest, -o.n, o.owner_id or 0))

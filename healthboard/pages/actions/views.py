@@ -1,0 +1,330 @@
+"""My actions: a CSM's inbox of calls to action, worked in place (HTMX) — checklist steps,
+done with an outcome, snooze, comments — with plain POSTs when JavaScript is off; one CTA's
+own page; the team's overdue CTAs per CSM for Managers and Admins; a CTA opened by hand.
+
+Reads in healthboard/pages/actions/selectors.py, writes in scoring/actions/services.py (which
+also decide who may act: a CSM on their own CTAs, Managers and Admins on any).
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import Account
+from healthboard.lib import htmx
+from healthboard.lib.roles import can_act_on_cta, can_work_on, permission_required
+from healthboard.pages.actions import selectors
+from healthboard.pages.actions.forms import (
+    CommentForm,
+    CtaCreateForm,
+    DoneForm,
+    SnoozeForm,
+    StepForm,
+    inbox_tab,
+)
+from healthboard.pages.filters import user_label
+from healthboard.pages.owners import owner_candidates
+from healthboard.pages.templatetags.healthboard import renewal_note
+from scoring.actions import services
+from scoring.models.actions import CallToAction, CtaStep
+
+INBOX = "actions/inbox.html"
+CARD = "actions/card.html"
+CTA_PAGE = "actions/cta.html"
+
+read_permission = permission_required("scoring.view_calltoaction")
+change_permission = permission_required("scoring.change_calltoaction")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _decorate(ctas: list[CallToAction], *, user, today) -> None:
+    """What each card shows beyond the model: overdue or not, the due date in words, the
+    checklist's progress, whether this user may act on it."""
+    for cta in ctas:
+        woken = cta.status == CallToAction.Status.SNOOZED and (cta.snoozed_until or today) <= today
+        cta.due_now = cta.status == CallToAction.Status.OPEN or woken
+        cta.overdue = cta.due_now and cta.due_date < today
+        cta.due_words = renewal_note((cta.due_date - today).days)
+        steps = list(cta.steps.all())
+        cta.steps_done = sum(step.done_at is not None for step in steps)
+        cta.steps_total = len(steps)
+        cta.can_act = can_act_on_cta(user, cta)
+
+
+def _card_context(request: HttpRequest, cta: CallToAction, **extra) -> dict:
+    today = timezone.localdate()
+    _decorate([cta], user=request.user, today=today)
+    context = {
+        "cta": cta,
+        "today": today,
+        "outcomes": selectors.outcomes_active() if cta.can_act and cta.is_active else [],
+        "snooze_value": SnoozeForm.default_until(today).isoformat(),
+        "next": _next_url(request),
+    }
+    context.update(extra)
+    return context
+
+
+def _next_url(request: HttpRequest) -> str:
+    """Where a plain (no JavaScript) POST goes back to: the page it came from, if ours."""
+    wanted = request.POST.get("next") or request.GET.get("next") or ""
+    if wanted and url_has_allowed_host_and_scheme(wanted, {request.get_host()}):
+        return wanted
+    return ""
+
+
+def _cta_for_write(request: HttpRequest, pk: int) -> CallToAction:
+    """The CTA, or 404; whether the user may act on it is the service's question (403)."""
+    return get_object_or_404(CallToAction.objects.select_related("account"), pk=pk)
+
+
+def _answer(
+    request: HttpRequest, cta: CallToAction, *, status: str, errors: dict | None = None, **extra
+) -> HttpResponse:
+    """After a write: the card (and the navigation count, out of band) for HTMX; for a plain
+    POST a redirect back with a message, or the CTA's page with the form's errors."""
+    errors = errors or {}
+    if htmx.is_fragment(request):
+        context = _card_context(
+            request, selectors.cta_card(pk=cta.pk), status=status, errors=errors, **extra
+        )
+        return htmx.render(request, CARD, context, partial="card-updated")
+    if errors:
+        context = _card_context(
+            request, selectors.cta_card(pk=cta.pk), status=status, errors=errors, **extra
+        )
+        return htmx.render(request, CTA_PAGE, context, partial="card", status=400)
+    messages.success(request, status)
+    back = _next_url(request) or reverse("actions:cta", args=[cta.pk])
+    return redirect(f"{back}#cta-{cta.pk}")
+
+
+def _errors(error: ValidationError | dict) -> dict:
+    """Field ("all" for the whole form) → its first message, from a form's errors or a
+    service's ValidationError."""
+    if isinstance(error, ValidationError):
+        if hasattr(error, "error_dict"):
+            return {
+                ("all" if name == "__all__" else name): errs[0].messages[0]
+                for name, errs in error.error_dict.items()
+            }
+        return {"all": error.messages[0]}
+    return {("all" if name == "__all__" else name): errs[0] for name, errs in error.items()}
+
+
+# ---------------------------------------------------------------- pages
+
+
+def _inbox_owner(request: HttpRequest):
+    """Whose inbox: the user's own; Managers and Admins may open anyone's (?owner=)."""
+    raw = request.GET.get("owner", "")
+    if not raw or raw == str(request.user.pk):
+        return request.user
+    if not request.user.has_perm("accounts.view_team"):
+        raise Http404("No such inbox.")
+    if not raw.isdigit():
+        raise Http404("No such inbox.")
+    return get_object_or_404(get_user_model(), pk=int(raw))
+
+
+@require_GET
+@read_permission
+@htmx.vary_on_htmx
+def actions_inbox(request: HttpRequest) -> HttpResponse:
+    """The inbox: tabs due now / snoozed / done recently (HTMX swaps the list)."""
+    today = timezone.localdate()
+    owner = _inbox_owner(request)
+    tab = inbox_tab(request.GET.get("tab"))
+    inbox = selectors.inbox_ctas(owner_id=owner.pk, tab=tab, today=today)
+    _decorate(inbox.ctas, user=request.user, today=today)
+    own = owner.pk == request.user.pk
+    base = reverse("actions:inbox")
+    owner_param = "" if own else f"owner={owner.pk}&"
+    team = request.user.has_perm("accounts.view_team")
+    context = {
+        "inbox": inbox,
+        "tab": tab,
+        "tabs": [
+            {
+                "key": key,
+                "label": label,
+                "n": inbox.counts[key],
+                "url": f"{base}?{owner_param}tab={key}",
+                "current": key == tab,
+            }
+            for key, label in selectors.TABS.items()
+        ],
+        "owner": owner,
+        "owner_name": user_label(owner),
+        "own": own,
+        "team": team,
+        "owners": owner_candidates(keep=owner) if team else [],
+        "today": today,
+        "outcomes": selectors.outcomes_active() if inbox.ctas and tab != "done" else [],
+        "snooze_value": SnoozeForm.default_until(today).isoformat(),
+        "next": request.get_full_path(),
+        "inbox_rows": selectors.INBOX_ROWS,
+    }
+    return htmx.render(request, INBOX, context, partial="inbox")
+
+
+@require_GET
+@read_permission
+def cta_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One CTA's card on a page of its own: the link from the account page."""
+    try:
+        cta = selectors.cta_card(pk=pk)
+    except CallToAction.DoesNotExist as missing:
+        raise Http404("No such call to action.") from missing
+    return htmx.render(request, CTA_PAGE, _card_context(request, cta), partial="card")
+
+
+@require_GET
+@permission_required("accounts.view_team")
+def actions_team(request: HttpRequest) -> HttpResponse:
+    """Managers and Admins: each CSM's overdue CTAs, the oldest first."""
+    today = timezone.localdate()
+    rows = selectors.overdue_per_owner(today=today, rows=selectors.TEAM_ROWS)
+    for row in rows:
+        row.name = user_label(row.owner) if row.owner else "Unassigned"
+        row.url = f"{reverse('actions:inbox')}?owner={row.owner_id}" if row.owner_id else None
+        for cta in row.ctas:
+            cta.days_late = (today - cta.due_date).days
+    context = {
+        "rows": rows,
+        "today": today,
+        "total": sum(row.n for row in rows),
+        "team_rows": selectors.TEAM_ROWS,
+    }
+    return htmx.render(request, "actions/team.html", context, partial="team")
+
+
+# ---------------------------------------------------------------- writes
+
+
+@require_POST
+@change_permission
+@htmx.vary_on_htmx
+def cta_done(request: HttpRequest, pk: int) -> HttpResponse:
+    cta = _cta_for_write(request, pk)
+    form = DoneForm(request.POST)
+    if not form.is_valid():
+        return _answer(request, cta, status="", errors=_errors(form.errors), opened="done")
+    try:
+        services.cta_done(
+            cta=cta,
+            user=request.user,
+            outcome=form.cleaned_data["outcome"],
+            note=form.cleaned_data["note"],
+        )
+    except ValidationError as error:
+        return _answer(request, cta, status="", errors=_errors(error), opened="done")
+    return _answer(request, cta, status=f"Done: {cta.outcome.name}.")
+
+
+@require_POST
+@change_permission
+@htmx.vary_on_htmx
+def cta_snooze(request: HttpRequest, pk: int) -> HttpResponse:
+    cta = _cta_for_write(request, pk)
+    form = SnoozeForm(request.POST)
+    if not form.is_valid():
+        return _answer(request, cta, status="", errors=_errors(form.errors), opened="snooze")
+    try:
+        services.cta_snooze(
+            cta=cta,
+            user=request.user,
+            until=form.cleaned_data["until"],
+            reason=form.cleaned_data["reason"],
+        )
+    except ValidationError as error:
+        return _answer(request, cta, status="", errors=_errors(error), opened="snooze")
+    return _answer(request, cta, status=f"Snoozed until {cta.snoozed_until:%-d %B %Y}.")
+
+
+@require_POST
+@change_permission
+@htmx.vary_on_htmx
+def cta_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    cta = _cta_for_write(request, pk)
+    try:
+        services.cta_reopen(cta=cta, user=request.user)
+    except ValidationError as error:
+        return _answer(request, cta, status="", errors=_errors(error))
+    return _answer(request, cta, status="Open again.")
+
+
+@require_POST
+@change_permission
+@htmx.vary_on_htmx
+def cta_comment(request: HttpRequest, pk: int) -> HttpResponse:
+    cta = _cta_for_write(request, pk)
+    form = CommentForm(request.POST)
+    if not form.is_valid():
+        return _answer(request, cta, status="", errors=_errors(form.errors), opened="comments")
+    try:
+        services.cta_comment_add(cta=cta, user=request.user, body=form.cleaned_data["body"])
+    except ValidationError as error:
+        return _answer(request, cta, status="", errors=_errors(error), opened="comments")
+    return _answer(request, cta, status="Comment added.", opened="comments")
+
+
+@require_POST
+@change_permission
+@htmx.vary_on_htmx
+def cta_step(request: HttpRequest, pk: int) -> HttpResponse:
+    """Tick or untick a checklist step. HTMX gets the step and the card's progress."""
+    step = get_object_or_404(CtaStep.objects.select_related("cta__account"), pk=pk)
+    form = StepForm(request.POST)
+    form.is_valid()  # A checkbox cannot be invalid: absent is "not done".
+    done = form.cleaned_data.get("done", False)
+    try:
+        services.cta_step_toggle(step=step, user=request.user, done=done)
+    except ValidationError as error:
+        return _answer(request, step.cta, status="", errors=_errors(error))
+    if not htmx.is_fragment(request):
+        return _answer(request, step.cta, status="Step ticked." if done else "Step unticked.")
+    cta = selectors.cta_card(pk=step.cta_id)
+    context = _card_context(request, cta)
+    context["step"] = next(s for s in cta.steps.all() if s.pk == step.pk)
+    return htmx.render(request, CARD, context, partial="step-updated")
+
+
+@require_http_methods(["GET", "POST"])
+@change_permission
+def cta_create(request: HttpRequest) -> HttpResponse:
+    """Open a CTA by hand for an account (?account=): for its owner, with the playbook's
+    checklist for the account's stage and band."""
+    raw = request.GET.get("account", "")
+    if not raw.isdigit():
+        raise Http404("Open a call to action from an account's page.")
+    account = get_object_or_404(Account.objects.select_related("owner"), pk=int(raw))
+    if not can_work_on(request.user, account):
+        raise PermissionDenied("Only the account's owner, a manager or an admin can do that.")
+    form = CtaCreateForm(request.POST or None, initial={"due_date": _week_ahead()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            cta = services.cta_create(account=account, user=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            for name, message in _errors(error).items():
+                form.add_error(None if name == "all" else name, message)
+        else:
+            messages.success(request, f"“{cta.title}” opened for {account.name}.")
+            return redirect("actions:cta", cta.pk)
+    return htmx.render(
+        request, "actions/new.html", {"form": form, "account": account}, partial="form"
+    )
+
+
+def _week_ahead():
+    return SnoozeForm.default_until(timezone.localdate())
