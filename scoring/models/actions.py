@@ -229,8 +229,15 @@ class CallToAction(models.Model):
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
 
+    def is_due_now(self, today) -> bool:
+        """Open, or snoozed and its date has come (the queryset's due_now, for one CTA)."""
+        woken = self.status == self.Status.SNOOZED and (self.snoozed_until or today) <= today
+        return self.status == self.Status.OPEN or woken
+
     def is_overdue(self, today) -> bool:
-        return self.is_active and self.due_date < today
+        """Due now and past its due date (the queryset's overdue, for one CTA): a snoozed
+        CTA is not overdue until it wakes."""
+        return self.is_due_now(today) and self.due_date < today
 
 
 class CtaStep(models.Model):

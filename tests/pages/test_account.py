@@ -18,16 +18,24 @@ from accounts.models import Account, JourneyStage, Metric, Note, Signal, StageCh
 from healthboard.lib.roles import CSM
 from healthboard.pages.account.selectors import Cursor
 from scoring.models import HealthScore, ScorecardVersion, ScoreRun
+from scoring.models.actions import CallToAction
 from scoring.specs import version_config, versions_queryset
-from tests.factories import AccountFactory, NoteFactory, UserFactory
+from tests.factories import (
+    AccountFactory,
+    CallToActionFactory,
+    NoteFactory,
+    OutcomeFactory,
+    UserFactory,
+)
 
 TODAY = dt.date(2026, 11, 22)
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC)
 # Session, user, two permission queries, role (groups), account, metrics, snapshots,
-# history, versions + measures + category weights, signals, notes, stages, CSM sentiments
-# (measured: 16 for a user who can write). The point: the same at 5 and 200 signals, 10
-# and 365 days.
-MAX_QUERIES = 16
+# history, versions + measures + category weights, signals, notes, stages, CSM sentiments,
+# the open calls to action, the navigation's count of the user's CTAs due now (measured: 18
+# for a user who can write). The point: the same at 5 and 200 signals, 10 and 365 days, 0
+# and 30 CTAs.
+MAX_QUERIES = 18
 HX = {"HTTP_HX_REQUEST": "true"}
 
 
@@ -755,3 +763,47 @@ def test_the_fragments_are_cheaper_still(manager_client, django_assert_max_num_q
         with django_assert_max_num_queries(9):
             assert manager_client.get(path, **HX).status_code == 200
     assert timezone.now() == NOW
+
+
+# ---------------------------------------------------------------- calls to action
+
+
+def test_the_open_calls_to_action_show_with_their_owner_and_due_date(
+    csm_client, csm_user, django_assert_max_num_queries
+) -> None:
+    acct = AccountFactory(owner=csm_user)
+    late = CallToActionFactory(
+        account=acct, title="Call the sponsor", due_date=TODAY - dt.timedelta(days=2)
+    )
+    CallToActionFactory(
+        account=acct,
+        title="Chase the invoice",
+        status=CallToAction.Status.SNOOZED,
+        snoozed_until=TODAY + dt.timedelta(days=4),
+        due_date=TODAY + dt.timedelta(days=1),
+    )
+    CallToActionFactory(
+        account=acct,
+        title="Old news",
+        status=CallToAction.Status.DONE,
+        outcome=OutcomeFactory(name="Renewed"),
+    )
+    for n in range(30):
+        CallToActionFactory(account=acct, title=f"More {n}", owner=UserFactory(role=CSM))
+
+    with django_assert_max_num_queries(MAX_QUERIES):
+        response = csm_client.get(url("detail", acct))
+
+    html = response.content.decode()
+    section = html[html.index('id="account-ctas"') : html.index('id="notes"')]
+    text = text_of(section)
+    assert "Call the sponsor" in text and "Chase the invoice" in text and "Old news" not in text
+    assert "Casey Tester · ⚠ Overdue, due 20 Nov · open" in text
+    assert "snoozed until 26 Nov" in text
+    assert f'href="/actions/{late.pk}/"' in section
+    assert f'href="/actions/new/?account={acct.pk}"' in section
+
+
+def test_no_calls_to_action_reads_well(manager_client) -> None:
+    html = manager_client.get(url("detail", AccountFactory())).content.decode()
+    assert "No open calls to action." in text_of(html)

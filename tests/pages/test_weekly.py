@@ -24,7 +24,13 @@ from healthboard.pages.weekly import selectors as weekly
 from scoring.models import HealthScore, ScorecardVersion, ScoreRun
 from scoring.rollups.snapshots import RunSnapshot
 from scoring.specs import version_config, versions_queryset
-from tests.factories import AccountFactory, HealthScoreFactory, ScoreRunFactory, UserFactory
+from tests.factories import (
+    AccountFactory,
+    CallToActionFactory,
+    HealthScoreFactory,
+    ScoreRunFactory,
+    UserFactory,
+)
 
 TODAY = dt.date(2026, 11, 23)  # a Monday
 SUNDAY = dt.date(2026, 11, 22)  # the week just ended
@@ -32,10 +38,10 @@ BEFORE = SUNDAY - dt.timedelta(days=7)
 WEEKLY = reverse("scoring:weekly")
 # Session, user, the permission check (two), role, the run span, the runs, the band
 # history (the runs with their totals), both runs' snapshots, the accounts' columns, the
-# movers' snapshots, their versions (three), metric units, churn (three), owners —
-# measured 19 with movers after the runs' publication; the point: the same at 4 and at 60
-# accounts.
-MAX_QUERIES = 20
+# movers' snapshots, their versions (three), metric units, churn (three), owners, overdue
+# calls to action per CSM, the navigation's count of calls to action — measured 21 with
+# movers after the runs' publication; the point: the same at 4 and at 60 accounts.
+MAX_QUERIES = 22
 
 
 @pytest.fixture(autouse=True)
@@ -419,6 +425,32 @@ def test_each_csms_book(manager_client) -> None:
     assert (book.n, book.arr, book.red_share) == (2, Decimal("2000"), 50.0)
     assert book.average_score == pytest.approx(55.0)
     assert book.average_change == pytest.approx(-10.0)  # (−30 + 10) / 2
+
+
+def test_overdue_calls_to_action_per_csm(manager_client) -> None:
+    priya = UserFactory(first_name="Priya", last_name="Raman", role=CSM)
+    jonas = UserFactory(first_name="Jonas", last_name="Becker", role=CSM)
+    accounts = weekly_of({"P1": (60, 30), "J1": (70, 80)}, owner=priya)
+    for days in (3, 10):
+        CallToActionFactory(
+            account=accounts["P1"], owner=priya, due_date=TODAY - dt.timedelta(days=days)
+        )
+    CallToActionFactory(account=accounts["J1"], owner=jonas, due_date=TODAY - dt.timedelta(days=1))
+    CallToActionFactory(account=accounts["J1"], owner=jonas, due_date=TODAY)  # due, not late
+
+    response = manager_client.get(WEEKLY)
+
+    html = response.content.decode()
+    section = html[html.index('id="wk-overdue-title"') :]
+    rows = re.findall(r"<tr>\s*<th scope=\"row\">(.*?)</tr>", section, re.S)
+    cells = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip() for row in rows]
+    assert cells == ["Priya Raman 2 13 Nov 2026", "Jonas Becker 1 22 Nov 2026"]
+    assert f'href="/actions/?owner={priya.pk}"' in section
+
+
+def test_no_overdue_calls_to_action(manager_client) -> None:
+    weekly_of({"P1": (60, 30)})
+    assert "No call to action is overdue today." in manager_client.get(WEEKLY).content.decode()
 
 
 def csv_rows(response) -> list[list[str]]:

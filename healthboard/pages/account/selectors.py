@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import Account, Metric, Note, Segment, Sentiment, Signal
 from healthboard.pages.charts import HistoryRow, VersionBands
 from scoring.models import HealthScore, Measure, ScorecardVersion, ScoreRun
+from scoring.models.actions import CallToAction
 
 RANGES = (30, 90, 365)
 DEFAULT_RANGE = 90
@@ -46,6 +47,28 @@ def history_end(account: Account) -> dt.date:
     if not account.is_active and account.churn_date:
         return account.churn_date
     return timezone.localdate()
+
+
+def account_ctas(*, account: Account) -> list[CallToAction]:
+    """The account's open and snoozed calls to action with their owners, the most urgent
+    first. One query."""
+    return list(
+        CallToAction.objects.filter(account=account)
+        .active()
+        .select_related("owner")
+        .only(
+            "title",
+            "status",
+            "due_date",
+            "priority",
+            "snoozed_until",
+            "account_id",
+            "owner__username",
+            "owner__first_name",
+            "owner__last_name",
+        )
+        .order_by("due_date", "priority", "id")
+    )
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -97,6 +98,15 @@ def _renewal(account: Account) -> dict | None:
 
 
 # ---------------------------------------------------------------- region contexts
+
+
+def _ctas(account: Account) -> list:
+    """The open calls to action, each marked overdue (in words on the page) or not."""
+    today = timezone.localdate()
+    ctas = drilldown.account_ctas(account=account)
+    for cta in ctas:
+        cta.overdue = cta.is_overdue(today)
+    return ctas
 
 
 def _trend(
@@ -311,6 +321,7 @@ def _page_context(
         **filters,
     }
     context.update(_explanation(current, previous, versions, units))
+    context["ctas"] = _ctas(account)
     context["trend"] = _trend(
         account,
         days=days,

@@ -6,11 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, F, Min, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
+from django.urls import reverse
 from django.utils import timezone
 
+from healthboard.pages.filters import user_label
 from scoring.models import HealthScore, ScoreRun
 from scoring.models.actions import CallToAction, CtaComment, CtaStep, Outcome
 
@@ -116,32 +119,42 @@ def outcomes_active() -> list[Outcome]:
 @dataclass
 class OwnerOverdue:
     owner_id: int | None
+    name: str  # the owner as people read them; "Unassigned" for none
     n: int
     oldest: dt.date
-    owner: AbstractBaseUser | None = None
     ctas: list[CallToAction] = field(default_factory=list)
+
+    @property
+    def url(self) -> str | None:
+        """The owner's inbox (none for CTAs without an owner)."""
+        return f"{reverse('actions:inbox')}?owner={self.owner_id}" if self.owner_id else None
 
 
 def overdue_per_owner(*, today: dt.date, rows: int = 0) -> list[OwnerOverdue]:
     """Each owner's overdue CTAs (due now, due date passed): how many and the oldest due
-    date, most overdue first; with `rows`, also each owner's `rows` oldest CTAs and their
-    accounts. Two queries (one more with rows): the counts, the owners, the oldest rows."""
-    from django.contrib.auth import get_user_model
-
+    date, the longest overdue first; with `rows`, also each owner's `rows` oldest CTAs with
+    their accounts. One query (two with rows)."""
     overdue = CallToAction.objects.overdue(today)
-    tallies = list(
-        overdue.order_by().values("owner_id").annotate(n=Count("pk"), oldest=Min("due_date"))
+    tallies = (
+        overdue.order_by()
+        .values("owner_id", "owner__username", "owner__first_name", "owner__last_name")
+        .annotate(n=Count("pk"), oldest=Min("due_date"))
     )
-    if not tallies:
-        return []
-    users = get_user_model().objects.filter(pk__in=[t["owner_id"] for t in tallies])
-    owners = {u.pk: u for u in users.only("id", "username", "first_name", "last_name")}
-    result = {
-        t["owner_id"]: OwnerOverdue(
-            owner_id=t["owner_id"], n=t["n"], oldest=t["oldest"], owner=owners.get(t["owner_id"])
+    User = get_user_model()
+    result = {}
+    for t in tallies:
+        owner = User(
+            pk=t["owner_id"],
+            username=t["owner__username"],
+            first_name=t["owner__first_name"],
+            last_name=t["owner__last_name"],
         )
-        for t in tallies
-    }
+        name = user_label(owner) if t["owner_id"] else "Unassigned"
+        result[t["owner_id"]] = OwnerOverdue(
+            owner_id=t["owner_id"], name=name, n=t["n"], oldest=t["oldest"]
+        )
+    if not result:
+        return []
     if rows:
         # Each owner's oldest few in one query: numbered per owner, cut at `rows`.
         ranked = (
@@ -158,4 +171,4 @@ def overdue_per_owner(*, today: dt.date, rows: int = 0) -> list[OwnerOverdue]:
         )
         for cta in ranked:
             result[cta.owner_id].ctas.append(cta)
-    return sorted(result.values(), key=lambda o: (o.oldest, -o.n, o.owner_id or 0))
+    return sorted(result.values(), key=lambda o: (o.oldest, -o.n, o.name.casefold()))

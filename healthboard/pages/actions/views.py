@@ -51,9 +51,8 @@ def _decorate(ctas: list[CallToAction], *, user, today) -> None:
     """What each card shows beyond the model: overdue or not, the due date in words, the
     checklist's progress, whether this user may act on it."""
     for cta in ctas:
-        woken = cta.status == CallToAction.Status.SNOOZED and (cta.snoozed_until or today) <= today
-        cta.due_now = cta.status == CallToAction.Status.OPEN or woken
-        cta.overdue = cta.due_now and cta.due_date < today
+        cta.due_now = cta.is_due_now(today)
+        cta.overdue = cta.is_overdue(today)
         cta.due_words = renewal_note((cta.due_date - today).days)
         steps = list(cta.steps.all())
         cta.steps_done = sum(step.done_at is not None for step in steps)
@@ -196,8 +195,6 @@ def actions_team(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     rows = selectors.overdue_per_owner(today=today, rows=selectors.TEAM_ROWS)
     for row in rows:
-        row.name = user_label(row.owner) if row.owner else "Unassigned"
-        row.url = f"{reverse('actions:inbox')}?owner={row.owner_id}" if row.owner_id else None
         for cta in row.ctas:
             cta.days_late = (today - cta.due_date).days
     context = {

@@ -21,6 +21,7 @@ from healthboard.lib import htmx
 from healthboard.lib.csvfile import csv_response, number
 from healthboard.lib.roles import permission_required
 from healthboard.pages.account.selectors import versions_load
+from healthboard.pages.actions.selectors import overdue_per_owner
 from healthboard.pages.charts import figure_json
 from healthboard.pages.filters import ALL, ARR, MEASURES, UNASSIGNED, portfolio_url, user_label
 from healthboard.pages.weekly.charts import band_history_figure, band_history_summary
@@ -244,6 +245,8 @@ def _review(choice: WeekChoice, runs: ReviewRuns) -> dict:
     }
     context.update(_matrix(summary, runs))
     context.update(_distribution(choice, runs, summarise=False))
+    # The state of the work today, whatever the week shown. One query.
+    context["overdue"] = overdue_per_owner(today=timezone.localdate())
     return context
 
 
