@@ -29,7 +29,8 @@ from django.utils import timezone
 from accounts.models import Account, Metric
 from scoring.actions.conditions import Hit, Scope, condition_hits
 from scoring.actions.kinds import KINDS
-from scoring.models import ActionRule, CallToAction, Playbook, ScoreRun
+from scoring.actions.playbooks import playbook_steps_copy, playbooks_by_stage_band
+from scoring.models import ActionRule, CallToAction, ScoreRun
 
 logger = logging.getLogger(__name__)
 
@@ -128,12 +129,7 @@ def rules_apply(*, as_of: dt.date, account_ids: Sequence[int] | None = None) -> 
             .values_list("pk", "rule_id", "account_id")
         }
         cooling = _cooling(rules, as_of)
-        playbooks = {
-            (stage_id, band): (pk, name)
-            for pk, stage_id, band, name in Playbook.objects.values_list(
-                "pk", "stage_id", "band", "name"
-            )
-        }
+        playbooks = playbooks_by_stage_band()
         new: list[CallToAction] = []
         updates: list[tuple[int, str, str]] = []
         closes: list[int] = []
@@ -215,17 +211,7 @@ def _open(new: list[CallToAction], now) -> int:
     if not new:
         return 0
     CallToAction.objects.bulk_create(new, ignore_conflicts=True)
-    q = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO scoring_ctastep (cta_id, {q('order')}, text) "
-            f"SELECT c.id, ps.{q('order')}, ps.text FROM scoring_calltoaction c "
-            "JOIN scoring_playbookstep ps ON ps.playbook_id = c.playbook_id "
-            "WHERE c.created_at = %s "
-            "AND NOT EXISTS (SELECT 1 FROM scoring_ctastep x WHERE x.cta_id = c.id) "
-            f"ORDER BY c.id, ps.{q('order')}, ps.id",
-            [connection.ops.adapt_datetimefield_value(now)],
-        )
+    playbook_steps_copy(ctas=CallToAction.objects.filter(created_at=now))
     return CallToAction.objects.filter(created_at=now).count()
 
 

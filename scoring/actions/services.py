@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from healthboard.lib.roles import can_act_on_cta, can_work_on
-from scoring.actions.playbooks import playbook_steps_copy
+from scoring.actions.playbooks import playbook_steps_copy, playbooks_by_stage_band
 from scoring.bands import Band
 from scoring.models import HealthScore, ScoreRun
 from scoring.models.actions import (
@@ -280,6 +280,8 @@ def cta_create(
     if errors:
         raise ValidationError(errors)
     latest = _latest_score(account)
+    band = latest.band if latest else Band.NO_DATA
+    playbook_id, playbook_name = playbooks_by_stage_band().get((account.stage_id, band), (None, ""))
     with transaction.atomic():
         cta = CallToAction.objects.create(
             account=account,
@@ -292,8 +294,10 @@ def cta_create(
             due_date=due_date,
             opened_on=today,
             last_fired_on=today,
-            band_at_open=latest.band if latest else Band.NO_DATA,
+            band_at_open=band,
             score_at_open=latest.score if latest else None,
+            playbook_id=playbook_id,
+            playbook_name=playbook_name,
         )
-        playbook_steps_copy(ctas=[cta])
+        playbook_steps_copy(ctas=CallToAction.objects.filter(pk=cta.pk))
     return cta

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from healthboard.lib.roles import CSM, MANAGER
 from scoring.actions import services
-from scoring.actions.playbooks import playbook_steps_copy
+from scoring.actions.playbooks import playbook_steps_copy, playbooks_by_stage_band
 from scoring.models.actions import CallToAction, CtaComment, CtaStep
 from tests.factories import (
     AccountFactory,
@@ -276,17 +276,22 @@ def test_cta_create_validates_and_writes_nothing_on_bad_input(csm) -> None:
         )
 
 
-def test_playbook_steps_copy_is_set_based_and_copies_once(django_assert_num_queries) -> None:
+def test_playbook_steps_copy_is_one_statement_and_copies_once(
+    django_assert_num_queries,
+) -> None:
     stage = JourneyStageFactory(slug="pilot")
     playbook = PlaybookFactory(stage=stage, band="yellow")
     PlaybookStepFactory.create_batch(3, playbook=playbook)
-    ctas = [
-        CallToActionFactory(account=AccountFactory(stage=stage), band_at_open=band)
-        for band in ["yellow"] * 5 + ["none", "green"]
-    ]
-    with django_assert_num_queries(5):
+    for band in ["yellow"] * 5 + ["none"]:
+        CallToActionFactory(
+            account=AccountFactory(stage=stage),
+            band_at_open=band,
+            playbook=playbook if band == "yellow" else None,
+        )
+    ctas = CallToAction.objects.filter(account__stage=stage)
+    with django_assert_num_queries(1):
         written = playbook_steps_copy(ctas=ctas)
     assert written == 15
     assert playbook_steps_copy(ctas=ctas) == 0
     assert CtaStep.objects.count() == 15
-    assert {c.playbook_name for c in ctas} == {playbook.name, ""}
+    assert playbooks_by_stage_band()[(stage.pk, "yellow")] == (playbook.pk, playbook.name)
