@@ -22,6 +22,10 @@ RECOMPUTE_DAYS ?= 365
 RECOMPUTE_SINCE ?= $(shell date -d '$(RECOMPUTE_DAYS) days ago' +%F)
 RECOMPUTE_CMD ?= recompute_scores --since $(RECOMPUTE_SINCE) --sync
 
+# The demo, its data and the benchmarks run in development mode: DEBUG on (the settings
+# default to off and then refuse the development SECRET_KEY). Production never runs make.
+run demo migrate bench: export DEBUG ?= true
+
 # Where `make run` serves.
 RUN_ADDR ?= 127.0.0.1:8000
 

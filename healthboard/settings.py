@@ -4,6 +4,7 @@ Defaults work on a fresh machine: SQLite, Celery tasks run in-process. Set DATAB
 REDIS_URL for PostgreSQL and real Celery workers.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -33,13 +34,20 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", default=True)
-SECRET_KEY = env_str("SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    # Only ever used for local development and tests.
-    SECRET_KEY = "django-insecure-local-development-only"
+# Off unless asked for: a server started without configuration must not show tracebacks or
+# sign sessions with a key published in this file. `make run` and the tests turn it on.
+DEBUG = env_bool("DEBUG", default=False)
+# Only ever used with DEBUG on (development, the demo and the tests).
+DEV_SECRET_KEY = "django-insecure-local-development-only"
+SECRET_KEY = env_str("SECRET_KEY") or (DEV_SECRET_KEY if DEBUG else "")
+if not DEBUG and (not SECRET_KEY or SECRET_KEY.startswith("django-insecure")):
+    raise ImproperlyConfigured(
+        "Refusing to start: DEBUG is off and SECRET_KEY is "
+        + ("not set" if not SECRET_KEY else "a development key")
+        + ". In production set SECRET_KEY to 50+ random characters (e.g. python -c "
+        "'import secrets; print(secrets.token_urlsafe(64))'); on a development machine set "
+        "DEBUG=true (make run does)."
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -62,6 +70,9 @@ INSTALLED_APPS = [
     "ninja",
     "healthboard.demo",
     "healthboard.bench",
+    # Login throttling: failed logins per username and per address, lockouts, the admin to
+    # unlock them.
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -74,7 +85,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "healthboard.lib.sessions.SessionIdleMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as axes asks: turns a login refused for a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "healthboard.urls"
@@ -126,6 +140,31 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The lockout check runs before the password is checked; ModelBackend then logs users in.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling: LOGIN_FAILURE_LIMIT wrong passwords lock the username (from anywhere) and
+# the client address (for any username) for LOGIN_LOCKOUT_MINUTES; failures older than that
+# no longer count, a successful login clears them, and an Admin can unlock sooner (Django
+# admin, "Access attempts": delete the attempt). Behind a proxy every client shares the
+# proxy's address: set LOGIN_LOCKOUT_BY=username there (see README).
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = env_list("LOGIN_LOCKOUT_BY", "username,ip_address")
+AXES_RESET_ON_SUCCESS = True
+# Tries during a lockout do not restart it: the page's "try again in 15 minutes" holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "healthboard.pages.signin.views.locked_out"
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# Sessions end after this long without a request (healthboard/lib/sessions.py keeps an
+# active one alive); a password change ends every other session of that user (Django's
+# session auth hash).
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 8 * 60)
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -175,7 +214,11 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
+    # Preloading is a promise to the browsers' lists that is slow to take back: opt in.
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        # check --deploy's reminder to preload: off on purpose unless asked for.
+        SILENCED_SYSTEM_CHECKS.append("security.W021")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 

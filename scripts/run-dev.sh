@@ -10,6 +10,9 @@ CELERY="$(dirname "$PY")/celery"
 RUN_ADDR=${RUN_ADDR:-127.0.0.1:8000}
 CELERY_CONCURRENCY=${CELERY_CONCURRENCY:-2}
 redis_url=${REDIS_URL:-redis://127.0.0.1:6379/0}
+# Development mode, said explicitly: the settings default to DEBUG off, which refuses the
+# development SECRET_KEY (used when none is set).
+export DEBUG=${DEBUG:-true}
 worker_pid=""
 
 stop_worker() {

@@ -218,3 +218,61 @@ def test_the_deploy_check_passes_with_production_settings() -> None:
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "System check identified no issues" in output, output
+
+
+def settings_in(env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Import the settings in a fresh interpreter with exactly these variables set."""
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    code = (
+        "import healthboard.settings as s; "
+        "print(s.DEBUG, getattr(s, 'SECURE_HSTS_PRELOAD', None), s.SECRET_KEY == s.DEV_SECRET_KEY)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_debug_is_off_unless_asked_for() -> None:
+    result = settings_in({"SECRET_KEY": secrets.token_urlsafe(64)})
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False", "False"]
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {"DEBUG": "false"},
+        {"SECRET_KEY": "django-insecure-local-development-only"},
+        {"DEBUG": "false", "SECRET_KEY": "django-insecure-local-development-only"},
+        {"DEBUG": "false", "SECRET_KEY": "django-insecure-anything-else-0123456789"},
+    ],
+    ids=["nothing-set", "no-key", "dev-key", "dev-key-debug-off", "insecure-prefix"],
+)
+def test_the_app_refuses_to_start_without_debug_and_a_real_key(env) -> None:
+    result = settings_in(env)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "SECRET_KEY" in result.stderr and "DEBUG=true" in result.stderr
+
+
+def test_development_says_so_and_keeps_the_development_key() -> None:
+    result = settings_in({"DEBUG": "true"})
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "None", "True"]
+
+
+def test_hsts_preload_is_opt_in() -> None:
+    key = secrets.token_urlsafe(64)
+
+    assert settings_in({"SECRET_KEY": key}).stdout.split()[1] == "False"
+    opted = settings_in({"SECRET_KEY": key, "SECURE_HSTS_PRELOAD": "true"})
+    assert opted.stdout.split()[1] == "True"

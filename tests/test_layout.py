@@ -204,12 +204,13 @@ def staff_admin_client(db, client):
 @pytest.mark.parametrize(
     ("client_fixture", "links"),
     [
-        # the brand, E-mail digest (user menu), Portfolio, Journey, My actions, Action lists
-        ("csm_client", 6),
-        ("manager_client", 8),  # … Weekly review, Analytics
+        # the brand, E-mail digest and Password (user menu), Portfolio, Journey, My actions,
+        # Action lists
+        ("csm_client", 7),
+        ("manager_client", 9),  # … Weekly review, Analytics
         # … Scorecards, Imports, Catalogue, Playbooks & rules, API tokens
-        ("admin_role_client", 13),
-        ("staff_admin_client", 14),  # … Django admin
+        ("admin_role_client", 14),
+        ("staff_admin_client", 15),  # … Django admin
     ],
 )
 def test_every_navigation_link_opens_a_page(db, request, client_fixture, links) -> None:

@@ -65,7 +65,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     # Users, restricted (healthboard/pages/admin.py): never superuser status, permissions or
     # the groups' own permissions.
     + _perms("auth", ("view", "add", "change"), ("user",))
-    + ["auth.view_group"],
+    + ["auth.view_group"]
+    # Login lockouts (django-axes): see them, and unlock by deleting the attempt.
+    + ["axes.view_accessattempt", "axes.delete_accessattempt", "axes.view_accesslog"],
 }
 
 

@@ -5,3 +5,10 @@ class PagesConfig(AppConfig):
     name = "healthboard.pages"
     label = "pages"
     verbose_name = "Pages"
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from healthboard.lib.sessions import mark_renewed
+
+        user_logged_in.connect(mark_renewed, dispatch_uid="healthboard-session-renewed")

@@ -4,8 +4,9 @@
 tokens), "imports" for /imports/ (CSV imports), "catalogue" for /catalogue/ (segments,
 journey stages, metrics), "analytics" for /analytics/ (back-test, lifecycle, suggested
 scorecard, surveys, plays), "lists" for /lists/ (the action lists), "preferences" for
-/preferences/ (the user's own settings: the e-mail digest), "playbooks" for /playbooks/ (CTA
-rules, playbooks and outcomes), "actions" for /actions/ (My actions: calls to action)."""
+/preferences/ (the user's own settings: the e-mail digest, the password), "playbooks" for
+/playbooks/ (CTA rules, playbooks and outcomes), "actions" for /actions/ (My actions: calls to
+action)."""
 
 from django.urls import path
 
@@ -25,6 +26,7 @@ from healthboard.pages.playbooks import views as playbooks
 from healthboard.pages.portfolio import views as portfolio
 from healthboard.pages.reassign import views as reassign
 from healthboard.pages.scorecards import views as scorecards
+from healthboard.pages.signin import views as signin
 from healthboard.pages.tokens import views as tokens
 from healthboard.pages.weekly import views as weekly
 
@@ -195,7 +197,10 @@ lists_urls = (
 )
 
 preferences_urls = (
-    [path("digest/", digest.digest_preferences, name="digest")],
+    [
+        path("digest/", digest.digest_preferences, name="digest"),
+        path("password/", signin.password_change, name="password"),
+    ],
     "preferences",
 )
 

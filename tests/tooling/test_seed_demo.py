@@ -34,6 +34,12 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def development_mode(settings):
+    """seed_demo runs in development (DEBUG on); pytest-django turns DEBUG off."""
+    settings.DEBUG = True
+
+
 @pytest.fixture
 def truth_file(tmp_path):
     return tmp_path / "var" / "demo_truth.json"
@@ -142,6 +148,19 @@ def test_bad_arguments_are_refused_with_a_clear_message(truth_file, args, option
         seed_demo(truth_file, *args, **options)
     assert not Account.objects.exists()
     assert not truth_file.exists()
+
+
+def test_refuses_to_run_outside_debug_without_force(truth_file, settings):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match=r"DEBUG is off.*--force"):
+        seed_demo(truth_file)
+    assert not Account.objects.exists()
+    assert not get_user_model().objects.exists()
+    assert not truth_file.exists()
+
+    seed_demo(truth_file, force=True)
+    assert Account.objects.count() == 20
 
 
 def test_refuses_to_run_twice_without_reset(truth_file):

@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from healthboard.demo import DemoError
@@ -50,8 +51,21 @@ class Command(BaseCommand):
             default=str(DEFAULT_TRUTH_PATH),
             help="Where to write the hidden health (default var/demo_truth.json).",
         )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Run even with DEBUG off (the demo users' passwords are published).",
+        )
 
     def handle(self, *args, **options):
+        if not settings.DEBUG and not options["force"]:
+            # The demo logs in with passwords printed in the README, a superuser among them:
+            # never on a production database by accident.
+            raise CommandError(
+                "seed_demo creates login users (a superuser among them) whose passwords are "
+                "published, so it runs only in development, and DEBUG is off. Set DEBUG=true "
+                "(make run does), or pass --force if this database really is for a demo."
+            )
         end_date = None
         if options["end_date"]:
             try:
