@@ -40,7 +40,7 @@ def test_five_wrong_passwords_lock_out_the_right_one(client, casey, password) ->
     assert response.status_code == 429
     html = response.content.decode()
     assert "Too many failed log-ins" in html
-    assert "15 minutes" in html and "ask an Admin" in html
+    assert "locked for 15 minutes" in html and "ask an Admin" in html
     # The form is still there (the lockout is a state of the login page, not a dead end).
     assert 'name="username"' in html and 'value="casey"' in html
     assert "_auth_user_id" not in client.session
