@@ -1,7 +1,8 @@
 """What one user's digest says: their new and overdue calls to action, their accounts that
 changed band between two published runs, and (Managers) the team's overdue CTAs per CSM.
 Reads only; keyword-only selectors. Links are absolute (an e-mail has no host to be relative
-to): settings.SITE_URL and the pages' URL names."""
+to): settings.SITE_URL and the pages' URL names (each CTA's page and the inbox in My
+actions, the account page)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ def absolute_url(path: str) -> str:
 @dataclass(frozen=True)
 class CtaLine:
     cta: CallToAction  # with its account
-    url: str
+    url: str  # the CTA's own page (in My actions)
+    account_url: str
     days_overdue: int
 
 
@@ -51,6 +53,7 @@ class TeamLine:
     owner_name: str
     overdue: int
     oldest_due: dt.date
+    url: str  # the owner's inbox in My actions
 
 
 @dataclass(frozen=True)
@@ -160,7 +163,8 @@ def _cta_lines(queryset, *, today: dt.date) -> tuple[list[CtaLine], int]:
     lines = [
         CtaLine(
             cta=cta,
-            url=absolute_url(reverse("accounts:detail", args=[cta.account_id])),
+            url=absolute_url(reverse("actions:cta", args=[cta.pk])),
+            account_url=absolute_url(reverse("accounts:detail", args=[cta.account_id])),
             days_overdue=max((today - cta.due_date).days, 0),
         )
         for cta in rows
@@ -207,22 +211,24 @@ def _band_moves(*, user, window: DigestSpan) -> tuple[list[BandMove], int]:
 
 
 def _team_overdue(*, user, today: dt.date) -> list[TeamLine]:
-    """Managers: each other owner's overdue CTAs, most first (the Manager's own are in
-    their own list). One query."""
+    """Managers: each other owner's overdue CTAs, the longest overdue first, as My actions'
+    team page orders them (the Manager's own are in their own list). One query."""
     rows = (
-        CallToAction.objects.due_now(today)
-        .filter(due_date__lt=today, owner__isnull=False)
+        CallToAction.objects.overdue(today)
+        .filter(owner__isnull=False)
         .exclude(owner=user)
         .values("owner", "owner__first_name", "owner__last_name", "owner__username")
         .annotate(overdue=Count("id"), oldest_due=Min("due_date"))
-        .order_by("-overdue", "owner__username")
+        .order_by("oldest_due", "-overdue", "owner__username")
     )
+    inbox = absolute_url(reverse("actions:inbox"))
     return [
         TeamLine(
             owner_name=f"{row['owner__first_name']} {row['owner__last_name']}".strip()
             or row["owner__username"],
             overdue=row["overdue"],
             oldest_due=row["oldest_due"],
+            url=f"{inbox}?owner={row['owner']}",
         )
         for row in rows[:MAX_LINES]
     ]
@@ -232,15 +238,15 @@ def digest_content(*, user, today: dt.date, window: DigestSpan) -> DigestContent
     """Everything one user's digest says, as of their local `today`. At most four queries
     however many CTAs and accounts there are (new, overdue, band changes, and the team's
     overdue CTAs for a user who sees team views)."""
-    mine = CallToAction.objects.due_now(today).filter(owner=user)
+    mine = CallToAction.objects.filter(owner=user)
     overdue, overdue_total = _cta_lines(
-        mine.filter(due_date__lt=today).order_by("due_date", "priority", "id"), today=today
+        mine.overdue(today).order_by("due_date", "priority", "id"), today=today
     )
     # An overdue CTA made since the last digest is listed once, among the overdue ones.
     new, new_total = _cta_lines(
-        mine.filter(
-            created_at__gt=window.since, created_at__lte=window.until, due_date__gte=today
-        ).order_by("priority", "due_date", "id"),
+        mine.due_now(today)
+        .filter(created_at__gt=window.since, created_at__lte=window.until, due_date__gte=today)
+        .order_by("priority", "due_date", "id"),
         today=today,
     )
     moves, moves_total = _band_moves(user=user, window=window)
@@ -257,6 +263,8 @@ def digest_content(*, user, today: dt.date, window: DigestSpan) -> DigestContent
         moves_total=moves_total,
         team=team,
         links={
+            "my_actions": absolute_url(reverse("actions:inbox")),
+            "team": absolute_url(reverse("actions:team")) if sees_team else "",
             "portfolio": absolute_url(reverse("home")),
             "preferences": absolute_url(reverse("preferences:digest")),
         },

@@ -117,8 +117,13 @@ def test_it_sends_the_new_and_overdue_ctas_and_the_band_changes_with_links(book)
         # Neither new nor overdue, or closed: not in the digest.
         assert "Quarterly check-in" not in body
         assert "Long done" not in body
+        # Each CTA links to its page and its account's; the band changes to the accounts.
+        for cta in (book["overdue"], book["new"]):
+            assert f"{SITE}/actions/{cta.pk}/" in body
+            assert f"{SITE}/accounts/{cta.account_id}/" in body
         assert f"{SITE}/accounts/{slipping.pk}/" in body
         assert f"{SITE}/accounts/{recovering.pk}/" in body
+        assert f"{SITE}/actions/" in body  # My actions
         assert f"{SITE}/preferences/digest/" in body
     assert "- Acme Anvils: Healthy → Unhealthy (75 → 30), worse" in text
     assert "- Globex: At risk → Healthy (50 → 80), better" in text
@@ -192,9 +197,16 @@ def test_a_manager_also_gets_the_teams_overdue_ctas(book) -> None:
     [message] = [m for m in mail.outbox if m.to == ["mia@example.com"]]
     text, html = parts(message)
     assert message.subject == "Healthboard digest: 3 overdue in your team"
-    assert "- Omar Lind: 2 overdue, the oldest due Wed 2 Dec" in text
-    assert "- Dana Reyes: 1 overdue, the oldest due Mon 30 Nov" in text
-    assert "Omar Lind" in html
+    # The longest overdue first, each linking to the owner's inbox; the heading to the team page.
+    dana = book["overdue"].owner
+    assert (
+        "- Dana Reyes: 1 overdue, the oldest due Mon 30 Nov\n"
+        f"  {SITE}/actions/?owner={dana.pk}\n\n"
+        f"- Omar Lind: 2 overdue, the oldest due Wed 2 Dec\n  {SITE}/actions/?owner={other.pk}"
+    ) in text
+    assert f"OVERDUE CALLS TO ACTION (3): {SITE}/actions/team/" in text
+    assert f'href="{SITE}/actions/?owner={other.pk}"' in html
+    assert f'href="{SITE}/actions/team/"' in html
     # Dana, a CSM, is told of her own only.
     [dana] = [m for m in mail.outbox if m.to == ["dana@example.com"]]
     assert "team" not in dana.subject
@@ -209,7 +221,8 @@ def test_long_lists_are_cut_and_counted(csm) -> None:
 
     text, html = parts(mail.outbox[0])
     assert "OVERDUE CALLS TO ACTION (23)" in text
-    assert "… and 3 more" in text and "… and 3 more" in html
+    assert f"… and 3 more: {SITE}/actions/" in text
+    assert f'… and 3 more in <a href="{SITE}/actions/"' in html
 
 
 def test_the_content_takes_a_bounded_number_of_queries(
