@@ -254,11 +254,20 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
     }
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# A message a worker took and never acknowledged (late acknowledgement: the worker died)
+# goes back to the queue after this long. Longer than the longest task (a finalize or an
+# analysis at a million accounts: minutes), or a task still running is handed out again;
+# the nightly run does not wait for it: its watchdog sends stalled steps again.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 1800)}
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
 # When the nightly recompute starts, in TIME_ZONE ("HH:MM").
 NIGHTLY_SCORE_TIME = env_str("NIGHTLY_SCORE_TIME", "02:00")
 # Accounts per chunk of the nightly run: one Celery task each.
 SCORING_CHUNK_SIZE = env_int("SCORING_CHUNK_SIZE", 5000)
+# A running score run no step has moved for this long has its unfinished steps sent again
+# (scoring.tasks.watch_runs, a beat every minute). Longer than the slowest chunk or
+# finalize, or a step still running is sent twice (harmless, but work).
+SCORING_WATCHDOG_SECONDS = env_int("SCORING_WATCHDOG_SECONDS", 180)
 # Seconds to wait for more signals before re-scoring one account.
 RESCORE_DEBOUNCE_SECONDS = env_int("RESCORE_DEBOUNCE_SECONDS", 5)
 

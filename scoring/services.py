@@ -245,8 +245,10 @@ def scorecard_draft_save(*, draft: ScorecardVersion, forms, user) -> list[str]:
 
 
 def scorecard_run_running(today: dt.date | None = None) -> ScoreRun | None:
+    """Today's run while it runs; an abandoned one (ScoreRun.STALE_AFTER) does not count:
+    the recompute it would refuse takes it over."""
     today = today or timezone.localdate()
-    return ScoreRun.objects.filter(date=today, status=ScoreRun.Status.RUNNING).first()
+    return ScoreRun.objects.running().filter(date=today).first()
 
 
 def scorecard_recompute(*, backfill_days: int = 0, today: dt.date | None = None) -> None:

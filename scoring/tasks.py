@@ -6,23 +6,36 @@ import datetime as dt
 import logging
 
 from celery import Signature, chain, chord, group, shared_task
+from django.conf import settings
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
 from scoring.actions.tasks import apply_rules  # noqa: F401  (registered with the worker)
 from scoring.aggregates import aggregate_alongside
+from scoring.engine import ScorecardError
 from scoring.pipeline import runs
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task
-def nightly_run(as_of: str | None = None, trigger: str = "nightly") -> int | None:
+# Redelivered (acks_late) or retried after it claimed the date, the task resumes its own
+# run: the claim is the task's id, the same in every delivery and retry.
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=(Exception,),
+    dont_autoretry_for=(ScorecardError,),
+    retry_backoff=True,
+    max_retries=3,
+)
+def nightly_run(self, as_of: str | None = None, trigger: str = "nightly") -> int | None:
     """Claim the date and fan its chunks out to the workers, twice: every chunk is read
     before the percentile references are taken, and every chunk is scored before the run
-    is published (see scoring/runs.py)."""
+    is published (see scoring/runs.py). The beat names its date
+    (healthboard.celery.scheduled_date); without one, the task scores the day it runs."""
     date = dt.date.fromisoformat(as_of) if as_of else timezone.localdate()
     try:
-        run = runs.run_start(as_of=date, trigger=trigger)
+        run = runs.run_start(as_of=date, trigger=trigger, claim=self.request.id)
     except runs.RunInProgress as exc:
         logger.warning("%s", exc)
         return None
@@ -30,18 +43,41 @@ def nightly_run(as_of: str | None = None, trigger: str = "nightly") -> int | Non
     return run.pk
 
 
+@shared_task
+def watch_runs() -> int:
+    """The watchdog (a beat every minute): send again the unfinished steps of every run no
+    step has moved for SCORING_WATCHDOG_SECONDS, so a run finishes within minutes of losing
+    a worker instead of waiting for the broker to hand the dead worker's message on.
+    Returns the runs revived."""
+    stalled = runs.runs_stalled(after=dt.timedelta(seconds=settings.SCORING_WATCHDOG_SECONDS))
+    for run in stalled:
+        run_pipeline(run).delay()
+    return len(stalled)
+
+
 def run_pipeline(run) -> Signature:
-    """The started run's two passes over its chunks and its publication, as one canvas."""
-    chunk_ids = list(run.chunks.order_by("first_account_id").values_list("pk", flat=True))
+    """The run's unfinished steps, as one canvas: its chunks' two passes and its publication.
+    For a new run that is everything; for one the watchdog revives, what the database shows
+    undone (every step is safe to repeat, and publishing happens once)."""
+    chunks = run.chunks.order_by("first_account_id").annotate(
+        read=ExpressionWrapper(Q(raw__isnull=False), output_field=BooleanField())
+    )
+    state = list(chunks.values_list("pk", "read", "done"))
+    to_read = [pk for pk, read, done in state if not (read or done)]
+    to_score = [pk for pk, _read, done in state if not done]
     failed = fail_run.s(run.pk)
     rank = take_references.si(run.pk).on_error(failed)
     finish = finalize_run.si(run.pk).on_error(failed)
-    if not chunk_ids:
-        return chain(rank, finish)
-    return chain(
-        chord(group(read_chunk.si(c) for c in chunk_ids), rank),
-        chord(group(score_chunk.si(c) for c in chunk_ids), finish),
-    )
+    steps = []
+    if to_read:
+        steps.append(chord(group(read_chunk.si(c) for c in to_read), rank))
+    elif "measures" not in run.reference:
+        steps.append(rank)
+    if to_score:
+        steps.append(chord(group(score_chunk.si(c) for c in to_score), finish))
+    else:
+        steps.append(finish)
+    return steps[0] if len(steps) == 1 else chain(*steps)
 
 
 # A chunk's task may run twice (a worker killed mid-chunk is redelivered): both passes are

@@ -4,6 +4,8 @@ The per-run rollups' tables are in scoring.models.rollups; every model is import
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -218,8 +220,28 @@ class Measure(models.Model):
             raise ValidationError(errors)
 
 
+class ScoreRunQuerySet(models.QuerySet):
+    def running(self) -> ScoreRunQuerySet:
+        """Runs still running: marked so and heard of within STALE_AFTER. A run whose worker
+        died is marked running for ever; it must not block a new run for its date."""
+        return self.filter(
+            status=ScoreRun.Status.RUNNING, heartbeat_at__gte=timezone.now() - ScoreRun.STALE_AFTER
+        )
+
+    def abandoned(self) -> ScoreRunQuerySet:
+        """Runs marked running that nothing has moved for STALE_AFTER: a new run takes over."""
+        return self.filter(
+            status=ScoreRun.Status.RUNNING, heartbeat_at__lt=timezone.now() - ScoreRun.STALE_AFTER
+        )
+
+
 class ScoreRun(models.Model):
     """One computation of every active account's score for one date."""
+
+    # A running run that has not been heard of for this long was abandoned (its worker died,
+    # and the watchdog could not revive it): it counts as not running, and the next run for
+    # its date takes over.
+    STALE_AFTER = dt.timedelta(minutes=30)
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"
@@ -243,6 +265,8 @@ class ScoreRun(models.Model):
     # single-account re-scores rank against the whole population.
     reference = models.JSONField(default=dict, blank=True)
 
+    objects = ScoreRunQuerySet.as_manager()
+
     class Meta:
         ordering = ["-date", "-started_at"]
         constraints = [
@@ -258,6 +282,14 @@ class ScoreRun(models.Model):
 
     def __str__(self) -> str:
         return f"Run {self.date} ({self.status})"
+
+    @property
+    def is_running(self) -> bool:
+        """Running and not abandoned (ScoreRunQuerySet.running, for one run at hand)."""
+        return (
+            self.status == self.Status.RUNNING
+            and self.heartbeat_at >= timezone.now() - self.STALE_AFTER
+        )
 
     @property
     def progress(self) -> int:

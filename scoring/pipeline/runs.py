@@ -43,9 +43,6 @@ from scoring.specs import (
 
 logger = logging.getLogger(__name__)
 
-# A running run that has not been heard of for this long was abandoned (its worker died).
-STALE_AFTER = dt.timedelta(minutes=30)
-
 
 class RunInProgress(Exception):
     """Another run for the same date is still running."""
@@ -79,9 +76,13 @@ def run_start(
     as_of: dt.date,
     trigger: str = "nightly",
     chunk_size: int | None = None,
+    claim: str | None = None,
 ) -> ScoreRun:
-    """Claim the date and cut its accounts into chunks. Raises RunInProgress if another run
-    for that date is still running."""
+    """Claim the date and cut its accounts into chunks, in one transaction: a fault midway
+    leaves nothing claimed. An abandoned run of the date is taken over (_take_over). The
+    same claim made again (the claiming task redelivered or retried after it claimed) gets
+    its run back, to resume it. Raises RunInProgress if another run for that date is still
+    running."""
     chunk_size = chunk_size or settings.SCORING_CHUNK_SIZE
     versions = active_versions()
     for version in versions:
@@ -90,29 +91,82 @@ def run_start(
                 f"Scorecard “{version.scorecard_name}” v{version.number} cannot score: "
                 + " ".join(problems)
             )
-    ScoreRun.objects.filter(
-        date=as_of, status=ScoreRun.Status.RUNNING, heartbeat_at__lt=timezone.now() - STALE_AFTER
-    ).update(status=ScoreRun.Status.FAILED, error="Abandoned: no progress for 30 minutes.")
-    try:
-        with transaction.atomic():
-            run = ScoreRun.objects.create(date=as_of, trigger=trigger)
-    except IntegrityError as exc:
-        raise RunInProgress(f"A score run for {as_of} is already running.") from exc
+    with transaction.atomic():
+        _take_over(as_of)
+        try:
+            with transaction.atomic():
+                run = ScoreRun.objects.create(
+                    date=as_of,
+                    trigger=trigger,
+                    reference={"versions": [v.id for v in versions], "claim": claim},
+                )
+        except IntegrityError as exc:
+            mine = claim and ScoreRun.objects.running().filter(date=as_of, reference__claim=claim)
+            if mine and (run := mine.first()):
+                logger.warning("Score run %s for %s claimed again: resuming it", run.pk, as_of)
+                return run
+            raise RunInProgress(f"A score run for {as_of} is already running.") from exc
 
-    ids, _segments, _seats = accounts_active_on(as_of)
-    run.reference = {"versions": [v.id for v in versions]}
-    chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
-    ScoreChunk.objects.bulk_create(
-        ScoreChunk(run=run, first_account_id=c[0], last_account_id=c[-1], accounts=len(c))
-        for c in chunks
-    )
-    run.accounts_total = len(ids)
-    run.chunks_total = len(chunks)
-    run.save(update_fields=["reference", "accounts_total", "chunks_total"])
+        ids, _segments, _seats = accounts_active_on(as_of)
+        chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
+        ScoreChunk.objects.bulk_create(
+            ScoreChunk(run=run, first_account_id=c[0], last_account_id=c[-1], accounts=len(c))
+            for c in chunks
+        )
+        run.accounts_total = len(ids)
+        run.chunks_total = len(chunks)
+        run.save(update_fields=["accounts_total", "chunks_total"])
     logger.info(
         "Score run %s for %s: %d accounts in %d chunks", run.pk, as_of, len(ids), len(chunks)
     )
     return run
+
+
+def _take_over(as_of: dt.date) -> list[int]:
+    """Fail the date's abandoned runs (ScoreRunQuerySet.abandoned) and drop what they wrote:
+    their chunks and partial score rows. Returns their ids."""
+    abandoned = ScoreRun.objects.abandoned().filter(date=as_of)
+    # The chunks' rows first, then the runs': the order a chunk's own write locks them in,
+    # so a chunk still writing finishes first (and its heartbeat spares its run) instead
+    # of deadlocking.
+    list(ScoreChunk.objects.select_for_update().filter(run__in=abandoned).values_list("pk"))
+    taken = list(abandoned.select_for_update().values_list("pk", flat=True))
+    if taken:
+        minutes = ScoreRun.STALE_AFTER.seconds // 60
+        ScoreChunk.objects.filter(run_id__in=taken).delete()
+        HealthScore.objects.filter(run_id__in=taken).delete()
+        ScoreRun.objects.filter(pk__in=taken).update(
+            status=ScoreRun.Status.FAILED,
+            error=f"Abandoned: no progress for {minutes} minutes; taken over.",
+            finished_at=timezone.now(),
+        )
+        logger.warning("Score run(s) %s for %s abandoned: taken over", taken, as_of)
+    return taken
+
+
+def runs_stalled(*, after: dt.timedelta) -> list[ScoreRun]:
+    """The watchdog's find: runs still marked running that no step has moved for `after`
+    (a worker died holding one of their tasks, or the claim was cut off before its tasks
+    were sent). Each is returned once per `after`, with its heartbeat renewed, for the
+    caller to send its unfinished steps again (every step is safe to repeat)."""
+    now = timezone.now()
+    found = []
+    for run in ScoreRun.objects.filter(
+        status=ScoreRun.Status.RUNNING, heartbeat_at__lt=now - after
+    ):
+        # A sort of optimistic lock: of two watchdogs at once, only one revives the run.
+        if ScoreRun.objects.filter(
+            pk=run.pk, status=ScoreRun.Status.RUNNING, heartbeat_at=run.heartbeat_at
+        ).update(heartbeat_at=now):
+            logger.warning(
+                "Score run %s for %s: no progress since %s; sending its unfinished steps again",
+                run.pk,
+                run.date,
+                run.heartbeat_at,
+            )
+            run.heartbeat_at = now
+            found.append(run)
+    return found
 
 
 def _previous_scores(as_of: dt.date, first_id: int, last_id: int) -> dict[int, float]:
@@ -204,12 +258,14 @@ def run_chunk_aggregate(*, chunk_id: int, aggregate_fn=aggregate) -> int:
         ScoreChunk.objects.select_related("run")
         .defer("raw", "ranked")
         .annotate(read=ExpressionWrapper(Q(raw__isnull=False), output_field=BooleanField()))
-        .get(pk=chunk_id)
+        .filter(pk=chunk_id)
+        .first()
     )
-    run = chunk.run
-    # A chunk delivered again after it was read (its worker died before acknowledging).
-    if chunk.read or run.status != ScoreRun.Status.RUNNING:
+    # A chunk delivered again after it was read (its worker died before acknowledging), or
+    # after its abandoned run was taken over (its chunks dropped).
+    if chunk is None or chunk.read or chunk.run.status != ScoreRun.Status.RUNNING:
         return 0
+    run = chunk.run
     versions = run_versions(run)
     ids, segments, seats = accounts_active_on(
         run.date, chunk.first_account_id, chunk.last_account_id
@@ -253,10 +309,10 @@ def run_references(*, run_id: int) -> ScoreRun:
 def run_chunk(*, chunk_id: int) -> int:
     """Second pass: score one chunk from its raw values and write its rows; a repeat of a
     finished chunk does nothing. Returns accounts written."""
-    chunk = ScoreChunk.objects.select_related("run").defer("ranked").get(pk=chunk_id)
-    run = chunk.run
-    if chunk.done or run.status != ScoreRun.Status.RUNNING:
+    chunk = ScoreChunk.objects.select_related("run").defer("ranked").filter(pk=chunk_id).first()
+    if chunk is None or chunk.done or chunk.run.status != ScoreRun.Status.RUNNING:
         return 0
+    run = chunk.run
     if chunk.raw is None or "measures" not in run.reference:
         raise RuntimeError(f"Chunk {chunk.pk} cannot score before every chunk is read.")
     references = _references(run)
@@ -314,11 +370,19 @@ def run_finalize(*, run_id: int) -> ScoreRun:
     missing = run.chunks.filter(done=False).count()
     if missing:
         raise RuntimeError(f"Run {run.pk} cannot finish: {missing} chunk(s) not scored.")
+    ScoreRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
     cuts = {}
     for version in run_versions(run):
         if version.band_mode == "percentile":
             cuts[str(version.id)] = _percentile_bands(run, version)
     with transaction.atomic():
+        # The run's row is the lock: of two finalizes at once (the watchdog sent the steps
+        # of a run again), the second finds it published and publishes nothing.
+        if (
+            ScoreRun.objects.select_for_update().values_list("status", flat=True).get(pk=run.pk)
+            != ScoreRun.Status.RUNNING
+        ):
+            return ScoreRun.objects.get(pk=run.pk)
         previous = list(
             ScoreRun.objects.select_for_update().filter(date=run.date, status=ScoreRun.Status.DONE)
         )

@@ -571,17 +571,23 @@ def test_publishing_recomputes_today_with_the_new_version(
     assert reverse("home") in html
 
 
-def test_the_progress_partial_polls_while_the_run_runs(
-    admin_role_client, standard, draft, django_assert_max_num_queries
-):
-    services.scorecard_publish(draft=draft, user=None)
-    ScoreRun.objects.create(
+def _quarter_done_run(**fields) -> ScoreRun:
+    """Today's recompute after publishing, 50 of 200 accounts in."""
+    return ScoreRun.objects.create(
         date=timezone.localdate(),
         status="running",
         accounts_total=200,
         accounts_done=50,
         trigger="publish",
+        **fields,
     )
+
+
+def test_the_progress_partial_polls_while_the_run_runs(
+    admin_role_client, standard, draft, django_assert_max_num_queries
+):
+    services.scorecard_publish(draft=draft, user=None)
+    _quarter_done_run()
     with django_assert_max_num_queries(PROGRESS_MAX_QUERIES):
         response = admin_role_client.get(
             url("scorecard_progress", standard, draft.number), HTTP_HX_REQUEST="true"
@@ -590,6 +596,19 @@ def test_the_progress_partial_polls_while_the_run_runs(
     assert "<html" not in html
     assert 'hx-trigger="every 1s"' in html
     assert 'value="50" max="200"' in html and "25 %" in html
+
+
+def test_the_progress_partial_offers_a_recompute_when_the_run_was_abandoned(
+    admin_role_client, standard, draft
+):
+    services.scorecard_publish(draft=draft, user=None)
+    _quarter_done_run(heartbeat_at=timezone.now() - ScoreRun.STALE_AFTER - dt.timedelta(minutes=1))
+    html = admin_role_client.get(
+        url("scorecard_progress", standard, draft.number), HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "The recompute stopped" in html and "50 of 200 accounts" in html
+    assert 'hx-trigger="every 1s"' not in html  # nothing moves it: no polling
+    assert url("scorecard_recompute", standard, draft.number) in html
 
 
 def test_publishing_while_a_run_for_today_is_running_says_so(admin_role_client, standard, draft):
@@ -746,4 +765,18 @@ def test_recompute_today_runs_unless_a_run_is_running(admin_role_client, standar
     ScoreRun.objects.filter(status="running").update(status="failed")
     done = admin_role_client.post(address, follow=True).content.decode()
     assert "Recomputing today" in done
+    assert ScoreRun.objects.filter(date=timezone.localdate(), status="done").exists()
+
+
+def test_recompute_today_takes_over_an_abandoned_run(admin_role_client, standard):
+    AccountFactory(owner=None, segment__slug="mid-market")
+    stuck = ScoreRun.objects.create(
+        date=timezone.localdate(),
+        status="running",
+        heartbeat_at=timezone.now() - ScoreRun.STALE_AFTER - dt.timedelta(minutes=1),
+    )
+    html = admin_role_client.post(url("scorecard_recompute", standard, 1), follow=True)
+    assert "Recomputing today" in html.content.decode()
+    stuck.refresh_from_db()
+    assert stuck.status == "failed"
     assert ScoreRun.objects.filter(date=timezone.localdate(), status="done").exists()

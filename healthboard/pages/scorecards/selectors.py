@@ -199,7 +199,7 @@ class Progress:
     @property
     def polling(self) -> bool:
         """Poll only while something is still expected to change."""
-        if self.run is not None and self.run.status == ScoreRun.Status.RUNNING:
+        if self.run is not None and self.run.is_running:
             return True
         if self.run is None and (self.waiting or self.blocking is not None):
             return True
@@ -229,11 +229,7 @@ def publish_progress(*, version: ScorecardVersion, backfill_days: int = 0) -> Pr
     mine = [r for r in runs if r.started_at >= since]
     run = next((r for r in mine if r.date == today), None)
     blocking = next(
-        (
-            r
-            for r in runs
-            if r.date == today and r.started_at < since and r.status == ScoreRun.Status.RUNNING
-        ),
+        (r for r in runs if r.date == today and r.started_at < since and r.is_running),
         None,
     )
     backfill = [r for r in mine if r.date < today]
@@ -244,7 +240,7 @@ def publish_progress(*, version: ScorecardVersion, backfill_days: int = 0) -> Pr
         blocking=blocking,
         backfill_days=backfill_days,
         backfill_done=len(done_days),
-        backfill_running=sum(1 for r in backfill if r.status == ScoreRun.Status.RUNNING),
+        backfill_running=sum(1 for r in backfill if r.is_running),
         waiting=timezone.now() - since < START_GRACE,
     )
 
