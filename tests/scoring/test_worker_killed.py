@@ -24,7 +24,7 @@ from django.utils import timezone
 from healthboard.celery import app as celery_app
 from scoring.models import HealthScore, ScoreRun
 from scoring.pipeline import runs
-from scoring.tasks import run_pipeline
+from scoring.tasks import run_pipeline, watch_runs
 from tests.conftest import (
     DEV_REDIS_URL,
     TEST_BROKER_URL,
@@ -83,40 +83,69 @@ def _waiting_on_lock(dsn: str) -> bool:
 
 
 @pytest.fixture
-def prefork_worker(tmp_path, settings):
-    """A `celery worker` subprocess with one prefork pool process, on this run's queue."""
+def prefork_workers(tmp_path, settings):
+    """Starts `celery worker` subprocesses, each with one prefork pool process, on this
+    run's queue: start(name) → (process, log). Those still alive are stopped at the end."""
     if not DEV_REDIS_URL or not redis_reachable(TEST_BROKER_URL):
         require_service("Redis", "REDIS_URL is not set or does not answer")
     settings.CELERY_TASK_ALWAYS_EAGER = False
     celery_app.conf.task_always_eager = False
     celery_app.control.purge()
-    log = tmp_path / "worker.log"
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
         "REDIS_URL": TEST_BROKER_URL,
         "DJANGO_SETTINGS_MODULE": "healthboard.settings",
     }
-    with log.open("w") as out:
-        worker = subprocess.Popen(
-            [sys.executable, "-c", WORKER.format(queue=TEST_QUEUE, results=TEST_RESULT_URL)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    started = []
+
+    def start(name: str = "worker"):
+        log = tmp_path / f"{name}.log"
+        with log.open("w") as out:
+            worker = subprocess.Popen(
+                [sys.executable, "-c", WORKER.format(queue=TEST_QUEUE, results=TEST_RESULT_URL)],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        started.append(worker)
+        _wait(lambda: "ready" in log.read_text(), what=f"the {name} worker to start")
+        return worker, log
+
     try:
-        _wait(lambda: "ready" in log.read_text(), what="the worker to start")
-        yield worker, log
+        yield start
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        for worker in started:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
         celery_app.control.purge()
+        _forget_unacked()
         _forget_test_queue()
+
+
+@pytest.fixture
+def prefork_worker(prefork_workers):
+    return prefork_workers()
+
+
+def _forget_unacked() -> None:
+    """Drop messages a killed worker left unacknowledged on this run's queue: Redis would
+    otherwise hand them back to the queue, long after the test, for no one."""
+    import json
+
+    import redis
+
+    client = redis.Redis.from_url(TEST_BROKER_URL)
+    for tag, payload in client.hgetall("unacked").items():
+        if json.loads(payload)[-1] == TEST_QUEUE:
+            client.hdel("unacked", tag)
+            client.zrem("unacked_index", tag)
+    client.close()
 
 
 def test_a_worker_killed_mid_chunk_is_replaced_and_the_run_completes(prefork_worker):
@@ -147,3 +176,45 @@ def test_a_worker_killed_mid_chunk_is_replaced_and_the_run_completes(prefork_wor
     # The pool process that took the task again is a new one.
     assert _pool_children(worker.pid) != [child]
     assert log.read_text().count("read_chunk[") >= 3  # received, received again, succeeded
+
+
+def test_a_worker_that_dies_whole_holding_a_chunk_stalls_the_run_only_until_the_watchdog(
+    prefork_workers, settings
+):
+    # The whole worker dies (a machine lost), not only its pool process: the chunk's message
+    # stays unacknowledged in Redis for its visibility timeout (half an hour). The watchdog
+    # sends the run's unfinished steps again and a second worker finishes it in seconds.
+    first, first_log = prefork_workers("first")
+    accounts = AccountFactory.create_batch(4)
+    for i, account in enumerate(accounts):
+        add_signals(account, i / 3)
+    run = runs.run_start(as_of=timezone.localdate(), trigger="test", chunk_size=2)
+    held = run.chunks.order_by("first_account_id").first()
+    dsn = _database_url()
+
+    with psycopg.connect(dsn) as blocker:
+        blocker.execute("SELECT id FROM scoring_scorechunk WHERE id = %s FOR UPDATE", [held.pk])
+        run_pipeline(run).delay()
+        _wait(lambda: _waiting_on_lock(dsn), what="the chunk's task to reach its write")
+        children = _pool_children(first.pid)
+        first.kill()
+        for child in children:
+            os.kill(child, signal.SIGKILL)
+        first.wait()
+        blocker.rollback()
+
+    prefork_workers("second")
+    settings.SCORING_WATCHDOG_SECONDS = 1
+    # The other chunk may be read by now (a heartbeat): the run is stalled a second later.
+    _wait(lambda: watch_runs() == 1, what="the watchdog to find the run stalled")
+
+    def finished():
+        run.refresh_from_db()
+        return run.status != ScoreRun.Status.RUNNING
+
+    _wait(finished, timeout=60, what="the run to finish")
+    assert run.status == ScoreRun.Status.DONE, run.error
+    assert HealthScore.objects.filter(date=run.date).count() == 4
+    assert HealthScore.objects.filter(run=run).count() == 4
+    assert ScoreRun.objects.filter(date=run.date).count() == 1
+    assert "read_chunk[" in first_log.read_text()
