@@ -9,13 +9,12 @@ the moment they opened (a back-fill evaluates once, for its newest day).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 from collections.abc import Sequence
 
 from django.db import transaction
-from kombu.exceptions import OperationalError
 
+from healthboard.lib.queue import QUEUE_DOWN, QUEUE_DOWN_TEXT
 from scoring.models import ScoreRun
 
 logger = logging.getLogger(__name__)
@@ -34,7 +33,12 @@ def rules_apply_after_run(*, run: ScoreRun) -> bool:
 def rules_apply_soon(*, as_of: dt.date, account_ids: Sequence[int] | None = None) -> None:
     """Evaluate the rules on a worker once the current transaction commits."""
     ids = None if account_ids is None else sorted({int(a) for a in account_ids})
-    transaction.on_commit(functools.partial(_enqueue, as_of.isoformat(), ids), robust=True)
+
+    def enqueue() -> None:
+        # A named function: on_commit's error logging needs a __qualname__ (a partial has none).
+        _enqueue(as_of.isoformat(), ids)
+
+    transaction.on_commit(enqueue, robust=True)
 
 
 def _enqueue(run_date: str, account_ids: list[int] | None) -> None:
@@ -42,7 +46,7 @@ def _enqueue(run_date: str, account_ids: list[int] | None) -> None:
 
     try:
         apply_rules.delay(run_date, account_ids)
-    except OperationalError:
+    except QUEUE_DOWN:
         # The scores are published whatever the queue does; the next run or re-score
-        # evaluates the rules again and catches up (CTAs are only opened, never lost).
-        logger.warning("Task queue unreachable: rules for %s not evaluated now", run_date)
+        # evaluates the rules again and catches up.
+        logger.warning("Rules for %s not evaluated now: %s", run_date, QUEUE_DOWN_TEXT)

@@ -9,7 +9,14 @@ from celery import shared_task
 from scoring.actions.rules import rules_apply
 
 
-# Safe to deliver twice: a second evaluation of the same date adds and counts nothing.
-@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
+# Safe to deliver twice: a second evaluation of the same date adds and counts nothing. Nobody
+# waits for its result (the counts are logged).
+@shared_task(
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    max_retries=3,
+    ignore_result=True,
+)
 def apply_rules(run_date: str, account_ids: list[int] | None = None) -> dict[str, int]:
     return rules_apply(as_of=dt.date.fromisoformat(run_date), account_ids=account_ids)

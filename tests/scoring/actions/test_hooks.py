@@ -70,7 +70,18 @@ def test_a_re_score_evaluates_the_accounts_it_scored(idle_account, handed_off):
 def test_with_the_queue_down_the_run_is_published_anyway(idle_account, broker_down, caplog):
     run = runs.run_sync(as_of=TODAY)
     assert ScoreRun.objects.get(pk=run.pk).status == "done"
-    assert "rules for" in caplog.text and not CallToAction.objects.exists()
+    assert "not evaluated now" in caplog.text and not CallToAction.objects.exists()
+
+
+def test_a_failing_evaluation_does_not_fail_the_published_run(idle_account, monkeypatch, caplog):
+    def broken(**kwargs):
+        raise ValueError("bad rule")
+
+    # Without a broker the task runs in-process, right after the run's commit.
+    monkeypatch.setattr(tasks, "rules_apply", broken)
+    run = runs.run_sync(as_of=TODAY)
+    assert ScoreRun.objects.get(pk=run.pk).status == "done"
+    assert "bad rule" in caplog.text
 
 
 @pytest.mark.celery
