@@ -22,14 +22,14 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account, Metric
 from scoring.actions.conditions import Hit, Scope, condition_hits
 from scoring.actions.kinds import KINDS
-from scoring.actions.playbooks import playbook_steps_copy, playbooks_by_stage_band
+from scoring.actions.playbooks import playbook_steps_copy
+from scoring.actions.staging import stage
 from scoring.models import ActionRule, CallToAction, ScoreRun
 
 logger = logging.getLogger(__name__)
@@ -89,7 +89,8 @@ def rule_preview(*, rule: ActionRule, as_of: dt.date | None = None) -> int:
 
 
 def _json(value) -> str:
-    return json.dumps(value, cls=DjangoJSONEncoder)
+    # The evidence holds numbers, text and ISO dates only: the default encoder's fast path.
+    return json.dumps(value)
 
 
 def rules_apply(*, as_of: dt.date, account_ids: Sequence[int] | None = None) -> dict[str, int]:
@@ -129,13 +130,13 @@ def rules_apply(*, as_of: dt.date, account_ids: Sequence[int] | None = None) -> 
             .values_list("pk", "rule_id", "account_id")
         }
         cooling = _cooling(rules, as_of)
-        playbooks = playbooks_by_stage_band()
-        new: list[CallToAction] = []
+        new: list[tuple] = []
         updates: list[tuple[int, str, str]] = []
         closes: list[int] = []
         for rule in rules:
             params, rule_hits = hits[rule.pk]
             described = KINDS[rule.kind].describe(params)
+            due = as_of + dt.timedelta(days=rule.due_days)
             held = set()
             for hit in rule_hits:
                 held.add(hit.account_id)
@@ -148,14 +149,26 @@ def rules_apply(*, as_of: dt.date, account_ids: Sequence[int] | None = None) -> 
                 elif key in cooling:
                     summary.cooling += 1
                 else:
-                    new.append(_new_cta(rule, hit, reason, playbooks, as_of=as_of, now=now))
+                    new.append(
+                        (
+                            hit.account_id,
+                            rule.pk,
+                            hit.owner_id,
+                            hit.stage_id,
+                            hit.band,
+                            hit.score,
+                            reason,
+                            _json(hit.evidence),
+                            due,
+                        )
+                    )
             if rule.auto_close:
                 closes += [
                     pk
                     for (rule_id, account_id), pk in active.items()
                     if rule_id == rule.pk and account_id not in held
                 ]
-        summary.opened = _open(new, now)
+        summary.opened = _open(new, as_of=as_of, now=now)
         _update(updates, as_of=as_of, now=now)
         summary.updated = len(updates)
         summary.closed = _close(closes, as_of=as_of, now=now)
@@ -181,85 +194,79 @@ def _cooling(rules: list[ActionRule], as_of: dt.date) -> set[tuple[int, int]]:
     return pairs
 
 
-def _new_cta(rule, hit: Hit, reason: str, playbooks, *, as_of: dt.date, now) -> CallToAction:
-    playbook_id, playbook_name = playbooks.get((hit.stage_id, hit.band), (None, ""))
-    return CallToAction(
-        account_id=hit.account_id,
-        rule=rule,
-        owner_id=hit.owner_id,
-        cta_type=rule.cta_type,
-        priority=rule.priority,
-        title=rule.name,
-        reason=reason,
-        evidence=hit.evidence,
-        due_date=as_of + dt.timedelta(days=rule.due_days),
-        opened_on=as_of,
-        last_fired_on=as_of,
-        band_at_open=hit.band,
-        score_at_open=hit.score,
-        playbook_id=playbook_id,
-        playbook_name=playbook_name,
-        created_at=now,
-        updated_at=now,
-    )
+NEW_COLUMNS = [
+    ("account_id", "bigint"),
+    ("rule_id", "bigint"),
+    ("owner_id", "bigint"),
+    ("stage_id", "bigint"),
+    ("band", "varchar(6)"),
+    ("score", "double precision"),
+    ("reason", "text"),
+    ("evidence", "text"),
+    ("due_date", "date"),
+]
 
 
-def _open(new: list[CallToAction], now) -> int:
-    """Insert the new CTAs; one that another evaluation inserted meanwhile is skipped by the
-    unique constraint. Then copy their playbooks' steps, in one statement. Returns how many
-    were opened (this evaluation's `created_at` marks them)."""
+def _open(new: list[tuple], *, as_of: dt.date, now) -> int:
+    """Insert the new CTAs (rule fields from the rule, the playbook of the account's stage and
+    band); one that another evaluation inserted meanwhile is skipped by the unique constraint.
+    Then copy their playbooks' steps. Returns how many were opened."""
     if not new:
         return 0
-    CallToAction.objects.bulk_create(new, ignore_conflicts=True)
+    pg = connection.vendor == "postgresql"
+    day = connection.ops.adapt_datefield_value(as_of)
+    at = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        stage(cursor, "cta_rules_new", NEW_COLUMNS, new)
+        cursor.execute(
+            f"INSERT {'' if pg else 'OR IGNORE '}INTO scoring_calltoaction (account_id, rule_id, "
+            "owner_id, cta_type, priority, title, reason, evidence, due_date, status, "
+            "snooze_reason, outcome_note, opened_on, last_fired_on, times_fired, band_at_open, "
+            "score_at_open, playbook_id, playbook_name, created_at, updated_at) "
+            "SELECT n.account_id, r.id, n.owner_id, r.cta_type, r.priority, r.name, n.reason, "
+            f"{'CAST(n.evidence AS jsonb)' if pg else 'n.evidence'}, n.due_date, %s, '', '', "
+            "%s, %s, 1, n.band, n.score, pb.id, COALESCE(pb.name, ''), %s, %s "
+            "FROM cta_rules_new n JOIN scoring_actionrule r ON r.id = n.rule_id "
+            # The playbook for the account's stage and band (playbooks_by_stage_band, joined).
+            "LEFT JOIN scoring_playbook pb ON pb.stage_id = n.stage_id AND pb.band = n.band "
+            f"ORDER BY n.account_id, r.id{' ON CONFLICT DO NOTHING' if pg else ''}",
+            [CallToAction.Status.OPEN, day, day, at, at],
+        )
+        opened = cursor.rowcount
+    # This evaluation's CTAs are the ones created at its `now`.
     playbook_steps_copy(ctas=CallToAction.objects.filter(created_at=now))
-    return CallToAction.objects.filter(created_at=now).count()
+    return opened
 
 
 def _update(rows: list[tuple[int, str, str]], *, as_of: dt.date, now) -> int:
     """Fired again: new evidence and reason, last fired on the date; fired once more unless
     this date was already counted (a re-run night counts once and rewrites nothing that did
-    not change). One statement (on SQLite a batch per its parameter limit). Returns the rows
-    written."""
+    not change). Returns the rows written."""
     if not rows:
         return 0
-    rows.sort()
     table = "scoring_calltoaction"
     day = connection.ops.adapt_datefield_value(as_of)
     at = connection.ops.adapt_datetimefield_value(now)
-    pg = connection.vendor == "postgresql"
-    evidence = "CAST(v.evidence AS jsonb)" if pg else "v.evidence"
-    changes = (
-        f"UPDATE {table} SET evidence = {evidence}, reason = v.reason, "
-        f"times_fired = CASE WHEN {table}.last_fired_on < %s "
-        f"THEN {table}.times_fired + 1 ELSE {table}.times_fired END, "
-        f"last_fired_on = CASE WHEN {table}.last_fired_on < %s "
-        f"THEN %s ELSE {table}.last_fired_on END, updated_at = %s "
-        f"FROM v WHERE {table}.id = v.id AND {table}.status IN (%s, %s) "
-        f"AND ({table}.last_fired_on < %s OR {table}.reason <> v.reason "
-        f"OR {table}.evidence <> {evidence})"
-    )
-    tail = [day, day, day, at, *CallToAction.ACTIVE, day]
-    written = 0
+    evidence = "CAST(v.evidence AS jsonb)" if connection.vendor == "postgresql" else "v.evidence"
     with connection.cursor() as cursor:
-        if pg:
-            # Three arrays, not a VALUES list: one parameter each, whatever the number of rows.
-            ids, evidences, reasons = (list(column) for column in zip(*rows, strict=True))
-            cursor.execute(
-                "WITH v(id, evidence, reason) AS (SELECT * FROM unnest("
-                "CAST(%s AS bigint[]), CAST(%s AS text[]), CAST(%s AS text[]))) " + changes,
-                [ids, evidences, reasons, *tail],
-            )
-            return cursor.rowcount
-        size = max(1, (connection.features.max_query_params - len(tail)) // 3)
-        for start in range(0, len(rows), size):
-            batch = rows[start : start + size]
-            values = ", ".join(["(%s, %s, %s)"] * len(batch))
-            cursor.execute(
-                f"WITH v(id, evidence, reason) AS (VALUES {values}) " + changes,
-                [value for row in batch for value in row] + tail,
-            )
-            written += cursor.rowcount
-    return written
+        stage(
+            cursor,
+            "cta_rules_fired",
+            [("id", "bigint"), ("evidence", "text"), ("reason", "text")],
+            sorted(rows),
+        )
+        cursor.execute(
+            f"UPDATE {table} SET evidence = {evidence}, reason = v.reason, "
+            f"times_fired = CASE WHEN {table}.last_fired_on < %s "
+            f"THEN {table}.times_fired + 1 ELSE {table}.times_fired END, "
+            f"last_fired_on = CASE WHEN {table}.last_fired_on < %s "
+            f"THEN %s ELSE {table}.last_fired_on END, updated_at = %s "
+            f"FROM cta_rules_fired v WHERE {table}.id = v.id AND {table}.status IN (%s, %s) "
+            f"AND ({table}.last_fired_on < %s OR {table}.reason <> v.reason "
+            f"OR {table}.evidence <> {evidence})",
+            [day, day, day, at, *CallToAction.ACTIVE, day],
+        )
+        return cursor.rowcount
 
 
 def _close(ids: list[int], *, as_of: dt.date, now) -> int:

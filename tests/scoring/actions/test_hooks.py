@@ -108,9 +108,9 @@ def test_two_evaluations_at_once_open_one_cta(idle_account, monkeypatch):
     both_read = threading.Barrier(2, timeout=30)
     real_open = rules._open
 
-    def open_after_both_read(new, now):
+    def open_after_both_read(*args, **kwargs):
         both_read.wait()
-        return real_open(new, now)
+        return real_open(*args, **kwargs)
 
     monkeypatch.setattr(rules, "_open", open_after_both_read)
     results = []
