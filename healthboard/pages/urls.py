@@ -199,6 +199,7 @@ lists_urls = (
 preferences_urls = (
     [
         path("digest/", digest.digest_preferences, name="digest"),
+        path("digest/preview/", digest.digest_preview_page, name="digest_preview"),
         path("password/", signin.password_change, name="password"),
     ],
     "preferences",

@@ -269,3 +269,12 @@ def digest_content(*, user, today: dt.date, window: DigestSpan) -> DigestContent
             "preferences": absolute_url(reverse("preferences:digest")),
         },
     )
+
+
+def digest_preview(*, user, now: dt.datetime) -> DigestContent:
+    """What the user's next digest would say if it went at `now`, whether or not one is due
+    (the preference page's preview). Reads only; the queries of digest_window and
+    digest_content, and one for the newest run."""
+    preference = DigestPreference.defaults_for(user)
+    window = digest_window(user=user, preference=preference, now=now, latest=run_latest())
+    return digest_content(user=user, today=now.astimezone(preference.zone).date(), window=window)

@@ -8,9 +8,10 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from scoring.models.digest import Digest, DigestPreference
-from tests.factories import UserFactory
+from tests.factories import AccountFactory, CallToActionFactory, UserFactory
 
 URL = reverse("preferences:digest")
 NOW = dt.datetime(2026, 12, 3, 7, 5, tzinfo=dt.UTC)  # a Thursday
@@ -123,3 +124,43 @@ def test_it_lists_the_last_digests(csm_client, csm_user) -> None:
     assert "Thu 3 Dec 2026: nothing to report" in html
     assert "Wed 2 Dec 2026: sent (1 overdue, 2 new, 1 band change)" in html
     assert html.count("<li>Thu 3 Dec 2026") == 1
+
+
+PREVIEW = reverse("preferences:digest_preview")
+# Session, user, role, nav count, preference, newest run, last digest, the run compared
+# with, new and overdue CTAs, band changes.
+PREVIEW_MAX_QUERIES = 11
+
+
+@pytest.mark.parametrize("client_fixture", ["csm_client", "manager_client", "admin_role_client"])
+def test_the_preview_is_the_email_as_it_would_go_now(
+    request, client_fixture, django_assert_max_num_queries
+) -> None:
+    client = request.getfixturevalue(client_fixture)
+    user = client.get(URL).context["user"]
+    account = AccountFactory(owner=user, name="Acme Anvils")
+    cta = CallToActionFactory(
+        account=account, title="Call Acme", due_date=timezone.localdate() - dt.timedelta(days=2)
+    )
+
+    with django_assert_max_num_queries(PREVIEW_MAX_QUERIES):
+        response = client.get(PREVIEW)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Overdue calls to action (1)" in html
+    assert f"/actions/{cta.pk}/" in html and "2 days overdue" in html
+    # Looking sends nothing and claims no day.
+    assert not Digest.objects.filter(user=user).exists()
+
+
+def test_the_preview_says_when_there_is_nothing_to_report(csm_client) -> None:
+    html = csm_client.get(PREVIEW).content.decode()
+
+    assert "nothing to report." in html
+
+
+def test_the_preview_refuses_a_user_without_a_role(client, db) -> None:
+    client.force_login(UserFactory())
+
+    assert client.get(PREVIEW).status_code == 403

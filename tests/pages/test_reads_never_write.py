@@ -114,6 +114,7 @@ GETS: dict[str, list[tuple[str, dict]]] = {
     "lists:pain_points": [("", {}), ("?owner=all&category=(none)", HTMX)],
     "lists:pain_points_csv": [("?owner=all", {}), ("?owner=all&category=(none)", {})],
     "preferences:digest": [("", {})],
+    "preferences:digest_preview": [("", {})],
     "preferences:password": [("", {})],
     "playbooks:rules": [("", {})],
     "playbooks:rule_new": [("", {}), ("?kind=no_login", {}), ("?kind=band_worse", HTMX)],

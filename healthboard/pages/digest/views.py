@@ -9,10 +9,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from healthboard.lib.roles import role_of
 from healthboard.pages.digest.forms import DigestPreferenceForm
+from scoring.digest.content import digest_preview
+from scoring.digest.send import digest_message
 from scoring.models.digest import Digest, DigestPreference
 
 PAGE = "digest/preferences.html"
@@ -20,10 +22,14 @@ PAGE = "digest/preferences.html"
 RECENT = 5
 
 
-@require_http_methods(["GET", "POST"])
-def digest_preferences(request: HttpRequest) -> HttpResponse:
+def _with_role(request: HttpRequest) -> None:
     if role_of(request.user) is None:
         raise PermissionDenied
+
+
+@require_http_methods(["GET", "POST"])
+def digest_preferences(request: HttpRequest) -> HttpResponse:
+    _with_role(request)
     preference = DigestPreference.defaults_for(request.user)
     # Before the form is bound: binding writes the submitted (maybe invalid) values into it.
     next_at = preference.next_at(timezone.now())
@@ -43,3 +49,12 @@ def digest_preferences(request: HttpRequest) -> HttpResponse:
         "recent": Digest.objects.filter(user=request.user)[:RECENT],
     }
     return render(request, PAGE, context, status=400 if form.errors else 200)
+
+
+@require_GET
+def digest_preview_page(request: HttpRequest) -> HttpResponse:
+    """The HTML e-mail the user's next digest would be if it went now, exactly as sent."""
+    _with_role(request)
+    content = digest_preview(user=request.user, now=timezone.now())
+    [(html, _mimetype)] = digest_message(user=request.user, content=content).alternatives
+    return HttpResponse(html)
