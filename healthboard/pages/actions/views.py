@@ -108,17 +108,15 @@ def _answer(
     return redirect(f"{back}#cta-{cta.pk}")
 
 
-def _errors(error: ValidationError | dict) -> dict:
-    """Field ("all" for the whole form) → its first message, from a form's errors or a
-    service's ValidationError."""
-    if isinstance(error, ValidationError):
-        if hasattr(error, "error_dict"):
-            return {
-                ("all" if name == "__all__" else name): errs[0].messages[0]
-                for name, errs in error.error_dict.items()
-            }
-        return {"all": error.messages[0]}
-    return {("all" if name == "__all__" else name): errs[0] for name, errs in error.items()}
+def _errors(error: ValidationError) -> dict:
+    """Field ("all" for the whole form) → its first message, from a form's or a service's
+    refusal."""
+    if hasattr(error, "error_dict"):
+        return {
+            ("all" if name == "__all__" else name): errs[0].messages[0]
+            for name, errs in error.error_dict.items()
+        }
+    return {"all": error.messages[0]}
 
 
 # ---------------------------------------------------------------- pages
@@ -209,44 +207,48 @@ def actions_team(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------- writes
 
 
+def _form_write(
+    request: HttpRequest, pk: int, form_class, *, opened: str, write, done, keep_open=False
+) -> HttpResponse:
+    """A card's form: checked (form, then service), written, answered. A refusal of either
+    shows at its field with the form left open; `done(cta)` words the confirmation."""
+    cta = _cta_for_write(request, pk)
+    form = form_class(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(form.errors)
+        write(cta, form.cleaned_data)
+    except ValidationError as error:
+        return _answer(request, cta, status="", errors=_errors(error), opened=opened)
+    return _answer(request, cta, status=done(cta), opened=opened if keep_open else "")
+
+
 @require_POST
 @change_permission
 @htmx.vary_on_htmx
 def cta_done(request: HttpRequest, pk: int) -> HttpResponse:
-    cta = _cta_for_write(request, pk)
-    form = DoneForm(request.POST)
-    if not form.is_valid():
-        return _answer(request, cta, status="", errors=_errors(form.errors), opened="done")
-    try:
-        services.cta_done(
-            cta=cta,
-            user=request.user,
-            outcome=form.cleaned_data["outcome"],
-            note=form.cleaned_data["note"],
-        )
-    except ValidationError as error:
-        return _answer(request, cta, status="", errors=_errors(error), opened="done")
-    return _answer(request, cta, status=f"Done: {cta.outcome.name}.")
+    return _form_write(
+        request,
+        pk,
+        DoneForm,
+        opened="done",
+        write=lambda cta, data: services.cta_done(cta=cta, user=request.user, **data),
+        done=lambda cta: f"Done: {cta.outcome.name}.",
+    )
 
 
 @require_POST
 @change_permission
 @htmx.vary_on_htmx
 def cta_snooze(request: HttpRequest, pk: int) -> HttpResponse:
-    cta = _cta_for_write(request, pk)
-    form = SnoozeForm(request.POST)
-    if not form.is_valid():
-        return _answer(request, cta, status="", errors=_errors(form.errors), opened="snooze")
-    try:
-        services.cta_snooze(
-            cta=cta,
-            user=request.user,
-            until=form.cleaned_data["until"],
-            reason=form.cleaned_data["reason"],
-        )
-    except ValidationError as error:
-        return _answer(request, cta, status="", errors=_errors(error), opened="snooze")
-    return _answer(request, cta, status=f"Snoozed until {cta.snoozed_until:%-d %B %Y}.")
+    return _form_write(
+        request,
+        pk,
+        SnoozeForm,
+        opened="snooze",
+        write=lambda cta, data: services.cta_snooze(cta=cta, user=request.user, **data),
+        done=lambda cta: f"Snoozed until {cta.snoozed_until:%-d %B %Y}.",
+    )
 
 
 @require_POST
@@ -265,15 +267,15 @@ def cta_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 @change_permission
 @htmx.vary_on_htmx
 def cta_comment(request: HttpRequest, pk: int) -> HttpResponse:
-    cta = _cta_for_write(request, pk)
-    form = CommentForm(request.POST)
-    if not form.is_valid():
-        return _answer(request, cta, status="", errors=_errors(form.errors), opened="comments")
-    try:
-        services.cta_comment_add(cta=cta, user=request.user, body=form.cleaned_data["body"])
-    except ValidationError as error:
-        return _answer(request, cta, status="", errors=_errors(error), opened="comments")
-    return _answer(request, cta, status="Comment added.", opened="comments")
+    return _form_write(
+        request,
+        pk,
+        CommentForm,
+        opened="comments",
+        write=lambda cta, data: services.cta_comment_add(cta=cta, user=request.user, **data),
+        done=lambda cta: "Comment added.",
+        keep_open=True,
+    )
 
 
 @require_POST
