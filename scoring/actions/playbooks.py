@@ -7,6 +7,7 @@ cta_create) and by the rules after a run (scoring.actions.rules, a whole batch a
 
 from __future__ import annotations
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import QuerySet
 
@@ -28,7 +29,10 @@ def playbook_steps_copy(*, ctas: QuerySet[CallToAction]) -> int:
     """Copy each CTA's playbook steps onto it, for the CTAs of `ctas` that have a playbook
     and no steps yet (a CTA that opens again is not given them twice). One INSERT … SELECT
     however many CTAs and steps; returns the number of steps written."""
-    ids_sql, params = ctas.values("id").query.sql_with_params()
+    try:
+        ids_sql, params = ctas.values("id").query.sql_with_params()
+    except EmptyResultSet:  # a queryset that cannot match (pk__in=[]): nothing to copy
+        return 0
     q = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(

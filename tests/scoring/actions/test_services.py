@@ -293,5 +293,6 @@ def test_playbook_steps_copy_is_one_statement_and_copies_once(
         written = playbook_steps_copy(ctas=ctas)
     assert written == 15
     assert playbook_steps_copy(ctas=ctas) == 0
+    assert playbook_steps_copy(ctas=CallToAction.objects.filter(pk__in=[])) == 0
     assert CtaStep.objects.count() == 15
     assert playbooks_by_stage_band()[(stage.pk, "yellow")] == (playbook.pk, playbook.name)
