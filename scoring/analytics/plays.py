@@ -9,10 +9,22 @@ such CTA.
   improve. A horizon not reached yet (no published score that day and no churn) leaves the
   case out of that horizon's count, so recent CTAs never read as failures.
 - The baseline: for each case, up to CONTROLS accounts with the same published band on the
-  same day, of the same journey stage when enough are (else any stage), that had no CTA of the
-  same rule within ±EXCLUSION_DAYS days. They are drawn set-based: one query takes up to
-  CANDIDATES accounts per (day, band), in a fixed pseudo-random order per day, and the
-  matching happens in Python. Their outcomes are read exactly as the cases' are.
+  same day that entered it as recently, and had no CTA of the same rule within
+  ±EXCLUSION_DAYS days. A CTA fires when an account *turns* yellow or red, so an account that
+  has sat in red for months is no fair comparison: it recovers less often, and against it any
+  play looks good (regression to the mean). So a case whose band RECENT_DAYS before differed
+  ("just entered") is matched with accounts that just entered the band too, a case that was
+  in the band RECENT_DAYS before with accounts that were too. No published band RECENT_DAYS
+  before (a new account, a gap) counts as just entered, for cases and candidates alike.
+  The match falls back in this order (MATCHES): band, day, recency and journey stage when
+  CONTROLS accounts share the stage; else any stage; else, for a case that just entered its
+  band and found none, accounts that entered it within WIDE_DAYS; else none — the case keeps
+  its own outcome and has no baseline (counted as such, never matched on band alone). Each
+  case's match is counted per group and shown.
+  Candidates are drawn set-based: one query takes up to CANDIDATES accounts per (day, band,
+  recency), with their bands RECENT_DAYS and WIDE_DAYS before, in a fixed pseudo-random
+  order per day, and the matching happens in Python. Their outcomes are read exactly as the
+  cases' are.
 - Each share comes with its count and a Wilson 95 % interval (metrics.proportion); a rule or
   playbook with fewer than MIN_CASES cases is listed by name as not enough data.
 
@@ -28,12 +40,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 
 from django.db import connection
+from django.db.models import DateField, OuterRef, Subquery
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from accounts.models import Account
 from scoring.analytics.metrics import proportion
 from scoring.bands import RANK, change
-from scoring.models import CallToAction, ScoreRun
+from scoring.models import CallToAction, HealthScore, ScoreRun
 
 HORIZONS = (30, 60, 90)
 READING_HORIZON = 60  # the one the plain-words reading quotes
@@ -42,6 +56,17 @@ MIN_CASES = 10
 CONTROLS = 5
 CANDIDATES = 40
 EXCLUSION_DAYS = 30
+RECENT_DAYS = 7  # "just entered its band": the band this many days before differed
+WIDE_DAYS = 30  # the widened window for a case that just entered and found no such account
+# How a case's baseline was matched, strictest first (the fallback order), and what it says.
+MATCHES = {
+    "stage": "band, day, how recently it entered the band, and journey stage",
+    "recency": "band, day and how recently it entered the band (any stage)",
+    "wide": f"band, day and entered the band within {WIDE_DAYS} days (any stage)",
+    "none": "no comparable account",
+}
+# The candidates' recency, from their bands RECENT_DAYS and WIDE_DAYS before the day.
+NEW, MONTH, OLD = "new", "month", "old"
 BATCH = 5000
 CLOSED = (CallToAction.Status.DONE, CallToAction.Status.RESOLVED)
 
@@ -56,6 +81,11 @@ class Case:
     day: dt.date
     band: str
     status: str
+    before: str | None = None  # the published band RECENT_DAYS before the opening
+
+    @property
+    def just_entered(self) -> bool:
+        return self.before != self.band
 
 
 @dataclass
@@ -70,6 +100,10 @@ class PlaysReport:
     by_rule: list[dict] = field(default_factory=list)
     by_playbook: list[dict] = field(default_factory=list)
     too_few: list[str] = field(default_factory=list)
+    recent_days: int = RECENT_DAYS
+    # Cases per kind of match (MATCHES); the same as the page lists it, with its words.
+    matched: dict[str, int] = field(default_factory=lambda: dict.fromkeys(MATCHES, 0))
+    matches: list[dict] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     status: str = "ok"
 
@@ -81,8 +115,15 @@ class PlaysReport:
 
 
 def _cases() -> list[Case]:
+    # The band RECENT_DAYS before the opening, in the same query (a correlated subquery).
+    before = HealthScore.objects.filter(
+        account_id=OuterRef("account_id"),
+        date=Cast(OuterRef("opened_on") - dt.timedelta(days=RECENT_DAYS), DateField()),
+        run__status=ScoreRun.Status.DONE,
+    ).values("band")[:1]
     rows = (
         CallToAction.objects.filter(status__in=CLOSED, band_at_open__in=list(RANK))
+        .annotate(before=Subquery(before))
         .order_by("opened_on", "pk")
         .values_list(
             "account_id",
@@ -94,6 +135,7 @@ def _cases() -> list[Case]:
             "opened_on",
             "band_at_open",
             "status",
+            "before",
         )
     )
     return [
@@ -107,6 +149,7 @@ def _cases() -> list[Case]:
             day=row[6],
             band=row[7],
             status=row[8],
+            before=row[9],
         )
         for row in rows
     ]
@@ -124,33 +167,57 @@ def _cta_days(rule_ids: set[int]) -> dict[tuple[int, int], list[dt.date]]:
 
 
 def _candidates(wanted: set[tuple[dt.date, str]]) -> dict[tuple[dt.date, str], list[tuple]]:
-    """Up to CANDIDATES (account, stage) per (day, band) with that published band that day, in
-    a pseudo-random order fixed per day (so a repeated analysis draws the same ones)."""
+    """Up to CANDIDATES (account, stage, recency) per (day, band) and recency (NEW: another
+    band or none RECENT_DAYS before; MONTH: the same band then but not WIDE_DAYS before; OLD:
+    the same band both times) with that published band that day, in a pseudo-random order
+    fixed per day (so a repeated analysis draws the same ones). Drawn per recency, so the few
+    accounts that just entered a band are not crowded out by the many that sit in it."""
     if not wanted:
         return {}
     pg = connection.vendor == "postgresql"
-    row = "(CAST(%s AS date), %s, CAST(%s AS bigint))" if pg else "(%s, %s, %s)"
+    row = (
+        "(CAST(%s AS date), %s, CAST(%s AS bigint), CAST(%s AS date), CAST(%s AS date))"
+        if pg
+        else "(%s, %s, %s, %s, %s)"
+    )
     values, params = [], []
     for day, band in sorted(wanted):
         values.append(row)
-        params += [day, band, day.toordinal()]
+        params += [
+            day,
+            band,
+            day.toordinal(),
+            day - dt.timedelta(days=RECENT_DAYS),
+            day - dt.timedelta(days=WIDE_DAYS),
+        ]
+    # A published band on an earlier day: a LEFT JOIN of a score joined to its done run.
+    earlier = (
+        "LEFT JOIN (scoring_healthscore {h} JOIN scoring_scorerun {r} ON {r}.id = {h}.run_id "
+        "AND {r}.status = %s) ON {h}.account_id = h.account_id AND {h}.date = w.{day} "
+    )
     sql = (
-        f"WITH w(day, band, salt) AS (VALUES {', '.join(values)}) "
-        "SELECT day, band, account_id, stage_id FROM ("
-        "SELECT w.day, w.band, h.account_id, a.stage_id, ROW_NUMBER() OVER ("
-        "PARTITION BY w.day, w.band ORDER BY ((h.account_id + w.salt) * 1103515245) %% 2147483648,"
-        " h.account_id) AS rn "
+        f"WITH w(day, band, salt, recent, wide) AS (VALUES {', '.join(values)}) "
+        "SELECT day, band, account_id, stage_id, recency FROM ("
+        "SELECT c.*, ROW_NUMBER() OVER (PARTITION BY day, band, recency "
+        "ORDER BY ((account_id + salt) * 1103515245) %% 2147483648, account_id) AS rn FROM ("
+        "SELECT w.day, w.band, w.salt, h.account_id, a.stage_id, CASE "
+        f"WHEN hr.band IS NULL OR hr.band <> w.band THEN '{NEW}' "
+        f"WHEN hw.band IS NULL OR hw.band <> w.band THEN '{MONTH}' ELSE '{OLD}' END AS recency "
         "FROM scoring_healthscore h JOIN w ON h.date = w.day AND h.band = w.band "
         "JOIN scoring_scorerun r ON r.id = h.run_id AND r.status = %s "
-        "JOIN accounts_account a ON a.id = h.account_id) c WHERE rn <= %s"
+        "JOIN accounts_account a ON a.id = h.account_id "
+        + earlier.format(h="hr", r="rr", day="recent")
+        + earlier.format(h="hw", r="rw", day="wide")
+        + ") c) d WHERE rn <= %s"
     )
+    done = ScoreRun.Status.DONE
     out: dict[tuple[dt.date, str], list[tuple]] = defaultdict(list)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params + [ScoreRun.Status.DONE, CANDIDATES])
-        for day, band, account, stage in cursor.fetchall():
+        cursor.execute(sql, params + [done, done, done, CANDIDATES])
+        for day, band, account, stage, recency in cursor.fetchall():
             if isinstance(day, str):  # SQLite
                 day = dt.date.fromisoformat(day)
-            out[(day, band)].append((account, stage))
+            out[(day, band)].append((account, stage, recency))
     return out
 
 
@@ -183,9 +250,10 @@ def _bands_on(pairs: Iterable[tuple[int, dt.date]]) -> dict[tuple[int, dt.date],
 
 def _controls(
     case: Case, candidates: list[tuple], cta_days: dict[tuple[int, int], list[dt.date]]
-) -> list[int]:
-    """Up to CONTROLS comparable accounts: no CTA of the case's rule within ±EXCLUSION_DAYS,
-    the same stage when enough are."""
+) -> tuple[str, list[int]]:
+    """How the case was matched (a key of MATCHES) and up to CONTROLS comparable accounts: no
+    CTA of the case's rule within ±EXCLUSION_DAYS, entered the band as recently, the same
+    stage when enough are (see the module's docstring for the fallback order)."""
     window = dt.timedelta(days=EXCLUSION_DAYS)
 
     def clean(account: int) -> bool:
@@ -195,11 +263,19 @@ def _controls(
             abs(day - case.day) <= window for day in cta_days.get((case.rule_id, account), ())
         )
 
-    eligible = [(a, s) for a, s in candidates if clean(a)]
-    same = [a for a, s in eligible if s == case.stage_id]
-    if len(same) >= CONTROLS:
-        return same[:CONTROLS]
-    return [a for a, _s in eligible][:CONTROLS]
+    eligible = [(a, s, r) for a, s, r in candidates if clean(a)]
+    # Recency only ever widens for a case that just entered: nothing is wider than "was in
+    # the band RECENT_DAYS before" without taking in accounts that just entered it.
+    windows = [("recency", (NEW,)), ("wide", (NEW, MONTH))] if case.just_entered else []
+    windows = windows or [("recency", (MONTH, OLD))]
+    for i, (level, recencies) in enumerate(windows):
+        pool = [(a, s) for a, s, r in eligible if r in recencies]
+        same = [a for a, s in pool if s == case.stage_id]
+        if i == 0 and len(same) >= CONTROLS:  # the stage is dropped before the window widens
+            return "stage", same[:CONTROLS]
+        if pool:
+            return level, [a for a, _s in pool][:CONTROLS]
+    return "none", []
 
 
 @dataclass
@@ -347,7 +423,13 @@ def plays_report(
     progress(0.2, "Drawing comparable accounts")
     cta_days = _cta_days({c.rule_id for c in cases if c.rule_id is not None})
     candidates = _candidates({(c.day, c.band) for c in cases})
-    controls = [_controls(c, candidates.get((c.day, c.band), []), cta_days) for c in cases]
+    matches = [_controls(c, candidates.get((c.day, c.band), []), cta_days) for c in cases]
+    controls = [chosen for _level, chosen in matches]
+    for level, _chosen in matches:
+        report.matched[level] += 1
+    report.matches = [
+        {"key": key, "label": label, "cases": report.matched[key]} for key, label in MATCHES.items()
+    ]
 
     progress(0.5, "Reading the bands after each CTA")
     offsets = [dt.timedelta(days=k) for k in HORIZONS]
@@ -366,19 +448,22 @@ def plays_report(
     )
 
     progress(0.8, "Comparing")
-    groups: dict[tuple[str, str], tuple[list[Case], Tally, Tally]] = {}
-    for c, chosen in zip(cases, controls, strict=True):
+    groups: dict[tuple[str, str], tuple[list[Case], Tally, Tally, dict[str, int]]] = {}
+    for c, (level, chosen) in zip(cases, matches, strict=True):
         own = _outcome(c.account_id, c.day, c.band, bands, churn_dates, as_of)
         theirs = [_outcome(a, c.day, c.band, bands, churn_dates, as_of) for a in chosen]
         keys = [("rule", c.rule)] + ([("playbook", c.playbook)] if c.playbook else [])
         for key in keys:
-            members, tally, base = groups.setdefault(key, ([], Tally(), Tally()))
+            members, tally, base, matched = groups.setdefault(
+                key, ([], Tally(), Tally(), dict.fromkeys(MATCHES, 0))
+            )
             members.append(c)
+            matched[level] += 1
             tally.add(own)
             for outcome in theirs:
                 base.add(outcome)
 
-    for (kind, name), (members, tally, base) in sorted(groups.items()):
+    for (kind, name), (members, tally, base, matched) in sorted(groups.items()):
         if len(members) < MIN_CASES:
             what = "Rule" if kind == "rule" else "Playbook"
             report.too_few.append(
@@ -386,6 +471,7 @@ def plays_report(
             )
             continue
         row = _group_row(kind, name, members, tally, base)
+        row["matched"] = matched
         (report.by_rule if kind == "rule" else report.by_playbook).append(row)
     for rows in (report.by_rule, report.by_playbook):
         rows.sort(key=lambda r: (-r["cases"], r["name"]))

@@ -50,6 +50,14 @@ def closed(account, rule, *, day=DAY, band="red", status="done", playbook=None):
     )
 
 
+def case_of(rule, bands: dict[int, str]):
+    """An account with that band history and a closed CTA of the rule opened on DAY."""
+    account = AccountFactory()
+    history(account, bands)
+    closed(account, rule, band=bands[0])
+    return account
+
+
 @pytest.fixture
 def last_run(db):
     # The last published day: every horizon of DAY has been reached.
@@ -84,12 +92,14 @@ def test_improved_at_each_horizon_and_churn_against_the_matched_baseline(
     improved = {k: v["cta"] for k, v in row["improved"].items()}
     assert improved["30"]["k"] == 0 and improved["60"]["k"] >= 1 and improved["90"]["k"] >= 1
     # Its baseline: "better" and "gone" only (not the yellow one, not the treated one).
-    day_one = plays._controls(
+    level, day_one = plays._controls(
         plays._cases()[0],
         plays._candidates({(DAY, "red")})[(DAY, "red")],
         plays._cta_days({rule.pk}),
     )
     assert sorted(day_one) == sorted([better.pk, gone.pk])
+    # None was scored 7 days before, so all "just entered" red; too few share the stage.
+    assert level == "recency"
     assert report.as_of == LAST.isoformat()
 
 
@@ -176,3 +186,82 @@ def test_the_queries_do_not_grow_with_the_cases(
     with django_assert_max_num_queries(6):
         report = plays_report()
     assert report.cases == 12
+
+
+def test_freshly_red_cases_are_matched_with_freshly_red_accounts_not_long_red_ones(
+    last_run, monkeypatch
+) -> None:
+    """Long-red accounts rarely recover; accounts that just turned red often bounce back by
+    themselves. Matched on band alone, the play would look far better than it is."""
+    monkeypatch.setattr(plays, "MIN_CASES", 1)
+    rule = ActionRule.objects.get(name="Turned unhealthy")
+    for i in range(3):  # just turned red, got the CTA; two of three recover
+        case_of(rule, {-7: "green", 0: "red", 60: "yellow" if i < 2 else "red"})
+    fresh = []
+    for i in range(3):  # just turned red too, no CTA; two of three recover as well
+        account = AccountFactory()
+        history(account, {-7: "yellow", 0: "red", 60: "yellow" if i < 2 else "red"})
+        fresh.append(account.pk)
+    long_red = []
+    for _ in range(6):  # red for over a month, and red still
+        account = AccountFactory()
+        history(account, {-30: "red", -7: "red", 0: "red", 60: "red"})
+        long_red.append(account.pk)
+
+    report = plays_report()
+
+    (row,) = report.by_rule
+    shares = row["improved"]["60"]
+    assert (shares["cta"]["k"], shares["cta"]["n"]) == (2, 3)
+    # Each case's baseline is the three freshly-red accounts: 2 of 3 recovered, as the cases.
+    assert (shares["baseline"]["k"], shares["baseline"]["n"]) == (6, 9)
+    assert row["matched"] == {"stage": 0, "recency": 3, "wide": 0, "none": 0}
+    assert report.matched == row["matched"]
+    # A draw on band and day alone would have mostly taken long-red accounts (0 of 6 recover).
+    pool = plays._candidates({(DAY, "red")})[(DAY, "red")]
+    recency = {account: r for account, _stage, r in pool}
+    assert {recency[a] for a in long_red} == {plays.OLD}
+    assert {recency[a] for a in fresh} == {plays.NEW}
+    level, chosen = plays._controls(plays._cases()[0], pool, plays._cta_days({rule.pk}))
+    assert level == "recency" and sorted(chosen) == sorted(fresh)
+
+
+def test_a_case_long_in_its_band_is_matched_with_accounts_long_in_it(last_run, monkeypatch) -> None:
+    monkeypatch.setattr(plays, "MIN_CASES", 1)
+    rule = ActionRule.objects.get(name="Score fell 15 points in a week")
+    case_of(rule, {-30: "red", -7: "red", 0: "red"})
+    settled = AccountFactory()
+    history(settled, {-7: "red", 0: "red"})  # red a week before: "in the band for > 7 days"
+    history(AccountFactory(), {-7: "yellow", 0: "red"})  # just turned red: not comparable
+
+    ((level, chosen),) = [
+        plays._controls(c, plays._candidates({(DAY, "red")})[(DAY, "red")], {})
+        for c in plays._cases()
+    ]
+    assert level == "recency" and chosen == [settled.pk]
+
+
+def test_the_window_widens_before_a_case_goes_unmatched_and_unmatched_ones_are_counted(
+    last_run, monkeypatch
+) -> None:
+    monkeypatch.setattr(plays, "MIN_CASES", 1)
+    rule = ActionRule.objects.get(name="Turned unhealthy")
+    case_of(rule, {-7: "yellow", 0: "red"})
+    # Red for 20 days: entered within 30 days, not within 7 — the widened window takes it.
+    month = AccountFactory()
+    history(month, {-30: "yellow", -7: "red", 0: "red"})
+    # A later case, freshly red among long-red accounts only: no comparable account.
+    later = DAY + dt.timedelta(days=100)
+    alone = AccountFactory()
+    scored(alone, later - dt.timedelta(days=7), "green")
+    scored(alone, later, "red")
+    closed(alone, rule, day=later)
+    for offset in (-30, -7, 0):
+        scored(month, later + dt.timedelta(days=offset), "red")
+
+    report = plays_report()
+
+    assert report.matched == {"stage": 0, "recency": 0, "wide": 1, "none": 1}
+    (row,) = report.by_rule
+    assert row["controls"] == 1  # the widened match only; the unmatched case adds none
+    assert row["cases"] == 2
