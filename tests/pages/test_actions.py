@@ -227,8 +227,27 @@ def test_marking_done_in_place_updates_the_card_and_the_nav_count(
     assert "Done: Back on track." in html
     assert 'id="nav-actions-count" class="nav-count" hx-swap-oob="true"' in html
     assert nav_count(html + "</a>") == "1"
+    # The inbox's tabs hear of it and fetch their counts again.
+    assert response["HX-Trigger"] == "ctas-changed"
     cta.refresh_from_db()
     assert (cta.status, cta.outcome, cta.outcome_note) == (Status.DONE, outcome, "Sorted")
+
+
+def test_the_tabs_alone_fetch_their_counts(
+    csm_client, csm_user, outcome, django_assert_max_num_queries
+) -> None:
+    mine(csm_user)
+    mine(csm_user, status=Status.DONE, outcome=outcome, closed_at=timezone.now())
+    with django_assert_max_num_queries(6):
+        response = csm_client.get(
+            reverse("actions:inbox") + "?tab=done", HTTP_HX_TARGET="actions-tabs", **HX
+        )
+    html = response.content.decode()
+    assert html.lstrip().startswith('<nav id="actions-tabs"')
+    assert 'hx-trigger="ctas-changed from:body"' in html and 'hx-get="/actions/?tab=done"' in html
+    assert 'Due now <span class="tab-count">1</span>' in html
+    assert 'Done recently <span class="tab-count">1</span>' in html
+    assert "<article" not in html
 
 
 def test_done_needs_an_outcome(csm_client, csm_user) -> None:

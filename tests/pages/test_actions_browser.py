@@ -64,6 +64,8 @@ def test_a_csm_works_a_call_to_action_in_place(live_server, page: Page, password
 
     expect(card).to_contain_text("Done: Back on track.")
     expect(count).to_have_text(re.compile(r"^\D*1\D*$"))
+    expect(page.locator("#actions-tabs")).to_contain_text("Due now 1")
+    expect(page.locator("#actions-tabs")).to_contain_text("Done recently 1")
     assert page.evaluate("window.__noReload") is True
     urgent.refresh_from_db()
     assert (urgent.status, urgent.outcome.name, urgent.outcome_note) == (

@@ -39,6 +39,9 @@ from scoring.models.actions import CallToAction, CtaStep
 INBOX = "actions/inbox.html"
 CARD = "actions/card.html"
 CTA_PAGE = "actions/cta.html"
+# The inbox's tabs: a write on a card sends "ctas-changed", and they fetch their counts again.
+TABS_ID = "actions-tabs"
+CHANGED = "ctas-changed"
 
 read_permission = permission_required("scoring.view_calltoaction")
 change_permission = permission_required("scoring.change_calltoaction")
@@ -97,7 +100,10 @@ def _answer(
         context = _card_context(
             request, selectors.cta_card(pk=cta.pk), status=status, errors=errors, **extra
         )
-        return htmx.render(request, CARD, context, partial="card-updated")
+        response = htmx.render(request, CARD, context, partial="card-updated")
+        if not errors:
+            response["HX-Trigger"] = CHANGED
+        return response
     if errors:
         context = _card_context(
             request, selectors.cta_card(pk=cta.pk), status=status, errors=errors, **extra
@@ -122,6 +128,23 @@ def _errors(error: ValidationError) -> dict:
 # ---------------------------------------------------------------- pages
 
 
+def _tabs(counts: dict[str, int], *, owner, tab: str) -> dict:
+    """The tab links with their counts, and the current tab's URL (where the tabs fetch their
+    counts again); `owner` None for the user's own inbox."""
+    base = reverse("actions:inbox") + (f"?owner={owner.pk}&" if owner else "?")
+    tabs = [
+        {
+            "key": key,
+            "label": label,
+            "n": counts[key],
+            "url": f"{base}tab={key}",
+            "current": key == tab,
+        }
+        for key, label in selectors.TABS.items()
+    ]
+    return {"tabs": tabs, "tabs_url": f"{base}tab={tab}"}
+
+
 def _inbox_owner(request: HttpRequest):
     """Whose inbox: the user's own; Managers and Admins may open anyone's (?owner=)."""
     raw = request.GET.get("owner", "")
@@ -138,29 +161,23 @@ def _inbox_owner(request: HttpRequest):
 @read_permission
 @htmx.vary_on_htmx
 def actions_inbox(request: HttpRequest) -> HttpResponse:
-    """The inbox: tabs due now / snoozed / done recently (HTMX swaps the list)."""
+    """The inbox: tabs due now / snoozed / done recently (HTMX swaps the list; after a write
+    on a card the tabs alone ask for their counts again: HX-Target "actions-tabs")."""
     today = timezone.localdate()
     owner = _inbox_owner(request)
     tab = inbox_tab(request.GET.get("tab"))
+    own = owner.pk == request.user.pk
+    if htmx.is_fragment(request) and request.htmx.target == TABS_ID:
+        counts = selectors.tab_counts(owner_id=owner.pk, today=today)
+        context = {"tab": tab, **_tabs(counts, owner=None if own else owner, tab=tab)}
+        return htmx.render(request, INBOX, context, partial="tabs")
     inbox = selectors.inbox_ctas(owner_id=owner.pk, tab=tab, today=today)
     _decorate(inbox.ctas, user=request.user, today=today)
-    own = owner.pk == request.user.pk
-    base = reverse("actions:inbox")
-    owner_param = "" if own else f"owner={owner.pk}&"
     team = request.user.has_perm("accounts.view_team")
     context = {
         "inbox": inbox,
         "tab": tab,
-        "tabs": [
-            {
-                "key": key,
-                "label": label,
-                "n": inbox.counts[key],
-                "url": f"{base}?{owner_param}tab={key}",
-                "current": key == tab,
-            }
-            for key, label in selectors.TABS.items()
-        ],
+        **_tabs(inbox.counts, owner=None if own else owner, tab=tab),
         "owner": owner,
         "owner_name": user_label(owner),
         "own": own,
