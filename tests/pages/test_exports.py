@@ -362,6 +362,7 @@ def demo(db, time_machine):
     time_machine.move_to(NOW, tick=True)
     call_command(
         "seed_demo",
+        force=True,  # the test database: DEBUG is off under pytest
         accounts=50,
         days=90,
         seed=5,

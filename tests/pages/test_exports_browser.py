@@ -133,6 +133,7 @@ def test_an_admin_exports_the_movers_of_an_unsaved_draft(live_server, page: Page
     today = timezone.localdate()
     call_command(
         "seed_demo",
+        force=True,  # the test database: DEBUG is off under pytest
         accounts=40,
         days=60,
         seed=7,

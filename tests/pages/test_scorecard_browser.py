@@ -24,6 +24,7 @@ def demo(transactional_db):
     with open("/dev/null", "w") as quiet:
         call_command(
             "seed_demo",
+            force=True,  # the test database: DEBUG is off under pytest
             accounts=60,
             days=120,
             seed=3,

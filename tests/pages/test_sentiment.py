@@ -23,6 +23,13 @@ MAX_QUERIES = 16
 
 
 @pytest.fixture(autouse=True)
+def sessions_outlive_the_days_travelled(settings):
+    """These tests move the clock days ahead between requests of the same logged-in users;
+    with the 8-hour idle timeout they would be logged out (tests/auth/test_sessions.py)."""
+    settings.SESSION_COOKIE_AGE = 30 * 24 * 60 * 60
+
+
+@pytest.fixture(autouse=True)
 def clock(time_machine):
     time_machine.move_to(NOW, tick=False)
     return time_machine

@@ -48,6 +48,7 @@ def demo(db, today):
     """A small demo portfolio with four months of signals, scored today."""
     call_command(
         "seed_demo",
+        force=True,  # the test database: DEBUG is off under pytest
         accounts=60,
         days=120,
         seed=3,
