@@ -88,7 +88,7 @@ def test_managers_read_the_figures_and_their_words(
     assert "Rule “Turned at risk”: 1 closed CTA" in text
     assert "5 closed calls to action: 4 done, 1 resolved by themselves" in text
     # What the baseline was matched on, and the CTA that found no comparable account.
-    assert "that entered it as recently — within the 7 days before, or longer ago" in text
+    assert "entered it as recently: within the 7 days before when the CTA's account did" in text
     assert "Matched on band, day and how recently it entered the band (any stage) 4 CTAs" in text
     assert "No comparable account 1 CTA" in text
     assert "Refresh" not in text
