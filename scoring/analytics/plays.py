@@ -11,16 +11,18 @@ such CTA.
 - The baseline: for each case, up to CONTROLS accounts with the same published band on the
   same day that entered it as recently, and had no CTA of the same rule within
   ±EXCLUSION_DAYS days. A CTA fires when an account *turns* yellow or red, so an account that
-  has sat in red for months is no fair comparison: it recovers less often, and against it any
-  play looks good (regression to the mean). So a case whose band RECENT_DAYS before differed
-  ("just entered") is matched with accounts that just entered the band too, a case that was
-  in the band RECENT_DAYS before with accounts that were too. No published band RECENT_DAYS
-  before (a new account, a gap) counts as just entered, for cases and candidates alike.
-  The match falls back in this order (MATCHES): band, day, recency and journey stage when
+  has sat in red for months is no fair comparison: it tends to recover less often, and against
+  it any play looks good (regression to the mean). So a case whose band RECENT_DAYS before
+  differed ("just entered") is matched with accounts that just entered the band from that same band
+  (yellow → red with yellow → red, not green → red), a case that was in the band
+  RECENT_DAYS before with accounts that were too: the band that day and RECENT_DAYS before
+  are both matched. No published band RECENT_DAYS before (a new account, a gap) reads as
+  "no data" then, for cases and candidates alike.
+  The match falls back in this order (MATCHES): both bands and the journey stage when
   CONTROLS accounts share the stage; else any stage; else, for a case that just entered its
-  band and found none, accounts that entered it within WIDE_DAYS; else none — the case keeps
-  its own outcome and has no baseline (counted as such, never matched on band alone). Each
-  case's match is counted per group and shown.
+  band and found none, accounts that entered it (from any band) within WIDE_DAYS; else none:
+  the case keeps its own outcome and has no baseline (counted as such, never matched on band
+  alone). Each case's match is counted per group and shown.
   Candidates are drawn set-based: one query takes up to CANDIDATES accounts per (day, band,
   recency), with their bands RECENT_DAYS and WIDE_DAYS before, in a fixed pseudo-random
   order per day, and the matching happens in Python. Their outcomes are read exactly as the
@@ -46,7 +48,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from scoring.analytics.metrics import proportion
-from scoring.bands import RANK, change
+from scoring.bands import RANK, Band, change
 from scoring.models import CallToAction, HealthScore, ScoreRun
 
 HORIZONS = (30, 60, 90)
@@ -60,9 +62,9 @@ RECENT_DAYS = 7  # "just entered its band": the band this many days before diffe
 WIDE_DAYS = 30  # the widened window for a case that just entered and found no such account
 # How a case's baseline was matched, strictest first (the fallback order), and what it says.
 MATCHES = {
-    "stage": "band, day, how recently it entered the band, and journey stage",
-    "recency": "band, day and how recently it entered the band (any stage)",
-    "wide": f"band, day and entered the band within {WIDE_DAYS} days (any stage)",
+    "stage": f"the band that day and {RECENT_DAYS} days before, and journey stage",
+    "recency": f"the band that day and {RECENT_DAYS} days before (any stage)",
+    "wide": f"the band that day, entered within {WIDE_DAYS} days (any stage)",
     "none": "no comparable account",
 }
 # The candidates' recency, from their bands RECENT_DAYS and WIDE_DAYS before the day.
@@ -167,11 +169,13 @@ def _cta_days(rule_ids: set[int]) -> dict[tuple[int, int], list[dt.date]]:
 
 
 def _candidates(wanted: set[tuple[dt.date, str]]) -> dict[tuple[dt.date, str], list[tuple]]:
-    """Up to CANDIDATES (account, stage, recency) per (day, band) and recency (NEW: another
-    band or none RECENT_DAYS before; MONTH: the same band then but not WIDE_DAYS before; OLD:
-    the same band both times) with that published band that day, in a pseudo-random order
-    fixed per day (so a repeated analysis draws the same ones). Drawn per recency, so the few
-    accounts that just entered a band are not crowded out by the many that sit in it."""
+    """Up to CANDIDATES (account, stage, recency) per (day, band) and recency ("new:<band>":
+    that other band or none RECENT_DAYS before, so one that turned red from yellow is not
+    taken for one that turned red from green; MONTH: the same band then but not WIDE_DAYS
+    before; OLD: the same band both times) with that published band that day, in a
+    pseudo-random order fixed per day (so a repeated analysis draws the same ones). Drawn per
+    recency, so the few accounts that just entered a band are not crowded out by the many that
+    sit in it."""
     if not wanted:
         return {}
     pg = connection.vendor == "postgresql"
@@ -201,7 +205,7 @@ def _candidates(wanted: set[tuple[dt.date, str]]) -> dict[tuple[dt.date, str], l
         "SELECT c.*, ROW_NUMBER() OVER (PARTITION BY day, band, recency "
         "ORDER BY ((account_id + salt) * 1103515245) %% 2147483648, account_id) AS rn FROM ("
         "SELECT w.day, w.band, w.salt, h.account_id, a.stage_id, CASE "
-        f"WHEN hr.band IS NULL OR hr.band <> w.band THEN '{NEW}' "
+        f"WHEN COALESCE(hr.band, %s) <> w.band THEN '{NEW}:' || COALESCE(hr.band, %s) "
         f"WHEN hw.band IS NULL OR hw.band <> w.band THEN '{MONTH}' ELSE '{OLD}' END AS recency "
         "FROM scoring_healthscore h JOIN w ON h.date = w.day AND h.band = w.band "
         "JOIN scoring_scorerun r ON r.id = h.run_id AND r.status = %s "
@@ -213,7 +217,8 @@ def _candidates(wanted: set[tuple[dt.date, str]]) -> dict[tuple[dt.date, str], l
     done = ScoreRun.Status.DONE
     out: dict[tuple[dt.date, str], list[tuple]] = defaultdict(list)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params + [done, done, done, CANDIDATES])
+        none = Band.NO_DATA.value
+        cursor.execute(sql, params + [none, none, done, done, done, CANDIDATES])
         for day, band, account, stage, recency in cursor.fetchall():
             if isinstance(day, str):  # SQLite
                 day = dt.date.fromisoformat(day)
@@ -266,8 +271,11 @@ def _controls(
     eligible = [(a, s, r) for a, s, r in candidates if clean(a)]
     # Recency only ever widens for a case that just entered: nothing is wider than "was in
     # the band RECENT_DAYS before" without taking in accounts that just entered it.
-    windows = [("recency", (NEW,)), ("wide", (NEW, MONTH))] if case.just_entered else []
-    windows = windows or [("recency", (MONTH, OLD))]
+    if case.just_entered:  # from the same band first, then from any within WIDE_DAYS
+        came_from = f"{NEW}:{case.before or Band.NO_DATA.value}"
+        windows = [("recency", {came_from}), ("wide", {r for _a, _s, r in eligible} - {OLD})]
+    else:
+        windows = [("recency", {MONTH, OLD})]
     for i, (level, recencies) in enumerate(windows):
         pool = [(a, s) for a, s, r in eligible if r in recencies]
         same = [a for a, s in pool if s == case.stage_id]

@@ -88,8 +88,8 @@ def test_managers_read_the_figures_and_their_words(
     assert "Rule “Turned at risk”: 1 closed CTA" in text
     assert "5 closed calls to action: 4 done, 1 resolved by themselves" in text
     # What the baseline was matched on, and the CTA that found no comparable account.
-    assert "entered it as recently: within the 7 days before when the CTA's account did" in text
-    assert "Matched on band, day and how recently it entered the band (any stage) 4 CTAs" in text
+    assert "and in the same band 7 days before as the CTA's account" in text
+    assert "Matched on the band that day and 7 days before (any stage) 4 CTAs" in text
     assert "No comparable account 1 CTA" in text
     assert "Refresh" not in text
 

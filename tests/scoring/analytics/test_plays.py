@@ -198,10 +198,15 @@ def test_freshly_red_cases_are_matched_with_freshly_red_accounts_not_long_red_on
     for i in range(3):  # just turned red, got the CTA; two of three recover
         case_of(rule, {-7: "green", 0: "red", 60: "yellow" if i < 2 else "red"})
     fresh = []
-    for i in range(3):  # just turned red too, no CTA; two of three recover as well
+    for i in range(3):  # just turned red from green too, no CTA; two of three recover as well
         account = AccountFactory()
-        history(account, {-7: "yellow", 0: "red", 60: "yellow" if i < 2 else "red"})
+        history(account, {-7: "green", 0: "red", 60: "yellow" if i < 2 else "red"})
         fresh.append(account.pk)
+    from_yellow = []
+    for _ in range(2):  # just turned red, but from yellow: a smaller fall, not the same story
+        account = AccountFactory()
+        history(account, {-7: "yellow", 0: "red", 60: "yellow"})
+        from_yellow.append(account.pk)
     long_red = []
     for _ in range(6):  # red for over a month, and red still
         account = AccountFactory()
@@ -221,7 +226,8 @@ def test_freshly_red_cases_are_matched_with_freshly_red_accounts_not_long_red_on
     pool = plays._candidates({(DAY, "red")})[(DAY, "red")]
     recency = {account: r for account, _stage, r in pool}
     assert {recency[a] for a in long_red} == {plays.OLD}
-    assert {recency[a] for a in fresh} == {plays.NEW}
+    assert {recency[a] for a in fresh} == {"new:green"}
+    assert {recency[a] for a in from_yellow} == {"new:yellow"}
     level, chosen = plays._controls(plays._cases()[0], pool, plays._cta_days({rule.pk}))
     assert level == "recency" and sorted(chosen) == sorted(fresh)
 
