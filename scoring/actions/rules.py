@@ -74,7 +74,7 @@ def rule_hits(
     """The accounts the rule holds for on the published run of `as_of` (default: the newest),
     with the evidence; `fires` tells the ones it opens or updates a CTA for. Three queries."""
     run = _published(as_of)
-    if run is None:
+    if run is None or (account_ids is not None and not account_ids):
         return []
     scope = _scope(run, account_ids)
     scope.rule_id = rule.pk
@@ -99,6 +99,8 @@ def rules_apply(*, as_of: dt.date, account_ids: Sequence[int] | None = None) -> 
     a second evaluation of the same date adds nothing and counts nothing twice. Returns the
     counts (rules, opened, updated, closed, cooling). About 10 queries plus one per rule."""
     summary = Summary()
+    if account_ids is not None and not account_ids:
+        return summary.as_dict()  # a re-score of no accounts: nothing to look at
     run = ScoreRun.objects.filter(status=ScoreRun.Status.DONE, date=as_of).first()
     if run is None:
         logger.info("No published run for %s: no rules evaluated", as_of)

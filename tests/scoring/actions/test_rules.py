@@ -75,6 +75,15 @@ def test_a_firing_rule_opens_one_cta_with_the_evidence_and_the_playbook(renewal_
     assert list(cta.steps.values_list("text", flat=True)) == ["Call them", "Agree a plan"]
 
 
+def test_a_re_score_of_no_accounts_evaluates_nothing(renewal_rule):
+    at_risk(35.0)
+
+    summary = rules_apply(as_of=TODAY, account_ids=[])
+
+    assert summary["opened"] == summary["closed"] == 0
+    assert not CallToAction.objects.exists()
+
+
 def test_the_playbook_is_copied_so_later_edits_do_not_rewrite_the_cta(renewal_rule):
     account = at_risk(35.0)
     step = PlaybookStepFactory(playbook=fresh_playbook(account, "Rescue"))
