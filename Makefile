@@ -3,6 +3,7 @@
 #   make run     install, migrate, seed the demo once, serve on http://127.0.0.1:8000
 #   make test    install, run the whole test suite
 #   make bench   benchmarks on PostgreSQL: scoring, pages, preview, imports
+#   make loadtest  locust against gunicorn on 127.0.0.1 at BENCH_ACCOUNTS accounts (2 minutes)
 #   make lint    ruff check + ruff format --check + import-linter's layers (make fmt: fix what ruff can)
 
 SHELL := bash
@@ -37,12 +38,13 @@ BENCH_ACCOUNTS ?= 100000
 BENCH_SIGNALS ?= 100
 BENCH_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/healthboard_bench)
 
-.PHONY: help install run migrate demo test bench lint fmt clean
+.PHONY: help install run migrate demo test bench loadtest lint fmt clean
 
 help:
 	@echo "make run    serve the demo on http://$(RUN_ADDR) (Celery worker + beat when Redis answers)"
 	@echo "make test   run the test suite"
 	@echo "make bench  scoring benchmark on PostgreSQL ($(BENCH_ACCOUNTS) accounts x $(BENCH_SIGNALS) signals)"
+	@echo "make loadtest  $(LOADTEST_USERS) users for $(LOADTEST_TIME) against gunicorn ($(BENCH_ACCOUNTS) accounts)"
 	@echo "make lint   ruff check + ruff format --check + the import layers (make fmt to fix)"
 
 # ---------------------------------------------------------------- environment
@@ -132,6 +134,24 @@ bench: $(INSTALLED)
 		--rows $(BENCH_IMPORT_ROWS) --accounts $(BENCH_IMPORT_ACCOUNTS) --json
 	DATABASE_URL="$(BENCH_PG)/healthboard_importbench" $(PY) manage.py bench_api \
 		--batches $(BENCH_API_BATCHES) --accounts $(BENCH_IMPORT_ACCOUNTS) --json
+
+# ---------------------------------------------------------------- load test
+
+# locust, headless, against gunicorn on 127.0.0.1 (production settings but plain HTTP) over the
+# pages benchmark's accounts with LOADTEST_DAYS days of scores, built in their own database
+# when missing: CSMs browse, filter and open accounts, a manager reads the weekly review, API
+# clients post signals. Stops after LOADTEST_TIME; prints p50/p95/p99 per page, requests/s
+# and the errors (any error fails the target). See scripts/loadtest.sh for the other knobs.
+LOADTEST_USERS ?= 50
+LOADTEST_TIME ?= 2m
+LOADTEST_SPAWN_RATE ?= 5
+LOADTEST_DAYS ?= 30
+LOADTEST_DATABASE_URL ?= $(BENCH_PG)/healthboard_loadtest
+
+loadtest: $(INSTALLED)
+	DATABASE_URL="$(LOADTEST_DATABASE_URL)" PY=$(PY) LOADTEST_USERS=$(LOADTEST_USERS) \
+		LOADTEST_TIME=$(LOADTEST_TIME) LOADTEST_SPAWN_RATE=$(LOADTEST_SPAWN_RATE) \
+		LOADTEST_ACCOUNTS=$(BENCH_ACCOUNTS) LOADTEST_DAYS=$(LOADTEST_DAYS) scripts/loadtest.sh
 
 # ---------------------------------------------------------------- lint
 
