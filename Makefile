@@ -144,7 +144,7 @@ bench: $(INSTALLED)
 # and the errors (any error fails the target). See scripts/loadtest.sh for the other knobs.
 LOADTEST_USERS ?= 50
 LOADTEST_TIME ?= 2m
-LOADTEST_SPAWN_RATE ?= 5
+LOADTEST_SPAWN_RATE ?= 2
 LOADTEST_DAYS ?= 30
 LOADTEST_DATABASE_URL ?= $(BENCH_PG)/healthboard_loadtest
 
