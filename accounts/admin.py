@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from accounts.models import (
     Account,
+    AuditEvent,
     ImportJob,
     JourneyStage,
     Metric,
@@ -120,4 +121,24 @@ class ImportJobAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only, even for superusers: the log is evidence."""
+
+    list_display = ["at", "type", "actor_label", "ip", "object_type", "object_label", "message"]
+    list_filter = ["type"]
+    search_fields = ["actor_label", "object_label", "message"]
+    date_hierarchy = "at"
+    list_select_related = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

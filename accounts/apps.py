@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Customer accounts"
 
     def ready(self) -> None:
-        from accounts import receivers  # noqa: F401  (connects the delete receivers)
+        from accounts import audit_receivers, receivers  # noqa: F401  (connects them)

@@ -443,3 +443,67 @@ class Sentiment(models.Model):
     def last_day(self) -> dt.date:
         """The last day it counts (or counted) unless ended sooner."""
         return self.expires_on - dt.timedelta(days=1)
+
+
+class AuditEvent(models.Model):
+    """One security-relevant event: a sign-in (or a refused one), a lockout, a user's or a
+    role's change, an account edit, an import, an export, an API token's use. Kept, never
+    edited: `save()` refuses to update a stored row, and the admin offers no change.
+
+    Who did it is kept twice: the user (for filtering, gone if the user is deleted) and their
+    username at the time (`actor_label`), so the log still reads right afterwards. What was
+    changed field by field stays where it already lives (FieldChange, ScorecardChange): an
+    event points at the object and names the fields."""
+
+    class Type(models.TextChoices):
+        LOGIN = "login", "Signed in"
+        LOGIN_FAILED = "login_failed", "Sign-in refused"
+        LOGOUT = "logout", "Signed out"
+        LOCKED_OUT = "locked_out", "Locked out"
+        USER_CREATED = "user_created", "User created"
+        USER_CHANGED = "user_changed", "User changed"
+        ROLE_CHANGED = "role_changed", "Role changed"
+        ACCOUNT_CREATED = "account_created", "Account created"
+        ACCOUNT_CHANGED = "account_changed", "Account changed"
+        IMPORT_COMMITTED = "import_committed", "Import started"
+        IMPORT_FINISHED = "import_finished", "Import finished"
+        EXPORT = "export", "CSV exported"
+        TOKEN_CREATED = "token_created", "API token created"
+        TOKEN_REVOKED = "token_revoked", "API token revoked"
+        TOKEN_USED = "token_used", "API token used"
+
+    at = models.DateTimeField(default=timezone.now)
+    type = models.CharField(max_length=20, choices=Type.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_label = models.CharField(max_length=150, blank=True, help_text="Username then.")
+    ip = models.GenericIPAddressField("IP address", null=True, blank=True)
+    object_type = models.CharField(max_length=40, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_label = models.CharField(max_length=200, blank=True)
+    message = models.CharField(max_length=300, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["-at", "-id"], name="auditevent_recent"),
+            models.Index(fields=["type", "-at"], name="auditevent_type"),
+            models.Index(fields=["actor", "-at"], name="auditevent_actor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_type_display()} {self.actor_label}".strip()
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None or not self._state.adding:
+            raise ValueError("Audit events are kept as recorded: they cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Audit events are kept as recorded: they cannot be deleted.")

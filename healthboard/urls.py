@@ -20,5 +20,6 @@ urlpatterns = [
     path("preferences/", include(pages.preferences_urls)),
     path("playbooks/", include(pages.playbooks_urls)),
     path("actions/", include(pages.actions_urls)),
+    path("audit/", include(pages.audit_urls)),
     path("api/v1/", api.urls),
 ]

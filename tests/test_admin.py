@@ -111,3 +111,37 @@ def test_an_admin_cannot_touch_a_superuser_or_the_groups_permissions(
     assert staff_admin_client.post(group, {"name": "CSM", "permissions": []}).status_code == 403
     root.refresh_from_db()
     assert root.is_active
+
+
+def test_a_role_change_and_a_deactivation_are_in_the_audit_log(
+    staff_admin_client, admin_role_user, csm_user
+):
+    from django.contrib.auth.models import Group
+
+    from accounts.models import AuditEvent
+
+    manager = Group.objects.get(name="Manager")
+    staff_admin_client.post(
+        _change(csm_user),
+        _posted(csm_user, groups=[str(manager.pk)], is_active=""),
+        REMOTE_ADDR="10.0.0.9",
+    )
+
+    role = AuditEvent.objects.get(type=AuditEvent.Type.ROLE_CHANGED)
+    assert (role.actor, role.ip, role.object_id) == (admin_role_user, "10.0.0.9", str(csm_user.pk))
+    assert role.details == {"before": ["CSM"], "after": ["Manager"]}
+    changed = AuditEvent.objects.get(type=AuditEvent.Type.USER_CHANGED)
+    assert changed.details["is_active"] is False and "is_active" in changed.details["fields"]
+
+
+def test_nobody_edits_the_audit_log_in_the_admin(superuser_client):
+    from accounts.models import AuditEvent
+
+    event = AuditEvent.objects.create(type=AuditEvent.Type.LOGIN, actor_label="casey")
+    change = reverse("admin:accounts_auditevent_change", args=[event.pk])
+
+    assert superuser_client.get(reverse("admin:accounts_auditevent_add")).status_code == 403
+    assert superuser_client.post(change, {"message": "x"}).status_code == 403
+    delete = reverse("admin:accounts_auditevent_delete", args=[event.pk])
+    assert superuser_client.post(delete, {"post": "yes"}).status_code == 403
+    assert AuditEvent.objects.get(pk=event.pk).message == ""

@@ -208,9 +208,9 @@ def staff_admin_client(db, client):
         # Action lists
         ("csm_client", 7),
         ("manager_client", 9),  # … Weekly review, Analytics
-        # … Scorecards, Imports, Catalogue, Playbooks & rules, API tokens
-        ("admin_role_client", 14),
-        ("staff_admin_client", 15),  # … Django admin
+        # … Scorecards, Imports, Catalogue, Playbooks & rules, API tokens, Audit log
+        ("admin_role_client", 15),
+        ("staff_admin_client", 16),  # … Django admin
     ],
 )
 def test_every_navigation_link_opens_a_page(db, request, client_fixture, links) -> None:

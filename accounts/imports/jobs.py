@@ -24,6 +24,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.audit import audit_record
 from accounts.imports.columns import squash
 from accounts.imports.errors import FileRefused
 from accounts.imports.options import ImportOptions
@@ -36,7 +37,7 @@ from accounts.imports.pipeline import (
 )
 from accounts.imports.reader import table_open
 from accounts.imports.rejects import rejects_write
-from accounts.models import ImportJob
+from accounts.models import AuditEvent, ImportJob
 
 logger = logging.getLogger(__name__)
 
@@ -255,6 +256,13 @@ def import_job_mark_queued(*, job: ImportJob) -> bool:
     claimed = _waiting().filter(pk=job.pk, result__has_key="preview").update(result=queued)
     if claimed:
         job.result = queued
+        audit_record(
+            type=AuditEvent.Type.IMPORT_COMMITTED,
+            actor=job.user,
+            obj=job,
+            message=job.file_name,
+            details={"kind": job.kind, "file_size": job.file_size},
+        )
     return bool(claimed)
 
 
@@ -287,6 +295,8 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
             finished_at=timezone.now(),
             error_summary="The uploaded file is no longer on the server: upload it again.",
         )
+        job.refresh_from_db()
+        _audit_finished(job)
         return job
     try:
         with open(path, "rb") as file:
@@ -304,6 +314,7 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
         logger.exception("Import job %s failed", job.pk)
         path.unlink(missing_ok=True)
         job.refresh_from_db()
+        _audit_finished(job)
         return job
     if result.errors:
         _rejects_keep(job, result)
@@ -311,7 +322,25 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
     job.result = {**job.result, "errors": errors_json(result)}
     job.save(update_fields=["result"])
     path.unlink(missing_ok=True)
+    _audit_finished(job)
     return job
+
+
+def _audit_finished(job: ImportJob) -> None:
+    """How the import ended, in the audit log (the counts; the row errors stay on the job)."""
+    audit_record(
+        type=AuditEvent.Type.IMPORT_FINISHED,
+        actor=job.user,
+        obj=job,
+        message=f"{job.file_name}: {job.get_status_display()}",
+        details={
+            "kind": job.kind,
+            "status": job.status,
+            "rows_read": job.rows_read,
+            "rows_written": job.rows_written,
+            "rows_skipped": job.rows_skipped,
+        },
+    )
 
 
 def _rejects_keep(job: ImportJob, result: ImportResult) -> None:

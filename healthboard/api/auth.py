@@ -42,7 +42,7 @@ class TokenAuth(HttpBearer):
         return self.authenticate(request, secret.strip())
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken:
-        found = token_authenticate(secret=token)
+        found = token_authenticate(secret=token, request=request)
         if found is None:
             raise _unauthorized("This API token is not known: check that it was copied whole.")
         if found.is_revoked:

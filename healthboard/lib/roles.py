@@ -67,7 +67,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _perms("auth", ("view", "add", "change"), ("user",))
     + ["auth.view_group"]
     # Login lockouts (django-axes): see them, and unlock by deleting the attempt.
-    + ["axes.view_accessattempt", "axes.delete_accessattempt", "axes.view_accesslog"],
+    + ["axes.view_accessattempt", "axes.delete_accessattempt", "axes.view_accesslog"]
+    # The audit log: read, never edited (nobody has add/change/delete on it).
+    + ["accounts.view_auditevent"],
 }
 
 

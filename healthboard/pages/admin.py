@@ -10,6 +10,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group
 
+from accounts.audit import audit_record
+from accounts.models import AuditEvent
 from healthboard.lib.roles import ROLES
 
 User = get_user_model()
@@ -55,3 +57,40 @@ class RoleUserAdmin(UserAdmin):
         if obj is not None and obj.is_superuser and not request.user.is_superuser:
             return False
         return super().has_delete_permission(request, obj)
+
+    # -- the audit log: who created or changed a user, and whose role changed. Recorded
+    # here, where the request (who, from where) is known.
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        fields = sorted(name for name in form.changed_data if "password" not in name)
+        audit_record(
+            type=AuditEvent.Type.USER_CHANGED if change else AuditEvent.Type.USER_CREATED,
+            request=request,
+            obj=obj,
+            message=", ".join(fields) if change else "",
+            details={"fields": fields, **_flags(obj, fields)},
+        )
+
+    def save_related(self, request, form, formsets, change) -> None:
+        before = sorted(form.instance.groups.values_list("name", flat=True)) if change else []
+        super().save_related(request, form, formsets, change)
+        after = sorted(form.instance.groups.values_list("name", flat=True))
+        if before != after:
+            audit_record(
+                type=AuditEvent.Type.ROLE_CHANGED,
+                request=request,
+                obj=form.instance,
+                message=f"{', '.join(before) or 'no role'} → {', '.join(after) or 'no role'}",
+                details={"before": before, "after": after},
+            )
+
+
+def _flags(user, fields: list[str]) -> dict[str, bool]:
+    """The access flags that changed, with their new value (is_active: False is a
+    deactivation)."""
+    return {
+        name: getattr(user, name)
+        for name in ("is_active", "is_staff", "is_superuser")
+        if name in fields
+    }

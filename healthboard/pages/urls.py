@@ -6,7 +6,7 @@ journey stages, metrics), "analytics" for /analytics/ (back-test, lifecycle, sug
 scorecard, surveys, plays), "lists" for /lists/ (the action lists), "preferences" for
 /preferences/ (the user's own settings: the e-mail digest, the password), "playbooks" for
 /playbooks/ (CTA rules, playbooks and outcomes), "actions" for /actions/ (My actions: calls to
-action)."""
+action), "audit" for /audit/ (the audit log)."""
 
 from django.urls import path
 
@@ -15,6 +15,7 @@ from healthboard.pages.account import views as account
 from healthboard.pages.account_edit import views as account_edit
 from healthboard.pages.actions import views as actions
 from healthboard.pages.analytics import views as analytics
+from healthboard.pages.audit import views as audit
 from healthboard.pages.catalogue import views as catalogue
 from healthboard.pages.ctarules import views as ctarules
 from healthboard.pages.digest import views as digest
@@ -241,4 +242,12 @@ actions_urls = (
         path("steps/<int:pk>/", actions.cta_step, name="step"),
     ],
     "actions",
+)
+
+audit_urls = (
+    [
+        path("", audit.audit_log, name="log"),
+        path("export.csv", audit.audit_log_csv, name="log_csv"),
+    ],
+    "audit",
 )

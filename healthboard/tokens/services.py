@@ -9,6 +9,8 @@ import secrets
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.audit import audit_record
+from accounts.models import AuditEvent
 from healthboard.tokens.models import ApiToken
 
 # "hb_" marks a Healthboard token (secret scanners and people recognise it); 32 random bytes
@@ -33,6 +35,12 @@ def token_create(*, name: str, owner, scope: str) -> tuple[ApiToken, str]:
         prefix=secret[:PREFIX_LENGTH],
         secret_hash=secret_hash(secret),
     )
+    audit_record(
+        type=AuditEvent.Type.TOKEN_CREATED,
+        actor=owner,
+        obj=token,
+        details={"scope": scope},
+    )
     return token, secret
 
 
@@ -43,21 +51,42 @@ def token_revoke(*, token: ApiToken, user) -> bool:
         revoked_at=timezone.now(), revoked_by=user
     )
     token.refresh_from_db(fields=["revoked_at", "revoked_by"])
+    if done:
+        audit_record(type=AuditEvent.Type.TOKEN_REVOKED, actor=user, obj=token)
     return bool(done)
 
 
-def token_authenticate(*, secret: str) -> ApiToken | None:
+def token_authenticate(*, secret: str, request=None) -> ApiToken | None:
     """The token with this secret, revoked or not (the caller says which is which), or None.
-    One query (two when last_used_at is due)."""
+    One query (two when last_used_at is due; three when that is the first use of the hour,
+    recorded in the audit log with the request's address)."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
     token = ApiToken.objects.select_related("owner").filter(secret_hash=secret_hash(secret)).first()
     if token is not None and not token.is_revoked:
         now = timezone.now()
-        if token.last_used_at is None or now - token.last_used_at >= LAST_USED_EVERY:
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        last = token.last_used_at
+        if last is None or now - last >= LAST_USED_EVERY:
+            # Conditional on the value read: of two requests at once, one writes (and may
+            # record the use below), the other finds it done.
+            moved = ApiToken.objects.filter(pk=token.pk, last_used_at=last).update(last_used_at=now)
             token.last_used_at = now
+            if moved and _first_use_this_hour(last, now):
+                audit_record(
+                    type=AuditEvent.Type.TOKEN_USED,
+                    request=request,
+                    actor=token.owner,
+                    obj=token,
+                    message="First use this hour",
+                )
     return token
+
+
+def _first_use_this_hour(last: dt.datetime | None, now: dt.datetime) -> bool:
+    """Token use is recorded once per token per clock hour: last_used_at already says when
+    it was last used, so the audit log costs no read and at most 24 rows a day a token."""
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    return last is None or last < hour
 
 
 def token_rows() -> QuerySet[ApiToken]:

@@ -21,6 +21,7 @@ from accounts.models import Account
 from healthboard.lib.csvfile import csv_response, number
 from healthboard.lib.roles import permission_required
 from healthboard.pages.account import selectors as drilldown
+from healthboard.pages.audited import export_recorded
 from healthboard.pages.filters import user_label
 from scoring.bands import Band
 
@@ -34,6 +35,7 @@ def _filename(account: Account, what: str) -> str:
 
 @require_GET
 @read_permission
+@export_recorded
 def account_signals_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """The account's signals, of the page's category when one is picked, newest first."""
     account = drilldown.account_get(pk=pk)
@@ -65,6 +67,7 @@ def _note_rows(notes) -> Iterator[list]:
 
 @require_GET
 @read_permission
+@export_recorded
 def account_notes_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """Every note, call, meeting and stage change of the account, newest first."""
     account = drilldown.account_get(pk=pk)
@@ -101,6 +104,7 @@ def _score_rows(history) -> Iterator[list]:
 
 @require_GET
 @read_permission
+@export_recorded
 def account_scores_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """The account's daily scores over the trend's range (?range=30|90|365), oldest first."""
     account = drilldown.account_get(pk=pk)

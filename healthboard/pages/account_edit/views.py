@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import services
-from accounts.models import Account, FieldChange
+from accounts.audit import audit_record
+from accounts.models import Account, AuditEvent, FieldChange
 from healthboard.lib import htmx
 from healthboard.lib.roles import permission_required
 from healthboard.pages.account_edit.forms import AccountForm
@@ -44,6 +45,17 @@ def _save(request: HttpRequest, account: Account | None) -> HttpResponse:
         return _page(request, form, account, status=400)
     changes = services.account_save(account=form.instance, user=request.user)
     saved = form.instance
+    if changes:
+        # A pointer in the audit log: the old and new values live in FieldChange.
+        audit_record(
+            type=AuditEvent.Type.ACCOUNT_CREATED
+            if account is None
+            else AuditEvent.Type.ACCOUNT_CHANGED,
+            request=request,
+            obj=saved,
+            message=", ".join(c.label for c in changes)[:300],
+            details={"fields": [c.field for c in changes]},
+        )
     if account is None:
         messages.success(request, f"Account “{saved.name}” created.")
     elif changes:

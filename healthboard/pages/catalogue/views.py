@@ -21,6 +21,7 @@ from accounts.exports import export_header, metric_rows
 from accounts.models import FieldChange, JourneyStage, Metric, Segment
 from healthboard.lib.csvfile import csv_response
 from healthboard.lib.roles import permission_required
+from healthboard.pages.audited import export_recorded
 from healthboard.pages.catalogue.forms import MetricForm, SegmentForm, StageForm
 from healthboard.pages.catalogue.selectors import catalogue_lists
 from healthboard.pages.changes import field_changes
@@ -151,6 +152,7 @@ metric_create, metric_edit = _create(METRICS), _edit(METRICS)
 
 @require_GET
 @permission_required(METRICS.perm)
+@export_recorded
 def metrics_csv(request: HttpRequest) -> StreamingHttpResponse:
     """The metric catalogue in the metrics import's columns: importing it into another
     Healthboard gives the same catalogue, into this one changes nothing."""

@@ -27,6 +27,7 @@ from accounts.models import ImportJob
 from healthboard.lib import htmx
 from healthboard.lib.roles import permission_required
 from healthboard.lib.uploads import UploadLimit
+from healthboard.pages.audited import export_recorded
 from healthboard.pages.imports import selectors
 from healthboard.pages.imports.forms import MappingForm, UploadForm
 
@@ -213,6 +214,7 @@ def import_discard(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @permission_required(IMPORT)
+@export_recorded
 def import_rejects(request: HttpRequest, pk: int) -> FileResponse:
     """The rows an import left out or that refused it, as the file had them, with why."""
     job = selectors.import_job(pk=pk)

@@ -26,6 +26,7 @@ from healthboard.lib.csvfile import csv_response, number
 from healthboard.lib.roles import can_work_on, role_of
 from healthboard.pages.account import selectors as drilldown
 from healthboard.pages.account.forms import StageForm
+from healthboard.pages.audited import export_recorded
 from healthboard.pages.charts import figure_json
 from healthboard.pages.filters import ACCOUNTS, ALL, ARR, MEASURES, user_label
 from healthboard.pages.journey.charts import stage_bands_figure, stage_bands_summary
@@ -241,6 +242,7 @@ def _csv_rows(rows, *, owners: dict[int, str], segments: dict[int, str]):
 
 
 @require_GET
+@export_recorded
 def journey_csv(request: HttpRequest) -> StreamingHttpResponse:
     """Every account the board places for the same filters, stage by stage, most at risk
     first: the columns' cards and the ones behind "show all"."""

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET
 from healthboard.lib import htmx
 from healthboard.lib.csvfile import csv_response
 from healthboard.lib.roles import role_of
+from healthboard.pages.audited import export_recorded
 from healthboard.pages.filters import ALL, ME
 from healthboard.pages.lists.advocates import Advocates
 from healthboard.pages.lists.base import AccountList, Cell_, owner_text
@@ -248,6 +249,7 @@ def collections(request: HttpRequest) -> HttpResponse:
 
 def _csv_view(action_list_class: type[AccountList]):
     @require_GET
+    @export_recorded
     def view(request: HttpRequest) -> StreamingHttpResponse:
         """Every row of the list for the same parameters, not only the page shown."""
         _require_role(request)
@@ -332,6 +334,7 @@ def pain_points(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@export_recorded
 def pain_points_csv(request: HttpRequest) -> StreamingHttpResponse:
     """The categories, or with ?category= the accounts of one category, for the same
     parameters."""

@@ -27,6 +27,7 @@ from accounts.models import Account
 from healthboard.lib import htmx
 from healthboard.lib.csvfile import csv_response, number
 from healthboard.lib.roles import ADMIN, permission_required, role_grants, role_of
+from healthboard.pages.audited import export_recorded
 from healthboard.pages.filters import ALL, ME, user_label
 from healthboard.pages.portfolio.forms import PortfolioFilterForm
 from healthboard.pages.portfolio.selectors import (
@@ -341,6 +342,7 @@ def _csv_rows(rows) -> Iterator[list]:
 
 
 @require_GET
+@export_recorded
 def portfolio_csv(request: HttpRequest) -> StreamingHttpResponse:
     """Exactly the rows the portfolio shows for the same parameters, every page of them."""
     _require_role(request)
@@ -367,6 +369,7 @@ REIMPORT_PERMISSION = "accounts.import_data"
 
 @require_GET
 @permission_required(REIMPORT_PERMISSION)
+@export_recorded
 def portfolio_accounts_csv(request: HttpRequest) -> StreamingHttpResponse:
     """The portfolio's filtered accounts in the accounts import's columns ("export for
     re-import"): importing the file again changes nothing."""

@@ -26,6 +26,7 @@ from healthboard.lib.csvfile import csv_response
 from healthboard.lib.csvfile import number as rounded
 from healthboard.lib.queue import QUEUE_DOWN, QUEUE_DOWN_TEXT
 from healthboard.lib.roles import permission_required
+from healthboard.pages.audited import export_recorded
 from healthboard.pages.scorecards import charts as preview_charts
 from healthboard.pages.scorecards.forms import PREFIX, DraftForms, ScorecardNewForm, apply_op
 from healthboard.pages.scorecards.selectors import (
@@ -363,6 +364,7 @@ def _preview_csv_row(change: PreviewChange, account) -> list:
 
 @permission_required(CHANGE)
 @require_POST
+@export_recorded
 def draft_preview_csv(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     """The what-if preview's movers as CSV, every one of them (the page lists the top ten),
     for the unsaved form as posted: the preview's own parameters. Nothing is stored."""

@@ -22,6 +22,7 @@ from healthboard.lib.csvfile import csv_response, number
 from healthboard.lib.roles import permission_required
 from healthboard.pages.account.selectors import versions_load
 from healthboard.pages.actions.selectors import overdue_per_owner
+from healthboard.pages.audited import export_recorded
 from healthboard.pages.charts import figure_json
 from healthboard.pages.filters import ALL, ARR, MEASURES, UNASSIGNED, portfolio_url, user_label
 from healthboard.pages.weekly.charts import band_history_figure, band_history_summary
@@ -334,6 +335,7 @@ def _export(choice: WeekChoice, runs: ReviewRuns | None) -> StreamingHttpRespons
 
 @require_GET
 @permission_required("accounts.view_team")
+@export_recorded
 def weekly_review(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     choice = WeekChoice(request.GET, today=today)
