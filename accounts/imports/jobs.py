@@ -332,7 +332,7 @@ def _audit_finished(job: ImportJob) -> None:
         type=AuditEvent.Type.IMPORT_FINISHED,
         actor=job.user,
         obj=job,
-        message=f"{job.file_name}: {job.get_status_display()}",
+        message=job.get_status_display(),
         details={
             "kind": job.kind,
             "status": job.status,
