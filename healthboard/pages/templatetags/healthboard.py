@@ -59,6 +59,17 @@ def score_text(score) -> str:
 
 
 @register.filter
+def fact(value) -> str:
+    """A figure as evidence shows it: fractions to one decimal (39.6, as the reason words
+    it), whole numbers and words as they are, an em dash for none."""
+    if value is None or value == "":
+        return "\u2014"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+@register.filter
 def signed(value, digits: int = 1) -> str:
     """+3.2, −1.0, 0.0; an em dash when there is no value."""
     number = _number(value)
