@@ -63,6 +63,13 @@ class Person(HttpUser):
                 answer.failure(f"login refused for {username}")
         self.account_ids: list[str] = []
 
+    def page(self, path: str, name: str, **kwargs) -> str:
+        """GET a page; landing on the login form (a lost session) counts as an error."""
+        with self.client.get(path, name=name, catch_response=True, **kwargs) as answer:
+            if answer.ok and "/login/" in answer.url:
+                answer.failure(f"sent to the login page from {path}")
+            return answer.text
+
     def _remember_accounts(self, text: str) -> None:
         ids = ACCOUNT_LINK.findall(text)
         if ids:
@@ -77,8 +84,9 @@ class Person(HttpUser):
         }
         if random.random() < 0.3:
             params["page"] = random.randint(2, 5)
-        answer = self.client.get("/", params=params, headers=HTMX, name="portfolio filter (HTMX)")
-        self._remember_accounts(answer.text)
+        self._remember_accounts(
+            self.page("/", "portfolio filter (HTMX)", params=params, headers=HTMX)
+        )
 
 
 class Csm(Person):
@@ -89,7 +97,7 @@ class Csm(Person):
 
     @task(3)
     def portfolio(self) -> None:
-        self._remember_accounts(self.client.get("/", name="portfolio").text)
+        self._remember_accounts(self.page("/", "portfolio"))
 
     @task(3)
     def filter(self) -> None:
@@ -99,7 +107,7 @@ class Csm(Person):
     def open_account(self) -> None:
         if not self.account_ids:
             return self.portfolio()
-        self.client.get(f"/accounts/{random.choice(self.account_ids)}/", name="account")
+        self.page(f"/accounts/{random.choice(self.account_ids)}/", "account")
 
 
 class Manager(Person):
@@ -110,12 +118,12 @@ class Manager(Person):
 
     @task(3)
     def weekly(self) -> None:
-        self.client.get("/scoring/weekly/", name="weekly review")
+        self.page("/scoring/weekly/", "weekly review")
 
     @task(1)
     def earlier_week(self) -> None:
         week = dt.date.today() - dt.timedelta(weeks=random.randint(1, 3))
-        self.client.get("/scoring/weekly/", params={"week": week.isoformat()}, name="weekly review")
+        self.page("/scoring/weekly/", "weekly review", params={"week": week.isoformat()})
 
     @task(2)
     def portfolio_all(self) -> None:
@@ -124,7 +132,7 @@ class Manager(Person):
     @task(1)
     def open_account(self) -> None:
         if self.account_ids:
-            self.client.get(f"/accounts/{random.choice(self.account_ids)}/", name="account")
+            self.page(f"/accounts/{random.choice(self.account_ids)}/", "account")
 
 
 class ApiClient(HttpUser):
