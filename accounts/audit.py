@@ -6,11 +6,13 @@ transaction does not poison it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
 from django.db import models, transaction
 from django.http import HttpRequest
+from django.utils import timezone
 
 from accounts.models import AuditEvent
 
@@ -34,9 +36,11 @@ def audit_record(
     obj: models.Model | None = None,
     message: str = "",
     details: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
 ) -> AuditEvent | None:
     """Record one event; None (and a logged error) when it could not be written. The actor
-    defaults to the request's signed-in user."""
+    defaults to the request's signed-in user; `at` to now (an event recorded once the
+    action is known to have happened keeps the time it began)."""
     try:
         if actor is None and request is not None:
             user = getattr(request, "user", None)
@@ -50,6 +54,7 @@ def audit_record(
             ip=client_ip(request),
             message=message[:300],
             details=details or {},
+            at=at or timezone.now(),
         )
         if obj is not None:
             event.object_type = obj._meta.label_lower[:40]

@@ -256,13 +256,6 @@ def import_job_mark_queued(*, job: ImportJob) -> bool:
     claimed = _waiting().filter(pk=job.pk, result__has_key="preview").update(result=queued)
     if claimed:
         job.result = queued
-        audit_record(
-            type=AuditEvent.Type.IMPORT_COMMITTED,
-            actor=job.user,
-            obj=job,
-            message=job.file_name,
-            details={"kind": job.kind, "file_size": job.file_size},
-        )
     return bool(claimed)
 
 

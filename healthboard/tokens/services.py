@@ -25,7 +25,7 @@ def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def token_create(*, name: str, owner, scope: str) -> tuple[ApiToken, str]:
+def token_create(*, name: str, owner, scope: str, request=None) -> tuple[ApiToken, str]:
     """A new token and its secret, which is not stored and cannot be shown again."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
@@ -37,6 +37,7 @@ def token_create(*, name: str, owner, scope: str) -> tuple[ApiToken, str]:
     )
     audit_record(
         type=AuditEvent.Type.TOKEN_CREATED,
+        request=request,
         actor=owner,
         obj=token,
         details={"scope": scope},
@@ -44,7 +45,7 @@ def token_create(*, name: str, owner, scope: str) -> tuple[ApiToken, str]:
     return token, secret
 
 
-def token_revoke(*, token: ApiToken, user) -> bool:
+def token_revoke(*, token: ApiToken, user, request=None) -> bool:
     """Revoke the token (for good). False when it already was."""
     # Conditional update: two admins revoking at once record the first.
     done = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
@@ -52,7 +53,7 @@ def token_revoke(*, token: ApiToken, user) -> bool:
     )
     token.refresh_from_db(fields=["revoked_at", "revoked_by"])
     if done:
-        audit_record(type=AuditEvent.Type.TOKEN_REVOKED, actor=user, obj=token)
+        audit_record(type=AuditEvent.Type.TOKEN_REVOKED, request=request, actor=user, obj=token)
     return bool(done)
 
 

@@ -165,3 +165,19 @@ def test_events_are_kept_as_recorded(casey):
     with pytest.raises(ValueError, match="cannot be deleted"):
         event.delete()
     assert AuditEvent.objects.get().message == ""
+
+
+def test_tokens_made_and_revoked_on_the_page_keep_who_and_where(admin_role_client, admin_role_user):
+    admin_role_client.post(
+        reverse("tokens:create"), {"name": "CRM", "scope": "read"}, REMOTE_ADDR=HERE
+    )
+    (created,) = events(T.TOKEN_CREATED)
+    admin_role_client.post(reverse("tokens:revoke", args=[created.object_id]), REMOTE_ADDR=HERE)
+
+    (revoked,) = events(T.TOKEN_REVOKED)
+    assert (created.actor, created.ip) == (admin_role_user, HERE)
+    assert (revoked.actor, revoked.ip, revoked.object_id) == (
+        admin_role_user,
+        HERE,
+        created.object_id,
+    )

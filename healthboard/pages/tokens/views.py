@@ -45,7 +45,10 @@ def token_create(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _page(request, form=form, status=400)
     token, secret = services.token_create(
-        name=form.cleaned_data["name"], owner=request.user, scope=form.cleaned_data["scope"]
+        name=form.cleaned_data["name"],
+        owner=request.user,
+        scope=form.cleaned_data["scope"],
+        request=request,
     )
     # Rendered, not redirected: the secret must not travel through the session or a URL,
     # and this answer is the only time it is shown.
@@ -57,7 +60,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
 @permission_required(CHANGE)
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=pk)
-    if services.token_revoke(token=token, user=request.user):
+    if services.token_revoke(token=token, user=request.user, request=request):
         messages.success(request, f"Token “{token.name}” ({token.prefix}…) is revoked.")
     else:
         messages.info(request, f"Token “{token.name}” was already revoked.")
