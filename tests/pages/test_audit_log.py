@@ -120,3 +120,12 @@ def test_the_export_follows_the_filters_and_is_itself_recorded(admin_role_client
     assert rows[0][:3] == ["When", "Event", "User"]
     assert [r[1:4] for r in rows[1:]] == [["Sign-in refused", "'=HYPERLINK(1)", "10.0.0.2"]]
     assert AuditEvent.objects.filter(type=T.EXPORT).count() == 1
+
+
+def test_the_export_link_follows_the_filters_in_the_fragment(admin_role_client):
+    event(T.LOCKED_OUT, actor_label="mallory")
+    response = admin_role_client.get(URL, {"type": "locked_out"}, HTTP_HX_REQUEST="true")
+
+    html = response.content.decode()
+    assert f'href="{reverse("audit:log_csv")}?type=locked_out"' in html
+    assert "1 event matches these filters." in html
