@@ -102,6 +102,17 @@ def test_queries_do_not_grow_with_events(admin_role_client, django_assert_max_nu
     assert "Page 2 of 3" in response.content.decode()
 
 
+def test_the_pages_keep_the_filters(admin_role_client):
+    for _ in range(60):
+        event(T.EXPORT)
+
+    html = admin_role_client.get(URL, {"type": "export", "page": "2"}).content.decode()
+
+    assert "Page 2 of 2" in html
+    assert 'href="?type=export&amp;page=1"' in html and "← Newer" in html
+    assert "Older →" not in html
+
+
 def test_htmx_gets_the_events_only(admin_role_client):
     event(T.LOGIN)
     response = admin_role_client.get(URL, HTTP_HX_REQUEST="true")
