@@ -218,6 +218,9 @@ class AccountFilterForm(ParamsForm):
     )
 
     band_params = ("band",)
+    # The typed filters folded into "More filters" on a phone (components/account_filters.html)
+    # beyond segment and stage, each with its field's look: (name, "num" | "date").
+    more_typed: tuple[tuple[str, str], ...] = (("renewal", "num"),)
     # A stale owner link falls back to everyone's accounts, not to an error.
     fallbacks = {"owner": ALL}
 
@@ -307,6 +310,14 @@ class AccountFilterForm(ParamsForm):
         else:
             chosen = {self.data.get(name) or ""}
         return [(str(value), label, str(value) in chosen) for value, label in choices]
+
+    def more_inputs(self) -> list[tuple[forms.BoundField, str]]:
+        return [(self[name], kind) for name, kind in self.more_typed]
+
+    def more_open(self) -> bool:
+        """Whether "More filters" starts open: one of its filters is asked for."""
+        names = ("segment", "stage", *(name for name, _ in self.more_typed))
+        return any(self.data.get(name) for name in names)
 
     @property
     def owner_options(self) -> list[tuple[str, str, bool]]:

@@ -2,7 +2,9 @@
 
 import datetime as dt
 
+import pytest
 from django.http import QueryDict
+from django.utils import timezone
 
 from accounts.models import Account
 from healthboard.pages.filters import NO_OWNER, AccountFilters, portfolio_url
@@ -78,3 +80,25 @@ def test_the_conditions_select_the_same_accounts_from_their_scores(db) -> None:
 def test_other_pages_link_to_the_portfolio_with_its_parameter_names() -> None:
     url = portfolio_url(date="2026-11-22", prev_band="red", band="yellow", owner="all")
     assert url == "/?date=2026-11-22&prev_band=red&band=yellow&owner=all"
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "opened"),
+    [
+        ("/", "", False),
+        ("/", "?segment=smb", True),
+        ("/", "?moved=10", True),
+        ("/", "?date=today", True),
+        ("/lists/advocates/", "", False),
+        ("/lists/advocates/", "?renewal=30", True),
+        ("/lists/collections/", "?q=acme", False),
+    ],
+)
+def test_more_filters_open_when_one_of_them_is_asked_for(csm_client, path, query, opened):
+    HealthScoreFactory(account=AccountFactory(name="Acme"), score=80)
+    query = query.replace("today", str(timezone.localdate()))
+
+    html = csm_client.get(path + query).content.decode()
+
+    assert 'class="pf-more"' in html
+    assert ('<details class="pf-more" open>' in html) is opened

@@ -46,6 +46,7 @@ class PortfolioFilterForm(AccountFilterForm):
     sort = forms.CharField(required=False, widget=forms.HiddenInput)
 
     band_params = ("band", "prev_band")
+    more_typed = (("renewal", "num"), ("moved", "num"), ("date", "date"))
     defaults = {"sort": DEFAULT_SORT}
 
     def clean_sort(self) -> str:
