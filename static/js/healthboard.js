@@ -6,6 +6,10 @@
  * - Charts: <div class="chart" data-plotly-figure="{{ figure_json }}"></div>, where
  *   figure_json is fig.to_json(), is drawn on page load and whenever HTMX swaps it in
  *   (the page must load plotly.js: {% block plotly %}{% include "components/plotly_js.html" %}).
+ * - No inline handlers or style attributes (the Content-Security-Policy refuses them):
+ *   <select data-submit-on-change> submits its form when changed; <button data-print>
+ *   prints the page; data-grow="n" sets a flex item's grow (a proportional bar) through
+ *   element.style, which the policy allows.
  */
 (function () {
   "use strict";
@@ -16,7 +20,21 @@
       var alert = button.closest(".alert");
       if (alert) alert.remove();
     }
+    if (event.target.closest("[data-print]")) window.print();
   });
+
+  document.addEventListener("change", function (event) {
+    var field = event.target.closest("[data-submit-on-change]");
+    if (field && field.form) field.form.requestSubmit();
+  });
+
+  function setProportions(root) {
+    var items = Array.from(root.querySelectorAll("[data-grow]"));
+    if (root.matches && root.matches("[data-grow]")) items.push(root);
+    items.forEach(function (el) {
+      el.style.flexGrow = el.dataset.grow;
+    });
+  }
 
   function showMessage(text, level) {
     var area = document.getElementById("messages");
@@ -62,10 +80,15 @@
     });
   }
 
+  function onLoad(root) {
+    setProportions(root);
+    drawCharts(root);
+  }
+
   if (window.htmx) {
     // onLoad runs for the page itself and for every piece of content HTMX swaps in.
-    window.htmx.onLoad(drawCharts);
+    window.htmx.onLoad(onLoad);
   } else {
-    document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
+    document.addEventListener("DOMContentLoaded", function () { onLoad(document); });
   }
 })();
