@@ -4,6 +4,8 @@
 #   make test    install, run the whole test suite
 #   make bench   benchmarks on PostgreSQL: scoring, pages, preview, imports
 #   make loadtest  locust against gunicorn on 127.0.0.1 at BENCH_ACCOUNTS accounts (2 minutes)
+#   make messages  update locale/{id,da,pl}/LC_MESSAGES/django.po from the code (needs gettext)
+#   make compilemessages  compile the .po files into the .mo files that are committed
 #   make lint    ruff check + ruff format --check + import-linter's layers (make fmt: fix what ruff can)
 
 SHELL := bash
@@ -38,7 +40,7 @@ BENCH_ACCOUNTS ?= 100000
 BENCH_SIGNALS ?= 100
 BENCH_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/healthboard_bench)
 
-.PHONY: help install run migrate demo test bench loadtest lint fmt clean
+.PHONY: help install run migrate demo test bench loadtest lint fmt clean messages compilemessages
 
 help:
 	@echo "make run    serve the demo on http://$(RUN_ADDR) (Celery worker + beat when Redis answers)"
@@ -152,6 +154,22 @@ loadtest: $(INSTALLED)
 	DATABASE_URL="$(LOADTEST_DATABASE_URL)" PY=$(PY) LOADTEST_USERS=$(LOADTEST_USERS) \
 		LOADTEST_TIME=$(LOADTEST_TIME) LOADTEST_SPAWN_RATE=$(LOADTEST_SPAWN_RATE) \
 		LOADTEST_ACCOUNTS=$(BENCH_ACCOUNTS) LOADTEST_DAYS=$(LOADTEST_DAYS) scripts/loadtest.sh
+
+# ---------------------------------------------------------------- translations
+
+# The languages besides English (settings.LANGUAGES). The .mo files are committed, so a fresh
+# machine needs no gettext; these two targets do (Debian: apt-get install gettext), and
+# tests/test_i18n_catalogues.py checks the .mo files match the .po files and the code.
+LOCALES ?= id da pl
+MESSAGES_IGNORE := --ignore=.venv --ignore=static/vendor --ignore=staticfiles --ignore=tests \
+	--ignore=var --ignore=node_modules
+
+messages: $(INSTALLED)
+	$(PY) manage.py makemessages $(addprefix -l ,$(LOCALES)) $(MESSAGES_IGNORE) --no-obsolete \
+		--add-location=file
+
+compilemessages: $(INSTALLED)
+	$(PY) manage.py compilemessages $(addprefix -l ,$(LOCALES)) --ignore=.venv
 
 # ---------------------------------------------------------------- lint
 

@@ -83,6 +83,10 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the browser's Accept-Language (or the chooser's cookie) first, then the
+    # one the signed-in user saved, which wins (healthboard/lib/language.py).
+    "django.middleware.locale.LocaleMiddleware",
+    "healthboard.lib.language.UserLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -173,10 +177,24 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# Each named in its own language: the chooser lists them so a reader finds their own.
+LANGUAGES = [
+    ("en", "English"),
+    ("id", "Bahasa Indonesia"),
+    ("da", "Dansk"),
+    ("pl", "Polski"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
+# Off: a number rendered into an attribute, a URL or JSON must not gain separators. Figures
+# people read get theirs from |intcomma or the money filter, in the reader's locale.
+USE_THOUSAND_SEPARATOR = False
+# The installation's currency (ISO 4217: USD, EUR, DKK, PLN, IDR, ...): ARR and every amount
+# shown in it, formatted for the reader's language (healthboard/lib/money.py).
+CURRENCY = env_str("CURRENCY", "USD").strip().upper()
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -4,9 +4,9 @@
 tokens), "imports" for /imports/ (CSV imports), "catalogue" for /catalogue/ (segments,
 journey stages, metrics), "analytics" for /analytics/ (back-test, lifecycle, suggested
 scorecard, surveys, plays), "lists" for /lists/ (the action lists), "preferences" for
-/preferences/ (the user's own settings: the e-mail digest, the password), "playbooks" for
-/playbooks/ (CTA rules, playbooks and outcomes), "actions" for /actions/ (My actions: calls to
-action), "audit" for /audit/ (the audit log)."""
+/preferences/ (the user's own settings: the e-mail digest, the password, the language),
+"playbooks" for /playbooks/ (CTA rules, playbooks and outcomes), "actions" for /actions/ (My
+actions: calls to action), "audit" for /audit/ (the audit log)."""
 
 from django.urls import path
 
@@ -21,6 +21,7 @@ from healthboard.pages.ctarules import views as ctarules
 from healthboard.pages.digest import views as digest
 from healthboard.pages.imports import views as imports
 from healthboard.pages.journey import views as journey
+from healthboard.pages.language import views as language
 from healthboard.pages.lists import views as lists
 from healthboard.pages.outcomes import views as outcomes
 from healthboard.pages.playbooks import views as playbooks
@@ -202,6 +203,7 @@ preferences_urls = (
         path("digest/", digest.digest_preferences, name="digest"),
         path("digest/preview/", digest.digest_preview_page, name="digest_preview"),
         path("password/", signin.password_change, name="password"),
+        path("language/", language.language_choose, name="language"),
     ],
     "preferences",
 )

@@ -33,9 +33,18 @@ def time_zone_check(name: str) -> None:
         raise ValidationError(f"“{name}” is not a time zone name such as Europe/Berlin.")
 
 
+def language_check(code: str) -> None:
+    """One of settings.LANGUAGES' codes ("da"), or empty (the browser's language)."""
+    if code and code not in dict(settings.LANGUAGES):
+        choices = ", ".join(dict(settings.LANGUAGES))
+        raise ValidationError(f"“{code}” is not one of the languages offered ({choices}).")
+
+
 class DigestPreference(models.Model):
-    """How often a user wants the digest, and when in their day. A user without one gets the
-    defaults (DigestPreference.defaults_for): daily at 07:00 in the server's time zone."""
+    """A user's own settings: how often they want the digest and when in their day, and the
+    language they read Healthboard (pages and digests) in. A user without one gets the
+    defaults (DigestPreference.defaults_for): daily at 07:00 in the server's time zone, in
+    their browser's language."""
 
     class Frequency(models.TextChoices):
         DAILY = "daily", "Every day"
@@ -60,6 +69,9 @@ class DigestPreference(models.Model):
         validators=[MaxValueValidator(23)],
         help_text="The hour of the morning (or day) it goes out, in your time zone.",
     )
+    # Empty: the browser's language (Accept-Language). Not a choices field: the offered
+    # languages are a setting, and a new one must not need a migration.
+    language = models.CharField(max_length=8, blank=True, default="", validators=[language_check])
     updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

@@ -3,6 +3,9 @@
  * - Dismissible messages: a button with data-dismiss="alert" removes its .alert.
  * - HTMX errors: htmx 2 does not swap 4xx/5xx responses, so without this a failed request
  *   looks like nothing happened. Say so in the messages area instead.
+ * - Forms that send themselves: a <select data-autosubmit> sends its form when changed (the
+ *   language chooser); the form's [data-autosubmit-button] is hidden once this script runs
+ *   (the .js class on <html>), so without JavaScript the button is there to press.
  * - Charts: <div class="chart" data-plotly-figure="{{ figure_json }}"></div>, where
  *   figure_json is fig.to_json(), is drawn on page load and whenever HTMX swaps it in
  *   (the page must load plotly.js: {% block plotly %}{% include "components/plotly_js.html" %}).
@@ -13,6 +16,13 @@
  */
 (function () {
   "use strict";
+
+  document.documentElement.classList.add("js");
+
+  document.addEventListener("change", function (event) {
+    var select = event.target.closest("select[data-autosubmit]");
+    if (select && select.form) select.form.requestSubmit();
+  });
 
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-dismiss='alert']");

@@ -176,6 +176,7 @@ POST_ONLY = {
     "actions:reopen",
     "actions:comment",
     "actions:step",
+    "preferences:language",
 }
 
 

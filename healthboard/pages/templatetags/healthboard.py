@@ -4,17 +4,20 @@
   alone); the same markup as `{% include "components/band_chip.html" with band=… score=… %}`.
 - `band_label`, `band_shape`, `band_key`: a band value ("green", "yellow", "red", "none") as
   words, as a shape, or normalised for a CSS class.
-- `signed` (+3.2 / −1.0), `arrow` (▲ / ▼), `money` ($1.2M / $85k / $950), `score_text`.
+- `signed` (+3.2 / −1.0), `arrow` (▲ / ▼), `money` ($1.2M / 1,2 mio. kr.), `score_text`.
 - `is_under`: whether a path is in a section, to mark the current navigation link.
 """
 
 from __future__ import annotations
 
 import math
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 
 from django import template
+from django.conf import settings
+from django.utils import formats, translation
 
+from healthboard.lib.money import money_text
 from scoring.bands import Band
 
 register = template.Library()
@@ -65,7 +68,8 @@ def fact(value) -> str:
     if value is None or value == "":
         return "\u2014"
     if isinstance(value, float):
-        return f"{value:.1f}"
+        # Rounded first: number_format cuts digits off (39.57 would read 39.5).
+        return formats.number_format(f"{value:.1f}", 1)
     return str(value)
 
 
@@ -75,8 +79,10 @@ def signed(value, digits: int = 1) -> str:
     number = _number(value)
     if number is None:
         return DASH
-    text = f"{abs(number):.{int(digits)}f}"
-    if float(text) == 0:
+    rounded = f"{abs(number):.{int(digits)}f}"
+    # In the reader's locale: 3,2 in Danish, Polish and Indonesian.
+    text = formats.number_format(rounded, int(digits))
+    if float(rounded) == 0:
         return text
     return ("+" if number > 0 else MINUS) + text
 
@@ -91,32 +97,14 @@ def arrow(value) -> str:
     return "\u25b2" if number > 0 else "\u25bc"
 
 
-# Largest unit first: $1.2B, $1.2M, $85k, $950.
-_MONEY_UNITS = ((Decimal(10) ** 9, "B"), (Decimal(10) ** 6, "M"), (Decimal(10) ** 3, "k"))
-
-
-def _compact(amount: Decimal, divisor: Decimal, suffix: str) -> str:
-    quotient = amount / divisor
-    # One decimal below 10 ($1.2M, $8.5k), whole numbers above ($85k, $120M); no ".0".
-    text = f"{quotient:.1f}" if quotient < 10 else f"{quotient:.0f}"
-    return text.removesuffix(".0") + suffix
-
-
 @register.filter
-def money(value, currency: str = "$") -> str:
-    """ARR compactly: $1.2M, $85k, $950; an em dash when there is no value."""
-    number = _number(value)
-    if number is None:
-        return DASH
-    amount = abs(Decimal(str(value)) if isinstance(value, Decimal) else Decimal(repr(number)))
-    sign = MINUS if number < 0 and amount >= Decimal("0.5") else ""
-    text = f"{amount:.0f}"
-    for divisor, suffix in _MONEY_UNITS:
-        # 999,600 would round to "1000k": it reads as "$1M".
-        if amount >= divisor * Decimal("0.9995"):
-            text = _compact(max(amount, divisor), divisor, suffix)
-            break
-    return f"{sign}{currency}{text}"
+def money(value, currency: str = "") -> str:
+    """ARR compactly in the installation's currency (settings.CURRENCY, or the ISO code
+    given) for the reader's language: $1.2M, $85k, 1,2 mio. kr., Rp 1,2 M; an em dash when
+    there is no value (healthboard/lib/money.py)."""
+    return money_text(
+        value, currency=currency or settings.CURRENCY, language=translation.get_language()
+    )
 
 
 @register.filter
