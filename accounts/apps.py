@@ -6,4 +6,8 @@ class AccountsConfig(AppConfig):
     verbose_name = "Customer accounts"
 
     def ready(self) -> None:
-        from accounts import audit_receivers, receivers  # noqa: F401  (connects them)
+        from accounts import (  # noqa: F401  (connects them)
+            audit_receivers,
+            catalogue,  # noqa: F401  (registers the built-in texts)
+            receivers,
+        )

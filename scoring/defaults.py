@@ -2,13 +2,20 @@
 
 Thresholds are tuned to the demo data's scales (healthboard/demo/simulation.py) and to common
 CS practice; admins are expected to tune them in the scorecard editor.
+
+Measure labels and scorecard descriptions are marked with gettext_noop: stored in English,
+shown in the reader's language while they are unchanged (accounts.i18n.builtin).
 """
+
+from django.utils.translation import gettext_noop
+
+from accounts.i18n import builtin_register
 
 # name, category, metric, aggregation, window days, per seat, rule, direction, params, weight
 # params: (red, green) for "threshold", (low, high) for "range", () for "percentile"
 USAGE = [
     (
-        "Logins per seat per week",
+        gettext_noop("Logins per seat per week"),
         "usage",
         "logins",
         "mean",
@@ -20,7 +27,7 @@ USAGE = [
         1,
     ),
     (
-        "Active users per seat",
+        gettext_noop("Active users per seat"),
         "usage",
         "active_users",
         "mean",
@@ -32,7 +39,7 @@ USAGE = [
         1,
     ),
     (
-        "Licence utilisation",
+        gettext_noop("Licence utilisation"),
         "usage",
         "licence_utilisation",
         "mean",
@@ -44,7 +51,7 @@ USAGE = [
         1,
     ),
     (
-        "Feature adoption",
+        gettext_noop("Feature adoption"),
         "usage",
         "feature_adoption",
         "last",
@@ -58,7 +65,7 @@ USAGE = [
 ]
 ENGAGEMENT = [
     (
-        "Meetings in 90 days",
+        gettext_noop("Meetings in 90 days"),
         "engagement",
         "meetings_held",
         "count",
@@ -70,7 +77,7 @@ ENGAGEMENT = [
         1,
     ),
     (
-        "E-mail open rate",
+        gettext_noop("E-mail open rate"),
         "engagement",
         "email_open_rate",
         "mean",
@@ -82,7 +89,7 @@ ENGAGEMENT = [
         1,
     ),
     (
-        "Expansion talks in 180 days",
+        gettext_noop("Expansion talks in 180 days"),
         "engagement",
         "expansion_talks",
         "count",
@@ -96,7 +103,7 @@ ENGAGEMENT = [
 ]
 SUPPORT = [
     (
-        "Tickets per seat in 90 days",
+        gettext_noop("Tickets per seat in 90 days"),
         "support",
         "support_tickets",
         "count",
@@ -108,7 +115,7 @@ SUPPORT = [
         1,
     ),
     (
-        "Average ticket severity",
+        gettext_noop("Average ticket severity"),
         "support",
         "support_tickets",
         "mean",
@@ -120,7 +127,7 @@ SUPPORT = [
         0.5,
     ),
     (
-        "Ticket resolution hours",
+        gettext_noop("Ticket resolution hours"),
         "support",
         "ticket_resolution_hours",
         "mean",
@@ -132,7 +139,7 @@ SUPPORT = [
         1,
     ),
     (
-        "Unresolved complaints",
+        gettext_noop("Unresolved complaints"),
         "support",
         "unresolved_complaints",
         "last",
@@ -145,10 +152,10 @@ SUPPORT = [
     ),
 ]
 SENTIMENT = [
-    ("NPS", "sentiment", "nps", "nps", 180, False, "threshold", 1, (-20, 40), 1.5),
-    ("CSAT", "sentiment", "csat", "mean", 90, False, "threshold", 1, (3.0, 4.5), 1),
+    (gettext_noop("NPS"), "sentiment", "nps", "nps", 180, False, "threshold", 1, (-20, 40), 1.5),
+    (gettext_noop("CSAT"), "sentiment", "csat", "mean", 90, False, "threshold", 1, (3.0, 4.5), 1),
     (
-        "Customer effort (CES)",
+        gettext_noop("Customer effort (CES)"),
         "sentiment",
         "ces",
         "mean",
@@ -160,7 +167,7 @@ SENTIMENT = [
         0.5,
     ),
     (
-        "Survey happiness",
+        gettext_noop("Survey happiness"),
         "sentiment",
         "survey_happiness",
         "mean",
@@ -174,7 +181,7 @@ SENTIMENT = [
 ]
 FINANCIAL = [
     (
-        "Worst invoice days late",
+        gettext_noop("Worst invoice days late"),
         "financial",
         "invoice_days_late",
         "max",
@@ -185,11 +192,11 @@ FINANCIAL = [
         (30, 0),
         1,
     ),
-    ("Spend trend", "financial", "spend", "trend", 180, False, "percentile", 1, (), 0.5),
+    (gettext_noop("Spend trend"), "financial", "spend", "trend", 180, False, "percentile", 1, (), 0.5),
 ]
 OUTCOMES = [
     (
-        "KPI attainment",
+        gettext_noop("KPI attainment"),
         "outcomes",
         "kpi_attainment",
         "last",
@@ -203,7 +210,7 @@ OUTCOMES = [
 ]
 ADVOCACY = [
     (
-        "Referrals in a year",
+        gettext_noop("Referrals in a year"),
         "advocacy",
         "referrals",
         "count",
@@ -214,9 +221,9 @@ ADVOCACY = [
         (0, 2),
         1,
     ),
-    ("Review rating", "advocacy", "reviews", "mean", 365, False, "threshold", 1, (2.5, 4.5), 1),
+    (gettext_noop("Review rating"), "advocacy", "reviews", "mean", 365, False, "threshold", 1, (2.5, 4.5), 1),
     (
-        "Social mentions in 180 days",
+        gettext_noop("Social mentions in 180 days"),
         "advocacy",
         "social_mentions",
         "count",
@@ -233,7 +240,7 @@ ALL_MEASURES = USAGE + ENGAGEMENT + SUPPORT + SENTIMENT + FINANCIAL + OUTCOMES +
 SMB_SUPPORT = [
     # Small accounts open few tickets whatever their health: count them, not per seat.
     (
-        "Tickets in 90 days",
+        gettext_noop("Tickets in 90 days"),
         "support",
         "support_tickets",
         "count",
@@ -250,7 +257,7 @@ SMB_SUPPORT = [
 SCORECARDS = [
     (
         "Standard",
-        "The default model for every account whose segment has no scorecard of its own.",
+        gettext_noop("The default model for every account whose segment has no scorecard of its own."),
         [],
         True,
         {
@@ -267,7 +274,7 @@ SCORECARDS = [
     ),
     (
         "Enterprise",
-        "Large accounts: outcomes, sentiment and relationship weigh more than raw usage.",
+        gettext_noop("Large accounts: outcomes, sentiment and relationship weigh more than raw usage."),
         ["enterprise"],
         False,
         {
@@ -284,7 +291,7 @@ SCORECARDS = [
     ),
     (
         "SMB",
-        "Small accounts: product usage and paying on time are the strongest signals.",
+        gettext_noop("Small accounts: product usage and paying on time are the strongest signals."),
         ["smb"],
         False,
         {
@@ -300,3 +307,6 @@ SCORECARDS = [
         {"green_at": 70, "red_below": 40, "min_coverage": 0.4},
     ),
 ]
+
+builtin_register(m[0] for m in ALL_MEASURES + SMB_SUPPORT)
+builtin_register(card[1] for card in SCORECARDS)

@@ -1,0 +1,29 @@
+"""Built-in data in the reader's language.
+
+The catalogue, journey stages, segments, scorecards and playbooks that a fresh install seeds
+are stored in the database in English (migrations and seed commands write them once, for every
+user). Their texts are marked with gettext_noop where they are written (accounts/catalogue.py,
+scoring/defaults.py, scoring/actions/defaults.py) and registered here; `builtin()` shows a
+stored value in the active language only when it is exactly such a built-in text, so what
+people type themselves (their own metrics, renamed stages, notes) shows as typed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.utils.translation import gettext
+
+_BUILTIN: set[str] = set()
+
+
+def builtin_register(texts: Iterable[str]) -> None:
+    """Declare seeded texts (each also marked with gettext_noop where it is written)."""
+    _BUILTIN.update(t for t in texts if t)
+
+
+def builtin(value):
+    """`value` in the active language if it is a built-in text, otherwise as stored."""
+    if isinstance(value, str) and value in _BUILTIN:
+        return gettext(value)
+    return value
