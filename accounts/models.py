@@ -8,6 +8,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.i18n import builtin
 
 # Renewals this close are flagged on the pages.
 RENEWAL_SOON_DAYS = 90
@@ -29,9 +32,9 @@ class JourneyStage(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     order = models.PositiveSmallIntegerField(unique=True)
     description = models.TextField(blank=True)
-    best_practices = models.TextField(blank=True, help_text="One practice per line.")
+    best_practices = models.TextField(blank=True, help_text=_("One practice per line."))
     target_days = models.PositiveIntegerField(
-        default=90, help_text="How long an account should typically stay in this stage."
+        default=90, help_text=_("How long an account should typically stay in this stage.")
     )
 
     class Meta:
@@ -41,7 +44,9 @@ class JourneyStage(models.Model):
         return self.name
 
     def practices(self) -> list[str]:
-        return [line.strip() for line in self.best_practices.splitlines() if line.strip()]
+        """One a line; a built-in practice in the reader's language."""
+        lines = (line.strip() for line in self.best_practices.splitlines())
+        return [builtin(line) for line in lines if line]
 
 
 class AccountQuerySet(models.QuerySet):
@@ -60,12 +65,12 @@ class AccountQuerySet(models.QuerySet):
 
 class Account(models.Model):
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        CHURNED = "churned", "Churned"
+        ACTIVE = "active", _("Active")
+        CHURNED = "churned", _("Churned")
 
     name = models.CharField(max_length=200)
     external_id = models.CharField(
-        max_length=100, unique=True, help_text="The account's id in the CRM."
+        max_length=100, unique=True, help_text=_("The account's id in the CRM.")
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -73,23 +78,23 @@ class Account(models.Model):
         null=True,
         blank=True,
         related_name="owned_accounts",
-        help_text="The customer success manager responsible for the account.",
+        help_text=_("The customer success manager responsible for the account."),
     )
     segment = models.ForeignKey(Segment, on_delete=models.PROTECT, related_name="accounts")
     industry = models.CharField(max_length=100, blank=True)
-    arr = models.DecimalField("ARR", max_digits=14, decimal_places=2, default=0)
+    arr = models.DecimalField(_("ARR"), max_digits=14, decimal_places=2, default=0)
     plan = models.CharField(max_length=60, blank=True)
-    seats = models.PositiveIntegerField("seats purchased", default=0)
+    seats = models.PositiveIntegerField(_("seats purchased"), default=0)
     start_date = models.DateField()
     renewal_date = models.DateField(null=True, blank=True)
     stage = models.ForeignKey(
         JourneyStage,
         on_delete=models.PROTECT,
         related_name="accounts",
-        verbose_name="journey stage",
+        verbose_name=_("journey stage"),
     )
     stage_since = models.DateField(
-        null=True, blank=True, help_text="When the account entered its current stage."
+        null=True, blank=True, help_text=_("When the account entered its current stage.")
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     churn_date = models.DateField(null=True, blank=True)
@@ -106,10 +111,10 @@ class Account(models.Model):
             models.Index(fields=["arr"]),
         ]
         permissions = [
-            ("work_any_account", "Can write notes and change stages on any account"),
-            ("view_team", "Can see team views and the weekly review"),
-            ("reassign_owner", "Can reassign account owners"),
-            ("import_data", "Can import accounts and signals"),
+            ("work_any_account", _("Can write notes and change stages on any account")),
+            ("view_team", _("Can see team views and the weekly review")),
+            ("reassign_owner", _("Can reassign account owners")),
+            ("import_data", _("Can import accounts and signals")),
         ]
 
     def __str__(self) -> str:
@@ -140,13 +145,13 @@ class Metric(models.Model):
     """A kind of signal, from the admin-editable catalogue."""
 
     class Direction(models.IntegerChoices):
-        HIGHER_IS_BETTER = 1, "More is better"
-        HIGHER_IS_WORSE = -1, "More is worse"
+        HIGHER_IS_BETTER = 1, _("More is better")
+        HIGHER_IS_WORSE = -1, _("More is worse")
 
     key = models.SlugField(max_length=60, unique=True)
     name = models.CharField(max_length=100)
     unit = models.CharField(max_length=30, blank=True)
-    category = models.CharField(max_length=30, blank=True, help_text="Usage, Support, …")
+    category = models.CharField(max_length=30, blank=True, help_text=_("Usage, Support, …"))
     direction = models.SmallIntegerField(
         choices=Direction.choices, default=Direction.HIGHER_IS_BETTER
     )
@@ -186,9 +191,9 @@ class Signal(models.Model):
     observed_at = models.DateTimeField()
     value = models.FloatField()
     category = models.CharField(
-        max_length=60, blank=True, help_text="A ticket's subject category or severity, …"
+        max_length=60, blank=True, help_text=_("A ticket's subject category or severity, …")
     )
-    text = models.TextField(blank=True, help_text="A survey comment, a ticket subject, …")
+    text = models.TextField(blank=True, help_text=_("A survey comment, a ticket subject, …"))
     source = models.CharField(max_length=40, default="manual")
     external_id = models.CharField(max_length=100, null=True, blank=True)
 
@@ -215,10 +220,10 @@ class Signal(models.Model):
 
 class Note(models.Model):
     class Kind(models.TextChoices):
-        NOTE = "note", "Note"
-        CALL = "call", "Call"
-        MEETING = "meeting", "Meeting"
-        STAGE_CHANGE = "stage_change", "Stage change"
+        NOTE = "note", _("Note")
+        CALL = "call", _("Call")
+        MEETING = "meeting", _("Meeting")
+        STAGE_CHANGE = "stage_change", _("Stage change")
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(
@@ -265,22 +270,22 @@ class FieldChange(models.Model):
     their StageChange (the journey's reports read those)."""
 
     class ObjectType(models.TextChoices):
-        ACCOUNT = "account", "Account"
-        SEGMENT = "segment", "Segment"
-        STAGE = "journeystage", "Journey stage"
-        METRIC = "metric", "Metric"
+        ACCOUNT = "account", _("Account")
+        SEGMENT = "segment", _("Segment")
+        STAGE = "journeystage", _("Journey stage")
+        METRIC = "metric", _("Metric")
 
     class Action(models.TextChoices):
-        CREATED = "created", "Created"
-        CHANGED = "changed", "Changed"
+        CREATED = "created", _("Created")
+        CHANGED = "changed", _("Changed")
 
     object_type = models.CharField(max_length=20, choices=ObjectType.choices)
     object_id = models.BigIntegerField()
     # The object's name when it changed (a later rename does not rewrite history).
     object_name = models.CharField(max_length=200)
     action = models.CharField(max_length=10, choices=Action.choices, default=Action.CHANGED)
-    field = models.CharField(max_length=40, help_text="The model field's name.")
-    label = models.CharField(max_length=60, help_text="The field as the page names it.")
+    field = models.CharField(max_length=40, help_text=_("The model field's name."))
+    label = models.CharField(max_length=60, help_text=_("The field as the page names it."))
     old_value = models.TextField(blank=True)
     new_value = models.TextField(blank=True)
     user = models.ForeignKey(
@@ -304,17 +309,17 @@ class ImportJob(models.Model):
     and its history afterwards."""
 
     class Kind(models.TextChoices):
-        ACCOUNTS = "accounts", "Accounts"
-        METRICS = "metrics", "Metrics"
-        SIGNALS = "signals", "Signals"
+        ACCOUNTS = "accounts", _("Accounts")
+        METRICS = "metrics", _("Metrics")
+        SIGNALS = "signals", _("Signals")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting"
-        READING = "reading", "Reading and checking"
-        WRITING = "writing", "Writing"
-        DONE = "done", "Imported"
-        REFUSED = "refused", "Refused: nothing imported"
-        FAILED = "failed", "Failed: nothing imported"
+        PENDING = "pending", _("Waiting")
+        READING = "reading", _("Reading and checking")
+        WRITING = "writing", _("Writing")
+        DONE = "done", _("Imported")
+        REFUSED = "refused", _("Refused: nothing imported")
+        FAILED = "failed", _("Failed: nothing imported")
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -324,24 +329,24 @@ class ImportJob(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="Who imported the file (none from the shell).",
+        help_text=_("Who imported the file (none from the shell)."),
     )
     file_name = models.CharField(max_length=255, blank=True)
-    file_size = models.BigIntegerField(null=True, blank=True, help_text="Bytes.")
+    file_size = models.BigIntegerField(null=True, blank=True, help_text=_("Bytes."))
     bytes_read = models.BigIntegerField(default=0)
-    options = models.JSONField(default=dict, blank=True, help_text="ImportOptions, as chosen.")
+    options = models.JSONField(default=dict, blank=True, help_text=_("ImportOptions, as chosen."))
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     rows_read = models.BigIntegerField(default=0)
-    rows_written = models.BigIntegerField(default=0, help_text="Created or updated.")
+    rows_written = models.BigIntegerField(default=0, help_text=_("Created or updated."))
     rows_unchanged = models.BigIntegerField(
-        default=0, help_text="Already stored: re-sent signals, accounts without changes."
+        default=0, help_text=_("Already stored: re-sent signals, accounts without changes.")
     )
-    rows_skipped = models.BigIntegerField(default=0, help_text="Bad rows left out.")
+    rows_skipped = models.BigIntegerField(default=0, help_text=_("Bad rows left out."))
     error_count = models.IntegerField(default=0)
-    error_summary = models.TextField(blank=True, help_text="Why, and the first row errors.")
-    result = models.JSONField(default=dict, blank=True, help_text="Counts and notes.")
+    error_summary = models.TextField(blank=True, help_text=_("Why, and the first row errors."))
+    result = models.JSONField(default=dict, blank=True, help_text=_("Counts and notes."))
 
     class Meta:
         ordering = ["-created_at"]
@@ -387,13 +392,13 @@ class Sentiment(models.Model):
     MAX_DAYS = 365
 
     class Level(models.TextChoices):
-        HEALTHY = "healthy", "Healthy"
-        AT_RISK = "at_risk", "At risk"
-        UNHEALTHY = "unhealthy", "Unhealthy"
+        HEALTHY = "healthy", _("Healthy")
+        AT_RISK = "at_risk", _("At risk")
+        UNHEALTHY = "unhealthy", _("Unhealthy")
 
     class End(models.TextChoices):
-        REPLACED = "replaced", "Replaced"
-        WITHDRAWN = "withdrawn", "Withdrawn"
+        REPLACED = "replaced", _("Replaced")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     # The signal values: the 0–100 scale a measure's range or thresholds read.
     VALUES = {Level.HEALTHY: 100.0, Level.AT_RISK: 50.0, Level.UNHEALTHY: 0.0}
@@ -407,7 +412,7 @@ class Sentiment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     set_at = models.DateTimeField(default=timezone.now)
-    expires_on = models.DateField(help_text="The first day it no longer counts.")
+    expires_on = models.DateField(help_text=_("The first day it no longer counts."))
     ended_at = models.DateTimeField(null=True, blank=True)
     ended_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -456,21 +461,21 @@ class AuditEvent(models.Model):
     event points at the object and names the fields."""
 
     class Type(models.TextChoices):
-        LOGIN = "login", "Signed in"
-        LOGIN_FAILED = "login_failed", "Sign-in refused"
-        LOGOUT = "logout", "Signed out"
-        LOCKED_OUT = "locked_out", "Locked out"
-        USER_CREATED = "user_created", "User created"
-        USER_CHANGED = "user_changed", "User changed"
-        ROLE_CHANGED = "role_changed", "Role changed"
-        ACCOUNT_CREATED = "account_created", "Account created"
-        ACCOUNT_CHANGED = "account_changed", "Account changed"
-        IMPORT_COMMITTED = "import_committed", "Import started"
-        IMPORT_FINISHED = "import_finished", "Import finished"
-        EXPORT = "export", "CSV exported"
-        TOKEN_CREATED = "token_created", "API token created"
-        TOKEN_REVOKED = "token_revoked", "API token revoked"
-        TOKEN_USED = "token_used", "API token used"
+        LOGIN = "login", _("Signed in")
+        LOGIN_FAILED = "login_failed", _("Sign-in refused")
+        LOGOUT = "logout", _("Signed out")
+        LOCKED_OUT = "locked_out", _("Locked out")
+        USER_CREATED = "user_created", _("User created")
+        USER_CHANGED = "user_changed", _("User changed")
+        ROLE_CHANGED = "role_changed", _("Role changed")
+        ACCOUNT_CREATED = "account_created", _("Account created")
+        ACCOUNT_CHANGED = "account_changed", _("Account changed")
+        IMPORT_COMMITTED = "import_committed", _("Import started")
+        IMPORT_FINISHED = "import_finished", _("Import finished")
+        EXPORT = "export", _("CSV exported")
+        TOKEN_CREATED = "token_created", _("API token created")
+        TOKEN_REVOKED = "token_revoked", _("API token revoked")
+        TOKEN_USED = "token_used", _("API token used")
 
     at = models.DateTimeField(default=timezone.now)
     type = models.CharField(max_length=20, choices=Type.choices)
@@ -481,8 +486,8 @@ class AuditEvent(models.Model):
         blank=True,
         related_name="+",
     )
-    actor_label = models.CharField(max_length=150, blank=True, help_text="Username then.")
-    ip = models.GenericIPAddressField("IP address", null=True, blank=True)
+    actor_label = models.CharField(max_length=150, blank=True, help_text=_("Username then."))
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     object_type = models.CharField(max_length=40, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     object_label = models.CharField(max_length=200, blank=True)

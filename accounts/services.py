@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.text import capfirst
+from django.utils.translation import gettext
 
 from accounts.models import (
     Account,
@@ -300,7 +301,10 @@ def sentiment_set(
     (a double click) stores it once."""
     today = timezone.localdate()
     if not today < expires_on <= today + dt.timedelta(days=Sentiment.MAX_DAYS):
-        raise ValueError(f"The expiry must be within {Sentiment.MAX_DAYS} days after today.")
+        raise ValueError(
+            gettext("The expiry must be within %(days)s days after today.")
+            % {"days": Sentiment.MAX_DAYS}
+        )
     reason = reason.strip()
     metric = Metric.objects.get(key=Sentiment.METRIC_KEY)
     with transaction.atomic():

@@ -8,13 +8,14 @@ carrier of meaning, so every band also has a word (its label) and a shape.
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Band(models.TextChoices):
-    GREEN = "green", "Healthy"
-    YELLOW = "yellow", "At risk"
-    RED = "red", "Unhealthy"
-    NO_DATA = "none", "No data"
+    GREEN = "green", _("Healthy")
+    YELLOW = "yellow", _("At risk")
+    RED = "red", _("Unhealthy")
+    NO_DATA = "none", _("No data")
 
     @classmethod
     def of(cls, value: object) -> Band:

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+from django.utils.translation import get_language, gettext
 
+from accounts.i18n import builtin
 from scoring import engine
 from scoring.models import Category
 from scoring.specs import MeasureConfig, VersionConfig
@@ -42,7 +44,7 @@ class Snapshot(Protocol):
 def number_text(value: float | None) -> str:
     """A raw value as a person would say it: 1,234 · 45.5 · 3.1 · 0.045; "no data" for None."""
     if value is None or not math.isfinite(value):
-        return "no data"
+        return gettext("no data")
     size = abs(value)
     if size == int(size) and size < 1e15:
         text = f"{int(size):,}"
@@ -61,29 +63,34 @@ def points_text(points: float) -> str:
     """+6.2 points / −6.2 points."""
     text = f"{abs(points):.1f}"
     sign = "" if float(text) == 0 else ("+" if points > 0 else MINUS)
-    return f"{sign}{text} points"
+    return gettext("%(points)s points") % {"points": f"{sign}{text}"}
 
 
 def measure_unit(metric_unit: str, aggregation: str, per_seat: bool) -> str:
     """The unit of a measure's raw value, which is not always the metric's own unit: a count
     of tickets is not in "severity 1–4", and an NPS is not a 0–10 answer."""
+    # "NPS" and "currency" are keys value_text() reads; a built-in unit ("logins/week") is
+    # shown in the reader's language.
     if aggregation == "count":
         unit = ""
     elif aggregation == "nps":
         unit = "NPS"
     elif aggregation == "trend":
-        unit = f"{metric_unit}/day" if metric_unit and metric_unit != "currency" else "per day"
+        if metric_unit and metric_unit != "currency":
+            unit = gettext("%(unit)s/day") % {"unit": builtin(metric_unit)}
+        else:
+            unit = gettext("per day")
     else:
-        unit = "" if metric_unit == "currency" else metric_unit
+        unit = "" if metric_unit == "currency" else builtin(metric_unit)
     if per_seat:
-        unit = f"{unit} per seat" if unit else "per seat"
+        unit = gettext("%(unit)s per seat") % {"unit": unit} if unit else gettext("per seat")
     return unit
 
 
 def value_text(value: float | None, unit: str) -> str:
     """A raw value with its unit: "62%", "3.1 logins/week", "4.2 (1–5)", "no data"."""
     text = number_text(value)
-    if value is None or text == "no data" or not unit:
+    if value is None or not math.isfinite(value) or not unit:
         return text
     if unit == "%":
         return f"{text}%"
@@ -95,8 +102,8 @@ def value_text(value: float | None, unit: str) -> str:
     # Scales ("1–5", "rating 1–5") describe the value rather than count it.
     if any(ch.isdigit() for ch in unit):
         return f"{text} ({unit})"
-    if text == "1":
-        # "1 meeting", "1 login/week", not "1 meetings".
+    if text == "1" and (get_language() or "en").split("-")[0] == "en":
+        # "1 meeting", "1 login/week", not "1 meetings" (English units only).
         head, sep, rest = unit.partition("/")
         unit = head.removesuffix("s") + sep + rest if head.isalpha() else unit
     return f"{text} {unit}"
@@ -291,7 +298,7 @@ def score_breakdown(
 
 def _category_label(category: str) -> str:
     try:
-        return Category(category).label
+        return str(Category(category).label)  # plain text: the API sends it as JSON
     except ValueError:
         return category.replace("_", " ").capitalize()
 
@@ -334,27 +341,40 @@ def _sentence(
     points: float,
     new_version: int | None,
 ) -> str:
-    pts = points_text(points)
+    words = {"name": builtin(name), "points": points_text(points), "version": new_version}
     if before is None:
         if new_version is not None:
-            return f"{name} is new in v{new_version} ({pts})"
-        return f"{name} now counts ({pts})"
+            return gettext("%(name)s is new in v%(version)s (%(points)s)") % words
+        return gettext("%(name)s now counts (%(points)s)") % words
     if after is None:
         if new_version is not None:
-            return f"{name} is no longer in the scorecard since v{new_version} ({pts})"
-        return f"{name} no longer counts ({pts})"
+            return (
+                gettext("%(name)s is no longer in the scorecard since v%(version)s (%(points)s)")
+                % words
+            )
+        return gettext("%(name)s no longer counts (%(points)s)") % words
+    words["was"], words["now"] = _said(before.raw, unit), _said(after.raw, unit)
     if not before.has_data:
-        return f"{name} now has data: {_said(after.raw, unit)} ({pts})"
+        return gettext("%(name)s now has data: %(now)s (%(points)s)") % words
     if not after.has_data:
-        was = _said(before.raw, unit)
-        return f"{name} has no recent data (was {was}), so it no longer counts ({pts})"
-    was, now = _said(before.raw, unit), _said(after.raw, unit)
-    if was == now:
+        return (
+            gettext(
+                "%(name)s has no recent data (was %(was)s), so it no longer counts (%(points)s)"
+            )
+            % words
+        )
+    if words["was"] == words["now"]:
         # Same value, different points: other measures gained or lost data, or the weights
         # of a new version differ.
-        return f"{name} stayed at {now} but weighs differently in the score now ({pts})"
-    verb = "rose" if (after.raw or 0) > (before.raw or 0) else "fell"
-    return f"{name} {verb} from {was} to {now} ({pts})"
+        return (
+            gettext(
+                "%(name)s stayed at %(now)s but weighs differently in the score now (%(points)s)"
+            )
+            % words
+        )
+    if (after.raw or 0) > (before.raw or 0):
+        return gettext("%(name)s rose from %(was)s to %(now)s (%(points)s)") % words
+    return gettext("%(name)s fell from %(was)s to %(now)s (%(points)s)") % words
 
 
 def score_movers(

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from healthboard.lib.queue import QUEUE_DOWN, QUEUE_DOWN_TEXT
 from scoring.editor.audit import diff_summary, snapshot_diff, version_snapshot
@@ -85,8 +86,13 @@ def _lock_draft(draft: ScorecardVersion) -> ScorecardVersion:
     """The draft, freshly read and locked; a second admin's save or publish waits here."""
     locked = ScorecardVersion.objects.select_for_update().filter(pk=draft.pk).first()
     if locked is None or locked.status != ScorecardVersion.Status.DRAFT:
-        state = "discarded" if locked is None else f"{locked.get_status_display().lower()}"
-        raise DraftNotEditable(f"Version {draft.number} is no longer a draft: it is {state}.")
+        if locked is None:
+            text = gettext("Version %(number)s is no longer a draft: it is discarded.")
+        elif locked.status == ScorecardVersion.Status.ACTIVE:
+            text = gettext("Version %(number)s is no longer a draft: it is active.")
+        else:
+            text = gettext("Version %(number)s is no longer a draft: it is retired.")
+        raise DraftNotEditable(text % {"number": draft.number})
     return locked
 
 
@@ -355,12 +361,15 @@ def scorecard_draft_suggest(*, analysis, user) -> ScorecardVersion:
     result = analysis.result or {}
     measures = result.get("weights") or []
     if analysis.kind != "suggestion" or analysis.status != "done" or not measures:
-        raise SuggestionNotApplicable("This analysis has no suggested measures to apply.")
+        raise SuggestionNotApplicable(gettext("This analysis has no suggested measures to apply."))
     metrics = dict(
         Metric.objects.filter(key__in=[m["metric"] for m in measures]).values_list("key", "pk")
     )
     if missing := [m["metric"] for m in measures if m["metric"] not in metrics]:
-        raise SuggestionNotApplicable(f"Metrics no longer in the catalogue: {', '.join(missing)}.")
+        raise SuggestionNotApplicable(
+            gettext("Metrics no longer in the catalogue: %(metrics)s.")
+            % {"metrics": ", ".join(missing)}
+        )
     with transaction.atomic():
         draft = scorecard_draft_create(scorecard=analysis.scorecard, user=user)
         before = version_snapshot(draft)
@@ -431,8 +440,10 @@ def _analysis_queue(task, run_id: int) -> None:
     except QUEUE_DOWN:
         AnalysisRun.objects.filter(pk=run_id, status=AnalysisRun.Status.PENDING).update(
             status=AnalysisRun.Status.FAILED,
-            error="The task queue (Redis) did not answer, so nothing ran. Run it again "
-            "once the queue is back.",
+            error=gettext(
+                "The task queue (Redis) did not answer, so nothing ran. Run it again once the "
+                "queue is back."
+            ),
         )
 
 

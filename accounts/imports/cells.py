@@ -8,6 +8,8 @@ import math
 import re
 from decimal import Decimal, InvalidOperation
 
+from django.utils.translation import gettext as _
+
 # Thousands separators a spreadsheet may write: spaces, no-break and thin spaces.
 _SPACES = str.maketrans("", "", " \u00a0\u202f\u2009'")
 # 1.234.567,89 (decimal comma) and 1,234,567.89 (decimal point): grouped by three.
@@ -31,14 +33,16 @@ def number_text(raw: str, *, decimal_comma: bool) -> str:
         if "." in text:
             if not _GROUPED_COMMA.fullmatch(text):
                 raise CellError(
-                    f"{raw!r} is not a number in this file's format (decimal comma, as 1.234,5)"
+                    _("%(raw)r is not a number in this file's format (decimal comma, as 1.234,5)")
+                    % {"raw": raw}
                 )
             text = text.replace(".", "")
         return text.replace(",", ".")
     if "," in text:
         if not _GROUPED_POINT.fullmatch(text):
             raise CellError(
-                f"{raw!r} is not a number in this file's format (decimal point, as 1,234.5)"
+                _("%(raw)r is not a number in this file's format (decimal point, as 1,234.5)")
+                % {"raw": raw}
             )
         text = text.replace(",", "")
     return text
@@ -52,14 +56,14 @@ def parse_float(raw: str, *, decimal_comma: bool) -> float:
         try:
             value = float(text)
         except ValueError:
-            raise CellError(f"{raw!r} is not a number") from None
+            raise CellError(_("%(raw)r is not a number") % {"raw": raw}) from None
     else:
         if decimal_comma and "." in raw:
             # "1.5" in a decimal-comma file is ambiguous (1.5, or 15 with a misplaced
             # thousands dot): read it as that file's Excel would, or refuse.
             value = float(number_text(raw, decimal_comma=True))
     if not math.isfinite(value) or "_" in raw:
-        raise CellError(f"{raw!r} is not a number")
+        raise CellError(_("%(raw)r is not a number") % {"raw": raw})
     return value
 
 
@@ -68,16 +72,17 @@ def parse_decimal(raw: str, *, decimal_comma: bool, max_digits: int, places: int
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise CellError(f"{raw!r} is not a number") from None
+        raise CellError(_("%(raw)r is not a number") % {"raw": raw}) from None
     if not value.is_finite() or "_" in raw:
-        raise CellError(f"{raw!r} is not a number")
+        raise CellError(_("%(raw)r is not a number") % {"raw": raw})
     # Checked before rounding (quantize() fails past Decimal's 28 digits) and after it
     # (999.999 rounds up to 1000.00).
     if value and value.adjusted() < max_digits - places:
         value = value.quantize(Decimal(1).scaleb(-places))
     if value and value.adjusted() >= max_digits - places:
         raise CellError(
-            f"{raw!r} is too large (at most {max_digits - places} digits before the point)"
+            _("%(raw)r is too large (at most %(value)s digits before the point)")
+            % {"raw": raw, "value": max_digits - places}
         )
     return value.quantize(Decimal(1).scaleb(-places))
 
@@ -86,7 +91,7 @@ def parse_count(raw: str, *, decimal_comma: bool) -> int:
     """A whole, non-negative number ("12", "12.0", "1.200" in a decimal-comma file)."""
     value = parse_float(raw, decimal_comma=decimal_comma)
     if value < 0 or value != int(value) or value > 2_147_483_647:
-        raise CellError(f"{raw!r} is not a whole number of 0 or more")
+        raise CellError(_("%(raw)r is not a whole number of 0 or more") % {"raw": raw})
     return int(value)
 
 
@@ -123,7 +128,9 @@ def parse_datetime(raw: str, *, day_first: bool, tz: dt.tzinfo, date_at: dt.time
                 ),
             )
         except ValueError as exc:
-            raise CellError(f"{raw!r} is not a valid time ({exc})") from None
+            raise CellError(
+                _("%(raw)r is not a valid time (%(exc)s)") % {"raw": raw, "exc": exc}
+            ) from None
         return when.replace(tzinfo=tz)
     try:
         if len(text) <= 10:
@@ -138,7 +145,9 @@ def _date(raw: str, year: int, month: int, day: int) -> dt.date:
     try:
         return dt.date(year, month, day)
     except ValueError as exc:
-        raise CellError(f"{raw!r} is not a valid date ({exc})") from None
+        raise CellError(
+            _("%(raw)r is not a valid date (%(exc)s)") % {"raw": raw, "exc": exc}
+        ) from None
 
 
 def _date_reason(raw: str, exc: ValueError, *, day_first: bool) -> str:

@@ -22,6 +22,7 @@ from typing import BinaryIO
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.imports import direct
 from accounts.imports.columns import Column, ColumnMapping, column_mapping
@@ -371,8 +372,14 @@ def _staged(
         result.skipped = len(result.rejected_rows) if options.skip_bad_rows else 0
         if errors and not options.skip_bad_rows:
             raise ImportRefused(
-                f"{len(errors):,} problem(s) in {len(result.rejected_rows):,} row(s): "
-                "nothing imported. Fix them, or skip the bad rows."
+                _(
+                    "%(problems)s problem(s) in %(rows)s row(s): nothing imported. Fix them, or "
+                    "skip the bad rows."
+                )
+                % {
+                    "problems": format(len(errors), ","),
+                    "rows": format(len(result.rejected_rows), ","),
+                }
             )
         if options.skip_bad_rows and errors:
             stage.delete_rows(result.rejected_rows)
@@ -481,7 +488,7 @@ def _announce_on_commit(accounts: set[int], result: ImportResult, job: ImportJob
 
     def announce() -> None:
         responses = signals_ingested.send_robust(sender=Signal, account_ids=accounts)
-        problems = [resp for _, resp in responses if isinstance(resp, Exception)]
+        problems = [resp for _task, resp in responses if isinstance(resp, Exception)]
         result.rescore_scheduled = not problems
         if problems:
             result.rescore_problem = f"{type(problems[0]).__name__}: {problems[0]}"

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from accounts.imports.cells import CellError, parse_count, parse_date, parse_decimal
 from accounts.imports.columns import squash
@@ -53,7 +54,9 @@ def text(value: str, *, max_length: int) -> str:
     """Stripped text of at most `max_length` characters."""
     value = value.strip()
     if len(value) > max_length:
-        raise CellError(f"longer than {max_length:,} characters")
+        raise CellError(
+            _("longer than %(max_length)s characters") % {"max_length": format(max_length, ",")}
+        )
     return value
 
 
@@ -63,7 +66,7 @@ def arr(raw: str, *, decimal_comma: bool = False) -> Decimal:
         raw, decimal_comma=decimal_comma, max_digits=ARR.max_digits, places=ARR.decimal_places
     )
     if value < 0:
-        raise CellError(f"{raw!r} is negative; ARR is 0 or more")
+        raise CellError(_("%(raw)r is negative; ARR is 0 or more") % {"raw": raw})
     return value
 
 
@@ -81,19 +84,25 @@ def status(raw: str) -> str:
         return STATUSES[squash(raw)]
     except KeyError:
         known = ", ".join(Account.Status.values)
-        raise CellError(f"unknown status {raw!r} (known: {known})") from None
+        raise CellError(
+            _("unknown status %(raw)r (known: %(known)s)") % {"raw": raw, "known": known}
+        ) from None
 
 
 def unknown_choice(what: str, raw: str, names: Iterable[str], *, can_create: bool) -> CellError:
     """A segment or journey stage that does not exist, with the known ones listed."""
-    create = "; or create missing ones" if can_create else ""
-    return CellError(f"unknown {what} {raw!r} (known: {', '.join(names)}{create})")
+    words = {"what": what, "raw": raw, "known": ", ".join(names)}
+    if can_create:
+        return CellError(
+            _("unknown %(what)s %(raw)r (known: %(known)s; or create missing ones)") % words
+        )
+    return CellError(_("unknown %(what)s %(raw)r (known: %(known)s)") % words)
 
 
 def metric_key(raw: str) -> str:
     key = text(raw, max_length=METRIC_LENGTH["key"])
     if key and not METRIC_KEY.fullmatch(key):
-        raise CellError(f"{key!r} may only hold letters, digits, - and _")
+        raise CellError(_("%(key)r may only hold letters, digits, - and _") % {"key": key})
     return key
 
 
@@ -103,7 +112,8 @@ def metric_direction(raw: str) -> int:
     direction = DIRECTION_NUMBERS.get(raw) or DIRECTION_WORDS.get(squash(raw))
     if direction is None:
         raise CellError(
-            f"{raw[:100]!r} is not a direction (1 or 'more is better', -1 or 'more is worse')"
+            _("%(raw)r is not a direction (1 or 'more is better', -1 or 'more is worse')")
+            % {"raw": raw[:100]}
         )
     return int(direction)
 

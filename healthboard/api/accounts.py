@@ -76,7 +76,7 @@ def account_detail(request: HttpRequest, external_id: str):
             "date": score.date,
             "score": score.score,
             "band": score.band,
-            "band_label": Band(score.band).label,
+            "band_label": str(Band(score.band).label),
             "coverage": score.coverage,
             "scorecard": version.scorecard.name,
             "version": version.number,

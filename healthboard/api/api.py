@@ -9,6 +9,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 
@@ -64,7 +65,11 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
     return _error(
         request,
         422,
-        {"detail": f"The request is not valid ({where}): nothing was written.", "errors": errors},
+        {
+            "detail": _("The request is not valid (%(where)s): nothing was written.")
+            % {"where": where},
+            "errors": errors,
+        },
     )
 
 
@@ -91,8 +96,11 @@ def _through(run: Callable) -> Callable:
                 request,
                 413,
                 {
-                    "detail": f"The request body ({length:,} bytes) is over the API's limit of "
-                    f"{settings.API_MAX_BODY_BYTES:,} bytes: send smaller batches.",
+                    "detail": _(
+                        "The request body (%(length)s bytes) is over the API's limit of "
+                        "%(limit)s bytes: send smaller batches."
+                    )
+                    % {"length": f"{length:,}", "limit": f"{settings.API_MAX_BODY_BYTES:,}"},
                     "errors": [],
                 },
             )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja.security import HttpBearer
 
 from healthboard.api.errors import ApiError
@@ -33,40 +34,55 @@ class TokenAuth(HttpBearer):
         header = request.headers.get("Authorization", "")
         if not header:
             raise _unauthorized(
-                "No API token: send it in the Authorization header as “Bearer <token>”. "
-                "Admins make tokens on the API tokens page."
+                _(
+                    "No API token: send it in the Authorization header as “Bearer <token>”. "
+                    "Admins make tokens on the API tokens page."
+                )
             )
-        scheme, _, secret = header.partition(" ")
+        scheme, _sep, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
-            raise _unauthorized("The Authorization header must read “Bearer <token>”.")
+            raise _unauthorized(_("The Authorization header must read “Bearer <token>”."))
         return self.authenticate(request, secret.strip())
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken:
         found = token_authenticate(secret=token, request=request)
         if found is None:
-            raise _unauthorized("This API token is not known: check that it was copied whole.")
+            raise _unauthorized(_("This API token is not known: check that it was copied whole."))
         if found.is_revoked:
             raise _unauthorized(
-                f"This API token ({found.prefix}…) was revoked on "
-                f"{found.revoked_at:%Y-%m-%d}: ask an admin for a new one."
+                _(
+                    "This API token (%(prefix)s…) was revoked on %(day)s: ask an admin for a "
+                    "new one."
+                )
+                % {"prefix": found.prefix, "day": f"{found.revoked_at:%Y-%m-%d}"}
             )
         if not found.owner.is_active:
             raise _unauthorized(
-                f"This API token ({found.prefix}…) belongs to a deactivated user: ask an "
-                "admin for a new one."
+                _(
+                    "This API token (%(prefix)s…) belongs to a deactivated user: ask an admin "
+                    "for a new one."
+                )
+                % {"prefix": found.prefix}
             )
         request.api_token = found
         request.api_rate = rate = rate_take(key=str(found.pk))
         if not rate.allowed:
             raise ApiError(
                 429,
-                f"More than {rate.limit} requests in {settings.API_RATE_WINDOW_SECONDS} s with "
-                f"this token: retry in {rate.reset} s.",
+                _(
+                    "More than %(limit)s requests in %(window)s s with this token: retry in "
+                    "%(reset)s s."
+                )
+                % {
+                    "limit": rate.limit,
+                    "window": settings.API_RATE_WINDOW_SECONDS,
+                    "reset": rate.reset,
+                },
             )
         if self.write and not found.can_write:
             raise ApiError(
                 403,
-                f"This API token ({found.prefix}…) may only read: writing needs a read-write "
-                "token.",
+                _("This API token (%(prefix)s…) may only read: writing needs a read-write token.")
+                % {"prefix": found.prefix},
             )
         return found

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from django.utils.translation import gettext as _
 from ninja import Schema
 
 
@@ -65,12 +66,12 @@ def _reason(error: Mapping[str, Any]) -> str:
     """pydantic's message, or plainer words for the usual mistakes."""
     kind = error.get("type", "")
     if kind == "missing":
-        return "a value is required"
+        return _("a value is required")
     if kind == "extra_forbidden":
-        return "not a field of this item: check its spelling"
+        return _("not a field of this item: check its spelling")
     if kind.endswith("_type") and error.get("input", "") is None:
-        return "a value is required, not null"
-    return str(error.get("msg", "is not valid"))
+        return _("a value is required, not null")
+    return str(error.get("msg", _("is not valid")))
 
 
 def validation_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict]:

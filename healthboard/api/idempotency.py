@@ -18,6 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from healthboard.api.errors import ApiError
 from healthboard.tokens.models import IdempotentResponse
@@ -62,7 +63,9 @@ def idempotent_write(request: HttpRequest, write: Callable[[], tuple[int, dict]]
     key = key.strip()
     if not key or len(key) > MAX_KEY or not key.isprintable():
         raise ApiError(
-            400, f"The {HEADER} header must be 1–{MAX_KEY} printable characters (a UUID is fine)."
+            400,
+            _("The %(header)s header must be 1–%(max)s printable characters (a UUID is fine).")
+            % {"header": HEADER, "max": MAX_KEY},
         )
     token = request.api_token
     request.api_note["idempotency_key"] = key
@@ -90,7 +93,11 @@ def _replay(request: HttpRequest, *, token, key: str, fingerprint: str) -> HttpR
     if first.request_hash != fingerprint:
         raise ApiError(
             422,
-            f"This {HEADER} was already used for a different request: use a new key for new data.",
+            _(
+                "This %(header)s was already used for a different request: use a new key for "
+                "new data."
+            )
+            % {"header": HEADER},
         )
     request.api_note["replayed"] = True
     response = HttpResponse(first.body, status=first.status, content_type=CONTENT_TYPE)

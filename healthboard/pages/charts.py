@@ -13,7 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import plotly.io as pio
+from django.utils.translation import gettext as _
 
+from healthboard.lib.dates import short_day_text
 from scoring.bands import Band
 
 # The band colours of static/css/healthboard.css (--hb-*-bar), faint enough to read a line on.
@@ -153,7 +155,7 @@ def score_trend_figure(
                 "xref": "x",
                 "yref": "paper",
                 "yanchor": "bottom",
-                "text": bands.label if bands else "new version",
+                "text": bands.label if bands else _("new version"),
                 "showarrow": False,
                 "font": {"size": 12, "color": TEXT},
             }
@@ -167,8 +169,9 @@ def score_trend_figure(
         "line": {"color": LINE, "width": 2},
         "marker": {"color": LINE, "size": 4},
         "connectgaps": False,
-        "hovertemplate": "%{x|%-d %b %Y}<br>Score %{y:.0f}<extra></extra>",
-        "name": "Score",
+        # Plotly fills in %{x} and %{y}; the words are the reader's language.
+        "hovertemplate": "%{x|%-d %b %Y}<br>" + _("Score %{y:.0f}") + "<extra></extra>",
+        "name": _("Score"),
     }
     layout = {
         "height": 260,
@@ -203,11 +206,19 @@ def trend_summary(history: Sequence[HistoryRow], days: int) -> str:
     """The chart in one sentence, for screen readers and for print."""
     scored = [(day, score) for day, score, _v in history if score is not None]
     if not scored:
-        return f"No scores in the last {days} days."
+        return _("No scores in the last %(days)s days.") % {"days": days}
     (first_day, first), (last_day, last) = scored[0], scored[-1]
     low = min(score for _d, score in scored)
     high = max(score for _d, score in scored)
-    return (
-        f"Score over the last {days} days: {first:.0f} on {first_day:%-d %b %Y}, "
-        f"{last:.0f} on {last_day:%-d %b %Y} (lowest {low:.0f}, highest {high:.0f})."
-    )
+    return _(
+        "Score over the last %(days)s days: %(first).0f on %(first_day)s, %(last).0f on "
+        "%(last_day)s (lowest %(low).0f, highest %(high).0f)."
+    ) % {
+        "days": days,
+        "first": first,
+        "first_day": short_day_text(first_day),
+        "last": last,
+        "last_day": short_day_text(last_day),
+        "low": low,
+        "high": high,
+    }

@@ -33,7 +33,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, QueryDict
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from accounts.i18n import builtin
 from accounts.models import Account, JourneyStage, Segment
 from healthboard.lib.roles import CSM, role_of
 from scoring.bands import ORDER
@@ -50,6 +53,15 @@ BAND_VALUES = ", ".join(value for value, _label in BAND_CHOICES)
 # What the journey board's and the weekly review's charts count (`measure`).
 ACCOUNTS, ARR = "accounts", "arr"
 MEASURES = {ACCOUNTS: "Accounts", ARR: "ARR"}
+
+
+def _django_message(field: forms.Field, code: str) -> bool:
+    """Whether the field says Django's default message for `code` (none of its own)."""
+    message = field.error_messages.get(code)
+    return any(
+        message is cls.__dict__.get("default_error_messages", {}).get(code)
+        for cls in type(field).__mro__
+    )
 
 
 def shorten(value: str | None, limit: int = 40) -> str:
@@ -138,7 +150,9 @@ class ParamsForm(forms.Form):
             for value in values:
                 if value not in known:
                     self.ignored.append(
-                        self.ignored_text(name, value, f"the bands are {BAND_VALUES}")
+                        self.ignored_text(
+                            name, value, gettext("the bands are %(bands)s") % {"bands": BAND_VALUES}
+                        )
                     )
             data.setlist(name, list(dict.fromkeys(known)))
         super().__init__(data)
@@ -149,15 +163,32 @@ class ParamsForm(forms.Form):
         """Set what depends on the request (choices) before the values are checked."""
 
     def ignored_text(self, name: str, value: str | None, reason: str) -> str:
-        return f"{name} “{shorten(value, self.quote_limit)}” ({reason})"
+        # The parameter's name stays as the URL spells it: it is what the reader can fix.
+        return gettext("%(name)s “%(value)s” (%(reason)s)") % {
+            "name": name,
+            "value": shorten(value, self.quote_limit),
+            "reason": reason,
+        }
+
+    def ignored_notices(self) -> list[str]:
+        """The page's notice of what it dropped (none when it dropped nothing)."""
+        if not self.ignored:
+            return []
+        return [gettext("Ignored %(what)s.") % {"what": "; ".join(self.ignored)}]
 
     def _drop_invalid(self) -> None:
         if self.is_valid():
             return
         for name, errors in self.errors.items():
             reason = errors[0].rstrip(".")
-            if reason.startswith("Select a valid choice"):
-                reason = f"no such {(self.fields[name].label or name).lower()}"
+            # Django's own "Select a valid choice…" (known by its code and by the field keeping
+            # Django's message, not by its words, which are in the reader's language).
+            if self.errors.as_data()[name][0].code == "invalid_choice" and _django_message(
+                self.fields[name], "invalid_choice"
+            ):
+                reason = gettext("no such %(thing)s") % {
+                    "thing": str(self.fields[name].label or name).lower()
+                }
             elif reason[:1].isupper():
                 reason = reason[0].lower() + reason[1:]
             self.ignored.append(self.ignored_text(name, self.data.get(name), reason))
@@ -186,35 +217,35 @@ class AccountFilterForm(ParamsForm):
     """The filters on the account itself, declared once; see the module's docstring."""
 
     q = forms.CharField(
-        label="Search",
+        label=_("Search"),
         required=False,
         max_length=100,
         widget=forms.TextInput(
             attrs={
                 "type": "search",
-                "placeholder": "Name or CRM id",
+                "placeholder": _("Name or CRM id"),
                 "size": 12,
                 "autocomplete": "off",
             }
         ),
     )
     band = forms.MultipleChoiceField(
-        label="Health", choices=BAND_CHOICES, required=False, widget=forms.CheckboxSelectMultiple
+        label=_("Health"), choices=BAND_CHOICES, required=False, widget=forms.CheckboxSelectMultiple
     )
-    owner = forms.ChoiceField(label="Owner", required=False)
-    segment = forms.ChoiceField(label="Segment", required=False)
-    stage = forms.ChoiceField(label="Journey stage", required=False)
+    owner = forms.ChoiceField(label=_("Owner"), required=False)
+    segment = forms.ChoiceField(label=_("Segment"), required=False)
+    stage = forms.ChoiceField(label=_("Journey stage"), required=False)
     renewal = forms.IntegerField(
-        label="Renews within (days)",
+        label=_("Renews within (days)"),
         required=False,
         min_value=0,
         max_value=3650,
         error_messages={
-            "invalid": "not a whole number of days",
-            "min_value": "must be 0 days or more",
-            "max_value": "must be at most 3650 days",
+            "invalid": _("not a whole number of days"),
+            "min_value": _("must be 0 days or more"),
+            "max_value": _("must be at most 3650 days"),
         },
-        widget=forms.NumberInput(attrs={"placeholder": "e.g. 90", "inputmode": "numeric"}),
+        widget=forms.NumberInput(attrs={"placeholder": _("e.g. 90"), "inputmode": "numeric"}),
     )
 
     band_params = ("band",)
@@ -261,17 +292,17 @@ class AccountFilterForm(ParamsForm):
 
     def prepare_fields(self) -> None:
         self.fields["owner"].choices = [
-            (ME, "My book"),
-            (ALL, "All accounts"),
-            (UNASSIGNED, "Unassigned"),
-            ("Owners", [(str(owner.pk), user_label(owner)) for owner in self.owners]),
+            (ME, gettext("My book")),
+            (ALL, gettext("All accounts")),
+            (UNASSIGNED, gettext("Unassigned")),
+            (gettext("Owners"), [(str(owner.pk), user_label(owner)) for owner in self.owners]),
         ]
-        self.fields["segment"].choices = [("", "Any segment")] + [
+        self.fields["segment"].choices = [("", gettext("Any segment"))] + [
             (slug, segment.name) for slug, segment in self._segments.items()
         ]
         if "stage" in self.fields:
-            self.fields["stage"].choices = [("", "Any stage")] + [
-                (slug, stage.name) for slug, stage in self._stages.items()
+            self.fields["stage"].choices = [("", gettext("Any stage"))] + [
+                (slug, builtin(stage.name)) for slug, stage in self._stages.items()
             ]
 
     @property
@@ -316,7 +347,7 @@ class AccountFilterForm(ParamsForm):
 
     def more_open(self) -> bool:
         """Whether "More filters" starts open: one of its filters is asked for."""
-        names = ("segment", "stage", *(name for name, _ in self.more_typed))
+        names = ("segment", "stage", *(name for name, _field in self.more_typed))
         return any(self.data.get(name) for name in names)
 
     @property

@@ -11,6 +11,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from accounts.i18n import builtin
 from accounts.imports import rules
 from accounts.imports.cells import CellError
 from accounts.imports.columns import squash
@@ -61,7 +62,7 @@ class ObjectChoiceField(forms.ChoiceField):
         self.choices = blank + [(pk, self.option_label(o)) for pk, o in self.objects.items()]
 
     def option_label(self, obj: models.Model) -> str:
-        return str(obj)
+        return builtin(str(obj))
 
     def to_python(self, value: Any) -> models.Model | None:
         if value in self.empty_values:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 # The vertical scale spans at least this many points: a wobble of one or two points stays
 # a flat line instead of filling the height.
@@ -36,12 +37,13 @@ def sparkline_svg(
     last score. Screen readers get the first and last score instead of the drawing."""
     known = [(day, value) for day, value in enumerate(values) if value is not None]
     if not known:
+        empty = _("No scores in these %(days)s days") % {"days": len(values)}
         return format_html(
-            '<span class="spark spark--empty {}" title="No scores in these {} days">'
-            '<span class="visually-hidden">No scores in these {} days</span></span>',
+            '<span class="spark spark--empty {}" title="{}">'
+            '<span class="visually-hidden">{}</span></span>',
             css_class,
-            len(values),
-            len(values),
+            empty,
+            empty,
         )
     low, per_point = _scale([value for _, value in known], height)
     step = (width - 2 * PAD) / max(len(values) - 1, 1)
@@ -57,7 +59,11 @@ def sparkline_svg(
         lines[-1].append(xy(day, value))
         previous_day = day
     last_x, last_y = xy(*known[-1]).split(",")
-    label = f"Score over {len(values)} days: from {known[0][1]:.0f} to {known[-1][1]:.0f}"
+    label = _("Score over %(days)s days: from %(first).0f to %(last).0f") % {
+        "days": len(values),
+        "first": known[0][1],
+        "last": known[-1][1],
+    }
     shapes = "".join(
         f'<polyline points="{" ".join(points)}"/>' if len(points) > 1 else "" for points in lines
     )

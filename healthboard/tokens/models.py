@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class ApiToken(models.Model):
@@ -12,19 +13,19 @@ class ApiToken(models.Model):
     is shown once, when the token is made; afterwards its prefix identifies it."""
 
     class Scope(models.TextChoices):
-        READ = "read", "Read"
-        READ_WRITE = "read_write", "Read and write"
+        READ = "read", _("Read")
+        READ_WRITE = "read_write", _("Read and write")
 
-    name = models.CharField(max_length=100, help_text="What uses the token (CRM sync, …).")
+    name = models.CharField(max_length=100, help_text=_("What uses the token (CRM sync, …)."))
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="api_tokens",
-        help_text="Who made the token; it stops working when they are deactivated.",
+        help_text=_("Who made the token; it stops working when they are deactivated."),
     )
     scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.READ)
-    prefix = models.CharField(max_length=16, help_text="The secret's first characters.")
-    secret_hash = models.CharField(max_length=64, unique=True, help_text="SHA-256, hex.")
+    prefix = models.CharField(max_length=16, help_text=_("The secret's first characters."))
+    secret_hash = models.CharField(max_length=64, unique=True, help_text=_("SHA-256, hex."))
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -34,7 +35,7 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["revoked_at", "-created_at"]
-        verbose_name = "API token"
+        verbose_name = _("API token")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
@@ -56,12 +57,12 @@ class ApiCall(models.Model):
     method = models.CharField(max_length=10)
     path = models.CharField(max_length=200)
     status = models.PositiveSmallIntegerField()
-    items = models.PositiveIntegerField(null=True, blank=True, help_text="Items in the batch.")
+    items = models.PositiveIntegerField(null=True, blank=True, help_text=_("Items in the batch."))
     written = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Items created or updated."
+        null=True, blank=True, help_text=_("Items created or updated.")
     )
     idempotency_key = models.CharField(max_length=255, blank=True)
-    replayed = models.BooleanField(default=False, help_text="Answered from an earlier call.")
+    replayed = models.BooleanField(default=False, help_text=_("Answered from an earlier call."))
     duration_ms = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -78,7 +79,7 @@ class IdempotentResponse(models.Model):
 
     token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
-    request_hash = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    request_hash = models.CharField(max_length=64, help_text=_("SHA-256 of method, path and body."))
     status = models.PositiveSmallIntegerField()
     body = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)

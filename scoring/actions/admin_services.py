@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import ngettext
 
+from accounts.i18n import builtin
 from accounts.models import JourneyStage, Metric
 from scoring.actions.defaults import playbook_name
 from scoring.actions.kinds import parameters_clean
@@ -18,10 +20,6 @@ from scoring.models.actions import ActionRule, CallToAction, Outcome, Playbook, 
 
 class InUse(Exception):
     """Refused: CTAs point at the object; the message says how many and what to do."""
-
-
-def _ctas(count: int) -> str:
-    return f"{count} call{'s' if count != 1 else ''} to action"
 
 
 # ---------------------------------------------------------------- rules
@@ -60,8 +58,14 @@ def rule_delete(*, rule: ActionRule) -> None:
     used = CallToAction.objects.filter(rule=locked).count()
     if used:
         raise InUse(
-            f"“{locked.name}” opened {_ctas(used)}, which keep it as their reason: "
-            "turn it off instead of deleting it."
+            ngettext(
+                "“%(name)s” opened %(count)s call to action, which keeps it as its reason: "
+                "turn it off instead of deleting it.",
+                "“%(name)s” opened %(count)s calls to action, which keep it as their reason: "
+                "turn it off instead of deleting it.",
+                used,
+            )
+            % {"name": builtin(locked.name), "count": used}
         )
     locked.delete()
 
@@ -90,8 +94,14 @@ def outcome_delete(*, outcome: Outcome) -> None:
     used = CallToAction.objects.filter(outcome=locked).count()
     if used:
         raise InUse(
-            f"{_ctas(used).capitalize()} closed with “{locked.name}”: deactivate it instead, "
-            "so it is no longer offered and their history keeps it."
+            ngettext(
+                "%(count)s call to action closed with “%(name)s”: deactivate it instead, so it "
+                "is no longer offered and its history keeps it.",
+                "%(count)s calls to action closed with “%(name)s”: deactivate it instead, so it "
+                "is no longer offered and their history keeps it.",
+                used,
+            )
+            % {"name": builtin(locked.name), "count": used}
         )
     locked.delete()
 

@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext
 
+from accounts.i18n import builtin
 from accounts.models import Account
 from scoring.aggregates import window_end
 from scoring.bands import RANK, Band
@@ -149,9 +151,18 @@ def _rows(sql: str, params: list) -> list[tuple]:
 LABELS = {band.value: band.label for band in Band}
 
 
+def _label(band: str | None, default=None) -> str | None:
+    """The band's words as plain text (None for no band): evidence is stored as JSON, in the
+    language active where the rules run."""
+    label = LABELS.get(band, default)
+    return None if label is None else str(label)
+
+
 def _band_words(band: str, score: float | None) -> str:
-    label = LABELS.get(band, Band.NO_DATA.label)
-    return label if score is None else f"{label} (score {score:.1f})"
+    label = _label(band, Band.NO_DATA.label)
+    if score is None:
+        return label
+    return gettext("%(band)s (score %(score).1f)") % {"band": label, "score": score}
 
 
 # ---------------------------------------------------------------- the kinds
@@ -193,14 +204,18 @@ def band_worse(scope: Scope, params: dict) -> list[Hit]:
             hits.append(Hit(account_id, owner_id, stage_id, now, score, False, [], ""))
             continue
         evidence = [
-            {"label": "Band", "value": LABELS.get(now)},
-            {"label": "Score", "value": score},
+            {"label": gettext("Band"), "value": _label(now)},
+            {"label": gettext("Score"), "value": score},
         ]
         evidence += [
-            {"label": f"Band on {before.date}", "value": LABELS.get(was)},
-            {"label": f"Score on {before.date}", "value": score_before},
+            {"label": gettext("Band on %(day)s") % {"day": before.date}, "value": _label(was)},
+            {"label": gettext("Score on %(day)s") % {"day": before.date}, "value": score_before},
         ]
-        words = f"Now {_band_words(now, score)}, {_band_words(was, score_before)} on {before.date}."
+        words = gettext("Now %(now)s, %(before)s on %(day)s.") % {
+            "now": _band_words(now, score),
+            "before": _band_words(was, score_before),
+            "day": before.date,
+        }
         hits.append(Hit(account_id, owner_id, stage_id, now, score, True, evidence, words))
     return hits
 
@@ -231,11 +246,12 @@ def score_drop(scope: Scope, params: dict) -> list[Hit]:
             score,
             True,
             [
-                {"label": "Score", "value": score},
-                {"label": f"Score on {day}", "value": was},
-                {"label": "Change", "value": round(score - was, 2)},
+                {"label": gettext("Score"), "value": score},
+                {"label": gettext("Score on %(day)s") % {"day": day}, "value": was},
+                {"label": gettext("Change"), "value": round(score - was, 2)},
             ],
-            f"Score {score:.1f}, {was:.1f} on {day}: down {was - score:.1f} points.",
+            gettext("Score %(score).1f, %(was).1f on %(day)s: down %(down).1f points.")
+            % {"score": score, "was": was, "day": day, "down": was - score},
         )
         for account_id, owner_id, stage_id, band, score, _fires, was in rows
     ]
@@ -254,12 +270,16 @@ def renewal_at_risk(scope: Scope, params: dict) -> list[Hit]:
         renewal = _date(renewal)
         days = (renewal - scope.as_of).days
         evidence = [
-            {"label": "Band", "value": LABELS.get(band)},
-            {"label": "Score", "value": score},
-            {"label": "Renewal", "value": renewal.isoformat()},
-            {"label": "Days to renewal", "value": days},
+            {"label": gettext("Band"), "value": _label(band)},
+            {"label": gettext("Score"), "value": score},
+            {"label": gettext("Renewal"), "value": renewal.isoformat()},
+            {"label": gettext("Days to renewal"), "value": days},
         ]
-        words = f"{_band_words(band, score)}; renews on {renewal}, in {days} days."
+        words = gettext("%(band)s; renews on %(renewal)s, in %(days)s days.") % {
+            "band": _band_words(band, score),
+            "renewal": renewal,
+            "days": days,
+        }
         hits.append(Hit(account_id, owner_id, stage_id, band, score, True, evidence, words))
     return hits
 
@@ -285,12 +305,21 @@ def complaint_open(scope: Scope, params: dict, metric: tuple[int, str]) -> list[
     for account_id, owner_id, stage_id, band, score, _fires, since, most in rows:
         since = _local_day(since)
         days = (scope.as_of - since).days
+        name = builtin(metric[1])
         evidence = [
-            {"label": f"{metric[1]} above 0 since", "value": since.isoformat()},
-            {"label": "Days unresolved", "value": days},
-            {"label": f"Highest {metric[1]}", "value": most},
+            {
+                "label": gettext("%(metric)s above 0 since") % {"metric": name},
+                "value": since.isoformat(),
+            },
+            {"label": gettext("Days unresolved"), "value": days},
+            {"label": gettext("Highest %(metric)s") % {"metric": name}, "value": most},
         ]
-        words = f"{metric[1]} above 0 since {since}: {days} days (up to {most:g})."
+        words = gettext("%(metric)s above 0 since %(since)s: %(days)s days (up to %(most)g).") % {
+            "metric": name,
+            "since": since,
+            "days": days,
+            "most": most,
+        }
         hits.append(Hit(account_id, owner_id, stage_id, band, score, True, evidence, words))
     return hits
 
@@ -318,11 +347,16 @@ def invoice_late(scope: Scope, params: dict, metric: tuple[int, str]) -> list[Hi
     hits = []
     for account_id, owner_id, stage_id, band, score, _fires, value, at in rows:
         on = _local_day(at)
+        name = builtin(metric[1])
         evidence = [
-            {"label": f"Latest {metric[1]}", "value": value},
-            {"label": "Reported on", "value": on.isoformat()},
+            {"label": gettext("Latest %(metric)s") % {"metric": name}, "value": value},
+            {"label": gettext("Reported on"), "value": on.isoformat()},
         ]
-        words = f"Latest {metric[1]}: {value:g} (reported on {on})."
+        words = gettext("Latest %(metric)s: %(value)g (reported on %(day)s).") % {
+            "metric": name,
+            "value": value,
+            "day": on,
+        }
         hits.append(Hit(account_id, owner_id, stage_id, band, score, True, evidence, words))
     return hits
 
@@ -361,11 +395,21 @@ def no_login(scope: Scope, params: dict, metric: tuple[int, str]) -> list[Hit]:
     hits = []
     for account_id, owner_id, stage_id, band, score, _fires, last in rows:
         last = _local_day(last)
-        ago = f"{last} ({(scope.as_of - last).days} days ago)" if last else "never"
+        name = builtin(metric[1])
         evidence = [
-            {"label": f"Last {metric[1]} above 0", "value": last.isoformat() if last else None}
+            {
+                "label": gettext("Last %(metric)s above 0") % {"metric": name},
+                "value": last.isoformat() if last else None,
+            }
         ]
-        words = f"Last {metric[1]} above 0: {ago}."
+        if last:
+            words = gettext("Last %(metric)s above 0: %(day)s (%(days)s days ago).") % {
+                "metric": name,
+                "day": last,
+                "days": (scope.as_of - last).days,
+            }
+        else:
+            words = gettext("Last %(metric)s above 0: never.") % {"metric": name}
         hits.append(Hit(account_id, owner_id, stage_id, band, score, True, evidence, words))
     return hits
 
@@ -383,13 +427,19 @@ def promoter_healthy(scope: Scope, params: dict, metric: tuple[int, str]) -> lis
     hits = []
     for account_id, owner_id, stage_id, band, score, _fires, value, at in rows:
         on = _local_day(at)
+        name = builtin(metric[1])
         evidence = [
-            {"label": "Band", "value": LABELS.get(band)},
-            {"label": "Score", "value": score},
-            {"label": f"Latest {metric[1]}", "value": value},
-            {"label": "Answered on", "value": on.isoformat()},
+            {"label": gettext("Band"), "value": _label(band)},
+            {"label": gettext("Score"), "value": score},
+            {"label": gettext("Latest %(metric)s") % {"metric": name}, "value": value},
+            {"label": gettext("Answered on"), "value": on.isoformat()},
         ]
-        words = f"{_band_words(band, score)}; {metric[1]} {value:g} on {on}."
+        words = gettext("%(band)s; %(metric)s %(value)g on %(day)s.") % {
+            "band": _band_words(band, score),
+            "metric": name,
+            "value": value,
+            "day": on,
+        }
         hits.append(Hit(account_id, owner_id, stage_id, band, score, True, evidence, words))
     return hits
 
@@ -418,4 +468,4 @@ def condition_hits(*, kind: str, parameters: dict, scope: Scope) -> list[Hit]:
         if metric is None:
             return []
         return SIGNAL_KINDS[kind](scope, parameters, metric)
-    raise ValueError(f"Unknown rule kind {kind!r}.")
+    raise ValueError(gettext("Unknown rule kind %(kind)r.") % {"kind": kind})

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 from scoring.bands import Band
 from scoring.models.actions import CtaType, Priority
 
@@ -36,15 +39,20 @@ class Kind:
     priority: int = Priority.MEDIUM
 
     def describe(self, parameters: dict) -> str:
+        """The condition with its parameters, in the active language."""
         values = {param.name: parameters.get(param.name, param.default) for param in self.params}
         if "band" in values:
             values["band"] = Band.of(values["band"]).label.lower()
-        return self.condition.format(**values)
+        return str(self.condition).format(**values)
 
 
-def _metric(default: str, label: str = "Metric") -> Param:
+def _metric(default: str) -> Param:
     return Param(
-        "metric", label, default, type="metric", help="The catalogue metric the rule reads."
+        "metric",
+        _("Metric"),
+        default,
+        type="metric",
+        help=_("The catalogue metric the rule reads."),
     )
 
 
@@ -53,60 +61,62 @@ KINDS: dict[str, Kind] = {
     for kind in (
         Kind(
             "band_worse",
-            "Band got worse",
-            "The account turned {band} from a better band since the previous run.",
-            (Param("band", "Turned", Band.RED, type="band"),),
+            _("Band got worse"),
+            _("The account turned {band} from a better band since the previous run."),
+            (Param("band", _("Turned"), Band.RED, type="band"),),
             priority=Priority.HIGH,
         ),
         Kind(
             "score_drop",
-            "Score dropped",
-            "The score dropped by {points} points or more within {days} days.",
+            _("Score dropped"),
+            _("The score dropped by {points} points or more within {days} days."),
             (
-                Param("points", "Points", 15, minimum=1, maximum=100),
-                Param("days", "Within (days)", 7, minimum=1, maximum=90),
+                Param("points", _("Points"), 15, minimum=1, maximum=100),
+                Param("days", _("Within (days)"), 7, minimum=1, maximum=90),
             ),
         ),
         Kind(
             "renewal_at_risk",
-            "At risk near renewal",
-            "The account is at risk or unhealthy and renews within {days} days.",
-            (Param("days", "Renews within (days)", 90, minimum=1, maximum=730),),
+            _("At risk near renewal"),
+            _("The account is at risk or unhealthy and renews within {days} days."),
+            (Param("days", _("Renews within (days)"), 90, minimum=1, maximum=730),),
             priority=Priority.HIGH,
         ),
         Kind(
             "complaint_open",
-            "Unresolved complaint",
-            "A complaint ({metric} above 0) has been unresolved for more than {days} days.",
+            _("Unresolved complaint"),
+            _("A complaint ({metric} above 0) has been unresolved for more than {days} days."),
             (
-                Param("days", "Unresolved for (days)", 14, minimum=0, maximum=365),
+                Param("days", _("Unresolved for (days)"), 14, minimum=0, maximum=365),
                 _metric("unresolved_complaints"),
             ),
         ),
         Kind(
             "invoice_late",
-            "Invoice late",
-            "The latest invoice ({metric}) is {days} or more days late.",
+            _("Invoice late"),
+            _("The latest invoice ({metric}) is {days} or more days late."),
             (
-                Param("days", "Days late", 30, minimum=1, maximum=365),
+                Param("days", _("Days late"), 30, minimum=1, maximum=365),
                 _metric("invoice_days_late"),
             ),
             cta_type=CtaType.LIFECYCLE,
         ),
         Kind(
             "no_login",
-            "No login",
-            "No {metric} signal above 0 for {days} days.",
-            (Param("days", "Days without", 30, minimum=1, maximum=365), _metric("logins")),
+            _("No login"),
+            _("No {metric} signal above 0 for {days} days."),
+            (Param("days", _("Days without"), 30, minimum=1, maximum=365), _metric("logins")),
         ),
         Kind(
             "promoter_healthy",
-            "Healthy promoter",
-            "The account is healthy and its last {metric} answer within {days} days was "
-            "{minimum} or more: ask for a review, a case study or a referral.",
+            _("Healthy promoter"),
+            _(
+                "The account is healthy and its last {metric} answer within {days} days was "
+                "{minimum} or more: ask for a review, a case study or a referral."
+            ),
             (
-                Param("minimum", "Answer at least", 9, minimum=0, maximum=10),
-                Param("days", "Answered within (days)", 180, minimum=1, maximum=730),
+                Param("minimum", _("Answer at least"), 9, minimum=0, maximum=10),
+                Param("days", _("Answered within (days)"), 180, minimum=1, maximum=730),
                 _metric("nps"),
             ),
             cta_type=CtaType.EXPANSION,
@@ -122,7 +132,7 @@ def parameters_clean(kind_key: str, parameters: dict, metric_keys: set[str]) -> 
     """The rule's parameters with defaults filled in; ValueError naming the first bad one."""
     kind = KINDS.get(kind_key)
     if kind is None:
-        raise ValueError(f"Unknown rule kind {kind_key!r}.")
+        raise ValueError(gettext("Unknown rule kind %(kind)r.") % {"kind": kind_key})
     cleaned: dict = {}
     for param in kind.params:
         value = parameters.get(param.name, param.default)
@@ -130,15 +140,30 @@ def parameters_clean(kind_key: str, parameters: dict, metric_keys: set[str]) -> 
             try:
                 value = int(value)
             except (TypeError, ValueError):
-                raise ValueError(f"{param.label}: {value!r} is not a whole number.") from None
+                raise ValueError(
+                    gettext("%(param)s: %(value)r is not a whole number.")
+                    % {"param": param.label, "value": value}
+                ) from None
             if not param.minimum <= value <= param.maximum:
                 raise ValueError(
-                    f"{param.label}: {value} is outside {param.minimum}–{param.maximum}."
+                    gettext("%(param)s: %(value)s is outside %(minimum)s–%(maximum)s.")
+                    % {
+                        "param": param.label,
+                        "value": value,
+                        "minimum": param.minimum,
+                        "maximum": param.maximum,
+                    }
                 )
         elif param.type == "band":
             if value not in WORSE_BANDS:
-                raise ValueError(f"{param.label}: choose yellow or red, not {value!r}.")
+                raise ValueError(
+                    gettext("%(param)s: choose yellow or red, not %(value)r.")
+                    % {"param": param.label, "value": value}
+                )
         elif param.type == "metric" and value not in metric_keys:
-            raise ValueError(f"{param.label}: no metric {value!r} in the catalogue.")
+            raise ValueError(
+                gettext("%(param)s: no metric %(value)r in the catalogue.")
+                % {"param": param.label, "value": value}
+            )
         cleaned[param.name] = value
     return cleaned

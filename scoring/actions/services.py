@@ -16,8 +16,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Account
+from healthboard.lib.dates import day_text
 from healthboard.lib.roles import can_act_on_cta, can_work_on
 from scoring.actions.playbooks import playbook_steps_copy, playbooks_by_stage_band
 from scoring.bands import Band
@@ -59,10 +61,17 @@ def _refresh(cta: CallToAction, stored: CallToAction) -> CallToAction:
 
 
 def _closed_error(cta: CallToAction) -> ValidationError:
-    when = f" on {timezone.localtime(cta.closed_at):%-d %B %Y}" if cta.closed_at else ""
-    if cta.status == Status.RESOLVED:
-        return ValidationError(f"This call to action was resolved by itself{when}: it is closed.")
-    return ValidationError(f"This call to action was already marked done{when}.")
+    resolved = cta.status == Status.RESOLVED
+    if cta.closed_at is None:
+        if resolved:
+            return ValidationError(_("This call to action was resolved by itself: it is closed."))
+        return ValidationError(_("This call to action was already marked done."))
+    day = {"day": day_text(timezone.localtime(cta.closed_at))}
+    if resolved:
+        return ValidationError(
+            _("This call to action was resolved by itself on %(day)s: it is closed.") % day
+        )
+    return ValidationError(_("This call to action was already marked done on %(day)s.") % day)
 
 
 def cta_done(
@@ -71,10 +80,10 @@ def cta_done(
     """Close the CTA as done with an outcome (an active one from the Admins' list) and an
     optional note. Marking it done again with the same outcome changes nothing."""
     if outcome is None:
-        raise ValidationError({"outcome": "Choose an outcome: how did it end?"})
+        raise ValidationError({"outcome": _("Choose an outcome: how did it end?")})
     note = note.strip()
     if len(note) > 2000:
-        raise ValidationError({"note": "Keep the note under 2,000 characters."})
+        raise ValidationError({"note": _("Keep the note under 2,000 characters.")})
     with transaction.atomic():
         stored = _locked(cta, user)
         if stored.status == Status.DONE and stored.outcome_id == outcome.pk:
@@ -82,7 +91,9 @@ def cta_done(
         if not stored.is_active:
             raise _closed_error(stored)
         if not Outcome.objects.filter(pk=outcome.pk, active=True).exists():
-            raise ValidationError({"outcome": f"“{outcome.name}” is no longer offered."})
+            raise ValidationError(
+                {"outcome": _("“%(outcome)s” is no longer offered.") % {"outcome": outcome.name}}
+            )
         now = timezone.now()
         stored.status = Status.DONE
         stored.outcome = outcome
@@ -119,15 +130,15 @@ def cta_snooze(
     reason = reason.strip()
     errors = {}
     if until is None:
-        errors["until"] = "Choose the date it should come back."
+        errors["until"] = _("Choose the date it should come back.")
     elif until <= today:
-        errors["until"] = f"Choose a date after today ({today:%-d %B %Y})."
+        errors["until"] = _("Choose a date after today (%(day)s).") % {"day": day_text(today)}
     elif until > today + dt.timedelta(days=SNOOZE_MAX_DAYS):
-        errors["until"] = "Snooze for at most a year; close it with an outcome instead."
+        errors["until"] = _("Snooze for at most a year; close it with an outcome instead.")
     if not reason:
-        errors["reason"] = "Say why it can wait: the reason shows to your manager."
+        errors["reason"] = _("Say why it can wait: the reason shows to your manager.")
     elif len(reason) > 200:
-        errors["reason"] = "Keep the reason under 200 characters."
+        errors["reason"] = _("Keep the reason under 200 characters.")
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -166,7 +177,10 @@ def cta_reopen(*, cta: CallToAction, user: AbstractBaseUser) -> CallToAction:
             .exists()
         ):
             raise ValidationError(
-                "Its rule has opened a new call to action for this account since: work on that one."
+                _(
+                    "Its rule has opened a new call to action for this account since: work on "
+                    "that one."
+                )
             )
         stored.status = Status.OPEN
         stored.snoozed_until = None
@@ -215,9 +229,9 @@ def cta_comment_add(*, cta: CallToAction, user: AbstractBaseUser, body: str) -> 
     the same person within a minute is a resent form: the first comment is returned."""
     body = body.strip()
     if not body:
-        raise ValidationError({"body": "Write the comment first."})
+        raise ValidationError({"body": _("Write the comment first.")})
     if len(body) > 2000:
-        raise ValidationError({"body": "Keep the comment under 2,000 characters."})
+        raise ValidationError({"body": _("Keep the comment under 2,000 characters.")})
     with transaction.atomic():
         stored = _locked(cta, user)
         now = timezone.now()
@@ -264,19 +278,23 @@ def cta_create(
     title, reason = title.strip(), reason.strip()
     errors = {}
     if not title:
-        errors["title"] = "Give it a title: what should be done?"
+        errors["title"] = _("Give it a title: what should be done?")
     elif len(title) > 200:
-        errors["title"] = "Keep the title under 200 characters."
+        errors["title"] = _("Keep the title under 200 characters.")
     if not reason:
-        errors["reason"] = "Say why: the owner reads it in their inbox."
+        errors["reason"] = _("Say why: the owner reads it in their inbox.")
     if due_date is None:
-        errors["due_date"] = "Choose a due date."
+        errors["due_date"] = _("Choose a due date.")
     elif due_date < today:
-        errors["due_date"] = f"Choose today ({today:%-d %B %Y}) or a later date."
+        errors["due_date"] = _("Choose today (%(day)s) or a later date.") % {"day": day_text(today)}
     if cta_type not in CtaType.values:
-        errors["cta_type"] = f"Choose a type: {', '.join(CtaType.labels)}."
+        errors["cta_type"] = _("Choose a type: %(types)s.") % {
+            "types": ", ".join(map(str, CtaType.labels))
+        }
     if priority not in Priority.values:
-        errors["priority"] = f"Choose a priority: {', '.join(Priority.labels)}."
+        errors["priority"] = _("Choose a priority: %(priorities)s.") % {
+            "priorities": ", ".join(map(str, Priority.labels))
+        }
     if errors:
         raise ValidationError(errors)
     latest = _latest_score(account)

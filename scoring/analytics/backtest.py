@@ -17,7 +17,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from django.utils.translation import gettext as _
 
+from accounts.i18n import builtin
+from healthboard.lib.dates import short_day_text
 from scoring.analytics import labels as lab
 from scoring.analytics import metrics
 from scoring.analytics.asof import DateScores, scores_as_of
@@ -69,17 +72,17 @@ class Observations:
                 dates,
             )
         return cls(
-            account_ids=np.concatenate([p.account_ids for p, _ in parts]),
+            account_ids=np.concatenate([p.account_ids for p, _y in parts]),
             date_index=np.concatenate(
-                [np.full(len(p.account_ids), i) for i, (p, _) in enumerate(parts)]
+                [np.full(len(p.account_ids), i) for i, (p, _y) in enumerate(parts)]
             ),
-            score=np.concatenate([p.score for p, _ in parts]),
-            band=np.concatenate([p.band for p, _ in parts]),
-            sub=np.vstack([p.sub for p, _ in parts]),
-            churned=np.concatenate([y for _, y in parts]),
+            score=np.concatenate([p.score for p, _y in parts]),
+            band=np.concatenate([p.band for p, _y in parts]),
+            sub=np.vstack([p.sub for p, _y in parts]),
+            churned=np.concatenate([y for _p, y in parts]),
             dates=dates,
-            stored=sum(p.stored for p, _ in parts),
-            computed=sum(p.computed for p, _ in parts),
+            stored=sum(p.stored for p, _y in parts),
+            computed=sum(p.computed for p, _y in parts),
         )
 
 
@@ -106,7 +109,11 @@ def observations(
     scored_by_version = version_accounts(version, pop)
     parts = []
     for i, day in enumerate(dates):
-        progress(i / max(len(dates), 1), f"Scoring {day:%-d %b %Y} ({i + 1} of {len(dates)})")
+        progress(
+            i / max(len(dates), 1),
+            _("Scoring %(day)s (%(number)s of %(count)s)")
+            % {"day": short_day_text(day), "number": i + 1, "count": len(dates)},
+        )
         mask = pop.customers_on(day) & scored_by_version
         ids, seats = pop.ids[mask], pop.seats[mask]
         scored = scores_as_of(version, day, ids, seats, use_stored=use_stored)
@@ -169,7 +176,7 @@ def _band_rates(obs: Observations) -> dict[str, dict]:
     for band in ORDER:
         in_band = obs.band == band
         p = metrics.proportion(int(obs.churned[in_band].sum()), int(in_band.sum()))
-        out[str(band)] = {"label": Band(band).label, **p.to_json()}
+        out[str(band)] = {"label": str(Band(band).label), **p.to_json()}  # stored JSON
     return out
 
 
@@ -216,55 +223,95 @@ def _percent(x: float | None) -> str:
 
 def _interpret(r: BacktestResult) -> list[str]:
     lines = [
-        f"{r.n_accounts:,} accounts scored on {len(r.dates)} date(s) ({r.n_observations:,} "
-        f"scores); {r.n_churned:,} of the accounts churned within {r.horizon_days} days of a "
-        f"date they were scored on."
+        _(
+            "%(accounts)s accounts scored on %(dates)s date(s) (%(scores)s scores); "
+            "%(churned)s of the accounts churned within %(days)s days of a date they were "
+            "scored on."
+        )
+        % {
+            "accounts": f"{r.n_accounts:,}",
+            "dates": len(r.dates),
+            "scores": f"{r.n_observations:,}",
+            "churned": f"{r.n_churned:,}",
+            "days": r.horizon_days,
+        }
     ]
     if r.auc is not None:
         lines.append(
-            f"AUC {r.auc:.2f}: an account that stayed scored higher than one that churned "
-            f"{100 * r.auc:.0f} % of the time (0.5 is a coin toss, 1 a perfect ranking)."
+            _(
+                "AUC %(auc).2f: an account that stayed scored higher than one that churned "
+                "%(share).0f %% of the time (0.5 is a coin toss, 1 a perfect ranking)."
+            )
+            % {"auc": r.auc, "share": 100 * r.auc}
         )
         if r.auc_low is not None:
             width = r.auc_high - r.auc_low
-            sure = "fairly sure" if width < 0.1 else "unsure"
-            lines.append(
-                f"95 % interval {r.auc_low:.2f}–{r.auc_high:.2f} (accounts resampled): "
-                f"{sure} of the AUC to ±{width / 2:.2f}."
-            )
+            interval = {"low": r.auc_low, "high": r.auc_high, "half": width / 2}
+            if width < 0.1:
+                text = _(
+                    "95 %% interval %(low).2f–%(high).2f (accounts resampled): fairly sure of "
+                    "the AUC to ±%(half).2f."
+                )
+            else:
+                text = _(
+                    "95 %% interval %(low).2f–%(high).2f (accounts resampled): unsure of the "
+                    "AUC to ±%(half).2f."
+                )
+            lines.append(text % interval)
         if r.auc < 0.5:
-            lines.append("Below 0.5: the score ranks churners higher than loyal accounts.")
+            lines.append(_("Below 0.5: the score ranks churners higher than loyal accounts."))
     green = r.churn_rate_by_band.get(Band.GREEN, {})
     red = r.churn_rate_by_band.get(Band.RED, {})
     if green.get("rate") is not None and red.get("rate") is not None:
-        rates = (
-            f"{_percent(red['rate'])} of {red['n']:,} unhealthy scores were followed by churn, "
-            f"{_percent(green['rate'])} of {green['n']:,} healthy ones"
-        )
+        rates = {
+            "red": _percent(red["rate"]),
+            "red_n": f"{red['n']:,}",
+            "green": _percent(green["rate"]),
+            "green_n": f"{green['n']:,}",
+            "ratio": r.red_to_green,
+        }
         # A ratio over a handful of healthy churners would swing wildly: say it only with some.
         if r.red_to_green is not None and green["k"] >= 3:
-            rates += f": unhealthy accounts churned {r.red_to_green:.1f} times as often"
-        lines.append(rates + ".")
+            text = _(
+                "%(red)s of %(red_n)s unhealthy scores were followed by churn, %(green)s of "
+                "%(green_n)s healthy ones: unhealthy accounts churned %(ratio).1f times as often."
+            )
+        else:
+            text = _(
+                "%(red)s of %(red_n)s unhealthy scores were followed by churn, %(green)s of "
+                "%(green_n)s healthy ones."
+            )
+        lines.append(text % rates)
     if r.lift and r.lift.get("lift") is not None:
         lines.append(
-            f"The lowest-scored 10 % churned {r.lift['lift']:.1f} times as often as average and "
-            f"held {_percent(r.lift['captured'])} of the churn."
+            _(
+                "The lowest-scored 10 %% churned %(lift).1f times as often as average and held "
+                "%(captured)s of the churn."
+            )
+            % {"lift": r.lift["lift"], "captured": _percent(r.lift["captured"])}
         )
     wrong = [m["name"] for m in r.measures if m["agrees"] is False and m["significant"]]
     if wrong:
         lines.append(
-            "Measures whose direction the data contradicts (churners score higher on them): "
-            + ", ".join(wrong)
-            + "."
+            _(
+                "Measures whose direction the data contradicts (churners score higher on them): "
+                "%(measures)s."
+            )
+            % {"measures": ", ".join(builtin(name) for name in wrong)}
         )
     if 0 < r.n_churned < FEW_CHURNED:
         lines.append(
-            f"Only {r.n_churned} churned accounts: the figures are indicative and the "
-            "intervals wide."
+            _(
+                "Only %(churned)s churned accounts: the figures are indicative and the "
+                "intervals wide."
+            )
+            % {"churned": r.n_churned}
         )
     lines.append(
-        "The same account is counted at each date it was scored on; intervals resample "
-        "accounts, not scores, so repeated dates do not make them look surer than they are."
+        _(
+            "The same account is counted at each date it was scored on; intervals resample "
+            "accounts, not scores, so repeated dates do not make them look surer than they are."
+        )
     )
     return lines
 
@@ -274,39 +321,51 @@ def _not_enough(r: BacktestResult, obs: Observations, labelled: lab.LabelledDate
     if not labelled.dates:
         if labelled.too_recent:
             missing.append(
-                f"No evaluation date whose {labelled.horizon_days}-day horizon has passed: "
-                f"the period ends too recently (the latest usable date is "
-                f"{labelled.known_until - dt.timedelta(days=labelled.horizon_days)})."
+                _(
+                    "No evaluation date whose %(days)s-day horizon has passed: the period ends "
+                    "too recently (the latest usable date is %(latest)s)."
+                )
+                % {
+                    "days": labelled.horizon_days,
+                    "latest": labelled.known_until - dt.timedelta(days=labelled.horizon_days),
+                }
             )
         else:
-            missing.append("No evaluation dates: the period is empty (from after to).")
+            missing.append(_("No evaluation dates: the period is empty (from after to)."))
         return missing
     if r.n_accounts < MIN_ACCOUNTS:
         missing.append(
-            f"Too few accounts: {r.n_accounts} scored, at least {MIN_ACCOUNTS} are needed."
+            _("Too few accounts: %(scored)s scored, at least %(needed)s are needed.")
+            % {"scored": r.n_accounts, "needed": MIN_ACCOUNTS}
         )
     if r.n_churned < MIN_CHURNED:
         missing.append(
-            f"No account churned within {r.horizon_days} days of any evaluation date, so "
-            "nothing shows whether low scores come before churn."
+            _(
+                "No account churned within %(days)s days of any evaluation date, so nothing "
+                "shows whether low scores come before churn."
+            )
+            % {"days": r.horizon_days}
         )
     elif r.n_churned == r.n_accounts:
-        missing.append("Every account churned: there are no loyal accounts to compare with.")
+        missing.append(_("Every account churned: there are no loyal accounts to compare with."))
     if r.n_observations and r.n_no_data == r.n_observations:
         missing.append(
             " ".join(
                 [
-                    "No account had enough data to be scored on any evaluation date.",
+                    _("No account had enough data to be scored on any evaluation date."),
                     no_signals_hint(dt.date.fromisoformat(r.end)),
                 ]
             ).strip()
         )
     banded = [b for b in (Band.GREEN, Band.YELLOW, Band.RED) if (obs.band == b).sum() >= MIN_BAND]
     if r.n_observations and len(banded) < 2:
-        only = Band(banded[0]).label if banded else "No data"
+        only = Band(banded[0]).label if banded else Band.NO_DATA.label
         missing.append(
-            f"Only one band has {MIN_BAND} or more scores ({only}): band churn rates cannot "
-            "be compared."
+            _(
+                "Only one band has %(count)s or more scores (%(band)s): band churn rates cannot "
+                "be compared."
+            )
+            % {"count": MIN_BAND, "band": only}
         )
     return missing
 
@@ -350,7 +409,7 @@ def backtest(
         use_stored=use_stored,
         progress=progress,
     )
-    progress(0.95, "Measuring")
+    progress(0.95, _("Measuring"))
     fill(result, version, obs)
     result.missing = _not_enough(result, obs, labelled)
     if result.missing:
@@ -360,7 +419,7 @@ def backtest(
         result.roc, result.lift, result.measures = [], None, []
     result.interpretation = _interpret(result) if result.status == "ok" else []
     result.seconds = round(time.perf_counter() - began, 2)
-    progress(1.0, "Done")
+    progress(1.0, _("Done"))
     return result
 
 

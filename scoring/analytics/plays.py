@@ -45,7 +45,11 @@ from django.db import connection
 from django.db.models import DateField, OuterRef, Subquery
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
+from accounts.i18n import builtin
 from accounts.models import Account
 from scoring.analytics.metrics import proportion
 from scoring.bands import RANK, Band, change
@@ -62,10 +66,16 @@ RECENT_DAYS = 7  # "just entered its band": the band this many days before diffe
 WIDE_DAYS = 30  # the widened window for a case that just entered and found no such account
 # How a case's baseline was matched, strictest first (the fallback order), and what it says.
 MATCHES = {
-    "stage": f"the band that day and {RECENT_DAYS} days before, and journey stage",
-    "recency": f"the band that day and {RECENT_DAYS} days before (any stage)",
-    "wide": f"the band that day, entered within {WIDE_DAYS} days (any stage)",
-    "none": "no comparable account",
+    "stage": format_lazy(
+        _("the band that day and {days} days before, and journey stage"), days=RECENT_DAYS
+    ),
+    "recency": format_lazy(
+        _("the band that day and {days} days before (any stage)"), days=RECENT_DAYS
+    ),
+    "wide": format_lazy(
+        _("the band that day, entered within {days} days (any stage)"), days=WIDE_DAYS
+    ),
+    "none": _("no comparable account"),
 }
 # The candidates' recency, from their bands RECENT_DAYS and WIDE_DAYS before the day.
 NEW, MONTH, OLD = "new", "month", "old"
@@ -144,7 +154,7 @@ def _cases() -> list[Case]:
         Case(
             account_id=row[0],
             rule_id=row[1],
-            rule=row[2] or "Added by hand",
+            rule=row[2] or gettext("Added by hand"),
             playbook=row[3],
             # The playbook's stage is the stage at the opening; else the account's stage now.
             stage_id=row[4] or row[5],
@@ -344,24 +354,49 @@ def _pct(p: dict) -> str:
 
 def _reading(kind: str, name: str, row: dict) -> list[str]:
     """The group's figures in plain words."""
-    what = f"the “{name}” play" if kind == "rule" else f"the “{name}” playbook"
+    name = builtin(name)
     lines = []
     shares = row["improved"][str(READING_HORIZON)]
     cta, base = shares["cta"], shares["baseline"]
     if cta["n"] and base["n"]:
-        line = (
-            f"Accounts that got {what} recovered to a better band within {READING_HORIZON} days "
-            f"in {_pct(cta)} of cases (n={cta['n']}) vs {_pct(base)} for comparable accounts "
-            f"without it (n={base['n']})"
-        )
-        lines.append(line + _verdict(cta, base) + ".")
+        words = {
+            "name": name,
+            "days": READING_HORIZON,
+            "share": _pct(cta),
+            "n": cta["n"],
+            "base_share": _pct(base),
+            "base_n": base["n"],
+            "verdict": _verdict(cta, base),
+        }
+        if kind == "rule":
+            text = gettext(
+                "Accounts that got the “%(name)s” play recovered to a better band within "
+                "%(days)s days in %(share)s of cases (n=%(n)s) vs %(base_share)s for comparable "
+                "accounts without it (n=%(base_n)s)%(verdict)s."
+            )
+        else:
+            text = gettext(
+                "Accounts that got the “%(name)s” playbook recovered to a better band within "
+                "%(days)s days in %(share)s of cases (n=%(n)s) vs %(base_share)s for comparable "
+                "accounts without it (n=%(base_n)s)%(verdict)s."
+            )
+        lines.append(text % words)
     cta, base = row["churn"]["cta"], row["churn"]["baseline"]
     if cta["n"] and base["n"]:
-        line = (
-            f"Within {CHURN_DAYS} days {_pct(cta)} of them churned (n={cta['n']}) vs "
-            f"{_pct(base)} of the comparable accounts (n={base['n']})"
+        lines.append(
+            gettext(
+                "Within %(days)s days %(share)s of them churned (n=%(n)s) vs %(base_share)s of "
+                "the comparable accounts (n=%(base_n)s)%(verdict)s."
+            )
+            % {
+                "days": CHURN_DAYS,
+                "share": _pct(cta),
+                "n": cta["n"],
+                "base_share": _pct(base),
+                "base_n": base["n"],
+                "verdict": _verdict(cta, base),
+            }
         )
-        lines.append(line + _verdict(cta, base) + ".")
     return lines
 
 
@@ -369,8 +404,10 @@ def _verdict(cta: dict, base: dict) -> str:
     if cta["low"] is None or base["low"] is None:
         return ""
     if cta["low"] > base["high"] or cta["high"] < base["low"]:
-        return ": the 95 % intervals do not overlap, so chance alone is unlikely"
-    return ": the 95 % intervals overlap, so the difference may be chance"
+        # xgettext:no-python-format
+        return gettext(": the 95 % intervals do not overlap, so chance alone is unlikely")
+    # xgettext:no-python-format
+    return gettext(": the 95 % intervals overlap, so the difference may be chance")
 
 
 def _group_row(kind: str, name: str, cases: list[Case], tally: Tally, base: Tally) -> dict:
@@ -408,7 +445,7 @@ def plays_report(
         .first()
     )
     as_of = as_of or last or timezone.localdate()
-    progress(0.05, "Reading the closed calls to action")
+    progress(0.05, gettext("Reading the closed calls to action"))
     cases = _cases()
     report = PlaysReport(
         as_of=as_of.isoformat() if last else None,
@@ -419,16 +456,18 @@ def plays_report(
     if not cases:
         report.status = "not_enough_data"
         report.missing.append(
-            "No closed calls to action with a band at their opening yet: plays are measured "
-            "once CTAs are marked done or resolve by themselves."
+            gettext(
+                "No closed calls to action with a band at their opening yet: plays are measured "
+                "once CTAs are marked done or resolve by themselves."
+            )
         )
         return report
     if last is None:
         report.status = "not_enough_data"
-        report.missing.append("No published scores: bands after a CTA cannot be read.")
+        report.missing.append(gettext("No published scores: bands after a CTA cannot be read."))
         return report
 
-    progress(0.2, "Drawing comparable accounts")
+    progress(0.2, gettext("Drawing comparable accounts"))
     cta_days = _cta_days({c.rule_id for c in cases if c.rule_id is not None})
     candidates = _candidates({(c.day, c.band) for c in cases})
     matches = [_controls(c, candidates.get((c.day, c.band), []), cta_days) for c in cases]
@@ -436,10 +475,12 @@ def plays_report(
     for level, _chosen in matches:
         report.matched[level] += 1
     report.matches = [
-        {"key": key, "label": label, "cases": report.matched[key]} for key, label in MATCHES.items()
+        # Stored as JSON: plain text, in the language the analysis runs in.
+        {"key": key, "label": str(label), "cases": report.matched[key]}
+        for key, label in MATCHES.items()
     ]
 
-    progress(0.5, "Reading the bands after each CTA")
+    progress(0.5, gettext("Reading the bands after each CTA"))
     offsets = [dt.timedelta(days=k) for k in HORIZONS]
     pairs = [
         (account, c.day + offset)
@@ -455,7 +496,7 @@ def plays_report(
         )
     )
 
-    progress(0.8, "Comparing")
+    progress(0.8, gettext("Comparing"))
     groups: dict[tuple[str, str], tuple[list[Case], Tally, Tally, dict[str, int]]] = {}
     for c, (level, chosen) in zip(cases, matches, strict=True):
         own = _outcome(c.account_id, c.day, c.band, bands, churn_dates, as_of)
@@ -473,10 +514,20 @@ def plays_report(
 
     for (kind, name), (members, tally, base, matched) in sorted(groups.items()):
         if len(members) < MIN_CASES:
-            what = "Rule" if kind == "rule" else "Playbook"
-            report.too_few.append(
-                f"{what} “{name}”: {len(members)} closed CTA{'s' if len(members) != 1 else ''}"
-            )
+            words = {"name": builtin(name), "count": len(members)}
+            if kind == "rule":
+                text = ngettext(
+                    "Rule “%(name)s”: %(count)s closed CTA",
+                    "Rule “%(name)s”: %(count)s closed CTAs",
+                    len(members),
+                )
+            else:
+                text = ngettext(
+                    "Playbook “%(name)s”: %(count)s closed CTA",
+                    "Playbook “%(name)s”: %(count)s closed CTAs",
+                    len(members),
+                )
+            report.too_few.append(text % words)
             continue
         row = _group_row(kind, name, members, tally, base)
         row["matched"] = matched
@@ -486,8 +537,11 @@ def plays_report(
     if not report.by_rule and not report.by_playbook:
         report.status = "not_enough_data"
         report.missing.append(
-            f"No rule or playbook has {MIN_CASES} closed CTAs yet ({len(cases)} closed in all): "
-            "a share of fewer says nothing."
+            gettext(
+                "No rule or playbook has %(min)s closed CTAs yet (%(count)s closed in all): a "
+                "share of fewer says nothing."
+            )
+            % {"min": MIN_CASES, "count": len(cases)}
         )
-    progress(1.0, "Done")
+    progress(1.0, gettext("Done"))
     return report

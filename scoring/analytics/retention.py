@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from scoring.analytics import labels as lab
 from scoring.analytics.survival import churn_by_tenure_month, kaplan_meier
@@ -24,10 +26,10 @@ MIN_CURVE = 5  # a curve of fewer accounts says nothing
 DEFAULT_BAND_DAYS = 182  # band curves start from a snapshot about six months old
 # Tenure groups (months as a customer on the band date): label, from, to.
 TENURE_GROUPS = (
-    ("Under 6 months", 0, 6),
-    ("6–12 months", 6, 12),
-    ("1–2 years", 12, 24),
-    ("2 years or more", 24, 10_000),
+    (gettext_noop("Under 6 months"), 0, 6),
+    (gettext_noop("6–12 months"), 6, 12),
+    (gettext_noop("1–2 years"), 12, 24),
+    (gettext_noop("2 years or more"), 24, 10_000),
 )
 # A tenure month's churn rate worth calling out needs this many accounts at risk.
 MIN_MONTH_AT_RISK = 20
@@ -70,7 +72,7 @@ def _band_date(requested: dt.date | None, today: dt.date) -> dt.date | None:
         return on_or_before(requested)
     target = today - dt.timedelta(days=DEFAULT_BAND_DAYS)
     day = on_or_before(target)
-    for _ in range(5):
+    for _attempt in range(5):
         if day is None:
             return None
         scored = HealthScore.objects.filter(run__status=ScoreRun.Status.DONE, date=day)
@@ -98,23 +100,25 @@ def retention_report(
         undated_churn=int(pop.churned_undated.sum()),
     )
     if report.n_accounts == 0:
-        report.missing.append("No accounts with a start date on or before today.")
+        report.missing.append(_("No accounts with a start date on or before today."))
         return report
     if report.n_churned == 0:
-        report.missing.append("No account has churned (with a churn date): retention is 100 %.")
+        report.missing.append(_("No account has churned (with a churn date): retention is 100 %."))
     tenure = _months((end - pop.start)[dated] / lab.DAY)
     events = churned[dated]
     report.tenure_months = churn_by_tenure_month(tenure, events)
     report.by_cohort, report.cohort_unit = _cohorts(pop.start[dated], tenure, events)
     day = _band_date(band_date, today)
     if day is None:
-        report.missing.append("No stored scores yet: retention by band needs a scored date.")
+        report.missing.append(_("No stored scores yet: retention by band needs a scored date."))
         return report
     report.band_date = day.isoformat()
     report.by_band = _by_band(pop, day, now, churned)
     report.by_tenure = _by_tenure(pop, day, now, churned)
     if not report.by_band:
-        report.missing.append(f"Too few accounts per band on {day} for retention curves.")
+        report.missing.append(
+            _("Too few accounts per band on %(day)s for retention curves.") % {"day": day}
+        )
     report.interpretation = _interpret(report)
     return report
 
@@ -129,29 +133,53 @@ def _by_tenure(pop: lab.Population, day: dt.date, now, churned: np.ndarray) -> l
     for label, low, high in TENURE_GROUPS:
         rows = watched & (tenure >= low) & (tenure < high)
         if rows.sum() >= MIN_CURVE:
-            curves.append(kaplan_meier(months[rows], churned[rows], label=label).to_json())
+            # Stored as JSON, in the language the analysis runs in.
+            curves.append(kaplan_meier(months[rows], churned[rows], label=_(label)).to_json())
     return curves
 
 
 def _interpret(r: RetentionReport) -> list[str]:
-    lines = [f"{r.n_accounts:,} accounts, {r.n_churned:,} of them churned (a churn date known)."]
+    lines = [
+        _("%(accounts)s accounts, %(churned)s of them churned (a churn date known).")
+        % {"accounts": f"{r.n_accounts:,}", "churned": f"{r.n_churned:,}"}
+    ]
     months = [m for m in r.tenure_months if m["at_risk"] >= MIN_MONTH_AT_RISK and m["rate"]]
     if months:
         # By the interval's lower end: a high rate among a few dozen accounts is no peak.
         worst = max(months, key=lambda m: m["low"])
         lines.append(
-            f"Churn peaks in month {worst['month']} of tenure: {100 * worst['rate']:.1f} % of "
-            f"the {worst['at_risk']:,} accounts that reached it left during it "
-            f"(95 % {100 * worst['low']:.1f}–{100 * worst['high']:.1f} %)."
+            _(
+                "Churn peaks in month %(month)s of tenure: %(rate).1f %% of the %(at_risk)s "
+                "accounts that reached it left during it (95 %% %(low).1f–%(high).1f %%)."
+            )
+            % {
+                "month": worst["month"],
+                "rate": 100 * worst["rate"],
+                "at_risk": f"{worst['at_risk']:,}",
+                "low": 100 * worst["low"],
+                "high": 100 * worst["high"],
+            }
         )
     for curve in r.by_band:
         if curve["survival"]:
             lines.append(
-                f"{curve['label']} on {r.band_date}: {100 * curve['survival'][-1]:.0f} % still "
-                f"customers {curve['times'][-1]:.0f} months later ({curve['n']:,} accounts)."
+                _(
+                    "%(band)s on %(day)s: %(share).0f %% still customers %(months).0f months "
+                    "later (%(accounts)s accounts)."
+                )
+                % {
+                    "band": curve["label"],
+                    "day": r.band_date,
+                    "share": 100 * curve["survival"][-1],
+                    "months": curve["times"][-1],
+                    "accounts": f"{curve['n']:,}",
+                }
             )
     if r.undated_churn:
-        lines.append(f"{r.undated_churn:,} churned accounts have no churn date and are left out.")
+        lines.append(
+            _("%(count)s churned accounts have no churn date and are left out.")
+            % {"count": f"{r.undated_churn:,}"}
+        )
     return lines
 
 
@@ -195,7 +223,9 @@ def _by_band(pop: lab.Population, day: dt.date, now, churned: np.ndarray) -> lis
             curves.append(
                 {
                     "band": str(band),
-                    **kaplan_meier(months[rows_], churned[rows_], label=Band(band).label).to_json(),
+                    **kaplan_meier(
+                        months[rows_], churned[rows_], label=str(Band(band).label)
+                    ).to_json(),
                 }
             )
     return curves

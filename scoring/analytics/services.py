@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from scoring.analytics import backtest as bt
 from scoring.analytics.plays import plays_report
@@ -71,7 +72,10 @@ def _date(value, name: str) -> dt.date:
     try:
         return dt.date.fromisoformat(str(value).strip())
     except ValueError as exc:
-        raise AnalysisInputError(f"“{name}” must be a date as YYYY-MM-DD, got {value!r}.") from exc
+        raise AnalysisInputError(
+            _("“%(name)s” must be a date as YYYY-MM-DD, got %(value)r.")
+            % {"name": name, "value": value}
+        ) from exc
 
 
 def resolve_version(*, scorecard: str, draft: int | None = None):
@@ -79,7 +83,10 @@ def resolve_version(*, scorecard: str, draft: int | None = None):
     card = Scorecard.objects.filter(name__iexact=str(scorecard).strip()).first()
     if card is None:
         names = ", ".join(Scorecard.objects.values_list("name", flat=True)) or "none"
-        raise AnalysisInputError(f"No scorecard named “{scorecard}” (there are: {names}).")
+        raise AnalysisInputError(
+            _("No scorecard named “%(scorecard)s” (there are: %(names)s).")
+            % {"scorecard": scorecard, "names": names}
+        )
     if draft is not None:
         version = card.versions.filter(number=draft).first()
         if version is None or version.status != ScorecardVersion.Status.DRAFT:
@@ -90,36 +97,47 @@ def resolve_version(*, scorecard: str, draft: int | None = None):
             )
             listed = ", ".join(map(str, drafts)) or "none"
             raise AnalysisInputError(
-                f"“{card.name}” has no draft number {draft} (its drafts: {listed})."
+                _("“%(scorecard)s” has no draft number %(draft)s (its drafts: %(listed)s).")
+                % {"scorecard": card.name, "draft": draft, "listed": listed}
             )
         return card, version
     version = card.versions.filter(status=ScorecardVersion.Status.ACTIVE).first()
     if version is None:
-        raise AnalysisInputError(f"“{card.name}” has no published version to back-test.")
+        raise AnalysisInputError(
+            _("“%(scorecard)s” has no published version to back-test.") % {"scorecard": card.name}
+        )
     return card, version
 
 
 def parse_parameters(raw: dict, *, today: dt.date | None = None) -> Parameters:
     today = today or timezone.localdate()
     if not raw.get("scorecard"):
-        raise AnalysisInputError("Name a scorecard.")
+        raise AnalysisInputError(_("Name a scorecard."))
     draft = raw.get("draft")
     try:
         draft = None if draft in (None, "") else int(draft)
         horizon = raw.get("horizon")
         horizon = bt.HORIZON_DAYS if horizon in (None, "") else int(horizon)
     except (TypeError, ValueError) as exc:
-        raise AnalysisInputError("The draft number and the horizon must be whole numbers.") from exc
+        raise AnalysisInputError(
+            _("The draft number and the horizon must be whole numbers.")
+        ) from exc
     card, version = resolve_version(scorecard=raw["scorecard"], draft=draft)
     start = _date(raw.get("from") or today - dt.timedelta(days=365), "from")
     end = _date(raw.get("to") or today, "to")
     if end < start:
-        raise AnalysisInputError(f"The period ends ({end}) before it starts ({start}).")
+        raise AnalysisInputError(
+            _("The period ends (%(end)s) before it starts (%(start)s).")
+            % {"end": end, "start": start}
+        )
     if (end - start).days > MAX_PERIOD_DAYS:
-        raise AnalysisInputError(f"The period is longer than {MAX_PERIOD_DAYS // 366} years.")
+        raise AnalysisInputError(
+            _("The period is longer than %(years)s years.") % {"years": MAX_PERIOD_DAYS // 366}
+        )
     if not 1 <= horizon <= MAX_HORIZON_DAYS:
         raise AnalysisInputError(
-            f"The horizon must be 1 to {MAX_HORIZON_DAYS} days, got {horizon}."
+            _("The horizon must be 1 to %(max)s days, got %(horizon)s.")
+            % {"max": MAX_HORIZON_DAYS, "horizon": horizon}
         )
     return Parameters(card, version, start, end, horizon)
 
@@ -132,7 +150,7 @@ def analysis_create(*, kind: str, parameters: dict, user=None) -> AnalysisRun:
         parsed = parse_parameters(parameters)
         parameters, card, version = parsed.to_json(), parsed.scorecard, parsed.version
     elif kind not in AnalysisRun.Kind.values:
-        raise AnalysisInputError(f"Unknown analysis {kind!r}.")
+        raise AnalysisInputError(_("Unknown analysis %(kind)r.") % {"kind": kind})
     return AnalysisRun.objects.create(
         kind=kind,
         parameters=parameters,
@@ -237,7 +255,7 @@ def _compute(run: AnalysisRun, progress) -> dict:
         return survey_report(start=start, end=end).to_json()
     if run.kind == AnalysisRun.Kind.PLAYS:
         return plays_report(progress=progress).to_json()
-    raise AnalysisInputError(f"Unknown analysis {run.kind!r}.")
+    raise AnalysisInputError(_("Unknown analysis %(kind)r.") % {"kind": run.kind})
 
 
 def analysis_run_now(*, kind: str, parameters: dict, user=None) -> AnalysisRun:

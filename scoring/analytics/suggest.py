@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from django.utils.translation import gettext as _
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.preprocessing import StandardScaler
@@ -225,7 +226,11 @@ def cross_validate(
     logistic_oof = np.full(len(y), np.nan)
     for k, (train, test) in enumerate(folds(y, groups, n_splits)):
         if progress:
-            progress(k / n_splits, f"Cross-validating: fold {k + 1} of {n_splits}")
+            progress(
+                k / n_splits,
+                _("Cross-validating: fold %(fold)s of %(folds)s")
+                % {"fold": k + 1, "folds": n_splits},
+            )
         model = fit_fn(values[train], y[train], metric_columns, groups[train])
         scores = np.full(len(test), np.nan)
         if model.chosen:

@@ -9,7 +9,9 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from django.utils.translation import gettext as _
 
+from healthboard.lib.dates import short_day_text
 from scoring import engine
 from scoring.analytics import features as feat
 from scoring.analytics import labels as lab
@@ -76,7 +78,11 @@ def _rows(version, dates, horizon_days, pop, candidates, progress):
         mine = mine & (rng.random(len(pop)) < MAX_ROWS / rows)
     parts = []
     for i, day in enumerate(dates):
-        progress(0.6 * i / max(len(dates), 1), f"Reading {day:%-d %b %Y} ({i + 1} of {len(dates)})")
+        progress(
+            0.6 * i / max(len(dates), 1),
+            _("Reading %(day)s (%(number)s of %(count)s)")
+            % {"day": short_day_text(day), "number": i + 1, "count": len(dates)},
+        )
         mask = pop.customers_on(day) & mine
         ids, seats = pop.ids[mask], pop.seats[mask]
         current = scores_as_of(version, day, ids, seats)
@@ -118,7 +124,8 @@ def suggestion_compute(
     result.n_metrics, result.n_candidates = len(metric_rows), len(candidates)
     if not labelled.dates:
         result.missing.append(
-            f"No evaluation date whose {horizon_days}-day horizon has passed in the period."
+            _("No evaluation date whose %(days)s-day horizon has passed in the period.")
+            % {"days": horizon_days}
         )
     if not candidates:
         result.missing.append(
@@ -140,15 +147,19 @@ def suggestion_compute(
     result.n_churned = int(np.unique(groups[y]).size)
     if result.n_accounts < MIN_ACCOUNTS:
         result.missing.append(
-            f"Too few accounts: {result.n_accounts}, at least {MIN_ACCOUNTS} are needed."
+            _("Too few accounts: %(accounts)s, at least %(needed)s are needed.")
+            % {"accounts": result.n_accounts, "needed": MIN_ACCOUNTS}
         )
     if result.n_churned < MIN_CHURNED:
         result.missing.append(
-            f"Too few churned accounts to learn from: {result.n_churned}, at least "
-            f"{MIN_CHURNED} are needed ({suggest.FOLDS} folds, each judged on churners)."
+            _(
+                "Too few churned accounts to learn from: %(churned)s, at least %(needed)s are "
+                "needed (%(folds)s folds, each judged on churners)."
+            )
+            % {"churned": result.n_churned, "needed": MIN_CHURNED, "folds": suggest.FOLDS}
         )
     if (~y).sum() == 0 and len(y):
-        result.missing.append("No account stayed: there is nothing to compare churners with.")
+        result.missing.append(_("No account stayed: there is nothing to compare churners with."))
     if result.missing:
         result.status = "not_enough_data"
         return result
@@ -157,7 +168,7 @@ def suggestion_compute(
         [j for j, c in enumerate(candidates) if c.metric_id == m.pk] for m in metric_rows
     ]
     current = np.where(np.isnan(current), NO_DATA_SCORE, current)
-    folds, fold_weights, suggested_oof, _ = suggest.cross_validate(
+    folds, fold_weights, suggested_oof, _models = suggest.cross_validate(
         values,
         y,
         groups,
@@ -170,14 +181,16 @@ def suggestion_compute(
     result.auc_suggested_cv = suggest.mean_auc(folds, "auc_suggested")
     result.auc_logistic_cv = suggest.mean_auc(folds, "auc_logistic")
     result.auc = result.auc_suggested_cv
-    progress(0.92, "Fitting on every account")
+    progress(0.92, _("Fitting on every account"))
     final = suggest.fit(values, y, metric_columns, groups)
     _describe(result, final, candidates, metric_rows, metric_columns, fold_weights)
     if not result.weights:
         result.status = "not_enough_data"
         result.missing.append(
-            "No metric separates the churned accounts from the loyal ones beyond chance: "
-            "there is no scorecard to suggest from this history."
+            _(
+                "No metric separates the churned accounts from the loyal ones beyond chance: "
+                "there is no scorecard to suggest from this history."
+            )
         )
     suggested = np.where(np.isnan(suggested_oof), NO_DATA_SCORE, suggested_oof)
     bands = engine.assign_bands(
@@ -185,18 +198,21 @@ def suggestion_compute(
     )
     result.churn_rate_by_band = {
         str(b): {
-            "label": Band(b).label,
+            "label": str(Band(b).label),  # stored JSON: plain text
             **metrics.proportion(int(y[bands == b].sum()), int((bands == b).sum())).to_json(),
         }
         for b in ORDER
     }
     result.interpretation = _interpret(result)
     result.interpretation.append(
-        f"Accounts without data on a date count as {NO_DATA_SCORE:g} (mid-scale) for both "
-        "scorecards in these comparisons, so neither gains by leaving accounts unscored."
+        _(
+            "Accounts without data on a date count as %(score)g (mid-scale) for both scorecards "
+            "in these comparisons, so neither gains by leaving accounts unscored."
+        )
+        % {"score": NO_DATA_SCORE}
     )
     result.seconds = round(time.perf_counter() - began, 2)
-    progress(1.0, "Done")
+    progress(1.0, _("Done"))
     return result
 
 
@@ -213,8 +229,10 @@ def _describe(result, final, candidates, metric_rows, metric_columns, fold_weigh
                 {
                     "metric": c.metric_key,
                     "name": c.metric_name,
-                    "reason": "its weight came out nil or pointing the wrong way beside the "
-                    "other measures (it adds nothing they do not already say)",
+                    "reason": _(
+                        "its weight came out nil or pointing the wrong way beside the "
+                        "other measures (it adds nothing they do not already say)"
+                    ),
                 }
             )
             continue
@@ -246,8 +264,10 @@ def _describe(result, final, candidates, metric_rows, metric_columns, fold_weigh
                 {
                     "metric": m.key,
                     "name": m.name,
-                    "reason": "too little data, or no aggregation of it separates churners "
-                    "from loyal accounts beyond chance",
+                    "reason": _(
+                        "too little data, or no aggregation of it separates churners "
+                        "from loyal accounts beyond chance"
+                    ),
                 }
             )
     result.weights.sort(key=lambda w: -w["weight"])
@@ -262,19 +282,30 @@ def _interpret(r: SuggestionResult) -> list[str]:
     if r.auc_current_cv is not None and r.auc_suggested_cv is not None:
         better = r.auc_suggested_cv - r.auc_current_cv
         lines.append(
-            f"Out-of-sample AUC: current {r.auc_current_cv:.3f}, suggested "
-            f"{r.auc_suggested_cv:.3f} ({'+' if better >= 0 else ''}{better:.3f}); a plain "
-            f"logistic regression on the same candidates: {r.auc_logistic_cv:.3f}."
+            _(
+                "Out-of-sample AUC: current %(current).3f, suggested %(suggested).3f "
+                "(%(change)s); a plain logistic regression on the same candidates: %(logistic).3f."
+            )
+            % {
+                "current": r.auc_current_cv,
+                "suggested": r.auc_suggested_cv,
+                "change": f"{'+' if better >= 0 else ''}{better:.3f}",
+                "logistic": r.auc_logistic_cv,
+            }
         )
         aucs = [f["auc_suggested"] for f in r.folds if f["auc_suggested"] is not None]
         if len(aucs) > 1:
             lines.append(
-                f"Across folds the suggestion's AUC ranged {min(aucs):.3f}–{max(aucs):.3f}."
+                _("Across folds the suggestion's AUC ranged %(min).3f–%(max).3f.")
+                % {"min": min(aucs), "max": max(aucs)}
             )
     lines.append(
-        f"{len(r.weights)} measures kept, {len(r.dropped)} metrics dropped; weights are "
-        "shares of 100 with their spread across folds."
+        _(
+            "%(kept)s measures kept, %(dropped)s metrics dropped; weights are shares of 100 with "
+            "their spread across folds."
+        )
+        % {"kept": len(r.weights), "dropped": len(r.dropped)}
     )
     if r.sampled:
-        lines.append("A random sample of accounts (all their dates) was used.")
+        lines.append(_("A random sample of accounts (all their dates) was used."))
     return lines

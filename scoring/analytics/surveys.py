@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from django.db.models import Count
 from django.db.models.functions import TruncMonth
+from django.utils.translation import gettext as _
 
 from accounts.models import Metric, Segment, Signal
 from scoring.aggregates import window_end
@@ -178,7 +179,11 @@ def survey_report(*, start: dt.date, end: dt.date) -> SurveyReport:
     values, so rows are months × segments × metrics × values, never one per signal."""
     metrics = list(Metric.objects.order_by("pk"))
     chosen = {kind: find_metric(kind, metrics) for kind in KINDS}
-    missing = [f"No {TITLES[k]} metric in the catalogue." for k, m in chosen.items() if m is None]
+    missing = [
+        _("No %(survey)s metric in the catalogue.") % {"survey": TITLES[k]}
+        for k, m in chosen.items()
+        if m is None
+    ]
     found = {k: m for k, m in chosen.items() if m is not None}
     if not found:
         return SurveyReport(start.isoformat(), end.isoformat(), [], missing)
@@ -200,7 +205,10 @@ def survey_report(*, start: dt.date, end: dt.date) -> SurveyReport:
     for kind, metric in found.items():
         data = by_metric.get(metric.pk, [])
         if not data:
-            missing.append(f"No {TITLES[kind]} answers ({metric.key}) in the period.")
+            missing.append(
+                _("No %(survey)s answers (%(key)s) in the period.")
+                % {"survey": TITLES[kind], "key": metric.key}
+            )
             continue
         series.append(_series(kind, metric, data, segment_names))
     return SurveyReport(start.isoformat(), end.isoformat(), series, missing)
@@ -225,7 +233,7 @@ def _series(kind: str, metric: Metric, data: list[tuple], segment_names: dict) -
 
     def group(keys: list) -> dict:
         buckets: dict = defaultdict(lambda: defaultdict(int))
-        for key, (_, _, value, n), ok in zip(keys, data, inside, strict=True):
+        for key, (_low, _high, value, n), ok in zip(keys, data, inside, strict=True):
             if ok:
                 buckets[key][value] += n
         return buckets

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Count, F, Min, OuterRef, Subquery, Window
 from django.urls import reverse
+from django.utils.translation import ngettext
 
 from accounts.models import Account
 from healthboard.lib.roles import role_grants
@@ -106,17 +107,36 @@ class DigestContent:
     def summary(self) -> str:
         """The digest in a line (the subject): "3 overdue, 2 new CTAs, 1 account changed band"."""
         parts = []
-        if self.overdue_total:
-            parts.append(f"{self.overdue_total} overdue")
-        if self.new_total:
-            parts.append(f"{self.new_total} new")
-        if parts:
-            parts[-1] += " CTA" if self.overdue_total + self.new_total == 1 else " CTAs"
+        overdue, new = self.overdue_total, self.new_total
+        if overdue and new:
+            parts.append(
+                ngettext(
+                    "%(overdue)s overdue, %(new)s new CTA",
+                    "%(overdue)s overdue, %(new)s new CTAs",
+                    overdue + new,
+                )
+                % {"overdue": overdue, "new": new}
+            )
+        elif overdue:
+            parts.append(
+                ngettext("%(n)s overdue CTA", "%(n)s overdue CTAs", overdue) % {"n": overdue}
+            )
+        elif new:
+            parts.append(ngettext("%(n)s new CTA", "%(n)s new CTAs", new) % {"n": new})
         if self.moves_total:
-            accounts = "account" if self.moves_total == 1 else "accounts"
-            parts.append(f"{self.moves_total} {accounts} changed band")
+            parts.append(
+                ngettext(
+                    "%(n)s account changed band", "%(n)s accounts changed band", self.moves_total
+                )
+                % {"n": self.moves_total}
+            )
         if self.team:
-            parts.append(f"{self.team_overdue} overdue in your team")
+            parts.append(
+                ngettext(
+                    "%(n)s overdue in your team", "%(n)s overdue in your team", self.team_overdue
+                )
+                % {"n": self.team_overdue}
+            )
         return ", ".join(parts)
 
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from healthboard.lib.roles import ROLES
 from scoring.digest.content import (
@@ -49,7 +51,7 @@ def digest_message(*, user, content: DigestContent) -> EmailMultiAlternatives:
     """The digest as an e-mail: a plain-text body and an HTML alternative."""
     context = {"user": user, "content": content, "links": content.links}
     message = EmailMultiAlternatives(
-        subject=f"Healthboard digest: {content.summary}",
+        subject=gettext("Healthboard digest: %(summary)s") % {"summary": content.summary},
         body=render_to_string("email/digest.txt", context),
         to=[user.email],
         # Mail clients offer "unsubscribe" with this: it leads to the preference page.
@@ -83,10 +85,13 @@ def digest_send(
     if digest is None:
         return None
     try:
-        window = digest_window(user=user, preference=preference, now=now, latest=latest)
-        content = digest_content(user=user, today=day, window=window)
-        if not content.is_empty:
-            digest_message(user=user, content=content).send()
+        # In the recipient's language: their saved one, else the installation's (a worker
+        # has no browser to ask).
+        with translation.override(preference.language or settings.LANGUAGE_CODE):
+            window = digest_window(user=user, preference=preference, now=now, latest=latest)
+            content = digest_content(user=user, today=day, window=window)
+            if not content.is_empty:
+                digest_message(user=user, content=content).send()
     except Exception:
         # Released: the next beat tries again (nothing was sent, or the server refused it).
         Digest.objects.filter(pk=digest.pk).delete()

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import Account
+from healthboard.lib.dates import short_day_text
 from scoring import engine
 from scoring.aggregates import aggregate
 from scoring.bands import ORDER, RANK, Band
@@ -429,7 +431,9 @@ def preview_draft(
     active = next((v for v in actives if v.scorecard_id == draft.scorecard_id), None)
     preview = Preview(as_of=as_of, draft=draft, active=active)
     if problems := draft.problems():
-        preview.error = f"The draft cannot score yet: {problems[0]}"
+        preview.error = gettext("The draft cannot score yet: %(problem)s") % {
+            "problem": problems[0]
+        }
         return preview
 
     ids, seats = _population(draft, actives, as_of)
@@ -448,17 +452,19 @@ def preview_draft(
     tick = time.perf_counter()
     if stored is not None:
         before, before_bands = stored.scores, stored.bands
-        preview.before_source = (
-            f"today's published scores (v{active.number}, run of {stored.run.date:%-d %b %Y})"
-        )
+        preview.before_source = gettext(
+            "today's published scores (v%(number)s, run of %(day)s)"
+        ) % {"number": active.number, "day": short_day_text(stored.run.date)}
     elif active is not None:
         active_scored = score_population(active, ids, raw[active.id])
         before, before_bands = active_scored.scores, active_scored.bands
-        preview.before_source = f"v{active.number} computed now against today's signals"
+        preview.before_source = gettext("v%(number)s computed now against today's signals") % {
+            "number": active.number
+        }
     else:
         before = np.full(len(ids), np.nan)
         before_bands = np.full(len(ids), Band.NO_DATA, dtype=object)
-        preview.before_source = "no active version: every account counts as no data before"
+        preview.before_source = gettext("no active version: every account counts as no data before")
     preview.stats["before_s"] = time.perf_counter() - tick
 
     tick = time.perf_counter()

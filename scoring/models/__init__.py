@@ -12,6 +12,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Metric, Segment
 from scoring.bands import Band
@@ -19,13 +21,13 @@ from scoring.models.rollups import RunSnapshot, RunTotal  # noqa: F401  (models)
 
 
 class Category(models.TextChoices):
-    USAGE = "usage", "Usage"
-    ENGAGEMENT = "engagement", "Engagement"
-    SUPPORT = "support", "Support"
-    SENTIMENT = "sentiment", "Sentiment"
-    FINANCIAL = "financial", "Financial"
-    OUTCOMES = "outcomes", "Outcomes"
-    ADVOCACY = "advocacy", "Advocacy"
+    USAGE = "usage", _("Usage")
+    ENGAGEMENT = "engagement", _("Engagement")
+    SUPPORT = "support", _("Support")
+    SENTIMENT = "sentiment", _("Sentiment")
+    FINANCIAL = "financial", _("Financial")
+    OUTCOMES = "outcomes", _("Outcomes")
+    ADVOCACY = "advocacy", _("Advocacy")
 
 
 class Scorecard(models.Model):
@@ -52,13 +54,13 @@ class ScorecardVersion(models.Model):
     """A frozen (published) or editable (draft) set of measures, weights and bands."""
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        ACTIVE = "active", "Active"
-        RETIRED = "retired", "Retired"
+        DRAFT = "draft", _("Draft")
+        ACTIVE = "active", _("Active")
+        RETIRED = "retired", _("Retired")
 
     class BandMode(models.TextChoices):
-        FIXED = "fixed", "Fixed thresholds"
-        PERCENTILE = "percentile", "Percentiles"
+        FIXED = "fixed", _("Fixed thresholds")
+        PERCENTILE = "percentile", _("Percentiles")
 
     scorecard = models.ForeignKey(Scorecard, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
@@ -73,17 +75,17 @@ class ScorecardVersion(models.Model):
     top_share = models.FloatField(
         default=0.25,
         validators=[MinValueValidator(0), MaxValueValidator(1)],
-        help_text="Percentile mode: share of accounts banded Healthy.",
+        help_text=_("Percentile mode: share of accounts banded Healthy."),
     )
     bottom_share = models.FloatField(
         default=0.25,
         validators=[MinValueValidator(0), MaxValueValidator(1)],
-        help_text="Percentile mode: share of accounts banded Unhealthy.",
+        help_text=_("Percentile mode: share of accounts banded Unhealthy."),
     )
     min_coverage = models.FloatField(
         default=0.5,
         validators=[MinValueValidator(0), MaxValueValidator(1)],
-        help_text="Below this share of weight with data the account is 'No data'.",
+        help_text=_("Below this share of weight with data the account is 'No data'."),
     )
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -119,13 +121,16 @@ class ScorecardVersion(models.Model):
         ):
             raise ValidationError(
                 {
-                    "red_below": f"Unhealthy-below ({self.red_below:g}) must not be above "
-                    f"healthy-from ({self.green_at:g})."
+                    "red_below": gettext(
+                        "Unhealthy-below (%(red_below)g) must not be above healthy-from "
+                        "(%(green_at)g)."
+                    )
+                    % {"red_below": self.red_below, "green_at": self.green_at}
                 }
             )
         if (self.top_share or 0) + (self.bottom_share or 0) > 1:
             raise ValidationError(
-                {"bottom_share": "The healthy and unhealthy shares together exceed 100 %."}
+                {"bottom_share": gettext("The healthy and unhealthy shares together exceed 100 %.")}
             )
 
 
@@ -146,23 +151,23 @@ class Measure(models.Model):
     """Turns one metric's signals over a window into a 0–100 sub-score."""
 
     class Aggregation(models.TextChoices):
-        SUM = "sum", "Sum"
-        MEAN = "mean", "Mean"
-        LAST = "last", "Last value"
-        COUNT = "count", "Count"
-        MIN = "min", "Minimum"
-        MAX = "max", "Maximum"
-        TREND = "trend", "Trend (slope per day)"
-        NPS = "nps", "NPS (% promoters − % detractors)"
+        SUM = "sum", _("Sum")
+        MEAN = "mean", _("Mean")
+        LAST = "last", _("Last value")
+        COUNT = "count", _("Count")
+        MIN = "min", _("Minimum")
+        MAX = "max", _("Maximum")
+        TREND = "trend", _("Trend (slope per day)")
+        NPS = "nps", _("NPS (% promoters − % detractors)")
 
     class Rule(models.TextChoices):
-        THRESHOLD = "threshold", "Thresholds (red / green)"
-        RANGE = "range", "Linear range"
-        PERCENTILE = "percentile", "Percentile rank"
+        THRESHOLD = "threshold", _("Thresholds (red / green)")
+        RANGE = "range", _("Linear range")
+        PERCENTILE = "percentile", _("Percentile rank")
 
     class Direction(models.IntegerChoices):
-        POSITIVE = 1, "Positive (more is better)"
-        NEGATIVE = -1, "Negative (more is worse)"
+        POSITIVE = 1, _("Positive (more is better)")
+        NEGATIVE = -1, _("Negative (more is worse)")
 
     version = models.ForeignKey(ScorecardVersion, on_delete=models.CASCADE, related_name="measures")
     name = models.CharField(max_length=100)
@@ -173,14 +178,14 @@ class Measure(models.Model):
         default=30, validators=[MinValueValidator(1), MaxValueValidator(730)]
     )
     per_seat = models.BooleanField(
-        default=False, help_text="Divide the aggregate by the account's purchased seats."
+        default=False, help_text=_("Divide the aggregate by the account's purchased seats.")
     )
     rule = models.CharField(max_length=12, choices=Rule.choices, default=Rule.THRESHOLD)
     direction = models.SmallIntegerField(choices=Direction.choices, default=Direction.POSITIVE)
-    red = models.FloatField(null=True, blank=True, help_text="Threshold: sub-score 0 here.")
-    green = models.FloatField(null=True, blank=True, help_text="Threshold: sub-score 100 here.")
-    low = models.FloatField(null=True, blank=True, help_text="Range: low end.")
-    high = models.FloatField(null=True, blank=True, help_text="Range: high end.")
+    red = models.FloatField(null=True, blank=True, help_text=_("Threshold: sub-score 0 here."))
+    green = models.FloatField(null=True, blank=True, help_text=_("Threshold: sub-score 100 here."))
+    low = models.FloatField(null=True, blank=True, help_text=_("Range: low end."))
+    high = models.FloatField(null=True, blank=True, help_text=_("Range: high end."))
     weight = models.FloatField(default=1.0, validators=[MinValueValidator(0)])
     order = models.PositiveSmallIntegerField(default=0)
 
@@ -195,27 +200,35 @@ class Measure(models.Model):
         errors = {}
         if self.rule == self.Rule.THRESHOLD:
             if self.red is None:
-                errors["red"] = "The threshold rule needs a red value."
+                errors["red"] = gettext("The threshold rule needs a red value.")
             if self.green is None:
-                errors["green"] = "The threshold rule needs a green value."
+                errors["green"] = gettext("The threshold rule needs a green value.")
             if not errors and self.red == self.green:
-                errors["green"] = "Red and green must differ."
+                errors["green"] = gettext("Red and green must differ.")
             elif not errors and (self.green - self.red) * self.direction < 0:
-                errors["green"] = (
-                    f"Thresholds are inverted: when more is "
-                    f"{'better' if self.direction > 0 else 'worse'}, "
-                    f"green ({self.green:g}) must be "
-                    f"{'above' if self.direction > 0 else 'below'} red ({self.red:g})."
-                )
+                if self.direction > 0:
+                    text = gettext(
+                        "Thresholds are inverted: when more is better, green (%(green)g) must "
+                        "be above red (%(red)g)."
+                    )
+                else:
+                    text = gettext(
+                        "Thresholds are inverted: when more is worse, green (%(green)g) must "
+                        "be below red (%(red)g)."
+                    )
+                errors["green"] = text % {"green": self.green, "red": self.red}
         elif self.rule == self.Rule.RANGE:
             if self.low is None:
-                errors["low"] = "The range rule needs a low value."
+                errors["low"] = gettext("The range rule needs a low value.")
             if self.high is None:
-                errors["high"] = "The range rule needs a high value."
+                errors["high"] = gettext("The range rule needs a high value.")
             if not errors and self.low >= self.high:
-                errors["high"] = f"High ({self.high:g}) must be above low ({self.low:g})."
+                errors["high"] = gettext("High (%(high)g) must be above low (%(low)g).") % {
+                    "high": self.high,
+                    "low": self.low,
+                }
         if self.weight is not None and self.weight < 0:
-            errors["weight"] = "Weights cannot be negative."
+            errors["weight"] = gettext("Weights cannot be negative.")
         if errors:
             raise ValidationError(errors)
 
@@ -244,10 +257,10 @@ class ScoreRun(models.Model):
     STALE_AFTER = dt.timedelta(minutes=30)
 
     class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-        SUPERSEDED = "superseded", "Superseded"
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+        SUPERSEDED = "superseded", _("Superseded")
 
     date = models.DateField()
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
@@ -314,7 +327,7 @@ class HealthScore(models.Model):
     score = models.FloatField(null=True)
     band = models.CharField(max_length=6, choices=Band.choices)
     coverage = models.FloatField()
-    delta_7d = models.FloatField(null=True, help_text="Change since the score 7 days before.")
+    delta_7d = models.FloatField(null=True, help_text=_("Change since the score 7 days before."))
     # {"raw": [...], "sub": [...]} in the order of details_keys: measure ids as strings.
     details = models.JSONField(default=dict)
 
@@ -370,10 +383,10 @@ class ScorecardChange(models.Model):
     """One entry of a scorecard's audit trail: who changed what, when."""
 
     class Action(models.TextChoices):
-        CREATED = "created", "Draft created"
-        SAVED = "saved", "Draft saved"
-        PUBLISHED = "published", "Published"
-        DISCARDED = "discarded", "Draft discarded"
+        CREATED = "created", _("Draft created")
+        SAVED = "saved", _("Draft saved")
+        PUBLISHED = "published", _("Published")
+        DISCARDED = "discarded", _("Draft discarded")
 
     scorecard = models.ForeignKey(Scorecard, on_delete=models.CASCADE, related_name="changes")
     # A discarded draft is deleted; its entries keep the number it had.

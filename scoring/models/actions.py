@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, JourneyStage
 from scoring.bands import Band
@@ -19,16 +20,16 @@ from scoring.bands import Band
 
 class CtaType(models.TextChoices):
     # Gainsight's three: save the account, move it along its journey, grow it.
-    RISK = "risk", "Risk"
-    LIFECYCLE = "lifecycle", "Lifecycle"
-    EXPANSION = "expansion", "Expansion"
+    RISK = "risk", _("Risk")
+    LIFECYCLE = "lifecycle", _("Lifecycle")
+    EXPANSION = "expansion", _("Expansion")
 
 
 class Priority(models.IntegerChoices):
     # Lower sorts first: an inbox ordered by (due date, priority) shows the urgent ones on top.
-    HIGH = 1, "High"
-    MEDIUM = 2, "Medium"
-    LOW = 3, "Low"
+    HIGH = 1, _("High")
+    MEDIUM = 2, _("Medium")
+    LOW = 3, _("Low")
 
 
 class ActionRule(models.Model):
@@ -42,26 +43,26 @@ class ActionRule(models.Model):
     kind = models.CharField(max_length=30)  # scoring.actions.kinds.KINDS
     parameters = models.JSONField(default=dict, blank=True)
     enabled = models.BooleanField(default=True)
-    cta_type = models.CharField("CTA type", max_length=10, choices=CtaType.choices)
+    cta_type = models.CharField(_("CTA type"), max_length=10, choices=CtaType.choices)
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.MEDIUM)
     due_days = models.PositiveSmallIntegerField(
-        "due in (days)",
+        _("due in (days)"),
         default=7,
         validators=[MaxValueValidator(365)],
-        help_text="The CTA is due this many days after the rule first fires.",
+        help_text=_("The CTA is due this many days after the rule first fires."),
     )
     auto_close = models.BooleanField(
-        "close when the condition clears",
+        _("close when the condition clears"),
         default=True,
-        help_text="An open CTA whose condition no longer holds is closed as resolved by itself.",
+        help_text=_("An open CTA whose condition no longer holds is closed as resolved by itself."),
     )
     # Vitally's re-enrolment limit: a rule that fires again soon after its CTA was closed
     # would bury the CSM in the same work; wait this long before opening a new one.
     cooldown_days = models.PositiveSmallIntegerField(
-        "quiet after closing (days)",
+        _("quiet after closing (days)"),
         default=30,
         validators=[MaxValueValidator(365)],
-        help_text="After its CTA is closed the rule opens no new one for the account this long.",
+        help_text=_("After its CTA is closed the rule opens no new one for the account this long."),
     )
     order = models.PositiveSmallIntegerField(default=0)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -81,9 +82,9 @@ class Outcome(models.Model):
 
     name = models.CharField(max_length=60, unique=True)
     is_success = models.BooleanField(
-        default=True, help_text="Counts as a save when measuring which plays work."
+        default=True, help_text=_("Counts as a save when measuring which plays work.")
     )
-    active = models.BooleanField(default=True, help_text="Offered when closing a CTA.")
+    active = models.BooleanField(default=True, help_text=_("Offered when closing a CTA."))
     order = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -149,10 +150,10 @@ class CallToActionQuerySet(models.QuerySet):
 
 class CallToAction(models.Model):
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        SNOOZED = "snoozed", "Snoozed"
-        DONE = "done", "Done"
-        RESOLVED = "resolved", "Resolved by itself"
+        OPEN = "open", _("Open")
+        SNOOZED = "snoozed", _("Snoozed")
+        DONE = "done", _("Done")
+        RESOLVED = "resolved", _("Resolved by itself")
 
     ACTIVE = (Status.OPEN, Status.SNOOZED)
 
@@ -169,10 +170,10 @@ class CallToAction(models.Model):
         blank=True,
         related_name="ctas",
     )
-    cta_type = models.CharField("type", max_length=10, choices=CtaType.choices)
+    cta_type = models.CharField(_("type"), max_length=10, choices=CtaType.choices)
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.MEDIUM)
     title = models.CharField(max_length=200)
-    reason = models.TextField(help_text="Why, in words, with the measures behind it.")
+    reason = models.TextField(help_text=_("Why, in words, with the measures behind it."))
     # The numbers behind the reason, for the page: [{"label": …, "value": …}, …].
     evidence = models.JSONField(default=list, blank=True)
     due_date = models.DateField()

@@ -6,21 +6,22 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class AnalysisRun(models.Model):
     class Kind(models.TextChoices):
-        BACKTEST = "backtest", "Back-test"
-        SUGGESTION = "suggestion", "Suggested scorecard"
-        RETENTION = "retention", "Retention"
-        SURVEYS = "surveys", "Surveys"
-        PLAYS = "plays", "Plays"
+        BACKTEST = "backtest", _("Back-test")
+        SUGGESTION = "suggestion", _("Suggested scorecard")
+        RETENTION = "retention", _("Retention")
+        SURVEYS = "surveys", _("Surveys")
+        PLAYS = "plays", _("Plays")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)

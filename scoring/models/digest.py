@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 # The morning hour a digest goes out at, in the user's own time zone, unless they chose another.
 DEFAULT_HOUR = 7
@@ -18,26 +20,31 @@ DEFAULT_HOUR = 7
 
 class Weekday(models.IntegerChoices):
     # Python's date.weekday() numbers, so a stored choice compares with a date directly.
-    MONDAY = 0, "Monday"
-    TUESDAY = 1, "Tuesday"
-    WEDNESDAY = 2, "Wednesday"
-    THURSDAY = 3, "Thursday"
-    FRIDAY = 4, "Friday"
-    SATURDAY = 5, "Saturday"
-    SUNDAY = 6, "Sunday"
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
 
 
 def time_zone_check(name: str) -> None:
     """An IANA time zone name zoneinfo knows ("Europe/Berlin"), or a ValidationError."""
     if name not in zoneinfo.available_timezones():
-        raise ValidationError(f"“{name}” is not a time zone name such as Europe/Berlin.")
+        raise ValidationError(
+            gettext("“%(name)s” is not a time zone name such as Europe/Berlin.") % {"name": name}
+        )
 
 
 def language_check(code: str) -> None:
     """One of settings.LANGUAGES' codes ("da"), or empty (the browser's language)."""
     if code and code not in dict(settings.LANGUAGES):
         choices = ", ".join(dict(settings.LANGUAGES))
-        raise ValidationError(f"“{code}” is not one of the languages offered ({choices}).")
+        raise ValidationError(
+            gettext("“%(code)s” is not one of the languages offered (%(choices)s).")
+            % {"code": code, "choices": choices}
+        )
 
 
 class DigestPreference(models.Model):
@@ -47,9 +54,9 @@ class DigestPreference(models.Model):
     their browser's language."""
 
     class Frequency(models.TextChoices):
-        DAILY = "daily", "Every day"
-        WEEKLY = "weekly", "Once a week"
-        NEVER = "never", "Never"
+        DAILY = "daily", _("Every day")
+        WEEKLY = "weekly", _("Once a week")
+        NEVER = "never", _("Never")
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -61,13 +68,13 @@ class DigestPreference(models.Model):
     weekday = models.PositiveSmallIntegerField(
         choices=Weekday.choices,
         default=Weekday.MONDAY,
-        help_text="The day a weekly digest goes out.",
+        help_text=_("The day a weekly digest goes out."),
     )
     time_zone = models.CharField(max_length=64, validators=[time_zone_check])
     hour = models.PositiveSmallIntegerField(
         default=DEFAULT_HOUR,
         validators=[MaxValueValidator(23)],
-        help_text="The hour of the morning (or day) it goes out, in your time zone.",
+        help_text=_("The hour of the morning (or day) it goes out, in your time zone."),
     )
     # Empty: the browser's language (Accept-Language). Not a choices field: the offered
     # languages are a setting, and a new one must not need a migration.
@@ -113,7 +120,7 @@ class DigestPreference(models.Model):
             return None
         local = now.astimezone(self.zone)
         day = local.date()
-        for _ in range(8):
+        for _day in range(8):
             at = dt.datetime.combine(day, dt.time(self.hour), tzinfo=self.zone)
             weekly = self.frequency == self.Frequency.WEEKLY
             if at > local and (not weekly or day.weekday() == self.weekday):
@@ -128,15 +135,15 @@ class Digest(models.Model):
     same time, find it and send nothing. A failed send deletes it, so a later beat retries."""
 
     class Status(models.TextChoices):
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
         # Nothing to report: no e-mail, but the day is done and the next digest starts here.
-        EMPTY = "empty", "Nothing to report"
+        EMPTY = "empty", _("Nothing to report")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digests", db_index=False
     )
-    day = models.DateField(help_text="The user's local date.")
+    day = models.DateField(help_text=_("The user's local date."))
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.SENDING)
     # What the digest covered: CTAs made after `since` and up to `until` (when the beat
     # claimed the day), band changes from the run of `compared_from` to the run of

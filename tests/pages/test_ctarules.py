@@ -183,7 +183,7 @@ def test_a_new_rule_starts_with_its_condition(admin_role_client) -> None:
     html = response.content.decode()
     assert '<option value="" selected>Choose a condition…</option>' in html
     for kind in KINDS.values():
-        assert f'value="{kind.key}"' in html and kind.label in html
+        assert f'value="{kind.key}"' in html and str(kind.label) in html
         # Each also listed in words, a link that works without JavaScript.
         assert f'href="?kind={kind.key}"' in html
     assert "The score dropped by 15 points or more within 7 days." in html

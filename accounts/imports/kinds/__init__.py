@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from django.utils.translation import gettext as _
+
 from accounts.imports.columns import Column, ColumnMapping
 from accounts.imports.errors import RowError
 from accounts.imports.options import ImportOptions, Limits
@@ -95,8 +97,11 @@ class Kind:
                 RowError(
                     row,
                     "(row)",
-                    f"{len(cells)} cells but the header has {width} columns: quote the "
-                    "values that contain the delimiter",
+                    _(
+                        "%(count)s cells but the header has %(width)s columns: quote the values "
+                        "that contain the delimiter"
+                    )
+                    % {"count": len(cells), "width": width},
                 )
             )
             return None
@@ -112,13 +117,18 @@ class Kind:
         value = cells[index].strip()
         if len(value) > max_length:
             errors.append(
-                RowError(row, self.mapping.column(field), f"longer than {max_length:,} characters")
+                RowError(
+                    row,
+                    self.mapping.column(field),
+                    _("longer than %(max_length)s characters")
+                    % {"max_length": format(max_length, ",")},
+                )
             )
             return ""
         return value
 
     def required(self, row: int, field: str, errors: list[RowError]) -> None:
-        errors.append(RowError(row, self.mapping.column(field), "a value is required"))
+        errors.append(RowError(row, self.mapping.column(field), _("a value is required")))
 
 
 # ---------------------------------------------------------------- upserts by key

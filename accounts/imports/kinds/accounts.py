@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.imports import rules
 from accounts.imports.cells import CellError
@@ -132,7 +133,7 @@ class AccountsKind(Kind):
         stored = existing_keys(
             Account,
             "external_id",
-            {cells[i_external].strip() for _, cells in batch if len(cells) > i_external},
+            {cells[i_external].strip() for _row, cells in batch if len(cells) > i_external},
         )
         decimal_comma, day_first = self.decimal_comma, self.options.day_first
         staged: list[tuple] = []
@@ -180,7 +181,9 @@ class AccountsKind(Kind):
                         e.column == m.column(field) for e in errors[before:]
                     ):
                         errors.append(
-                            RowError(row, m.column(field), "a value is required for a new account")
+                            RowError(
+                                row, m.column(field), _("a value is required for a new account")
+                            )
                         )
             if len(errors) == before:
                 staged.append(
@@ -210,7 +213,9 @@ class AccountsKind(Kind):
         if index is None or not (raw := cells[index].strip()):
             return None
         if len(raw) > 100:
-            errors.append(RowError(row, self.mapping.column(field), "longer than 100 characters"))
+            errors.append(
+                RowError(row, self.mapping.column(field), _("longer than 100 characters"))
+            )
             return None
         try:
             return parse(raw)
@@ -258,7 +263,7 @@ class AccountsKind(Kind):
         return owner
 
     def display(self, staged: tuple) -> dict[str, object]:
-        values = dict(zip((name for name, _ in self.staging), staged, strict=True))
+        values = dict(zip((name for name, _type in self.staging), staged, strict=True))
         return {
             "external_id": values["external_id"],
             "name": values["name"] or "",

@@ -4,6 +4,7 @@ empty cell keeps what is stored."""
 from __future__ import annotations
 
 from django.db import connection
+from django.utils.translation import gettext as _
 
 from accounts.imports import rules
 from accounts.imports.cells import CellError
@@ -56,7 +57,7 @@ class MetricsKind(Kind):
         m = self.mapping
         i_key = m.index("key")
         stored = existing_keys(
-            Metric, "key", {cells[i_key].strip() for _, cells in batch if len(cells) > i_key}
+            Metric, "key", {cells[i_key].strip() for _row, cells in batch if len(cells) > i_key}
         )
         staged, errors = [], []
         for row, cells in batch:
@@ -89,7 +90,7 @@ class MetricsKind(Kind):
             if key and key not in stored and values["name"] is None:
                 if not any(e.column == m.column("name") for e in errors[before:]):
                     errors.append(
-                        RowError(row, m.column("name"), "a value is required for a new metric")
+                        RowError(row, m.column("name"), _("a value is required for a new metric"))
                     )
             if len(errors) == before:
                 staged.append(
@@ -106,13 +107,13 @@ class MetricsKind(Kind):
         return staged, errors
 
     def display(self, staged: tuple) -> dict[str, object]:
-        _, key, name, unit, category, direction, description = staged
+        _row, key, name, unit, category, direction, description = staged
         return {
             "key": key,
             "name": name or "",
             "unit": unit or "",
             "category": category or "",
-            "direction": Metric.Direction(direction).label if direction else "",
+            "direction": str(Metric.Direction(direction).label) if direction else "",
             "description": description or "",
         }
 

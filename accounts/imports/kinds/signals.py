@@ -14,6 +14,7 @@ import json
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.imports.cells import CellError, parse_datetime, parse_float
 from accounts.imports.columns import Column
@@ -53,8 +54,15 @@ def lock_referenced(table: str, ids: set[int], noun: str) -> None:
     if len(locked) < len(ids):
         gone = sorted(ids - {pk for (pk,) in locked})
         raise ImportRefused(
-            f"{len(gone):,} {noun} (ids {', '.join(map(str, gone[:10]))}) were deleted while "
-            "the file was being imported: nothing imported. Import it again."
+            _(
+                "%(count)s %(noun)s (ids %(ids)s) were deleted while the file was being "
+                "imported: nothing imported. Import it again."
+            )
+            % {
+                "count": format(len(gone), ","),
+                "noun": noun,
+                "ids": ", ".join(map(str, gone[:10])),
+            }
         )
 
 
@@ -195,7 +203,7 @@ class SignalsKind(Kind):
         cache = self._accounts
         if self._all_accounts:
             return cache
-        wanted = {cells[index].strip() for _, cells in batch if len(cells) > index}
+        wanted = {cells[index].strip() for _row, cells in batch if len(cells) > index}
         wanted.difference_update(cache)
         wanted.discard("")
         if wanted:
@@ -284,7 +292,13 @@ class SignalsKind(Kind):
                 except CellError as exc:
                     error(RowError(row, c_when, str(exc)))
             if when is not None and when > latest:
-                error(RowError(row, c_when, f"{when:%Y-%m-%d %H:%M} is in the future"))
+                error(
+                    RowError(
+                        row,
+                        c_when,
+                        _("%(when)s is in the future") % {"when": format(when, "%Y-%m-%d %H:%M")},
+                    )
+                )
 
             raw = cells[i_value]
             try:
@@ -296,18 +310,45 @@ class SignalsKind(Kind):
             if not source:
                 source = default_source
                 if not source:
-                    error(RowError(row, c_source, "a value is required"))
+                    error(RowError(row, c_source, _("a value is required")))
             elif len(source) > max_source:
-                error(RowError(row, c_source, f"longer than {max_source} characters"))
+                error(
+                    RowError(
+                        row,
+                        c_source,
+                        _("longer than %(max)s characters") % {"max": max_source},
+                    )
+                )
             external_id = cells[i_external].strip() if i_external is not None else ""
             if len(external_id) > max_external:
-                error(RowError(row, c_external, f"longer than {max_external} characters"))
+                error(
+                    RowError(
+                        row,
+                        c_external,
+                        _("longer than %(max_external)s characters")
+                        % {"max_external": max_external},
+                    )
+                )
             category = cells[i_category].strip() if i_category is not None else ""
             if len(category) > max_category:
-                error(RowError(row, c_category, f"longer than {max_category} characters"))
+                error(
+                    RowError(
+                        row,
+                        c_category,
+                        _("longer than %(max_category)s characters")
+                        % {"max_category": max_category},
+                    )
+                )
             text = cells[i_text].strip() if i_text is not None else ""
             if len(text) > max_text:
-                error(RowError(row, c_text, f"longer than {max_text:,} characters"))
+                error(
+                    RowError(
+                        row,
+                        c_text,
+                        _("longer than %(max_text)s characters")
+                        % {"max_text": format(max_text, ",")},
+                    )
+                )
             if len(errors) == before:
                 staged.append(
                     (row, account, metric, when, value, category, text, source, external_id or None)
@@ -315,7 +356,7 @@ class SignalsKind(Kind):
         return staged, errors
 
     def display(self, staged: tuple) -> dict[str, object]:
-        _, account, metric, when, value, category, text, source, external_id = staged
+        _row, account, metric, when, value, category, text, source, external_id = staged
         if account not in self._account_keys:
             # Previews show a few rows: the reverse lookup is built when they ask.
             self._account_keys = {pk: key for key, pk in self._accounts.items() if pk}
@@ -397,10 +438,10 @@ class SignalsKind(Kind):
             SELECT 'm', metric_id, COUNT(*) FROM inserted GROUP BY metric_id
             """
         )
-        accounts = {pk for what, pk, _ in found if what == "a"}
-        created = sum(count for what, _, count in found if what == "a")
+        accounts = {pk for what, pk, _count in found if what == "a"}
+        created = sum(count for what, _pk, count in found if what == "a")
         lock_referenced(ACCOUNT, accounts, "account(s)")
-        lock_referenced(METRIC, {pk for what, pk, _ in found if what == "m"}, "metric(s)")
+        lock_referenced(METRIC, {pk for what, pk, _count in found if what == "m"}, "metric(s)")
         return Counts(created=created, unchanged=stage.rows - created, accounts=accounts)
 
     def estimate(self, stage: Staging) -> Counts:

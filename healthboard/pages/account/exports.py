@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from accounts.exports import export_header, signal_rows
@@ -52,7 +53,7 @@ def account_signals_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     )
 
 
-NOTES_HEADER = ["Created at", "Kind", "Author", "Note"]
+NOTES_HEADER = [_("Created at"), _("Kind"), _("Author"), _("Note")]
 
 
 def _note_rows(notes) -> Iterator[list]:
@@ -79,13 +80,13 @@ def account_notes_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 
 
 SCORES_HEADER = [
-    "Date",
-    "Score",
-    "Health",
-    "Coverage %",
-    "7-day change",
-    "Scorecard",
-    "Version",
+    _("Date"),
+    _("Score"),
+    _("Health"),
+    _("Coverage %"),
+    _("7-day change"),
+    _("Scorecard"),
+    _("Version"),
 ]
 
 

@@ -7,6 +7,8 @@ import datetime as dt
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import JourneyStage, Note, Sentiment
 
@@ -18,28 +20,28 @@ NOTE_KINDS = [(k, label) for k, label in Note.Kind.choices if k != Note.Kind.STA
 
 
 class NoteForm(forms.Form):
-    kind = forms.ChoiceField(choices=NOTE_KINDS, initial=Note.Kind.NOTE, label="Type")
+    kind = forms.ChoiceField(choices=NOTE_KINDS, initial=Note.Kind.NOTE, label=_("Type"))
     body = forms.CharField(
-        label="Note",
+        label=_("Note"),
         max_length=NOTE_MAX_CHARS,
         widget=forms.Textarea(
-            attrs={"rows": 3, "placeholder": "What happened, what was agreed, what's next"}
+            attrs={"rows": 3, "placeholder": _("What happened, what was agreed, what's next")}
         ),
-        error_messages={"required": "Write something first: the note is empty."},
+        error_messages={"required": _("Write something first: the note is empty.")},
     )
 
 
 class StageForm(forms.Form):
     stage = forms.TypedChoiceField(
-        label="Journey stage",
+        label=_("Journey stage"),
         coerce=int,
-        error_messages={"invalid_choice": "Pick one of the listed stages."},
+        error_messages={"invalid_choice": _("Pick one of the listed stages.")},
     )
     comment = forms.CharField(
-        label="Comment (optional)",
+        label=_("Comment (optional)"),
         required=False,
         max_length=COMMENT_MAX_CHARS,
-        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Why the account moved"}),
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("Why the account moved")}),
     )
 
     def __init__(self, *args, stages: list[JourneyStage] | None = None, **kwargs) -> None:
@@ -56,24 +58,24 @@ class StageForm(forms.Form):
 
 class SentimentForm(forms.Form):
     level = forms.ChoiceField(
-        label="Your sentiment",
+        label=_("Your sentiment"),
         choices=Sentiment.Level.choices,
         widget=forms.RadioSelect,
-        error_messages={"required": "Pick healthy, at risk or unhealthy."},
+        error_messages={"required": _("Pick healthy, at risk or unhealthy.")},
     )
     reason = forms.CharField(
-        label="Why",
+        label=_("Why"),
         max_length=1000,
         widget=forms.Textarea(
-            attrs={"rows": 2, "placeholder": "What you know that the signals do not show"}
+            attrs={"rows": 2, "placeholder": _("What you know that the signals do not show")}
         ),
-        error_messages={"required": "Say why: a sentiment needs a reason."},
+        error_messages={"required": _("Say why: a sentiment needs a reason.")},
     )
     expires_on = forms.DateField(
-        label="Expires on",
-        help_text="The first day it no longer counts.",
+        label=_("Expires on"),
+        help_text=_("The first day it no longer counts."),
         widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Enter a date, e.g. 2027-01-31."},
+        error_messages={"invalid": _("Enter a date, e.g. 2027-01-31.")},
     )
 
     def __init__(self, *args, **kwargs) -> None:
@@ -88,10 +90,13 @@ class SentimentForm(forms.Form):
     def clean_expires_on(self) -> dt.date:
         day = self.cleaned_data["expires_on"]
         if day <= self.today:
-            raise forms.ValidationError("The expiry must be after today.")
+            raise forms.ValidationError(gettext("The expiry must be after today."))
         if day > self.today + dt.timedelta(days=Sentiment.MAX_DAYS):
             raise forms.ValidationError(
-                f"A sentiment counts for at most {Sentiment.MAX_DAYS} days: pick an earlier "
-                "expiry (and set it again then if it still holds)."
+                gettext(
+                    "A sentiment counts for at most %(days)s days: pick an earlier expiry (and set "
+                    "it again then if it still holds)."
+                )
+                % {"days": Sentiment.MAX_DAYS}
             )
         return day

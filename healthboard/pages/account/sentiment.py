@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Account, Sentiment
+from healthboard.lib.dates import short_day_text
 from healthboard.lib.roles import can_work_on
 from healthboard.pages.account import selectors as drilldown
 from healthboard.pages.account.forms import SentimentForm
@@ -50,15 +52,20 @@ def sentiment_region(
 
 
 def _person(user) -> str:
-    return (user.get_full_name() or user.get_username()) if user is not None else "someone"
+    return (user.get_full_name() or user.get_username()) if user is not None else _("someone")
 
 
 def _status_text(sentiment: Sentiment, today) -> str:
     """How it ended, or until when it counts, in words."""
     status = sentiment.status(today)
     if status == "current":
-        return f"counts until {sentiment.last_day:%-d %b %Y}"
+        return _("counts until %(day)s") % {"day": short_day_text(sentiment.last_day)}
     if status == "expired":
-        return f"expired on {sentiment.expires_on:%-d %b %Y}"
-    when = timezone.localtime(sentiment.ended_at)
-    return f"{status} on {when:%-d %b %Y} by {_person(sentiment.ended_by)}"
+        return _("expired on %(day)s") % {"day": short_day_text(sentiment.expires_on)}
+    ended = {
+        "day": short_day_text(timezone.localtime(sentiment.ended_at)),
+        "person": _person(sentiment.ended_by),
+    }
+    if status == Sentiment.End.REPLACED:
+        return _("replaced on %(day)s by %(person)s") % ended
+    return _("withdrawn on %(day)s by %(person)s") % ended

@@ -17,11 +17,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import services
-from accounts.models import Account, Metric
+from accounts.i18n import builtin
+from accounts.models import Account, Metric, Note, Sentiment
 from healthboard.lib import htmx
+from healthboard.lib.dates import day_text, short_day_text
 from healthboard.lib.roles import can_work_on, permission_required
 from healthboard.pages.account import selectors as drilldown
 from healthboard.pages.account.forms import NoteForm, SentimentForm, StageForm
@@ -50,14 +54,17 @@ def _filters(request: HttpRequest, metrics: dict[int, Metric] | None = None) -> 
     days = drilldown.range_days(raw_range)
     context = {"days": days, "ranges": drilldown.RANGES}
     if raw_range and str(days) != raw_range:
-        context["range_problem"] = f"“{raw_range[:30]}” is not a range; showing {days} days."
+        context["range_problem"] = _("“%(range)s” is not a range; showing %(days)s days.") % {
+            "range": raw_range[:30],
+            "days": days,
+        }
     if metrics is not None:
         categories = drilldown.signal_categories(metrics)
         category = request.GET.get("category", "")
         if category and category not in categories:
-            context["category_problem"] = (
-                f"There is no signal category “{category[:40]}”; showing every category."
-            )
+            context["category_problem"] = _(
+                "There is no signal category “%(category)s”; showing every category."
+            ) % {"category": category[:40]}
             category = ""
         context.update(category=category, categories=categories)
     return context
@@ -65,11 +72,11 @@ def _filters(request: HttpRequest, metrics: dict[int, Metric] | None = None) -> 
 
 # Where people come to an account from, and how the way back reads.
 BACK_LABELS = (
-    ("/accounts/journey/", "Back to the journey board"),
-    ("/scoring/weekly/", "Back to the weekly review"),
-    ("/scoring/", "Back"),
-    ("/accounts/", "Back"),
-    ("/", "Back to the portfolio"),
+    ("/accounts/journey/", gettext_lazy("Back to the journey board")),
+    ("/scoring/weekly/", gettext_lazy("Back to the weekly review")),
+    ("/scoring/", gettext_lazy("Back")),
+    ("/accounts/", gettext_lazy("Back")),
+    ("/", gettext_lazy("Back to the portfolio")),
 )
 
 
@@ -157,14 +164,20 @@ def _range_links(account: Account, *, category: str) -> list[dict]:
 
 def _trend_empty_text(account: Account, history: list, *, days: int, start: dt.date) -> str:
     if history:
-        return (
-            f"The account was scored on {len(history)} day{'s' if len(history) != 1 else ''} "
-            f"in the last {days}, but no measure had data: there is no score to draw yet."
-        )
+        return ngettext(
+            "The account was scored on %(count)s day in the last %(days)s, but no measure had "
+            "data: there is no score to draw yet.",
+            "The account was scored on %(count)s days in the last %(days)s, but no measure had "
+            "data: there is no score to draw yet.",
+            len(history),
+        ) % {"count": len(history), "days": days}
     if account.start_date and account.start_date >= start:
-        return f"No scores yet: the account started on {account.start_date:%-d %B %Y}."
-    longer = "" if days >= max(drilldown.RANGES) else " Try a longer range."
-    return f"No scores in the last {days} days.{longer}"
+        return _("No scores yet: the account started on %(day)s.") % {
+            "day": day_text(account.start_date)
+        }
+    if days >= max(drilldown.RANGES):
+        return _("No scores in the last %(days)s days.") % {"days": days}
+    return _("No scores in the last %(days)s days. Try a longer range.") % {"days": days}
 
 
 def _signals(
@@ -456,7 +469,7 @@ def account_notes(request: HttpRequest, pk: int) -> HttpResponse:
 def _writable(request: HttpRequest, pk: int) -> Account:
     account = drilldown.account_get(pk=pk)
     if not can_work_on(request.user, account):
-        raise PermissionDenied("Only the account's owner, a manager or an admin can do that.")
+        raise PermissionDenied(_("Only the account's owner, a manager or an admin can do that."))
     return account
 
 
@@ -480,10 +493,13 @@ def account_sentiment_set(request: HttpRequest, pk: int) -> HttpResponse:
         region = sentiment_region(request, account, form=form, can_set=True)
         return render(request, f"{SENTIMENT}#sentiment", region)
     sentiment = services.sentiment_set(account=account, user=request.user, **form.cleaned_data)
-    level = sentiment.get_level_display().lower()
-    return _sentiment_answer(
-        request, account, f"Sentiment recorded: {level} until {sentiment.last_day:%-d %b %Y}."
-    )
+    texts = {
+        Sentiment.Level.HEALTHY: _("Sentiment recorded: healthy until %(day)s."),
+        Sentiment.Level.AT_RISK: _("Sentiment recorded: at risk until %(day)s."),
+        Sentiment.Level.UNHEALTHY: _("Sentiment recorded: unhealthy until %(day)s."),
+    }
+    text = texts[Sentiment.Level(sentiment.level)] % {"day": short_day_text(sentiment.last_day)}
+    return _sentiment_answer(request, account, text)
 
 
 @require_POST
@@ -493,11 +509,22 @@ def account_sentiment_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     account = _writable(request, pk)
     withdrawn = services.sentiment_withdraw(account=account, user=request.user)
     status = (
-        "Sentiment withdrawn: it no longer counts in the score."
+        _("Sentiment withdrawn: it no longer counts in the score.")
         if withdrawn is not None
-        else "There is no current sentiment to withdraw."
+        else _("There is no current sentiment to withdraw.")
     )
     return _sentiment_answer(request, account, status)
+
+
+def _note_added(note: Note) -> str:
+    """The confirmation, one sentence per kind (the noun's gender differs by language)."""
+    texts = {
+        Note.Kind.NOTE: _("Note added."),
+        Note.Kind.CALL: _("Call added."),
+        Note.Kind.MEETING: _("Meeting added."),
+        Note.Kind.STAGE_CHANGE: _("Stage change added."),
+    }
+    return texts[Note.Kind(note.kind)]
 
 
 @require_POST
@@ -513,11 +540,11 @@ def account_add_note(request: HttpRequest, pk: int) -> HttpResponse:
             body=form.cleaned_data["body"],
         )
         if not htmx.is_fragment(request):
-            messages.success(request, f"{note.get_kind_display()} added.")
+            messages.success(request, _note_added(note))
             return redirect(_detail_url(account) + "#notes")
         # A fresh form, the confirmation, and the timeline with the new note on top.
         region = _notes(request, account)
-        region["note_status"] = f"{note.get_kind_display()} added."
+        region["note_status"] = _note_added(note)
         region["new_note_id"] = note.pk
         return render(request, f"{PAGE}#note-added", region)
     if not htmx.is_fragment(request):
@@ -539,10 +566,12 @@ def account_change_stage(request: HttpRequest, pk: int) -> HttpResponse:
     change = services.stage_change(
         account=account, to_stage=to_stage, user=request.user, comment=form.cleaned_data["comment"]
     )
+    stage = builtin(to_stage.name)
     status = (
-        f"Moved to {to_stage.name}."
+        _("Moved to %(stage)s.") % {"stage": stage}
         if change is not None
-        else f"{account.name} is already in {to_stage.name}; nothing changed."
+        else _("%(account)s is already in %(stage)s; nothing changed.")
+        % {"account": account.name, "stage": stage}
     )
     if not htmx.is_fragment(request):
         (messages.success if change else messages.info)(request, status)

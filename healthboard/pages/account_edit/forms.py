@@ -6,6 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.imports import rules
 from accounts.models import Account, JourneyStage, Segment
@@ -34,35 +36,35 @@ class AccountForm(forms.ModelForm):
     external_id = text_field(
         LENGTH["external_id"],
         required=True,
-        label="External id",
-        help_text="The account's id in the CRM: imports and the API update the account by it.",
+        label=_("External id"),
+        help_text=_("The account's id in the CRM: imports and the API update the account by it."),
     )
     name = text_field(LENGTH["name"], required=True)
     industry = text_field(LENGTH["industry"], required=False)
     plan = text_field(LENGTH["plan"], required=False)
     arr = RuleField(
         rules.arr,
-        label="ARR",
+        label=_("ARR"),
         required=False,
         empty_value=Decimal("0.00"),
-        help_text="Annual recurring revenue, as 125000 or 125,000.50.",
+        help_text=_("Annual recurring revenue, as 125000 or 125,000.50."),
         widget=forms.TextInput(attrs={"inputmode": "decimal"}),
     )
     seats = RuleField(
         rules.seats,
-        label="Seats purchased",
+        label=_("Seats purchased"),
         required=False,
         empty_value=0,
         widget=forms.TextInput(attrs={"inputmode": "numeric"}),
     )
-    start_date = _date_field("Start date", required=True)
-    renewal_date = _date_field("Renewal date")
+    start_date = _date_field(_("Start date"), required=True)
+    renewal_date = _date_field(_("Renewal date"))
     status = RuleField(
         rules.status,
         initial=Account.Status.ACTIVE,
         widget=forms.Select(choices=Account.Status.choices),
     )
-    churn_date = _date_field("Churn date")
+    churn_date = _date_field(_("Churn date"))
 
     class Meta:
         model = Account
@@ -87,7 +89,7 @@ class AccountForm(forms.ModelForm):
         # Each list loaded once: a ModelChoiceField queries again to render and to validate.
         self.fields["segment"] = ObjectChoiceField(what="segment", objects=Segment.objects.all())
         self.fields["stage"] = ObjectChoiceField(
-            what="journey stage", objects=JourneyStage.objects.all(), label="Journey stage"
+            what="journey stage", objects=JourneyStage.objects.all(), label=gettext("Journey stage")
         )
         current = self.instance.owner if self.instance.owner_id else None
         self.fields["owner"] = OwnerChoiceField(
@@ -95,7 +97,7 @@ class AccountForm(forms.ModelForm):
             objects=owner_candidates(keep=current),
             required=False,
             blank_label="Unassigned",
-            help_text="The customer success manager responsible for the account.",
+            help_text=gettext("The customer success manager responsible for the account."),
         )
         if not can_reassign:
             self.fields["owner"].disabled = True
@@ -105,6 +107,7 @@ class AccountForm(forms.ModelForm):
         taken = Account.objects.filter(external_id=external_id).exclude(pk=self.instance.pk)
         if (other := taken.only("name").first()) is not None:
             raise forms.ValidationError(
-                f"{external_id!r} is the external id of {other.name!r} already"
+                gettext("%(external_id)r is the external id of %(other)r already")
+                % {"external_id": external_id, "other": other.name}
             )
         return external_id

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import services
@@ -57,12 +58,17 @@ def _save(request: HttpRequest, account: Account | None) -> HttpResponse:
             details={"fields": [c.field for c in changes]},
         )
     if account is None:
-        messages.success(request, f"Account “{saved.name}” created.")
+        messages.success(request, _("Account “%(name)s” created.") % {"name": saved.name})
     elif changes:
         fields = ", ".join(c.label.lower() for c in changes)
-        messages.success(request, f"“{saved.name}” saved: {fields} changed.")
+        messages.success(
+            request,
+            _("“%(name)s” saved: %(fields)s changed.") % {"name": saved.name, "fields": fields},
+        )
     else:
-        messages.info(request, f"Nothing to save: “{saved.name}” is unchanged.")
+        messages.info(
+            request, _("Nothing to save: “%(name)s” is unchanged.") % {"name": saved.name}
+        )
     return redirect("accounts:detail", pk=saved.pk)
 
 

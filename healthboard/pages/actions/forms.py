@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from healthboard.pages.actions.selectors import DUE, TABS
 from scoring.models.actions import CtaType, Outcome, Priority
@@ -18,8 +19,8 @@ class DoneForm(forms.Form):
     outcome = forms.ModelChoiceField(
         queryset=Outcome.objects.filter(active=True),
         error_messages={
-            "required": "Choose an outcome: how did it end?",
-            "invalid_choice": "That outcome is no longer offered: choose another.",
+            "required": _("Choose an outcome: how did it end?"),
+            "invalid_choice": _("That outcome is no longer offered: choose another."),
         },
     )
     note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea)
@@ -28,11 +29,11 @@ class DoneForm(forms.Form):
 class SnoozeForm(forms.Form):
     until = forms.DateField(
         error_messages={
-            "required": "Choose the date it should come back.",
-            "invalid": "Enter a date as YYYY-MM-DD.",
+            "required": _("Choose the date it should come back."),
+            "invalid": _("Enter a date as YYYY-MM-DD."),
         }
     )
-    reason = forms.CharField(max_length=200, error_messages={"required": "Say why it can wait."})
+    reason = forms.CharField(max_length=200, error_messages={"required": _("Say why it can wait.")})
 
     @staticmethod
     def default_until(today: dt.date) -> dt.date:
@@ -40,7 +41,9 @@ class SnoozeForm(forms.Form):
 
 
 class CommentForm(forms.Form):
-    body = forms.CharField(max_length=2000, error_messages={"required": "Write the comment first."})
+    body = forms.CharField(
+        max_length=2000, error_messages={"required": _("Write the comment first.")}
+    )
 
 
 class StepForm(forms.Form):
@@ -51,10 +54,10 @@ class StepForm(forms.Form):
 class CtaCreateForm(forms.Form):
     title = forms.CharField(max_length=200)
     reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), help_text="Why, in words: the owner reads it."
+        widget=forms.Textarea(attrs={"rows": 3}), help_text=_("Why, in words: the owner reads it.")
     )
-    due_date = forms.DateField(label="Due", widget=forms.DateInput(attrs={"type": "date"}))
-    cta_type = forms.ChoiceField(label="Type", choices=CtaType.choices, initial=CtaType.RISK)
+    due_date = forms.DateField(label=_("Due"), widget=forms.DateInput(attrs={"type": "date"}))
+    cta_type = forms.ChoiceField(label=_("Type"), choices=CtaType.choices, initial=CtaType.RISK)
     priority = forms.TypedChoiceField(choices=Priority.choices, coerce=int, initial=Priority.MEDIUM)
 
 

@@ -12,6 +12,7 @@ from django.db.models import Count, F, Min, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from healthboard.pages.filters import user_label
 from scoring.models import HealthScore, ScoreRun
@@ -20,7 +21,7 @@ from scoring.models.actions import CallToAction, CtaComment, CtaStep, Outcome
 Status = CallToAction.Status
 
 DUE, SNOOZED, DONE = "due", "snoozed", "done"
-TABS = {DUE: "Due now", SNOOZED: "Snoozed", DONE: "Done recently"}
+TABS = {DUE: _("Due now"), SNOOZED: _("Snoozed"), DONE: _("Done recently")}
 # "Done recently": closed in this many days.
 DONE_DAYS = 30
 # An inbox longer than this shows its first rows and says how many there are: the page stays

@@ -16,10 +16,13 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.i18n import builtin
 from accounts.models import Account
 from healthboard.lib import htmx
+from healthboard.lib.dates import day_text
 from healthboard.lib.roles import can_act_on_cta, can_work_on, permission_required
 from healthboard.pages.actions import selectors
 from healthboard.pages.actions.forms import (
@@ -151,9 +154,9 @@ def _inbox_owner(request: HttpRequest):
     if not raw or raw == str(request.user.pk):
         return request.user
     if not request.user.has_perm("accounts.view_team"):
-        raise Http404("No such inbox.")
+        raise Http404(_("No such inbox."))
     if not raw.isdigit():
-        raise Http404("No such inbox.")
+        raise Http404(_("No such inbox."))
     return get_object_or_404(get_user_model(), pk=int(raw))
 
 
@@ -199,7 +202,7 @@ def cta_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         cta = selectors.cta_card(pk=pk)
     except CallToAction.DoesNotExist as missing:
-        raise Http404("No such call to action.") from missing
+        raise Http404(_("No such call to action.")) from missing
     return htmx.render(request, CTA_PAGE, _card_context(request, cta), partial="card")
 
 
@@ -250,7 +253,7 @@ def cta_done(request: HttpRequest, pk: int) -> HttpResponse:
         DoneForm,
         opened="done",
         write=lambda cta, data: services.cta_done(cta=cta, user=request.user, **data),
-        done=lambda cta: f"Done: {cta.outcome.name}.",
+        done=lambda cta: _("Done: %(outcome)s.") % {"outcome": builtin(cta.outcome.name)},
     )
 
 
@@ -264,7 +267,7 @@ def cta_snooze(request: HttpRequest, pk: int) -> HttpResponse:
         SnoozeForm,
         opened="snooze",
         write=lambda cta, data: services.cta_snooze(cta=cta, user=request.user, **data),
-        done=lambda cta: f"Snoozed until {cta.snoozed_until:%-d %B %Y}.",
+        done=lambda cta: _("Snoozed until %(day)s.") % {"day": day_text(cta.snoozed_until)},
     )
 
 
@@ -277,7 +280,7 @@ def cta_reopen(request: HttpRequest, pk: int) -> HttpResponse:
         services.cta_reopen(cta=cta, user=request.user)
     except ValidationError as error:
         return _answer(request, cta, status="", errors=_errors(error))
-    return _answer(request, cta, status="Open again.")
+    return _answer(request, cta, status=_("Open again."))
 
 
 @require_POST
@@ -290,7 +293,7 @@ def cta_comment(request: HttpRequest, pk: int) -> HttpResponse:
         CommentForm,
         opened="comments",
         write=lambda cta, data: services.cta_comment_add(cta=cta, user=request.user, **data),
-        done=lambda cta: "Comment added.",
+        done=lambda cta: _("Comment added."),
         keep_open=True,
     )
 
@@ -309,7 +312,7 @@ def cta_step(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         return _answer(request, step.cta, status="", errors=_errors(error))
     if not htmx.is_fragment(request):
-        return _answer(request, step.cta, status="Step ticked." if done else "Step unticked.")
+        return _answer(request, step.cta, status=_("Step ticked.") if done else _("Step unticked."))
     cta = selectors.cta_card(pk=step.cta_id)
     context = _card_context(request, cta)
     context["step"] = next(s for s in cta.steps.all() if s.pk == step.pk)
@@ -323,10 +326,10 @@ def cta_create(request: HttpRequest) -> HttpResponse:
     checklist for the account's stage and band."""
     raw = request.GET.get("account", "")
     if not raw.isdigit():
-        raise Http404("Open a call to action from an account's page.")
+        raise Http404(_("Open a call to action from an account's page."))
     account = get_object_or_404(Account.objects.select_related("owner"), pk=int(raw))
     if not can_work_on(request.user, account):
-        raise PermissionDenied("Only the account's owner, a manager or an admin can do that.")
+        raise PermissionDenied(_("Only the account's owner, a manager or an admin can do that."))
     form = CtaCreateForm(request.POST or None, initial={"due_date": _week_ahead()})
     if request.method == "POST" and form.is_valid():
         try:
@@ -335,7 +338,11 @@ def cta_create(request: HttpRequest) -> HttpResponse:
             for name, message in _errors(error).items():
                 form.add_error(None if name == "all" else name, message)
         else:
-            messages.success(request, f"“{cta.title}” opened for {account.name}.")
+            messages.success(
+                request,
+                _("“%(cta)s” opened for %(account)s.")
+                % {"cta": builtin(cta.title), "account": account.name},
+            )
             return redirect("actions:cta", cta.pk)
     return htmx.render(
         request, "actions/new.html", {"form": form, "account": account}, partial="form"

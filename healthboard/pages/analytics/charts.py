@@ -3,9 +3,11 @@ stored results' JSON, so a page never recomputes an analysis."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from healthboard.pages.charts import GRID, LINE, base_layout
 from healthboard.pages.weekly.charts import BAND_LINES
-from scoring.bands import ORDER
+from scoring.bands import ORDER, Band
 
 # Curves that are not bands (tenure groups, cohorts, segments): distinct, colour-blind safe.
 PALETTE = ["#1f3b57", "#e69f00", "#0072b2", "#cc79a7", "#009e73", "#d55e00", "#56b4e9", "#7f7f7f"]
@@ -26,7 +28,8 @@ def band_rates_figure(rates: dict[str, dict]) -> dict:
     high = [100 * (rates[b]["high"] or 0) for b in bands]
     trace = {
         "type": "bar",
-        "x": [rates[b]["label"] for b in bands],
+        # The band's words in the reader's language (the stored result holds English ones).
+        "x": [str(Band(b).label) for b in bands],
         "y": pct,
         "marker": {"color": [BAND_LINES[b] for b in bands]},
         "error_y": {
@@ -38,14 +41,25 @@ def band_rates_figure(rates: dict[str, dict]) -> dict:
             "thickness": 1.5,
             "width": 6,
         },
-        "text": [f"{rates[b]['k']:,} of {rates[b]['n']:,}" for b in bands],
+        "text": [
+            _("%(k)s of %(n)s") % {"k": f"{rates[b]['k']:,}", "n": f"{rates[b]['n']:,}"}
+            for b in bands
+        ],
         "textposition": "outside",
         "cliponaxis": False,
         "customdata": list(zip(low, high, strict=True)),
-        "hovertemplate": (
-            "%{x}: %{y:.1f} % churned (%{text})<br>95 % interval "
-            "%{customdata[0]:.1f}–%{customdata[1]:.1f} %<extra></extra>"
-        ),
+        # Plotly's own placeholders (%{y}, …) go in as values, so translators see only ours.
+        "hovertemplate": _(
+            "%(band)s: %(rate)s %% churned (%(counts)s)<br>95 %% interval %(low)s–%(high)s %%"
+        )
+        % {
+            "band": "%{x}",
+            "rate": "%{y:.1f}",
+            "counts": "%{text}",
+            "low": "%{customdata[0]:.1f}",
+            "high": "%{customdata[1]:.1f}",
+        }
+        + "<extra></extra>",
     }
     return {
         "data": [trace],
@@ -59,7 +73,7 @@ def band_rates_figure(rates: dict[str, dict]) -> dict:
                 "rangemode": "tozero",
                 "ticksuffix": " %",
                 "gridcolor": GRID,
-                "title": {"text": "churned within the horizon"},
+                "title": {"text": _("churned within the horizon")},
             },
         ),
     }
@@ -70,20 +84,22 @@ def roc_figure(roc: list[dict], auc: float | None) -> dict:
     curve = {
         "type": "scatter",
         "mode": "lines",
-        "name": f"Score (AUC {auc:.2f})" if auc is not None else "Score",
+        "name": _("Score (AUC %(auc).2f)") % {"auc": auc} if auc is not None else _("Score"),
         "x": [p["false_positive_rate"] for p in roc],
         "y": [p["true_positive_rate"] for p in roc],
         "line": {"color": LINE, "width": 2, "shape": "hv"},
         "customdata": [p["threshold"] for p in roc],
-        "hovertemplate": (
-            "Flag scores below %{customdata:.0f}: %{y:.0%} of churners caught, "
-            "%{x:.0%} of loyal accounts flagged<extra></extra>"
-        ),
+        "hovertemplate": _(
+            "Flag scores below %(score)s: %(caught)s of churners caught, %(flagged)s of loyal "
+            "accounts flagged"
+        )
+        % {"score": "%{customdata:.0f}", "caught": "%{y:.0%}", "flagged": "%{x:.0%}"}
+        + "<extra></extra>",
     }
     chance = {
         "type": "scatter",
         "mode": "lines",
-        "name": "Coin toss (0.5)",
+        "name": _("Coin toss (0.5)"),
         "x": [0, 1],
         "y": [0, 1],
         "line": {"color": "#a4acb6", "dash": "dot", "width": 1},
@@ -95,8 +111,8 @@ def roc_figure(roc: list[dict], auc: float | None) -> dict:
         "layout": base_layout(
             height=320,
             margin=MARGIN,
-            xaxis={**axis, "title": {"text": "loyal accounts flagged"}},
-            yaxis={**axis, "title": {"text": "churners caught"}},
+            xaxis={**axis, "title": {"text": _("loyal accounts flagged")}},
+            yaxis={**axis, "title": {"text": _("churners caught")}},
         ),
     }
 
@@ -140,10 +156,18 @@ def _km_traces(curve: dict, colour: str, fill: str) -> list[dict]:
             "y": y,
             "line": {"color": colour, "width": 2, "shape": "hv"},
             "customdata": list(zip(low, high, strict=True)),
-            "hovertemplate": (
-                f"{curve['label']}: %{{y:.0%}} still customers after %{{x:.0f}} months"
-                "<br>95 % %{customdata[0]:.0%}–%{customdata[1]:.0%}<extra></extra>"
-            ),
+            "hovertemplate": _(
+                "%(curve)s: %(share)s still customers after %(months)s months<br>95 %% "
+                "%(low)s–%(high)s"
+            )
+            % {
+                "curve": curve["label"],
+                "share": "%{y:.0%}",
+                "months": "%{x:.0f}",
+                "low": "%{customdata[0]:.0%}",
+                "high": "%{customdata[1]:.0%}",
+            }
+            + "<extra></extra>",
         },
     ]
 
@@ -167,14 +191,14 @@ def retention_figure(curves: list[dict], *, by_band: bool = False) -> dict:
                 "fixedrange": True,
                 "rangemode": "tozero",
                 "gridcolor": GRID,
-                "title": {"text": "months"},
+                "title": {"text": _("months")},
             },
             yaxis={
                 "fixedrange": True,
                 "range": [0, 1.02],
                 "tickformat": ".0%",
                 "gridcolor": GRID,
-                "title": {"text": "still customers"},
+                "title": {"text": _("still customers")},
             },
         ),
     }
@@ -202,23 +226,27 @@ def tenure_months_figure(months: list[dict], *, min_at_risk: int = 1) -> dict:
                     "width": 0,
                 },
                 "customdata": [[m["churned"], m["at_risk"]] for m in shown],
-                "hovertemplate": (
-                    "Month %{x}: %{y:.1f} % left (%{customdata[0]} of %{customdata[1]})"
-                    "<extra></extra>"
-                ),
+                "hovertemplate": _("Month %(month)s: %(rate)s %% left (%(left)s of %(of)s)")
+                % {
+                    "month": "%{x}",
+                    "rate": "%{y:.1f}",
+                    "left": "%{customdata[0]}",
+                    "of": "%{customdata[1]}",
+                }
+                + "<extra></extra>",
             }
         ],
         "layout": base_layout(
             height=280,
             margin=MARGIN,
             showlegend=False,
-            xaxis={"fixedrange": True, "title": {"text": "month of tenure"}, "dtick": 6},
+            xaxis={"fixedrange": True, "title": {"text": _("month of tenure")}, "dtick": 6},
             yaxis={
                 "fixedrange": True,
                 "rangemode": "tozero",
                 "ticksuffix": " %",
                 "gridcolor": GRID,
-                "title": {"text": "left during the month"},
+                "title": {"text": _("left during the month")},
             },
         ),
     }
@@ -227,7 +255,7 @@ def tenure_months_figure(months: list[dict], *, min_at_risk: int = 1) -> dict:
 def survey_figure(series: dict) -> dict:
     """A survey's monthly figure for the portfolio (bold, with its 95 % interval shaded) and
     each segment (thin lines); the hover gives the answer counts."""
-    unit = "" if series["kind"] == "ces" else (" points" if series["kind"] == "nps" else " %")
+    unit = "" if series["kind"] == "ces" else (_(" points") if series["kind"] == "nps" else " %")
 
     def line(name: str, months: list[dict], colour: str, width: float) -> dict:
         return {
@@ -239,10 +267,15 @@ def survey_figure(series: dict) -> dict:
             "line": {"color": colour, "width": width},
             "marker": {"size": 4 + width},
             "customdata": [m["responses"] for m in months],
-            "hovertemplate": (
-                f"{name} · %{{x|%b %Y}}: %{{y:.1f}}{unit} (%{{customdata:,}} answers)"
-                "<extra></extra>"
-            ),
+            "hovertemplate": _("%(name)s · %(month)s: %(value)s%(unit)s (%(answers)s answers)")
+            % {
+                "name": name,
+                "month": "%{x|%b %Y}",
+                "value": "%{y:.1f}",
+                "unit": unit,
+                "answers": "%{customdata:,}",
+            }
+            + "<extra></extra>",
         }
 
     months = series["months"]
@@ -267,7 +300,7 @@ def survey_figure(series: dict) -> dict:
             "hoverinfo": "skip",
             "showlegend": False,
         },
-        line("Portfolio", months, LINE, 3),
+        line(_("Portfolio"), months, LINE, 3),
     ]
     for i, (segment, rows) in enumerate(sorted(series["segments"].items())):
         data.append(line(segment, rows, PALETTE[1 + i % (len(PALETTE) - 1)], 1.5))

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from scoring.analytics.backtest import HORIZON_DAYS
 from scoring.analytics.services import MAX_HORIZON_DAYS
@@ -21,15 +23,15 @@ def default_period(today: dt.date, horizon: int = HORIZON_DAYS) -> tuple[dt.date
 
 
 class AnalysisForm(forms.Form):
-    version = forms.ChoiceField(label="Scorecard")
-    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    version = forms.ChoiceField(label=_("Scorecard"))
+    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
     horizon = forms.IntegerField(
-        label="Horizon (days)",
+        label=_("Horizon (days)"),
         min_value=1,
         max_value=MAX_HORIZON_DAYS,
         initial=HORIZON_DAYS,
-        help_text="Churn counted within this many days after each evaluation date.",
+        help_text=_("Churn counted within this many days after each evaluation date."),
     )
 
     def __init__(self, *args, choices: list[tuple[str, str]], today: dt.date, **kwargs):
@@ -41,12 +43,12 @@ class AnalysisForm(forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("start") and data.get("end") and data["end"] < data["start"]:
-            self.add_error("end", "The period ends before it starts.")
+            self.add_error("end", gettext("The period ends before it starts."))
         return data
 
     def parameters(self, *, names: dict[str, str]) -> dict:
         """The analysis's parameters (scorecard by name, draft number or None)."""
-        card_pk, _, which = self.cleaned_data["version"].partition(":")
+        card_pk, _sep, which = self.cleaned_data["version"].partition(":")
         return {
             "scorecard": names[card_pk],
             "draft": None if which == ACTIVE else int(which),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
+
 from healthboard.pages.analytics.forms import ACTIVE
 from scoring.analytics.services import analysis_latest, analysis_running
 from scoring.models import AnalysisRun, ScorecardVersion
@@ -29,12 +31,23 @@ def version_choices(*, drafts: bool) -> VersionChoices:
     for card, name, status, number, is_default in rows:
         names[str(card)] = name
         if status == Status.ACTIVE:
-            choices.append((f"{card}:{ACTIVE}", f"{name} — published v{number}"))
+            choices.append(
+                (
+                    f"{card}:{ACTIVE}",
+                    gettext("%(name)s — published v%(number)s") % {"name": name, "number": number},
+                )
+            )
             default = f"{card}:{ACTIVE}" if is_default else default
         else:
-            choices.append((f"{card}:{number}", f"{name} — draft v{number}"))
-    # Published first within each scorecard ("active" sorts before "draft").
-    choices.sort(key=lambda c: (c[1].split(" — ")[0], c[0].endswith(ACTIVE) is False))
+            choices.append(
+                (
+                    f"{card}:{number}",
+                    gettext("%(name)s — draft v%(number)s") % {"name": name, "number": number},
+                )
+            )
+    # Published first within each scorecard ("active" sorts before "draft"); by the names,
+    # not the choices' words, which are in the reader's language.
+    choices.sort(key=lambda c: (names[c[0].split(":")[0]], c[0].endswith(ACTIVE) is False))
     return VersionChoices(choices, names, default)
 
 

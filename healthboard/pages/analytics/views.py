@@ -13,6 +13,9 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
@@ -46,11 +49,17 @@ class Tab:
 TABS = {
     tab.kind: tab
     for tab in (
-        Tab("backtest", Kind.BACKTEST, "Back-test", "analytics:backtest", True),
-        Tab("lifecycle", Kind.RETENTION, "Lifecycle", "analytics:lifecycle", False),
-        Tab("suggestion", Kind.SUGGESTION, "Suggested scorecard", "analytics:suggestion", True),
-        Tab("surveys", Kind.SURVEYS, "Surveys", "analytics:surveys", False),
-        Tab("plays", Kind.PLAYS, "Plays", "analytics:plays", False),
+        Tab("backtest", Kind.BACKTEST, gettext_lazy("Back-test"), "analytics:backtest", True),
+        Tab("lifecycle", Kind.RETENTION, gettext_lazy("Lifecycle"), "analytics:lifecycle", False),
+        Tab(
+            "suggestion",
+            Kind.SUGGESTION,
+            gettext_lazy("Suggested scorecard"),
+            "analytics:suggestion",
+            True,
+        ),
+        Tab("surveys", Kind.SURVEYS, gettext_lazy("Surveys"), "analytics:surveys", False),
+        Tab("plays", Kind.PLAYS, gettext_lazy("Plays"), "analytics:plays", False),
     )
 }
 
@@ -96,7 +105,7 @@ def _figures(kind: str, result: dict) -> dict:
 def _page(request: HttpRequest, tab: Tab, *, form=None, status: int | None = None):
     shown = analyses_shown(kind=tab.kind)
     if form is None:
-        form, _ = _form(request, tab, shown.latest)
+        form, _unused = _form(request, tab, shown.latest)
     result = shown.latest.result if shown.latest else {}
     context = {
         "tab": tab,
@@ -116,8 +125,8 @@ def _page(request: HttpRequest, tab: Tab, *, form=None, status: int | None = Non
     }
     if tab.kind == Kind.PLAYS:
         context["groups"] = [
-            ("By rule", result.get("by_rule", []), "Rule"),
-            ("By playbook", result.get("by_playbook", []), "Playbook"),
+            (_("By rule"), result.get("by_rule", []), _("Rule")),
+            (_("By playbook"), result.get("by_playbook", []), _("Playbook")),
         ]
     return htmx.render(request, PAGE, context, partial="results", status=status)
 
@@ -129,7 +138,7 @@ def _tab_view(kind: str):
         return _page(request, TABS[kind])
 
     view.__name__ = f"analytics_{TABS[kind].slug}"
-    view.__doc__ = f"The {TABS[kind].title} tab: the newest stored analysis and its progress."
+    view.__doc__ = f"The {TABS[kind].slug} tab: the newest stored analysis and its progress."
     return view
 
 
@@ -152,8 +161,11 @@ def analysis_run(request: HttpRequest, slug: str) -> HttpResponse:
         started = timezone.localtime(running.created_at)
         messages.warning(
             request,
-            f"A {tab.title.lower()} asked for at {started:%H:%M} is still running: "
-            "its result shows here when it ends.",
+            _(
+                "A %(analysis)s asked for at %(time)s is still running: its result shows here "
+                "when it ends."
+            )
+            % {"analysis": str(tab.title).lower(), "time": date_format(started, "H:i")},
         )
         return redirect(tab.url_name)
     parameters: dict = {}
@@ -193,7 +205,9 @@ def suggestion_apply(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(AnalysisRun, pk=pk, kind=Kind.SUGGESTION)
     if run.draft_id is not None:
         draft = run.draft
-        messages.info(request, f"This suggestion is already draft v{draft.number}.")
+        messages.info(
+            request, _("This suggestion is already draft v%(number)s.") % {"number": draft.number}
+        )
     else:
         try:
             draft = services.scorecard_draft_suggest(analysis=run, user=request.user)
@@ -202,7 +216,10 @@ def suggestion_apply(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("analytics:suggestion")
         messages.success(
             request,
-            f"The suggested measures are draft v{draft.number} of {run.scorecard.name}: "
-            "the preview below shows what they change. Nothing is published.",
+            _(
+                "The suggested measures are draft v%(number)s of %(name)s: the preview below "
+                "shows what they change. Nothing is published."
+            )
+            % {"number": draft.number, "name": run.scorecard.name},
         )
     return redirect("scoring:scorecard_draft", pk=draft.scorecard_id, number=draft.number)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AuditEvent
 from healthboard.pages.filters import ParamsForm, user_label
@@ -12,16 +14,16 @@ from healthboard.pages.filters import ParamsForm, user_label
 
 class AuditFilterForm(ParamsForm):
     type = forms.ChoiceField(
-        label="Event",
+        label=_("Event"),
         required=False,
-        choices=[("", "Any event"), *AuditEvent.Type.choices],
+        choices=[("", _("Any event")), *AuditEvent.Type.choices],
     )
-    user = forms.TypedChoiceField(label="User", required=False, coerce=int, empty_value=None)
+    user = forms.TypedChoiceField(label=_("User"), required=False, coerce=int, empty_value=None)
     since = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     until = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
     def prepare_fields(self) -> None:
@@ -36,7 +38,7 @@ class AuditFilterForm(ParamsForm):
         data = super().clean()
         since, until = data.get("since"), data.get("until")
         if since and until and since > until:
-            self.add_error("until", "The end date is before the start date")
+            self.add_error("until", gettext("The end date is before the start date"))
         return data
 
     @property

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from healthboard.lib import htmx
@@ -17,7 +18,16 @@ from healthboard.pages.audited import export_recorded
 
 VIEW = "accounts.view_auditevent"
 PAGE = "audit/log.html"
-CSV_HEADER = ["When", "Event", "User", "IP address", "Object type", "Object id", "Object", "What"]
+CSV_HEADER = [
+    _("When"),
+    _("Event"),
+    _("User"),
+    _("IP address"),
+    _("Object type"),
+    _("Object id"),
+    _("Object"),
+    _("What"),
+]
 
 
 @require_GET

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.imports import rules
 from accounts.imports.columns import squash
@@ -18,14 +20,15 @@ class _NamedForm(forms.ModelForm):
     """A segment's or stage's name must differ from the others' names and slugs (the import
     finds them by either), and a blank slug is made from the name."""
 
-    noun = "segment"
+    # The refusal when the name is taken, per kind (its own sentence in each language).
+    name_taken = _("a segment named %(name)s exists already")
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"]
         others = type(self.instance).objects.exclude(pk=self.instance.pk)
         for other_name, other_slug in others.values_list("name", "slug"):
             if squash(name) in (squash(other_name), squash(other_slug)):
-                raise forms.ValidationError(f"a {self.noun} named {other_name!r} exists already")
+                raise forms.ValidationError(self.name_taken % {"name": repr(other_name)})
         return name
 
     def clean(self) -> dict:
@@ -41,12 +44,12 @@ def _slug_field() -> forms.SlugField:
     return forms.SlugField(
         max_length=60,
         required=False,
-        help_text="Its short name in links and files; made from the name when left empty.",
+        help_text=_("Its short name in links and files; made from the name when left empty."),
     )
 
 
 class SegmentForm(_NamedForm):
-    name = text_field(rules.CHOICE_LENGTH, required=True, help_text="Enterprise, SMB, …")
+    name = text_field(rules.CHOICE_LENGTH, required=True, help_text=_("Enterprise, SMB, …"))
     slug = _slug_field()
 
     class Meta:
@@ -55,27 +58,27 @@ class SegmentForm(_NamedForm):
 
 
 class StageForm(_NamedForm):
-    noun = "journey stage"
+    name_taken = _("a journey stage named %(name)s exists already")
     name = text_field(rules.CHOICE_LENGTH, required=True)
     slug = _slug_field()
     order = forms.IntegerField(
-        label="Position",
+        label=_("Position"),
         min_value=1,
         max_value=32767,
-        help_text="Where the stage stands on the journey board, from the left.",
+        help_text=_("Where the stage stands on the journey board, from the left."),
     )
     target_days = forms.IntegerField(
-        label="Target days",
+        label=_("Target days"),
         min_value=1,
         max_value=3650,
-        help_text="How long an account should typically stay in this stage.",
+        help_text=_("How long an account should typically stay in this stage."),
     )
     description = text_field(2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
     best_practices = text_field(
         4000,
         required=False,
-        label="Best practices",
-        help_text="One practice per line: the journey board lists them.",
+        label=_("Best practices"),
+        help_text=_("One practice per line: the journey board lists them."),
         widget=forms.Textarea(attrs={"rows": 4}),
     )
 
@@ -87,7 +90,10 @@ class StageForm(_NamedForm):
         order = self.cleaned_data["order"]
         taken = JourneyStage.objects.exclude(pk=self.instance.pk).filter(order=order).first()
         if taken is not None:
-            raise forms.ValidationError(f"position {order} is {taken.name}'s; pick a free one")
+            raise forms.ValidationError(
+                gettext("position %(order)s is %(taken)s's; pick a free one")
+                % {"order": order, "taken": taken.name}
+            )
         return order
 
 
@@ -98,12 +104,14 @@ class MetricForm(forms.ModelForm):
     key = RuleField(
         rules.metric_key,
         empty_value="",
-        help_text="Letters, digits, - and _ (logins, csat): what signals name the metric by. "
-        "It cannot change once the metric exists.",
+        help_text=_(
+            "Letters, digits, - and _ (logins, csat): what signals name the metric by. "
+            "It cannot change once the metric exists."
+        ),
     )
     name = text_field(rules.METRIC_LENGTH["name"], required=True)
     unit = text_field(
-        rules.METRIC_LENGTH["unit"], required=False, help_text="logins/week, %, 1–5, hours, …"
+        rules.METRIC_LENGTH["unit"], required=False, help_text=_("logins/week, %, 1–5, hours, …")
     )
     category = text_field(
         rules.METRIC_LENGTH["category"],
@@ -135,7 +143,10 @@ class MetricForm(forms.ModelForm):
         if self.instance.pk is None:
             taken = Metric.objects.filter(key=key).first()
             if taken is not None:
-                raise forms.ValidationError(f"the metric {taken.name!r} has the key {key!r}")
+                raise forms.ValidationError(
+                    gettext("the metric %(taken)r has the key %(key)r")
+                    % {"taken": taken.name, "key": key}
+                )
         return key
 
     def categories(self) -> list[str]:

@@ -14,6 +14,8 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import services
@@ -40,6 +42,12 @@ class Kind:
     url: str  # the edit page's URL name (the create page's is url + "_new")
     object_type: str
     about: str
+    # Whole sentences per kind, so that each language can word them with its own grammar
+    # (gender, case) instead of a noun slotted into one English frame.
+    title_new: str
+    title_edit: str
+    create_label: str
+    created: str  # the confirmation; %(name)s is the new entry's name
 
     @property
     def perm(self) -> str:
@@ -57,7 +65,11 @@ SEGMENTS = Kind(
     "segments",
     "catalogue:segment",
     FieldChange.ObjectType.SEGMENT,
-    "Groups of accounts (Enterprise, SMB, …); each can have its own scorecard.",
+    _("Groups of accounts (Enterprise, SMB, …); each can have its own scorecard."),
+    _("New segment"),
+    _("Edit the segment"),
+    _("Create segment"),
+    _("Segment “%(name)s” created."),
 )
 STAGES = Kind(
     JourneyStage,
@@ -66,7 +78,11 @@ STAGES = Kind(
     "journey stages",
     "catalogue:stage",
     FieldChange.ObjectType.STAGE,
-    "The steps of the customer journey, left to right on the journey board.",
+    _("The steps of the customer journey, left to right on the journey board."),
+    _("New journey stage"),
+    _("Edit the journey stage"),
+    _("Create journey stage"),
+    _("Journey stage “%(name)s” created."),
 )
 METRICS = Kind(
     Metric,
@@ -75,7 +91,11 @@ METRICS = Kind(
     "metrics",
     "catalogue:metric",
     FieldChange.ObjectType.METRIC,
-    "The kinds of signal accounts send; scorecards' measures are built on them.",
+    _("The kinds of signal accounts send; scorecards' measures are built on them."),
+    _("New metric"),
+    _("Edit the metric"),
+    _("Create metric"),
+    _("Metric “%(name)s” created."),
 )
 
 
@@ -104,12 +124,20 @@ def _save(request: HttpRequest, kind: Kind, obj=None) -> HttpResponse:
     changes = services.catalogue_save(obj=form.instance, user=request.user)
     saved = form.instance
     if obj is None:
-        messages.success(request, f"{kind.noun.capitalize()} “{saved}” created.")
+        messages.success(
+            request,
+            kind.created % {"name": saved},
+        )
     elif changes:
         fields = ", ".join(c.label.lower() for c in changes)
-        messages.success(request, f"“{saved}” saved: {fields} changed.")
+        messages.success(
+            request,
+            gettext("“%(name)s” saved: %(fields)s changed.") % {"name": saved, "fields": fields},
+        )
     else:
-        messages.info(request, f"Nothing to save: “{saved}” is unchanged.")
+        messages.info(
+            request, gettext("Nothing to save: “%(name)s” is unchanged.") % {"name": saved}
+        )
     return redirect(kind.url, pk=saved.pk)
 
 

@@ -5,6 +5,8 @@ the evaluation reads, with the same limits and defaults."""
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Metric
 from scoring.actions.kinds import KINDS, WORSE_BANDS, Kind, Param, parameters_clean
@@ -15,8 +17,12 @@ from scoring.models.actions import ActionRule
 PARAM_PREFIX = "p_"
 
 KIND_CHOICES = [(kind.key, kind.label) for kind in KINDS.values()]
+
+
 # Each condition in words with its defaults, for the Admin choosing one.
-KIND_SUMMARIES = [(kind.key, kind.label, kind.describe({})) for kind in KINDS.values()]
+def kind_summaries() -> list[tuple[str, str, str]]:
+    """Each kind with its condition at the defaults, in the reader's language."""
+    return [(kind.key, kind.label, kind.describe({})) for kind in KINDS.values()]
 
 
 def _param_field(param: Param, metrics: list[tuple[str, str]]) -> forms.Field:
@@ -26,7 +32,10 @@ def _param_field(param: Param, metrics: list[tuple[str, str]]) -> forms.Field:
         return forms.ChoiceField(choices=choices, **common)
     if param.type == "metric":
         return forms.ChoiceField(choices=metrics, **common)
-    help_text = param.help or f"A whole number from {param.minimum} to {param.maximum}."
+    help_text = param.help or gettext("A whole number from %(minimum)s to %(maximum)s.") % {
+        "minimum": param.minimum,
+        "maximum": param.maximum,
+    }
     return forms.IntegerField(
         min_value=param.minimum, max_value=param.maximum, **{**common, "help_text": help_text}
     )
@@ -37,7 +46,7 @@ class KindForm(forms.Form):
 
     # A blank first choice: picking any condition, the first one too, is a change.
     kind = forms.ChoiceField(
-        label="Condition", choices=[("", "Choose a condition…"), *KIND_CHOICES]
+        label=_("Condition"), choices=[("", _("Choose a condition…")), *KIND_CHOICES]
     )
 
 
@@ -51,7 +60,7 @@ class ParametersForm(forms.Form):
         self.kind = kind
         self.parameters: dict = {}
         metrics = list(Metric.objects.order_by("name").values_list("key", "name"))
-        self.metric_keys = {key for key, _ in metrics}
+        self.metric_keys = {key for key, _label in metrics}
         for param in kind.params:
             field = _param_field(param, metrics)
             if stored and param.name in stored:
@@ -88,8 +97,8 @@ class RuleForm(forms.ModelForm):
             "auto_close",
             "enabled",
         ]
-        labels = {"enabled": "On", "cta_type": "CTA type"}
-        help_texts = {"enabled": "Off: the rule opens no CTAs (its open ones stay open)."}
+        labels = {"enabled": _("On"), "cta_type": _("CTA type")}
+        help_texts = {"enabled": _("Off: the rule opens no CTAs (its open ones stay open).")}
 
     def __init__(self, data=None, *, kind: Kind, instance: ActionRule | None = None) -> None:
         if instance is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
+from django.utils.translation import gettext
 
 from scoring.actions.kinds import KINDS
 from scoring.actions.rules import rule_preview
@@ -25,7 +26,9 @@ def _row(rule: ActionRule) -> RuleRow:
     kind = KINDS.get(rule.kind)
     return RuleRow(
         rule=rule,
-        condition=kind.describe(rule.parameters) if kind else f"Unknown kind {rule.kind!r}.",
+        condition=kind.describe(rule.parameters)
+        if kind
+        else gettext("Unknown kind %(kind)r.") % {"kind": rule.kind},
         kind_label=kind.label if kind else rule.kind,
         active_ctas=rule.active_ctas,
         ctas=rule.n_ctas,

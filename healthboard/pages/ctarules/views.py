@@ -12,11 +12,17 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from healthboard.lib import htmx
 from healthboard.lib.roles import permission_required
-from healthboard.pages.ctarules.forms import KIND_SUMMARIES, KindForm, ParametersForm, RuleForm
+from healthboard.pages.ctarules.forms import (
+    KindForm,
+    ParametersForm,
+    RuleForm,
+    kind_summaries,
+)
 from healthboard.pages.ctarules.selectors import rule_preview_count, rule_row, rule_rows
 from scoring.actions import admin_services as services
 from scoring.actions.kinds import KINDS
@@ -39,7 +45,7 @@ def _edit_page(request, form: RuleForm | None, *, chooser=None, status: int = 20
         "form": form,
         "chooser": chooser,
         "rule": rule,
-        "kinds": KIND_SUMMARIES,
+        "kinds": kind_summaries(),
         "tab": "rules",
     }
     if rule is not None:
@@ -55,16 +61,21 @@ def _save(request: HttpRequest, form: RuleForm) -> HttpResponse:
         return _edit_page(request, form, chooser=_chooser(form), status=400)
     created = form.instance.pk is None
     if not created and not form.has_changed() and not form.params.has_changed():
-        messages.info(request, f"Nothing to save: “{form.instance}” is unchanged.")
+        messages.info(
+            request,
+            _("Nothing to save: “%(name)s” is unchanged.") % {"name": form.instance},
+        )
         return redirect("playbooks:rules")
     try:
         rule = services.rule_save(rule=form.rule(), user=request.user)
     except ValueError as exc:  # a metric deleted since the page was shown
         form.add_error(None, str(exc))
         return _edit_page(request, form, chooser=_chooser(form), status=400)
-    verb = "created" if created else "saved"
-    state = "" if rule.enabled else " It is off: it opens no CTAs until turned on."
-    messages.success(request, f"Rule “{rule}” {verb}.{state}")
+    text = _("Rule “%(rule)s” created.") if created else _("Rule “%(rule)s” saved.")
+    text %= {"rule": rule}
+    if not rule.enabled:
+        text += " " + _("It is off: it opens no CTAs until turned on.")
+    messages.success(request, text)
     return redirect(reverse("playbooks:rules") + f"#rule-{rule.pk}")
 
 
@@ -97,7 +108,9 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
     rule = get_object_or_404(ActionRule.objects.select_related("updated_by"), pk=pk)
     kind = KINDS.get(rule.kind)
     if kind is None:
-        raise Http404(f"The rule's kind {rule.kind!r} is not one this version knows.")
+        raise Http404(
+            _("The rule's kind %(kind)r is not one this version knows.") % {"kind": rule.kind}
+        )
     if request.method == "POST":
         return _save(request, RuleForm(request.POST, kind=kind, instance=rule))
     return _edit_page(request, RuleForm(kind=kind, instance=rule))
@@ -110,12 +123,16 @@ def rule_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     rule = get_object_or_404(ActionRule, pk=pk)
     wanted = request.POST.get("enabled")
     if wanted not in ("0", "1"):
-        messages.error(request, "Say whether to turn the rule on or off (enabled=1 or 0).")
+        messages.error(request, _("Say whether to turn the rule on or off (enabled=1 or 0)."))
         return redirect("playbooks:rules")
     rule = services.rule_enable(rule=rule, enabled=wanted == "1", user=request.user)
     if htmx.is_fragment(request):
         return render(request, f"{LIST}#rule-row", {"row": rule_row(pk=rule.pk)})
-    messages.success(request, f"Rule “{rule}” is {'on' if rule.enabled else 'off'}.")
+    messages.success(
+        request,
+        (_("Rule “%(rule)s” is on.") if rule.enabled else _("Rule “%(rule)s” is off."))
+        % {"rule": rule},
+    )
     return redirect(reverse("playbooks:rules") + f"#rule-{rule.pk}")
 
 
@@ -129,7 +146,7 @@ def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
     except services.InUse as exc:
         messages.error(request, str(exc))
         return redirect("playbooks:rule", pk=pk)
-    messages.success(request, f"Rule “{rule}” deleted.")
+    messages.success(request, _("Rule “%(rule)s” deleted.") % {"rule": rule})
     return redirect("playbooks:rules")
 
 
@@ -141,7 +158,7 @@ def rule_preview(request: HttpRequest) -> HttpResponse:
     chooser = KindForm(request.GET)
     context: dict = {"preview": None, "preview_errors": []}
     if not chooser.is_valid():
-        context["preview_errors"] = ["Choose a condition first."]
+        context["preview_errors"] = [_("Choose a condition first.")]
     else:
         form = ParametersForm(request.GET, kind=KINDS[chooser.cleaned_data["kind"]])
         if form.is_valid():

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from healthboard.lib.roles import role_of
@@ -39,7 +40,7 @@ def digest_preferences(request: HttpRequest) -> HttpResponse:
             saved = form.save(commit=False)
             saved.updated_at = timezone.now()
             saved.save()
-            messages.success(request, "Your digest settings are saved.")
+            messages.success(request, _("Your digest settings are saved."))
             return redirect("preferences:digest")
     else:
         form = DigestPreferenceForm(instance=preference)

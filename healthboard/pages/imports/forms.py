@@ -6,6 +6,8 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.imports import ImportOptions, kind_columns
 from accounts.models import ImportJob, Signal
@@ -18,28 +20,34 @@ class ChoicesForm(forms.Form):
     """How to read the file: the choices both the upload and the preview offer."""
 
     skip_bad_rows = forms.BooleanField(
-        label="Skip bad rows",
+        label=_("Skip bad rows"),
         required=False,
-        help_text="Import the good rows and leave the bad ones out (you can download them "
-        "with why). Unticked, one bad row imports nothing.",
+        help_text=_(
+            "Import the good rows and leave the bad ones out (you can download them "
+            "with why). Unticked, one bad row imports nothing."
+        ),
     )
     create_missing = forms.BooleanField(
-        label="Create missing segments and stages",
+        label=_("Create missing segments and stages"),
         required=False,
-        help_text="Accounts: a segment or journey stage the catalogue lacks is created "
-        "instead of being a row error.",
+        help_text=_(
+            "Accounts: a segment or journey stage the catalogue lacks is created "
+            "instead of being a row error."
+        ),
     )
     day_first = forms.BooleanField(
-        label="Dates are day-first",
+        label=_("Dates are day-first"),
         required=False,
-        help_text="31/12/2026 or 31.12.2026 (ISO dates such as 2026-12-31 always read).",
+        help_text=_("31/12/2026 or 31.12.2026 (ISO dates such as 2026-12-31 always read)."),
     )
     source = forms.CharField(
-        label="Source",
+        label=_("Source"),
         required=False,
         max_length=SOURCE_MAX,
-        help_text="Signals: where they come from (crm, zendesk, survey…) when the file has "
-        "no source column, or for its empty cells.",
+        help_text=_(
+            "Signals: where they come from (crm, zendesk, survey…) when the file has "
+            "no source column, or for its empty cells."
+        ),
     )
 
     def options(self, *, mapping: dict[str, str] | None = None) -> ImportOptions:
@@ -59,16 +67,16 @@ class ChoicesForm(forms.Form):
 
 class UploadForm(ChoicesForm):
     kind = forms.ChoiceField(
-        label="What the file holds",
+        label=_("What the file holds"),
         choices=ImportJob.Kind.choices,
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose what the file holds: accounts, metrics or signals."},
+        error_messages={"required": _("Choose what the file holds: accounts, metrics or signals.")},
     )
     file = forms.FileField(
-        label="CSV file",
+        label=_("CSV file"),
         error_messages={
-            "required": "Choose a CSV file to upload.",
-            "empty": "The file is empty.",
+            "required": _("Choose a CSV file to upload."),
+            "empty": _("The file is empty."),
         },
     )
 
@@ -78,10 +86,10 @@ class UploadForm(ChoicesForm):
         super().__init__(*args, **kwargs)
         self.too_large = too_large
         limit = settings.IMPORT_MAX_FILE_BYTES
-        self.fields["file"].help_text = (
-            f"UTF-8, UTF-16 or Windows-1252; comma, semicolon or tab. Up to "
-            f"{filesizeformat(limit)} and {settings.IMPORT_MAX_ROWS:,} rows."
-        )
+        self.fields["file"].help_text = gettext(
+            "UTF-8, UTF-16 or Windows-1252; comma, semicolon or tab. Up to %(size)s and "
+            "%(rows)s rows."
+        ) % {"size": filesizeformat(limit), "rows": f"{settings.IMPORT_MAX_ROWS:,}"}
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -95,16 +103,22 @@ class UploadForm(ChoicesForm):
             # The upload was stopped at the limit (healthboard.lib.uploads): it is not
             # missing, it is too large; and the choices after it in the form were dropped.
             self._errors.pop("file", None)
-            self.add_error("file", self.size_message("over that"))
+            self.add_error("file", self.size_message(None))
         return data
 
     @staticmethod
-    def size_message(size: str) -> str:
+    def size_message(size: str | None) -> str:
+        """`size` None: the upload was stopped at the limit, its size unknown."""
         limit = filesizeformat(settings.IMPORT_MAX_FILE_BYTES)
-        return (
-            f"One import takes files up to {limit}; this one is {size}. Split it into "
+        if size is None:
+            return gettext(
+                "One import takes files up to %(limit)s; this one is over that. Split it into "
+                "smaller files."
+            ) % {"limit": limit}
+        return gettext(
+            "One import takes files up to %(limit)s; this one is %(size)s. Split it into "
             "smaller files."
-        )
+        ) % {"limit": limit, "size": size}
 
 
 class MappingForm(ChoicesForm):
@@ -116,13 +130,13 @@ class MappingForm(ChoicesForm):
         headers = [name for name in header if name]
         self.columns = kind_columns(kind)
         for column in self.columns:
-            choices = [(NOT_IMPORTED, "— not imported —"), *((h, h) for h in headers)]
+            choices = [(NOT_IMPORTED, gettext("— not imported —")), *((h, h) for h in headers)]
             self.fields[f"map_{column.field}"] = forms.ChoiceField(
                 label=column.label,
                 choices=choices,
                 required=False,
                 help_text="required" if column.required else "",
-                error_messages={"invalid_choice": "Pick one of the file's columns."},
+                error_messages={"invalid_choice": gettext("Pick one of the file's columns.")},
             )
 
     def mapping_fields(self):
@@ -139,10 +153,15 @@ class MappingForm(ChoicesForm):
         for column in self.columns:
             header = data.get(f"map_{column.field}")
             if column.required and not header:
-                self.add_error(f"map_{column.field}", f"{column.label} needs a column.")
+                self.add_error(
+                    f"map_{column.field}",
+                    gettext("%(column)s needs a column.") % {"column": column.label},
+                )
             elif header and header in chosen:
                 self.add_error(
-                    f"map_{column.field}", f"“{header}” is already read as {chosen[header]}."
+                    f"map_{column.field}",
+                    gettext("“%(header)s” is already read as %(chosen)s.")
+                    % {"header": header, "chosen": chosen[header]},
                 )
             elif header:
                 chosen[header] = column.label

@@ -8,6 +8,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Substr
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from accounts.imports.jobs import is_queued, rejects_path, upload_path
 from accounts.models import ImportJob
@@ -21,11 +22,14 @@ def page_number(raw: str | None, num_pages: int) -> tuple[int, str]:
     try:
         number = int(raw) if raw not in (None, "") else 1
     except ValueError:
-        return 1, f"“{raw}” is not a page number; showing the first page."
+        return 1, _("“%(page)s” is not a page number; showing the first page.") % {"page": raw}
     if number < 1:
-        return 1, "Pages start at 1; showing the first page."
+        return 1, _("Pages start at 1; showing the first page.")
     if number > num_pages:
-        return num_pages, f"There is no page {number}: showing the last one, {num_pages}."
+        return num_pages, _("There is no page %(number)s: showing the last one, %(last)s.") % {
+            "number": number,
+            "last": num_pages,
+        }
     return number, ""
 
 

@@ -17,6 +17,7 @@ from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
@@ -89,8 +90,10 @@ def _check(request: HttpRequest, job: ImportJob) -> None:
     except tasks.QueueDown:
         messages.error(
             request,
-            "The file is uploaded but could not be checked: the task queue (Redis) does not "
-            "answer. It is kept here: press Check the file in a minute.",
+            _(
+                "The file is uploaded but could not be checked: the task queue (Redis) does not "
+                "answer. It is kept here: press Check the file in a minute."
+            ),
         )
 
 
@@ -163,11 +166,11 @@ def import_remap(request: HttpRequest, pk: int) -> HttpResponse:
     """Preview the waiting upload again with the choices and the column mapping edited."""
     job = selectors.import_job(pk=pk)
     if not selectors.is_waiting(job):
-        messages.info(request, "This file has been imported already; its choices are final.")
+        messages.info(request, _("This file has been imported already; its choices are final."))
         return redirect("imports:job", pk=pk)
     form = _mapping_form(job, request.POST)
     if not form.is_valid():
-        messages.error(request, "Not previewed again: fix the choices marked below.")
+        messages.error(request, _("Not previewed again: fix the choices marked below."))
         return _preview(request, job, form, status=400)
     if services.import_job_remap(job=job, options=form.options(mapping=form.mapping())):
         _check(request, job)
@@ -194,13 +197,15 @@ def import_commit(request: HttpRequest, pk: int) -> HttpResponse:
     except tasks.QueueDown:
         messages.error(
             request,
-            "The import could not start: the task queue (Redis) does not answer. Nothing was "
-            "imported and your file is kept here: press Import again in a minute, or ask "
-            "whoever runs Healthboard to check Redis and the Celery workers.",
+            _(
+                "The import could not start: the task queue (Redis) does not answer. Nothing was "
+                "imported and your file is kept here: press Import again in a minute, or ask "
+                "whoever runs Healthboard to check Redis and the Celery workers."
+            ),
         )
     else:
         if not queued:
-            messages.info(request, "This file was already sent to be imported.")
+            messages.info(request, _("This file was already sent to be imported."))
         else:
             # Recorded once the queue took it (a refused start is not an import), at the
             # time it was asked for: a demo without Redis has already run it by now.
@@ -220,9 +225,13 @@ def import_commit(request: HttpRequest, pk: int) -> HttpResponse:
 def import_discard(request: HttpRequest, pk: int) -> HttpResponse:
     job = selectors.import_job(pk=pk)
     if services.import_job_discard(job=job):
-        messages.success(request, f"“{job.file_name}” was discarded; nothing was imported.")
+        messages.success(
+            request,
+            _("“%(file_name)s” was discarded; nothing was imported.")
+            % {"file_name": job.file_name},
+        )
         return redirect("imports:upload")
-    messages.info(request, "This file was already sent to be imported; it cannot be discarded.")
+    messages.info(request, _("This file was already sent to be imported; it cannot be discarded."))
     return redirect("imports:job", pk=pk)
 
 
@@ -233,7 +242,7 @@ def import_rejects(request: HttpRequest, pk: int) -> FileResponse:
     """The rows an import left out or that refused it, as the file had them, with why."""
     job = selectors.import_job(pk=pk)
     if not selectors.has_rejects(job):
-        raise Http404("No rejected rows are kept for this import.")
+        raise Http404(_("No rejected rows are kept for this import."))
     stem = Path(job.file_name).stem or f"import-{job.pk}"
     return FileResponse(
         open(services.rejects_path(job), "rb"),  # noqa: SIM115 (FileResponse closes it)

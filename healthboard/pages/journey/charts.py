@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.utils.translation import gettext as _
+
+from accounts.i18n import builtin
 from healthboard.pages.charts import CONFIG, GRID, base_layout
 from healthboard.pages.journey.selectors import StageColumn
 from scoring.bands import AT_RISK, RISK_ORDER, Band
@@ -23,14 +26,14 @@ BAND_COLOURS = {
 def stage_bands_figure(columns: Sequence[StageColumn], *, measure: str) -> dict:
     """One stacked bar per stage, most at risk at the bottom; `measure` is "accounts" or
     "arr"."""
-    stages = [column.stage.name for column in columns]
+    stages = [builtin(column.stage.name) for column in columns]
     arr = measure == "arr"
     traces = []
     for band in RISK_ORDER:
         values = [
             float(column.bands[band].arr) if arr else column.bands[band].n for column in columns
         ]
-        label = Band(band).label
+        label = str(Band(band).label)  # plain text: the figure goes to JSON
         traces.append(
             {
                 "type": "bar",
@@ -40,7 +43,8 @@ def stage_bands_figure(columns: Sequence[StageColumn], *, measure: str) -> dict:
                 "marker": {"color": BAND_COLOURS[band]},
                 "hovertemplate": (
                     f"%{{x}} · {label}<br>"
-                    + ("$%{y:,.0f} ARR" if arr else "%{y:,} accounts")
+                    # Plotly fills in %{y}; the words around it are the reader's language.
+                    + (_("$%{y:,.0f} ARR") if arr else _("%{y:,} accounts"))
                     + "<extra></extra>"
                 ),
             }
@@ -66,13 +70,20 @@ def stage_bands_figure(columns: Sequence[StageColumn], *, measure: str) -> dict:
 def stage_bands_summary(columns: Sequence[StageColumn], *, measure: str) -> str:
     """The chart in one sentence, for screen readers."""
     if not any(column.n for column in columns):
-        return "No accounts to chart."
+        return _("No accounts to chart.")
     parts = []
     for column in columns:
+        stage = builtin(column.stage.name)
         if measure == "arr":
             at_risk = sum(column.bands[b].arr for b in AT_RISK)
-            parts.append(f"{column.stage.name}: ${column.arr:,.0f} ARR, ${at_risk:,.0f} at risk")
+            parts.append(
+                _("%(stage)s: %(arr)s ARR, %(at_risk)s at risk")
+                % {"stage": stage, "arr": f"${column.arr:,.0f}", "at_risk": f"${at_risk:,.0f}"}
+            )
         else:
             red = column.bands[Band.RED].n
-            parts.append(f"{column.stage.name}: {column.n:,} accounts, {red:,} unhealthy")
+            parts.append(
+                _("%(stage)s: %(accounts)s accounts, %(red)s unhealthy")
+                % {"stage": stage, "accounts": f"{column.n:,}", "red": f"{red:,}"}
+            )
     return "; ".join(parts) + "."

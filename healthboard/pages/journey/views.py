@@ -17,9 +17,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import services
+from accounts.i18n import builtin
 from accounts.models import JourneyStage, Segment
 from healthboard.lib import htmx
 from healthboard.lib.csvfile import csv_response, number
@@ -63,7 +66,10 @@ def _stage_options(stages: list[JourneyStage]) -> dict[int, str]:
         current.pk: format_html_join(
             "",
             '<option value="{}"{}>{}</option>',
-            ((s.pk, mark_safe(" selected") if s.pk == current.pk else "", s.name) for s in stages),
+            (
+                (s.pk, mark_safe(" selected") if s.pk == current.pk else "", builtin(s.name))
+                for s in stages
+            ),
         )
         for current in stages
     }
@@ -103,7 +109,7 @@ def _decorate(
 
 def _context(request: HttpRequest, data: QueryDict) -> dict:
     form = JourneyFilterForm.for_request(request, data)
-    notices = [f"Ignored {'; '.join(form.ignored)}."] if form.ignored else []
+    notices = form.ignored_notices()
     path = reverse("accounts:journey")
     query = form.query()
     context: dict = {
@@ -178,12 +184,17 @@ def journey_move(request: HttpRequest, pk: int) -> HttpResponse:
     the query string, so the refreshed board (or the redirect) shows what it showed."""
     account = drilldown.account_get(pk=pk)
     if not can_work_on(request.user, account):
-        raise PermissionDenied("Only the account's owner, a manager or an admin can move it.")
+        raise PermissionDenied(
+            gettext("Only the account's owner, a manager or an admin can move it.")
+        )
     stages = list(JourneyStage.objects.order_by("order"))
     form = StageForm(request.POST, stages=stages)
     if not form.is_valid():
         problem = "; ".join(str(e) for errors in form.errors.values() for e in errors)
-        status = f"{account.name} was not moved: {problem}"
+        status = gettext("%(account)s was not moved: %(problem)s") % {
+            "account": account.name,
+            "problem": problem,
+        }
         level = messages.ERROR
     else:
         from_stage = account.stage
@@ -195,10 +206,17 @@ def journey_move(request: HttpRequest, pk: int) -> HttpResponse:
             comment=form.cleaned_data.get("comment") or "",
         )
         if change is None:
-            status = f"{account.name} is already in {to_stage.name}; nothing changed."
+            status = gettext("%(account)s is already in %(stage)s; nothing changed.") % {
+                "account": account.name,
+                "stage": builtin(to_stage.name),
+            }
             level = messages.INFO
         else:
-            status = f"Moved {account.name} from {from_stage.name} to {to_stage.name}."
+            status = gettext("Moved %(account)s from %(from)s to %(to)s.") % {
+                "account": account.name,
+                "from": builtin(from_stage.name),
+                "to": builtin(to_stage.name),
+            }
             level = messages.SUCCESS
     if htmx.is_fragment(request):
         return _render_board(request, request.GET, status=status, level=LEVEL_TAGS[level])
@@ -209,17 +227,17 @@ def journey_move(request: HttpRequest, pk: int) -> HttpResponse:
 # ---------------------------------------------------------------- CSV export
 
 CSV_HEADER = [
-    "Stage",
-    "Account",
-    "External id",
-    "Owner",
-    "Segment",
-    "Health",
-    "Score",
-    "ARR",
-    "Renewal date",
-    "Days in stage",
-    "Past the stage's target",
+    _("Stage"),
+    _("Account"),
+    _("External id"),
+    _("Owner"),
+    _("Segment"),
+    _("Health"),
+    _("Score"),
+    _("ARR"),
+    _("Renewal date"),
+    _("Days in stage"),
+    _("Past the stage's target"),
 ]
 
 
@@ -227,7 +245,7 @@ def _csv_rows(rows, *, owners: dict[int, str], segments: dict[int, str]):
     for row in rows:
         days = row.days_in_stage
         yield [
-            row.stage.name,
+            builtin(row.stage.name),
             row.name,
             row.external_id,
             owners.get(row.owner_id, ""),
@@ -237,7 +255,9 @@ def _csv_rows(rows, *, owners: dict[int, str], segments: dict[int, str]):
             number(row.arr, 2),
             row.renewal_date,
             days,
-            "" if days is None else ("yes" if days > row.stage.target_days else "no"),
+            ""
+            if days is None
+            else (gettext("yes") if days > row.stage.target_days else gettext("no")),
         ]
 
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 from healthboard.lib.csvfile import Cell, number
 from healthboard.pages.filters import AccountFilters
 from healthboard.pages.lists.base import (
@@ -54,40 +58,57 @@ FACTS = (
 
 class Advocates(AccountList):
     slug = "advocates"
-    title = "Advocates"
-    purpose = "Candidates for reviews, case studies and referrals."
+    title = _("Advocates")
+    purpose = _("Candidates for reviews, case studies and referrals.")
     metrics = (NPS, CSAT, COMPLAINTS)
     any_of = (NPS, CSAT)
     band_filter = False
     sorts = {**ACCOUNT_SORTS, "nps": "q.nps", "csat": "q.csat"}
     default_sort = "-arr"
     columns = (
-        Column("nps", "Last NPS", "num", True),
-        Column("csat", f"CSAT ({CSAT_DAYS} days)", "num", True),
+        Column("nps", _("Last NPS"), "num", True),
+        Column("csat", format_lazy(_("CSAT ({days} days)"), days=CSAT_DAYS), "num", True),
     )
     csv_header = (
         *CSV_ACCOUNT,
-        "Last NPS answer",
-        "NPS answered on",
-        f"Mean CSAT ({CSAT_DAYS} days)",
-        "Last CSAT on",
+        _("Last NPS answer"),
+        _("NPS answered on"),
+        format_lazy(_("Mean CSAT ({days} days)"), days=CSAT_DAYS),
+        _("Last CSAT on"),
     )
 
     def rule(self) -> str:
-        return (
-            f"Healthy accounts whose last NPS answer in the past {NPS_DAYS} days was "
-            f"{PROMOTER_AT}–10, or whose CSAT averaged {CSAT_AT:g} or more of 5 over "
-            f"{CSAT_DAYS} days, and with no complaint open at their latest count "
-            f"(past {COMPLAINT_DAYS} days)."
-        )
+        return gettext(
+            "Healthy accounts whose last NPS answer in the past %(nps_days)s days was "
+            "%(promoter)s–10, or whose CSAT averaged %(csat)g or more of 5 over "
+            "%(csat_days)s days, and with no complaint open at their latest count "
+            "(past %(complaint_days)s days)."
+        ) % {
+            "nps_days": NPS_DAYS,
+            "promoter": PROMOTER_AT,
+            "csat": CSAT_AT,
+            "csat_days": CSAT_DAYS,
+            "complaint_days": COMPLAINT_DAYS,
+        }
 
     def limits(self, ids: dict[str, int]) -> list[str]:
         return [
-            f"The catalogue has no {metric_label(key)} metric: {what}."
-            for key, what in (
-                (NPS, "only CSAT picks advocates"),
-                (CSAT, "only NPS picks advocates"),
-                (COMPLAINTS, "open complaints are not checked"),
+            text % {"metric": metric_label(key)}
+            for key, text in (
+                (
+                    NPS,
+                    gettext("The catalogue has no %(metric)s metric: only CSAT picks advocates."),
+                ),
+                (
+                    CSAT,
+                    gettext("The catalogue has no %(metric)s metric: only NPS picks advocates."),
+                ),
+                (
+                    COMPLAINTS,
+                    gettext(
+                        "The catalogue has no %(metric)s metric: open complaints are not checked."
+                    ),
+                ),
             )
             if key not in ids
         ]

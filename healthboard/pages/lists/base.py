@@ -9,8 +9,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from healthboard.lib.csvfile import Cell, number
+from healthboard.lib.dates import short_day_text
 from healthboard.pages.filters import AccountFilters
 from healthboard.pages.lists.selectors import metric_label
 from scoring.bands import Band
@@ -127,7 +130,7 @@ def as_date(value) -> dt.date | None:
 
 def day_text(value) -> str:
     day = as_date(value)
-    return f"{day.day} {day:%b %Y}" if day else ""
+    return short_day_text(day) if day else ""
 
 
 def met(value, threshold: float) -> str:
@@ -137,7 +140,7 @@ def met(value, threshold: float) -> str:
 
 def last_on(value) -> str:
     text = day_text(value)
-    return f"last {text}" if text else ""
+    return gettext("last %(day)s") % {"day": text} if text else ""
 
 
 def owner_text(row: dict) -> str:
@@ -173,4 +176,13 @@ def csv_account(row: dict) -> list[Cell]:
     ]
 
 
-CSV_ACCOUNT = ("Name", "External id", "Owner", "Segment", "Stage", "ARR", "Renewal date", "Health")
+CSV_ACCOUNT = (
+    _("Name"),
+    _("External id"),
+    _("Owner"),
+    _("Segment"),
+    _("Stage"),
+    _("ARR"),
+    _("Renewal date"),
+    _("Health"),
+)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 from healthboard.lib.csvfile import Cell, number
 from healthboard.pages.filters import AccountFilters
 from healthboard.pages.lists.base import (
@@ -42,8 +46,8 @@ FACTS = (
 
 class Collections(AccountList):
     slug = "collections"
-    title = "Collections"
-    purpose = "Late payers to chase, the latest and largest first."
+    title = _("Collections")
+    purpose = _("Late payers to chase, the latest and largest first.")
     metrics = (INVOICES,)
     any_of = (INVOICES,)
     sorts = {
@@ -53,22 +57,24 @@ class Collections(AccountList):
     }
     default_sort = "-days_late"
     columns = (
-        Column("days_late", "Days late", "num", True),
-        Column("late_invoices", f"Late in {INVOICE_DAYS} days", "num", True),
+        Column("days_late", _("Days late"), "num", True),
+        Column(
+            "late_invoices", format_lazy(_("Late in {days} days"), days=INVOICE_DAYS), "num", True
+        ),
     )
     csv_header = (
         *CSV_ACCOUNT,
-        "Days late (latest invoice)",
-        "Latest invoice on",
-        f"Late invoices ({INVOICE_DAYS} days)",
-        f"Most days late ({INVOICE_DAYS} days)",
+        _("Days late (latest invoice)"),
+        _("Latest invoice on"),
+        format_lazy(_("Late invoices ({days} days)"), days=INVOICE_DAYS),
+        format_lazy(_("Most days late ({days} days)"), days=INVOICE_DAYS),
     )
 
     def rule(self) -> str:
-        return (
-            f"Accounts whose latest invoice in the past {INVOICE_DAYS} days was paid after its "
+        return gettext(
+            "Accounts whose latest invoice in the past %(days)s days was paid after its "
             "due date (invoice days late above 0), whatever their health."
-        )
+        ) % {"days": INVOICE_DAYS}
 
     def sql(
         self, *, ids: dict[str, int], run: ScoreRun, filters: AccountFilters, today: dt.date
@@ -80,7 +86,11 @@ class Collections(AccountList):
     def cells(self, row: dict) -> list[Cell_]:
         return [
             Cell_(figure(row["days_late"]), day_text(row["invoice_at"]), "num"),
-            Cell_(f"{row['late_invoices']:,}", f"worst {figure(row['worst'])} days", "num"),
+            Cell_(
+                f"{row['late_invoices']:,}",
+                gettext("worst %(days)s days") % {"days": figure(row["worst"])},
+                "num",
+            ),
         ]
 
     def csv_row(self, row: dict) -> list[Cell]:

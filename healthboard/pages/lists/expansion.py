@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 from healthboard.lib.csvfile import Cell, number
 from healthboard.pages.filters import AccountFilters
 from healthboard.pages.lists.base import (
@@ -53,8 +57,8 @@ FACTS = (
 
 class Expansion(AccountList):
     slug = "expansion"
-    title = "Expansion"
-    purpose = "Upsell candidates: more seats, more products."
+    title = _("Expansion")
+    purpose = _("Upsell candidates: more seats, more products.")
     metrics = (UTILISATION, ACTIVE_USERS, ADOPTION, TALKS)
     any_of = (UTILISATION, ACTIVE_USERS, TALKS)
     band_filter = False
@@ -66,27 +70,34 @@ class Expansion(AccountList):
     }
     default_sort = "-utilisation"
     columns = (
-        Column("utilisation", "Licence utilisation", "num", True),
-        Column("adoption", "Adoption", "num", True),
-        Column("talks", f"Expansion talks ({TALK_DAYS} days)", "num", True),
+        Column("utilisation", _("Licence utilisation"), "num", True),
+        Column("adoption", _("Adoption"), "num", True),
+        Column(
+            "talks", format_lazy(_("Expansion talks ({days} days)"), days=TALK_DAYS), "num", True
+        ),
     )
     csv_header = (
         *CSV_ACCOUNT,
-        "Licence utilisation %",
-        "Active users",
-        "Seats",
-        "Feature adoption %",
-        f"Expansion talks ({TALK_DAYS} days)",
-        "Last expansion talk on",
+        _("Licence utilisation %"),
+        _("Active users"),
+        _("Seats"),
+        _("Feature adoption %"),
+        format_lazy(_("Expansion talks ({days} days)"), days=TALK_DAYS),
+        _("Last expansion talk on"),
     )
 
     def rule(self) -> str:
-        return (
-            f"Healthy accounts using at least {UTILISATION_AT:g} % of their licences "
-            f"(latest licence utilisation, or active users over seats, in the past {USAGE_DAYS} "
-            f"days), or with feature adoption at {ADOPTION_AT:g} % or more and an expansion "
-            f"talk in the past {TALK_DAYS} days."
-        )
+        return gettext(
+            "Healthy accounts using at least %(utilisation)g %% of their licences "
+            "(latest licence utilisation, or active users over seats, in the past "
+            "%(usage_days)s days), or with feature adoption at %(adoption)g %% or more and an "
+            "expansion talk in the past %(talk_days)s days."
+        ) % {
+            "utilisation": UTILISATION_AT,
+            "usage_days": USAGE_DAYS,
+            "adoption": ADOPTION_AT,
+            "talk_days": TALK_DAYS,
+        }
 
     def missing(self, ids: dict[str, int]) -> list[str]:
         near_limit = UTILISATION in ids or ACTIVE_USERS in ids
@@ -94,22 +105,30 @@ class Expansion(AccountList):
         if near_limit or talking:
             return []
         return [
-            f"{metric_label(UTILISATION)} or {metric_label(ACTIVE_USERS)}",
-            f"{metric_label(ADOPTION)} and {metric_label(TALKS)}",
+            gettext("%(first)s or %(second)s")
+            % {"first": metric_label(UTILISATION), "second": metric_label(ACTIVE_USERS)},
+            gettext("%(first)s and %(second)s")
+            % {"first": metric_label(ADOPTION), "second": metric_label(TALKS)},
         ]
 
     def limits(self, ids: dict[str, int]) -> list[str]:
         notes = []
         if UTILISATION not in ids and ACTIVE_USERS not in ids:
             notes.append(
-                f"The catalogue has neither {metric_label(UTILISATION)} nor "
-                f"{metric_label(ACTIVE_USERS)}: nearness to the licence limit is not checked."
+                gettext(
+                    "The catalogue has neither %(first)s nor %(second)s: nearness to the licence "
+                    "limit is not checked."
+                )
+                % {"first": metric_label(UTILISATION), "second": metric_label(ACTIVE_USERS)}
             )
         for key in (ADOPTION, TALKS):
             if key not in ids:
                 notes.append(
-                    f"The catalogue has no {metric_label(key)} metric: adoption with expansion "
-                    "talk is not checked."
+                    gettext(
+                        "The catalogue has no %(metric)s metric: adoption with expansion talk is "
+                        "not checked."
+                    )
+                    % {"metric": metric_label(key)}
                 )
         return notes
 
@@ -132,7 +151,10 @@ class Expansion(AccountList):
     def cells(self, row: dict) -> list[Cell_]:
         users = ""
         if row["users"] is not None and row["seats"]:
-            users = f"{figure(row['users'])} of {row['seats']:,} seats"
+            users = gettext("%(users)s of %(seats)s seats") % {
+                "users": figure(row["users"]),
+                "seats": f"{row['seats']:,}",
+            }
         utilisation = figure(row["utilisation"])
         adoption = figure(row["adoption"])
         talking = row["talks"] > 0 and (row["adoption"] or 0) >= ADOPTION_AT

@@ -8,6 +8,7 @@ from __future__ import annotations
 from functools import cache
 
 from django import forms
+from django.utils.translation import gettext as _
 
 from healthboard.pages.filters import AccountFilterForm, AccountFilters
 from healthboard.pages.lists.base import AccountList
@@ -26,7 +27,7 @@ class ListFilterForm(AccountFilterForm):
         sort = self.cleaned_data["sort"] or self.defaults["sort"]
         key = sort.removeprefix("-")
         if key not in self.action_list.sorts and key not in self.extra_sorts:
-            raise forms.ValidationError("not a column to sort by")
+            raise forms.ValidationError(_("not a column to sort by"))
         return sort
 
     @property

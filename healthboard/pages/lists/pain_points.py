@@ -7,6 +7,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 from healthboard.lib.csvfile import Cell, number
 from healthboard.pages.filters import AccountFilters
 from healthboard.pages.lists.base import (
@@ -36,7 +40,8 @@ TOP_ACCOUNTS = 5
 MAX_CATEGORIES = 100
 # The category parameter of tickets without one.
 NO_CATEGORY = "(none)"
-NO_CATEGORY_LABEL = "No category"
+TICKETS_LABEL = format_lazy(_("Tickets ({days} days)"), days=TICKET_DAYS)
+NO_CATEGORY_LABEL = _("No category")
 
 # category sort key → how the categories are ordered (Python, on the summed rows).
 CATEGORY_SORTS = {
@@ -144,8 +149,8 @@ class CategoryAccounts(AccountList):
     """The at-risk accounts with tickets in one category (the category row's link)."""
 
     slug = "pain-points"
-    title = "Pain points"
-    purpose = "What at-risk accounts ask support about."
+    title = _("Pain points")
+    purpose = _("What at-risk accounts ask support about.")
     metrics = (TICKETS,)
     any_of = (TICKETS,)
     band_filter = False
@@ -155,18 +160,18 @@ class CategoryAccounts(AccountList):
         "last_ticket": "q.last_at",
     }
     default_sort = "-arr"
-    columns = (Column("tickets", f"Tickets ({TICKET_DAYS} days)", "num", True),)
-    csv_header = (*CSV_ACCOUNT, "Category", f"Tickets ({TICKET_DAYS} days)", "Last ticket on")
+    columns = (Column("tickets", TICKETS_LABEL, "num", True),)
+    csv_header = (*CSV_ACCOUNT, _("Category"), TICKETS_LABEL, _("Last ticket on"))
 
     def __init__(self, category: str = "") -> None:
         self.category = category
 
     def rule(self) -> str:
-        return (
-            f"At-risk and unhealthy accounts, ranked by the support-ticket categories of "
-            f"their tickets in the past {TICKET_DAYS} days: how many accounts and how much "
+        return gettext(
+            "At-risk and unhealthy accounts, ranked by the support-ticket categories of "
+            "their tickets in the past %(days)s days: how many accounts and how much "
             "ARR each category touches."
-        )
+        ) % {"days": TICKET_DAYS}
 
     def sql(
         self, *, ids: dict[str, int], run: ScoreRun, filters: AccountFilters, today: dt.date
@@ -190,11 +195,11 @@ class CategoryAccounts(AccountList):
 
 
 CATEGORY_CSV_HEADER = (
-    "Category",
-    "At-risk accounts",
-    "Unhealthy accounts",
-    "ARR",
-    f"Tickets ({TICKET_DAYS} days)",
+    _("Category"),
+    _("At-risk accounts"),
+    _("Unhealthy accounts"),
+    _("ARR"),
+    TICKETS_LABEL,
 )
 
 

@@ -20,6 +20,7 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import F, FilteredRelation, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.catalogue import METRICS
 from accounts.models import Account, Metric
@@ -57,7 +58,7 @@ def metric_ids(*, keys: Sequence[str]) -> dict[str, int]:
 def metric_label(key: str) -> str:
     """A catalogue metric as the empty states name it: “NPS answer” (nps)."""
     name = CATALOGUE_NAMES.get(key)
-    return f"“{name}” ({key})" if name else key
+    return f"“{gettext(name)}” ({key})" if name else key
 
 
 def since(days: int, *, now: dt.datetime | None = None) -> object:
@@ -164,7 +165,10 @@ def list_page(*, sql: str, params: Sequence, order_by: str, number: int) -> List
         first = read(1)
         if first:
             last = max(1, -(-first[0]["total_n"] // PAGE_SIZE))
-            notices.append(f"There is no page {number}: showing the last page ({last}).")
+            notices.append(
+                gettext("There is no page %(number)s: showing the last page (%(last)s).")
+                % {"number": number, "last": last}
+            )
             rows, number = (first if last == 1 else read(last)), last
         else:
             number = 1

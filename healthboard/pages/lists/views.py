@@ -15,10 +15,13 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from healthboard.lib import htmx
 from healthboard.lib.csvfile import csv_response
+from healthboard.lib.dates import short_day_text
 from healthboard.lib.roles import role_of
 from healthboard.pages.audited import export_recorded
 from healthboard.pages.filters import ALL, ME
@@ -54,21 +57,24 @@ TABS = (
 )
 
 # The columns every list of accounts starts and ends with around its own.
-LEAD_COLUMNS = (("name", "Account", "ls-col-name", False), ("owner", "Owner", "pf-wide", False))
+LEAD_COLUMNS = (
+    ("name", _("Account"), "ls-col-name", False),
+    ("owner", _("Owner"), "pf-wide", False),
+)
 # On a phone the health chip moves under the name (templates/lists/list.html), leaving the
 # width to the figures that put the account on the list.
-HEALTH_COLUMN = ("score", "Health", "ls-col-health pf-medium", False)
+HEALTH_COLUMN = ("score", _("Health"), "ls-col-health pf-medium", False)
 TAIL_COLUMNS = (
-    ("arr", "ARR", "num pf-medium", True),
-    ("renewal", "Renewal", "pf-medium ls-nowrap", False),
+    ("arr", _("ARR"), "num pf-medium", True),
+    ("renewal", _("Renewal"), "pf-medium ls-nowrap", False),
 )
 
 CATEGORY_COLUMNS = (
-    ("category", "Category", "ls-col-name", False),
-    ("accounts", "At-risk accounts", "num", True),
-    ("unhealthy", "Unhealthy", "num pf-medium", True),
-    ("arr", "ARR", "num", True),
-    ("tickets", "Tickets", "num pf-medium", True),
+    ("category", _("Category"), "ls-col-name", False),
+    ("accounts", _("At-risk accounts"), "num", True),
+    ("unhealthy", _("Unhealthy"), "num pf-medium", True),
+    ("arr", _("ARR"), "num", True),
+    ("tickets", _("Tickets"), "num pf-medium", True),
 )
 
 
@@ -117,11 +123,11 @@ def _decorate(rows: list[dict], action_list: AccountList, today) -> None:
         row["owner"] = owner_text(row)
         row["cells"] = action_list.cells(row)
         renewal = row["renewal_date"]
-        row["renewal"] = Cell_(f"{renewal.day} {renewal:%b %Y}") if renewal else None
+        row["renewal"] = Cell_(short_day_text(renewal)) if renewal else None
 
 
 def _base_context(request: HttpRequest, form: ListFilterForm, active: str) -> dict:
-    notices = [f"Ignored {'; '.join(form.ignored)}."] if form.ignored else []
+    notices = form.ignored_notices()
     return {
         "form": form,
         "form_id": FORM_ID,
@@ -179,10 +185,12 @@ def _page_number(request: HttpRequest, notices: list[str]) -> int:
     try:
         number = int(raw)
     except ValueError:
-        notices.append(f"“{raw[:20]}” is not a page number: showing page 1.")
+        notices.append(
+            gettext("“%(page)s” is not a page number: showing page 1.") % {"page": raw[:20]}
+        )
         return 1
     if number < 1:
-        notices.append(f"There is no page {number}: showing page 1.")
+        notices.append(gettext("There is no page %(page)s: showing page 1.") % {"page": number})
         return 1
     return number
 

@@ -13,6 +13,7 @@ from django.db.models import Max
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from healthboard.lib import htmx
@@ -49,11 +50,11 @@ def _save(request: HttpRequest, form: OutcomeForm, outcome=None) -> HttpResponse
     if not form.is_valid():
         return _edit_page(request, form, outcome, status=400)
     if outcome is not None and not form.has_changed():
-        messages.info(request, f"Nothing to save: “{outcome}” is unchanged.")
+        messages.info(request, _("Nothing to save: “%(name)s” is unchanged.") % {"name": outcome})
     else:
         saved = services.outcome_save(outcome=form.instance)
-        verb = "added" if outcome is None else "saved"
-        messages.success(request, f"Outcome “{saved}” {verb}.")
+        text = _("Outcome “%(name)s” added.") if outcome is None else _("Outcome “%(name)s” saved.")
+        messages.success(request, text % {"name": saved})
     return redirect("playbooks:outcomes")
 
 
@@ -84,13 +85,16 @@ def outcome_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     outcome = get_object_or_404(Outcome, pk=pk)
     wanted = request.POST.get("active")
     if wanted not in ("0", "1"):
-        messages.error(request, "Say whether to offer the outcome or not (active=1 or 0).")
+        messages.error(request, _("Say whether to offer the outcome or not (active=1 or 0)."))
         return redirect("playbooks:outcomes")
     outcome = services.outcome_set_active(outcome=outcome, active=wanted == "1")
     if htmx.is_fragment(request):
         return render(request, f"{LIST}#outcome-row", {"outcome": outcome_row(pk=outcome.pk)})
-    state = "offered" if outcome.active else "no longer offered"
-    messages.success(request, f"Outcome “{outcome}” is {state} when closing a CTA.")
+    if outcome.active:
+        text = _("Outcome “%(name)s” is offered when closing a CTA.")
+    else:
+        text = _("Outcome “%(name)s” is no longer offered when closing a CTA.")
+    messages.success(request, text % {"name": outcome})
     return redirect("playbooks:outcomes")
 
 
@@ -104,5 +108,5 @@ def outcome_delete(request: HttpRequest, pk: int) -> HttpResponse:
     except services.InUse as exc:
         messages.error(request, str(exc))
         return redirect("playbooks:outcome", pk=pk)
-    messages.success(request, f"Outcome “{outcome}” deleted.")
+    messages.success(request, _("Outcome “%(name)s” deleted.") % {"name": outcome})
     return redirect("playbooks:outcomes")

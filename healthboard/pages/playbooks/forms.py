@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from django import forms
 from django.http import QueryDict
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from scoring.models.actions import Playbook, PlaybookStep
 
@@ -22,10 +24,10 @@ class PlaybookForm(forms.Form):
 class StepForm(forms.Form):
     # Blank rows are the "add a step" slots: left empty, they are no step.
     text = forms.CharField(
-        label="Step",
+        label=_("Step"),
         max_length=STEP_LENGTH,
         required=False,
-        widget=forms.TextInput(attrs={"placeholder": "A short thing to do"}),
+        widget=forms.TextInput(attrs={"placeholder": _("A short thing to do")}),
     )
 
 
@@ -34,8 +36,11 @@ class BaseStepFormSet(forms.BaseFormSet):
         # Counted here, not by validate_max: blank "add" rows and removed ones are no step.
         if not any(self.errors) and len(steps_kept(self)) > MAX_STEPS:
             raise forms.ValidationError(
-                f"A playbook has at most {MAX_STEPS} steps; this one would have "
-                f"{len(steps_kept(self))}. Remove some, or merge short ones."
+                gettext(
+                    "A playbook has at most %(max)s steps; this one would have %(count)s. Remove "
+                    "some, or merge short ones."
+                )
+                % {"max": MAX_STEPS, "count": len(steps_kept(self))}
             )
 
 
@@ -76,7 +81,7 @@ def steps_apply_op(data: QueryDict, op: str) -> QueryDict:
     moves past either end change nothing."""
     data = data.copy()
     total = _int(data.get(f"{STEPS_PREFIX}-TOTAL_FORMS"), 0)
-    action, _, arg = op.partition(":")
+    action, _sep, arg = op.partition(":")
     if action == "add" and total < MAX_STEPS:
         data[f"{STEPS_PREFIX}-{total}-text"] = ""
         data[f"{STEPS_PREFIX}-TOTAL_FORMS"] = str(total + 1)

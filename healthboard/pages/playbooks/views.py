@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import JourneyStage
@@ -45,7 +46,9 @@ def playbook_create(request: HttpRequest) -> HttpResponse:
     stage = JourneyStage.objects.filter(pk=_int(request.POST.get("stage"))).first()
     band = request.POST.get("band")
     if stage is None or band not in dict(PLAYBOOK_BANDS):
-        messages.error(request, "Choose a journey stage and a band (healthy, at risk, unhealthy).")
+        messages.error(
+            request, _("Choose a journey stage and a band (healthy, at risk, unhealthy).")
+        )
         return redirect("playbooks:index")
     playbook = services.playbook_create(stage=stage, band=band, user=request.user)
     return redirect("playbooks:playbook", pk=playbook.pk)
@@ -94,7 +97,11 @@ def playbook_edit(request: HttpRequest, pk: int) -> HttpResponse:
         user=request.user,
     )
     if changed:
-        messages.success(request, f"Playbook “{playbook}” saved: future CTAs get these steps.")
+        messages.success(
+            request,
+            _("Playbook “%(playbook)s” saved: future CTAs get these steps.")
+            % {"playbook": playbook},
+        )
     else:
-        messages.info(request, f"Nothing to save: “{playbook}” is unchanged.")
+        messages.info(request, _("Nothing to save: “%(name)s” is unchanged.") % {"name": playbook})
     return redirect("playbooks:playbook", pk=playbook.pk)

@@ -12,6 +12,8 @@ import datetime as dt
 from dataclasses import asdict
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from healthboard.pages.filters import BAND_CHOICES, AccountFilterForm
 from healthboard.pages.portfolio.selectors import PortfolioFilters, sort_is_valid
@@ -21,22 +23,22 @@ DEFAULT_SORT = "score"
 
 class PortfolioFilterForm(AccountFilterForm):
     moved = forms.FloatField(
-        label="Moved this week ≥ (pts)",
+        label=_("Moved this week ≥ (pts)"),
         required=False,
         min_value=0,
         max_value=100,
         error_messages={
-            "invalid": "not a number of points",
-            "min_value": "must be 0 points or more",
-            "max_value": "must be at most 100 points",
+            "invalid": _("not a number of points"),
+            "min_value": _("must be 0 points or more"),
+            "max_value": _("must be at most 100 points"),
         },
-        widget=forms.NumberInput(attrs={"placeholder": "e.g. 10", "step": "any"}),
+        widget=forms.NumberInput(attrs={"placeholder": _("e.g. 10"), "step": "any"}),
     )
     date = forms.DateField(
-        label="Scores on",
+        label=_("Scores on"),
         required=False,
         input_formats=["%Y-%m-%d"],
-        error_messages={"invalid": "not a date; use YYYY-MM-DD"},
+        error_messages={"invalid": _("not a date; use YYYY-MM-DD")},
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     # Set by links, not typed: the weekly review's "was in this band" and the column sort.
@@ -52,7 +54,7 @@ class PortfolioFilterForm(AccountFilterForm):
     def clean_sort(self) -> str:
         sort = self.cleaned_data["sort"] or DEFAULT_SORT
         if not sort_is_valid(sort):
-            raise forms.ValidationError("not a column to sort by")
+            raise forms.ValidationError(gettext("not a column to sort by"))
         return sort
 
     @property

@@ -20,12 +20,16 @@ from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from accounts.exports import account_rows, export_header
+from accounts.i18n import builtin
 from accounts.models import Account
 from healthboard.lib import htmx
 from healthboard.lib.csvfile import csv_response, number
+from healthboard.lib.dates import day_text, short_day_text
 from healthboard.lib.roles import ADMIN, permission_required, role_grants, role_of
 from healthboard.pages.audited import export_recorded
 from healthboard.pages.filters import ALL, ME, user_label
@@ -50,16 +54,16 @@ FORM_ID = "portfolio-filters"
 # (sort key, heading, CSS class, whether the first click sorts descending). The first click
 # puts what needs attention first: lowest scores, biggest drops, largest ARR, next renewals.
 COLUMNS = [
-    ("name", "Account", "pf-col-name", False),
-    ("owner", "Owner", "pf-col-owner pf-wide", False),
-    ("segment", "Segment", "pf-col-segment pf-wide", False),
-    ("stage", "Stage", "pf-col-stage pf-wide", False),
-    ("arr", "ARR", "num pf-col-arr pf-medium", True),
-    ("renewal", "Renewal", "pf-col-renewal pf-medium", False),
-    ("score", "Health", "pf-col-score", False),
-    ("delta", "7-day change", "num pf-col-delta pf-medium", False),
-    (None, "30 days", "pf-col-spark pf-medium", False),
-    ("coverage", "Coverage", "num pf-col-coverage pf-wide", False),
+    ("name", _("Account"), "pf-col-name", False),
+    ("owner", _("Owner"), "pf-col-owner pf-wide", False),
+    ("segment", _("Segment"), "pf-col-segment pf-wide", False),
+    ("stage", _("Stage"), "pf-col-stage pf-wide", False),
+    ("arr", _("ARR"), "num pf-col-arr pf-medium", True),
+    ("renewal", _("Renewal"), "pf-col-renewal pf-medium", False),
+    ("score", _("Health"), "pf-col-score", False),
+    ("delta", _("7-day change"), "num pf-col-delta pf-medium", False),
+    (None, _("30 days"), "pf-col-spark pf-medium", False),
+    ("coverage", _("Coverage"), "num pf-col-coverage pf-wide", False),
 ]
 
 
@@ -122,7 +126,8 @@ def _runs(form: PortfolioFilterForm, notices: list[str]) -> RunPair | None:
     runs = score_runs_for(on=form.scores_on)
     if runs is None:
         notices.append(
-            f"There are no scores for {form.scores_on:%-d %B %Y}: showing the latest instead."
+            gettext("There are no scores for %(day)s: showing the latest instead.")
+            % {"day": day_text(form.scores_on)}
         )
         form.data.pop("date")
         runs = score_runs_for()
@@ -135,13 +140,18 @@ def _page(paginator: Paginator, raw: str | None, notices: list[str]) -> Page:
     try:
         number = int(raw)
     except ValueError:
-        notices.append(f"“{raw[:20]}” is not a page number: showing page 1.")
+        notices.append(
+            gettext("“%(page)s” is not a page number: showing page 1.") % {"page": raw[:20]}
+        )
         return paginator.page(1)
     if number < 1:
-        notices.append(f"There is no page {number}: showing page 1.")
+        notices.append(gettext("There is no page %(page)s: showing page 1.") % {"page": number})
         return paginator.page(1)
     if number > paginator.num_pages:
-        notices.append(f"There is no page {number}: showing the last page ({paginator.num_pages}).")
+        notices.append(
+            gettext("There is no page %(number)s: showing the last page (%(last)s).")
+            % {"number": number, "last": paginator.num_pages}
+        )
         return paginator.page(paginator.num_pages)
     return paginator.page(number)
 
@@ -204,9 +214,7 @@ def _decorate(rows: list[Account], history: dict, today: dt.date) -> None:
     for row in rows:
         row.url = account_url(row.pk, pattern)
         row.chip = _chip(row.band, score_text(row.score))
-        row.renewal_text = (
-            f"{row.renewal_date.day} {row.renewal_date:%b %Y}" if row.renewal_date else ""
-        )
+        row.renewal_text = short_day_text(row.renewal_date) if row.renewal_date else ""
         row.renewal_note = renewal_note(row.days_to_renewal(today))
         row.renewal_soon = row.renews_soon(today)
         row.coverage_pct = round(100 * row.coverage) if row.coverage is not None else None
@@ -220,9 +228,7 @@ def _decorate(rows: list[Account], history: dict, today: dt.date) -> None:
 
 def _context(request: HttpRequest) -> dict:
     form = PortfolioFilterForm.for_request(request)
-    notices: list[str] = []
-    if form.ignored:
-        notices.append("Ignored " + "; ".join(form.ignored) + ".")
+    notices: list[str] = form.ignored_notices()
     runs = _runs(form, notices)
     filters = form.filters()
     links = Links(request.path, form.query())
@@ -310,17 +316,17 @@ def portfolio_redirect(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------- CSV export
 
 CSV_HEADER = [
-    "Name",
-    "External id",
-    "Owner",
-    "Segment",
-    "Stage",
-    "ARR",
-    "Renewal date",
-    "Score",
-    "Health",
-    "7-day change",
-    "Coverage %",
+    _("Name"),
+    _("External id"),
+    _("Owner"),
+    _("Segment"),
+    _("Stage"),
+    _("ARR"),
+    _("Renewal date"),
+    _("Score"),
+    _("Health"),
+    _("7-day change"),
+    _("Coverage %"),
 ]
 
 
@@ -331,7 +337,7 @@ def _csv_rows(rows) -> Iterator[list]:
             row.external_id,
             user_label(row.owner) if row.owner else "",
             row.segment.name,
-            row.stage.name,
+            builtin(row.stage.name),
             number(row.arr, 2),
             row.renewal_date,
             number(row.score, 1),

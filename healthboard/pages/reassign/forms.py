@@ -4,6 +4,7 @@ portfolio."""
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext as _
 
 from healthboard.pages.filters import user_label
 from healthboard.pages.owners import owner_candidates
@@ -18,9 +19,9 @@ class OwnerField(ObjectChoiceField):
     """An owner among the candidates, or "none": unassigned."""
 
     def __init__(self, **kwargs) -> None:
-        kwargs.setdefault("error_messages", {})["required"] = "Pick who takes the account(s)."
+        kwargs.setdefault("error_messages", {})["required"] = _("Pick who takes the account(s).")
         super().__init__(what="owner", **kwargs)
-        self.choices = [("", "Choose…"), (UNASSIGNED, "Nobody (unassigned)")] + [
+        self.choices = [("", _("Choose…")), (UNASSIGNED, _("Nobody (unassigned)"))] + [
             (pk, user_label(o)) for pk, o in self.objects.items()
         ]
 
@@ -36,7 +37,9 @@ class OwnerField(ObjectChoiceField):
 class ReassignForm(forms.Form):
     def __init__(self, *args, current=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["owner"] = OwnerField(objects=owner_candidates(keep=current), label="New owner")
+        self.fields["owner"] = OwnerField(
+            objects=owner_candidates(keep=current), label=_("New owner")
+        )
 
     def new_owner(self):
         """The chosen user, or None for unassigned."""
@@ -53,16 +56,17 @@ class BulkReassignForm(ReassignForm):
     def __init__(self, data=None, **kwargs) -> None:
         super().__init__(data, **kwargs)
         field = self.fields["account"]
-        field.error_messages["required"] = "Tick the accounts to reassign first."
+        field.error_messages["required"] = _("Tick the accounts to reassign first.")
         # Any id may be posted; those that are no account are simply not found.
         picked = data.getlist("account") if data is not None else []
         field.choices = [(v, v) for v in picked if v.isdigit()]
-        field.error_messages["invalid_choice"] = "%(value)s is not an account id."
+        field.error_messages["invalid_choice"] = _("%(value)s is not an account id.")
 
     def clean_account(self) -> list[int]:
         ids = sorted(set(self.cleaned_data["account"]))
         if len(ids) > MAX_ACCOUNTS:
             raise forms.ValidationError(
-                f"{len(ids):,} accounts at once is too many: at most {MAX_ACCOUNTS:,}."
+                _("%(count)s accounts at once is too many: at most %(max)s.")
+                % {"count": f"{len(ids):,}", "max": f"{MAX_ACCOUNTS:,}"}
             )
         return ids

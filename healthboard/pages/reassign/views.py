@@ -11,6 +11,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import services
@@ -25,7 +27,7 @@ REASSIGN = permission_required("accounts.reassign_owner")
 
 
 def _who(owner) -> str:
-    return user_label(owner) if owner is not None else "nobody (unassigned)"
+    return user_label(owner) if owner is not None else _("nobody (unassigned)")
 
 
 @require_http_methods(["GET", "POST"])
@@ -43,10 +45,11 @@ def account_reassign(request: HttpRequest, pk: int) -> HttpResponse:
             return htmx.render(request, PAGE, context, partial="owner-form", status=400)
         owner = form.new_owner()
         changed = services.accounts_reassign(account_ids=[pk], owner=owner, user=request.user)
+        names = {"account": account.name, "owner": _who(owner)}
         status = (
-            f"{account.name} now belongs to {_who(owner)}."
+            _("%(account)s now belongs to %(owner)s.") % names
             if changed
-            else f"{account.name} already belongs to {_who(owner)}; nothing changed."
+            else _("%(account)s already belongs to %(owner)s; nothing changed.") % names
         )
         if not htmx.is_fragment(request):
             (messages.success if changed else messages.info)(request, status)
@@ -77,13 +80,19 @@ def accounts_reassign_many(request: HttpRequest) -> HttpResponse:
         owner, ids = form.new_owner(), form.cleaned_data["account"]
         changed = services.accounts_reassign(account_ids=ids, owner=owner, user=request.user)
         unchanged = len(ids) - changed
-        text = f"{changed:,} account{'s' if changed != 1 else ''} reassigned to {_who(owner)}."
+        text = ngettext(
+            "%(count)s account reassigned to %(owner)s.",
+            "%(count)s accounts reassigned to %(owner)s.",
+            changed,
+        ) % {"count": f"{changed:,}", "owner": _who(owner)}
         if unchanged:
-            text += f" {unchanged:,} already belonged to them (or no longer exist)."
+            text += " " + _("%(count)s already belonged to them (or no longer exist).") % {
+                "count": f"{unchanged:,}"
+            }
         (messages.success if changed else messages.info)(request, text)
     else:
         errors = [e for field in form.errors.values() for e in field]
-        messages.error(request, "Nothing reassigned: " + " ".join(errors))
+        messages.error(request, _("Nothing reassigned: %(why)s") % {"why": " ".join(errors)})
     if htmx.is_fragment(request):
         response = HttpResponse()
         response["HX-Location"] = json.dumps(

@@ -7,6 +7,7 @@ however many accounts were scored, not every score.
 from __future__ import annotations
 
 import plotly.graph_objects as go
+from django.utils.translation import gettext as _
 
 from scoring.bands import Band
 from scoring.editor.preview import Preview
@@ -23,7 +24,17 @@ def histogram_json(preview: Preview) -> str | None:
     edges = preview.histogram_edges
     centres = [(a + b) / 2 for a, b in zip(edges, edges[1:], strict=False)]
     labels = [f"{a:g}–{b:g}" for a, b in zip(edges, edges[1:], strict=False)]
-    active = f"Active v{preview.active.number}" if preview.active else "Active"
+    active = (
+        _("Active v%(number)s") % {"number": preview.active.number}
+        if preview.active
+        else _("Active")
+    )
+    draft = _("Draft v%(number)s") % {"number": preview.draft.number}
+    # Plotly fills in %{customdata} and %{y}; the words are the reader's language.
+    hover = _("Score %(range)s: %(accounts)s accounts") % {
+        "range": "%{customdata}",
+        "accounts": "%{y}",
+    }
     fig = go.Figure()
     fig.add_bar(
         x=centres,
@@ -32,22 +43,22 @@ def histogram_json(preview: Preview) -> str | None:
         marker_color=ACTIVE_COLOUR,
         opacity=0.55,
         customdata=labels,
-        hovertemplate="Score %{customdata}: %{y} accounts<extra>" + active + "</extra>",
+        hovertemplate=hover + "<extra>" + active + "</extra>",
     )
     fig.add_bar(
         x=centres,
         y=preview.histogram_after,
-        name=f"Draft v{preview.draft.number}",
+        name=draft,
         marker_color=DRAFT_COLOUR,
         opacity=0.55,
         customdata=labels,
-        hovertemplate="Score %{customdata}: %{y} accounts<extra>Draft</extra>",
+        hovertemplate=hover + "<extra>" + _("Draft") + "</extra>",
     )
     if preview.draft.band_mode == "fixed":
         # Labels on the outer side of each line, so close cut-offs do not overlap.
         for value, colour, text, side in (
-            (preview.draft.red_below, BAND_LINE[Band.RED], "Unhealthy <", "top left"),
-            (preview.draft.green_at, BAND_LINE[Band.GREEN], "Healthy ≥", "top right"),
+            (preview.draft.red_below, BAND_LINE[Band.RED], _("Unhealthy <"), "top left"),
+            (preview.draft.green_at, BAND_LINE[Band.GREEN], _("Healthy ≥"), "top right"),
         ):
             fig.add_vline(
                 x=value,
@@ -64,8 +75,8 @@ def histogram_json(preview: Preview) -> str | None:
         height=300,
         margin={"l": 48, "r": 12, "t": 28, "b": 40},
         legend={"orientation": "h", "y": -0.22, "x": 0},
-        xaxis={"title": {"text": "Score"}, "range": [0, 100], "dtick": 10},
-        yaxis={"title": {"text": "Accounts"}, "rangemode": "tozero"},
+        xaxis={"title": {"text": _("Score")}, "range": [0, 100], "dtick": 10},
+        yaxis={"title": {"text": _("Accounts")}, "rangemode": "tozero"},
         plot_bgcolor="#fff",
         paper_bgcolor="#fff",
         font={"family": "system-ui, sans-serif", "size": 12},

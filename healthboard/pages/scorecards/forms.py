@@ -12,7 +12,10 @@ from collections import defaultdict
 from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from accounts.i18n import builtin
 from accounts.models import Metric
 from healthboard.pages.scorecards.widgets import (
     QuickCheckbox,
@@ -27,14 +30,18 @@ from scoring.specs import VersionConfig, config_for, measure_configs
 
 PREFIX = "measures"
 MAX_MEASURES = 60
-NEGATIVE_WEIGHT = "Weights cannot be negative."
-SHORT_RULES = [("threshold", "Thresholds"), ("range", "Range"), ("percentile", "Percentile")]
+NEGATIVE_WEIGHT = _("Weights cannot be negative.")
+SHORT_RULES = [
+    ("threshold", _("Thresholds")),
+    ("range", _("Range")),
+    ("percentile", _("Percentile")),
+]
 SHORT_AGGREGATIONS = [
-    (value, {"trend": "Trend / day", "nps": "NPS"}.get(value, label))
+    (value, {"trend": _("Trend / day"), "nps": "NPS"}.get(value, label))
     for value, label in Measure.Aggregation.choices
 ]
-CUT_OFF_RANGE = "Band cut-offs are scores from 0 to 100."
-SHARE_RANGE = "Enter a percentage from 0 to 100."
+CUT_OFF_RANGE = _("Band cut-offs are scores from 0 to 100.")
+SHARE_RANGE = _("Enter a percentage from 0 to 100.")
 
 
 class NumberField(forms.FloatField):
@@ -69,7 +76,7 @@ class MetricChoiceField(forms.ModelChoiceField):
     """The catalogue as grouped choices, loaded once per page instead of once per measure."""
 
     default_error_messages = {
-        "invalid_choice": "Unknown metric: pick one from the catalogue.",
+        "invalid_choice": _("Unknown metric: pick one from the catalogue."),
     }
 
     widget = QuickSelect
@@ -79,8 +86,8 @@ class MetricChoiceField(forms.ModelChoiceField):
         self.by_pk = {m.pk: m for m in metrics}
         groups: dict[str, list[tuple[int, str]]] = defaultdict(list)
         for m in metrics:
-            groups[m.category or "Other"].append((m.pk, m.name))
-        self.choices = [("", "Choose a metric…"), *groups.items()]
+            groups[builtin(m.category) or gettext("Other")].append((m.pk, builtin(m.name)))
+        self.choices = [("", gettext("Choose a metric…")), *groups.items()]
 
     def to_python(self, value):
         if value in self.empty_values:
@@ -122,7 +129,7 @@ class MeasureForm(FirstErrorWins, forms.ModelForm):
             "direction": QuickSelect,
             "order": QuickHidden,
         }
-        labels = {"window_days": "Window (days)", "per_seat": "Per seat"}
+        labels = {"window_days": _("Window (days)"), "per_seat": _("Per seat")}
         field_classes = {
             "red": NumberField,
             "green": NumberField,
@@ -132,15 +139,19 @@ class MeasureForm(FirstErrorWins, forms.ModelForm):
 
     def __init__(self, *args, metrics: list[Metric], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["metric"] = MetricChoiceField(metrics, label="Metric")
+        self.fields["metric"] = MetricChoiceField(metrics, label=gettext("Metric"))
         self.fields["weight"] = NumberField(
-            label="Weight", min_value=0, error_messages={"min_value": NEGATIVE_WEIGHT}
+            label=gettext("Weight"), min_value=0, error_messages={"min_value": NEGATIVE_WEIGHT}
         )
         self.fields["window_days"].error_messages.update(
-            min_value="A window is at least 1 day.", max_value="A window is at most 730 days."
+            min_value=gettext("A window is at least 1 day."),
+            max_value=gettext("A window is at most 730 days."),
         )
         # Short labels: a measure is one row of a dozen fields.
-        self.fields["direction"].choices = [(1, "More = better"), (-1, "More = worse")]
+        self.fields["direction"].choices = [
+            (1, gettext("More = better")),
+            (-1, gettext("More = worse")),
+        ]
         self.fields["rule"].choices = SHORT_RULES
         self.fields["aggregation"].choices = SHORT_AGGREGATIONS
         self.fields["order"].required = False
@@ -172,7 +183,9 @@ class SavedMeasureField(forms.ModelChoiceField):
         except (TypeError, ValueError):
             found = None
         if found is None:
-            raise ValidationError("This measure is not part of the draft.", code="invalid_choice")
+            raise ValidationError(
+                gettext("This measure is not part of the draft."), code="invalid_choice"
+            )
         return found
 
 
@@ -227,22 +240,24 @@ class PercentField(forms.FloatField):
 
 class VersionForm(FirstErrorWins, forms.ModelForm):
     green_at = NumberField(
-        label="Healthy from score",
+        label=_("Healthy from score"),
         min_value=0,
         max_value=100,
         error_messages={"min_value": CUT_OFF_RANGE, "max_value": CUT_OFF_RANGE},
     )
     red_below = NumberField(
-        label="Unhealthy below score",
+        label=_("Unhealthy below score"),
         min_value=0,
         max_value=100,
         error_messages={"min_value": CUT_OFF_RANGE, "max_value": CUT_OFF_RANGE},
     )
-    top_share = PercentField(label="Healthy: top % of accounts")
-    bottom_share = PercentField(label="Unhealthy: bottom % of accounts")
+    # xgettext:no-python-format
+    top_share = PercentField(label=_("Healthy: top % of accounts"))
+    # xgettext:no-python-format
+    bottom_share = PercentField(label=_("Unhealthy: bottom % of accounts"))
     min_coverage = PercentField(
-        label="Minimum coverage %",
-        help_text="Below this share of weight with data an account is “No data”.",
+        label=_("Minimum coverage %"),
+        help_text=_("Below this share of weight with data an account is “No data”."),
     )
 
     class Meta:
@@ -260,7 +275,7 @@ class VersionForm(FirstErrorWins, forms.ModelForm):
             "band_mode": forms.RadioSelect,
             "notes": forms.Textarea(attrs={"rows": 2}),
         }
-        labels = {"band_mode": "Bands", "notes": "Notes for this version"}
+        labels = {"band_mode": _("Bands"), "notes": _("Notes for this version")}
 
 
 class CategoryWeightsForm(forms.Form):
@@ -276,7 +291,7 @@ class CategoryWeightsForm(forms.Form):
         self.version = version
         for c in Category.values:
             self.fields[f"w_{c}"] = NumberField(
-                label=f"Weight of {Category(c).label}",
+                label=gettext("Weight of %(label)s") % {"label": Category(c).label},
                 min_value=0,
                 error_messages={"min_value": NEGATIVE_WEIGHT},
             )
@@ -451,12 +466,16 @@ def apply_op(data: QueryDict, op: str) -> QueryDict:
     Unknown operations change nothing."""
     data = data.copy()
     total = _int(data.get(f"{PREFIX}-TOTAL_FORMS"))
-    action, _, arg = op.partition(":")
+    action, _sep, arg = op.partition(":")
     if action == "add" and arg in Category.values and total < MAX_MEASURES:
         orders = [_int(data.get(f"{PREFIX}-{i}-order")) for i in range(total)]
         metric = _first_metric(arg)
         new = {
-            "name": f"New {metric.name.lower()} measure" if metric else "New measure",
+            "name": (
+                gettext("New %(metric)s measure") % {"metric": builtin(metric.name).lower()}
+                if metric
+                else gettext("New measure")
+            ),
             "category": arg,
             "metric": str(metric.pk) if metric else "",
             "aggregation": "mean",
@@ -478,9 +497,10 @@ def apply_op(data: QueryDict, op: str) -> QueryDict:
 
 
 def _first_metric(category: str) -> Metric | None:
-    label = Category(category).label
+    # The catalogue's categories are the English words the values spell ("usage" is "Usage"),
+    # whatever the reader's language.
     return (
-        Metric.objects.filter(category__iexact=label).order_by("name").first()
+        Metric.objects.filter(category__iexact=category).order_by("name").first()
         or Metric.objects.order_by("category", "name").first()
     )
 
@@ -522,7 +542,7 @@ class ScorecardNewForm(forms.Form):
 
     name = forms.CharField(
         max_length=100,
-        error_messages={"required": "Name the scorecard (“Enterprise”, “SMB onboarding”, …)."},
+        error_messages={"required": _("Name the scorecard (“Enterprise”, “SMB onboarding”, …).")},
     )
     description = forms.CharField(
         required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
@@ -530,10 +550,12 @@ class ScorecardNewForm(forms.Form):
     segments = forms.MultipleChoiceField(
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Accounts of these segments are scored by it once its first version is "
-        "published; until then they keep their scorecard.",
+        help_text=_(
+            "Accounts of these segments are scored by it once its first version is "
+            "published; until then they keep their scorecard."
+        ),
     )
-    start = forms.ChoiceField(label="Start from", widget=forms.RadioSelect)
+    start = forms.ChoiceField(label=_("Start from"), widget=forms.RadioSelect)
 
     def __init__(self, *args, cards: list, segments: list, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -545,13 +567,22 @@ class ScorecardNewForm(forms.Form):
 
         def scored_by(segment) -> str:
             card = owner.get(segment.pk, default)
-            return f"{segment.name} (now: {card.name})" if card else segment.name
+            if card is None:
+                return segment.name
+            return gettext("%(segment)s (now: %(scorecard)s)") % {
+                "segment": segment.name,
+                "scorecard": card.name,
+            }
 
         self.fields["segments"].choices = [
             (pk, scored_by(s)) for pk, s in self.segment_objects.items()
         ]
-        self.fields["start"].choices = [(EMPTY, "An empty scorecard")] + [
-            (pk, f"A copy of {c.name} v{c.active.number}")
+        self.fields["start"].choices = [(EMPTY, gettext("An empty scorecard"))] + [
+            (
+                pk,
+                gettext("A copy of %(name)s v%(number)s")
+                % {"name": c.name, "number": c.active.number},
+            )
             for pk, c in self.cards.items()
             if c.active is not None
         ]
@@ -560,7 +591,9 @@ class ScorecardNewForm(forms.Form):
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
         if any(c.name.casefold() == name.casefold() for c in self.cards.values()):
-            raise forms.ValidationError(f"A scorecard named “{name}” exists already.")
+            raise forms.ValidationError(
+                gettext("A scorecard named “%(name)s” exists already.") % {"name": name}
+            )
         return name
 
     def chosen_segments(self) -> list:

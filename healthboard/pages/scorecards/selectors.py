@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Prefetch, Sum
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Segment
 from scoring.engine import DEFAULT_CATEGORY_WEIGHT, effective_weights
@@ -105,7 +107,11 @@ def version_get(*, scorecard: Scorecard, number: int) -> ScorecardVersion:
     )
 
 
-RULE_TEXT = {"threshold": "Thresholds", "range": "Linear range", "percentile": "Percentile rank"}
+RULE_TEXT = {
+    "threshold": _("Thresholds"),
+    "range": _("Linear range"),
+    "percentile": _("Percentile rank"),
+}
 
 
 @dataclass
@@ -138,10 +144,12 @@ class CategoryGroup:
 
 def _params(m: Measure) -> str:
     if m.rule == Measure.Rule.THRESHOLD:
-        return f"0 at {m.red:g} → 100 at {m.green:g}" if None not in (m.red, m.green) else ""
+        if None in (m.red, m.green):
+            return ""
+        return gettext("0 at %(red)g → 100 at %(green)g") % {"red": m.red, "green": m.green}
     if m.rule == Measure.Rule.RANGE:
         return f"{m.low:g} – {m.high:g}" if None not in (m.low, m.high) else ""
-    return "rank among peers"
+    return gettext("rank among peers")
 
 
 def version_breakdown(version: ScorecardVersion) -> list[CategoryGroup]:
@@ -174,14 +182,18 @@ def scorecard_history(*, scorecard: Scorecard, page: str | None) -> tuple[Page, 
     try:
         number = int(page) if page not in (None, "") else 1
     except ValueError:
-        number, message = 1, f"“{page}” is not a page number; showing the first page."
+        number = 1
+        message = gettext("“%(page)s” is not a page number; showing the first page.") % {
+            "page": page
+        }
     if number < 1:
-        number, message = 1, "Pages start at 1; showing the first page."
+        number, message = 1, gettext("Pages start at 1; showing the first page.")
     elif number > paginator.num_pages:
-        message = (
-            f"There is no page {number}: the history has {paginator.num_pages} page"
-            f"{'s' if paginator.num_pages != 1 else ''}; showing the last one."
-        )
+        message = ngettext(
+            "There is no page %(number)s: the history has %(pages)s page; showing the last one.",
+            "There is no page %(number)s: the history has %(pages)s pages; showing the last one.",
+            paginator.num_pages,
+        ) % {"number": number, "pages": paginator.num_pages}
         number = paginator.num_pages
     return paginator.page(number), message
 

@@ -18,13 +18,16 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.text import slugify
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from healthboard.lib import htmx
 from healthboard.lib.csvfile import csv_response
 from healthboard.lib.csvfile import number as rounded
-from healthboard.lib.queue import QUEUE_DOWN, QUEUE_DOWN_TEXT
+from healthboard.lib.queue import QUEUE_DOWN
 from healthboard.lib.roles import permission_required
 from healthboard.pages.audited import export_recorded
 from healthboard.pages.scorecards import charts as preview_charts
@@ -53,24 +56,25 @@ MAX_BACKFILL_DAYS = 90
 
 class BackfillForm(django_forms.Form):
     backfill = django_forms.BooleanField(
-        required=False, label="Also back-fill the last days with the new version"
+        required=False, label=_("Also back-fill the last days with the new version")
     )
     backfill_days = django_forms.IntegerField(
         required=False,
         min_value=1,
         max_value=MAX_BACKFILL_DAYS,
         initial=7,
-        label="Days to back-fill",
+        label=_("Days to back-fill"),
         error_messages={
-            "min_value": "Back-fill at least 1 day.",
-            "max_value": f"Back-fill at most {MAX_BACKFILL_DAYS} days at a time.",
+            "min_value": _("Back-fill at least 1 day."),
+            # Django fills in limit_value (MAX_BACKFILL_DAYS) when it shows the error.
+            "max_value": _("Back-fill at most %(limit_value)s days at a time."),
         },
     )
 
     def clean(self):
         data = super().clean()
         if data.get("backfill") and not data.get("backfill_days"):
-            self.add_error("backfill_days", "How many days should be back-filled?")
+            self.add_error("backfill_days", gettext("How many days should be back-filled?"))
         return data
 
     @property
@@ -84,7 +88,7 @@ def _draft(pk: int, number: int) -> tuple[Scorecard, ScorecardVersion]:
     try:
         version = version_get(scorecard=scorecard, number=number)
     except ScorecardVersion.DoesNotExist:
-        raise Http404("No such version.") from None
+        raise Http404(gettext("No such version.")) from None
     return scorecard, version
 
 
@@ -94,8 +98,16 @@ def _editable(request: HttpRequest, version: ScorecardVersion) -> HttpResponse |
         return None
     messages.info(
         request,
-        f"v{version.number} is {version.get_status_display().lower()} and cannot change; "
-        "create a draft to edit the scorecard.",
+        (
+            gettext(
+                "v%(number)s is active and cannot change; create a draft to edit the scorecard."
+            )
+            if version.status == ScorecardVersion.Status.ACTIVE
+            else gettext(
+                "v%(number)s is retired and cannot change; create a draft to edit the scorecard."
+            )
+        )
+        % {"number": version.number},
     )
     return redirect("scoring:scorecard_version", pk=version.scorecard_id, number=version.number)
 
@@ -135,14 +147,14 @@ def scorecard_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         scorecard = scorecard_get(pk=pk)
     except Scorecard.DoesNotExist:
-        raise Http404("No such scorecard.") from None
+        raise Http404(gettext("No such scorecard.")) from None
     active = next((v for v in scorecard.versions.all() if v.status == "active"), None)
     if active is None:
         if not request.user.has_perm(CHANGE):
-            raise Http404("This scorecard has no active version.")
+            raise Http404(gettext("This scorecard has no active version."))
         latest = next(iter(scorecard.versions.all()), None)
         if latest is None:
-            raise Http404("This scorecard has no versions.")
+            raise Http404(gettext("This scorecard has no versions."))
         active = latest
     version = version_get(scorecard=scorecard, number=active.number)
     return _version_page(request, scorecard, version)
@@ -156,7 +168,7 @@ def scorecard_version(request: HttpRequest, pk: int, number: int) -> HttpRespons
         scorecard = scorecard_get(pk=pk)
         version = version_get(scorecard=scorecard, number=number)
     except (Scorecard.DoesNotExist, ScorecardVersion.DoesNotExist):
-        raise Http404("No such version.") from None
+        raise Http404(gettext("No such version.")) from None
     if version.status != ScorecardVersion.Status.ACTIVE and not request.user.has_perm(CHANGE):
         raise PermissionDenied
     return _version_page(request, scorecard, version)
@@ -179,7 +191,11 @@ def scorecard_history_page(request: HttpRequest, pk: int) -> HttpResponse:
 def draft_create(request: HttpRequest, pk: int) -> HttpResponse:
     scorecard = get_object_or_404(Scorecard, pk=pk)
     draft = services.scorecard_draft_create(scorecard=scorecard, user=request.user)
-    messages.success(request, f"Draft v{draft.number} created. Nothing changes until you publish.")
+    messages.success(
+        request,
+        gettext("Draft v%(number)s created. Nothing changes until you publish.")
+        % {"number": draft.number},
+    )
     return redirect("scoring:scorecard_draft", pk=pk, number=draft.number)
 
 
@@ -202,8 +218,11 @@ def scorecard_create(request: HttpRequest) -> HttpResponse:
         )
         messages.success(
             request,
-            f"Scorecard “{draft.scorecard.name}” created with draft v{draft.number}. "
-            "Its segments keep their scorecard until you publish it.",
+            gettext(
+                "Scorecard “%(name)s” created with draft v%(number)s. Its segments keep their "
+                "scorecard until you publish it."
+            )
+            % {"name": draft.scorecard.name, "number": draft.number},
         )
         return redirect("scoring:scorecard_draft", pk=draft.scorecard_id, number=draft.number)
     status = 400 if request.method == "POST" else 200
@@ -256,7 +275,9 @@ def draft_edit(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         forms.is_valid()
         return _editor(request, scorecard, draft, forms, backfill)
     if not forms.is_valid():
-        messages.error(request, "Not saved: fix the fields marked below. Nothing was changed.")
+        messages.error(
+            request, gettext("Not saved: fix the fields marked below. Nothing was changed.")
+        )
         return _editor(request, scorecard, draft, forms, backfill)
     try:
         lines = services.scorecard_draft_save(draft=draft, forms=forms, user=request.user)
@@ -264,9 +285,17 @@ def draft_edit(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect("scoring:scorecard_detail", pk=pk)
     if lines:
-        messages.success(request, f"Draft v{number} saved: {len(lines)} change(s).")
+        messages.success(
+            request,
+            ngettext(
+                "Draft v%(number)s saved: %(count)s change(s).",
+                "Draft v%(number)s saved: %(count)s change(s).",
+                len(lines),
+            )
+            % {"number": number, "count": len(lines)},
+        )
     else:
-        messages.info(request, "Nothing to save: the draft is unchanged.")
+        messages.info(request, gettext("Nothing to save: the draft is unchanged."))
     return redirect("scoring:scorecard_draft", pk=pk, number=number)
 
 
@@ -277,7 +306,7 @@ def draft_validate(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     then the preview is asked to follow (draft-changed)."""
     scorecard, draft = _draft(pk, number)
     if not draft.is_draft:
-        raise Http404("Not a draft.")
+        raise Http404(gettext("Not a draft."))
     forms, backfill = _bound(request, draft)
     forms.is_valid()
     backfill.is_valid()
@@ -313,7 +342,7 @@ def draft_preview(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     """What-if of the unsaved form: nothing is stored."""
     scorecard, draft = _draft(pk, number)
     if not draft.is_draft:
-        raise Http404("Not a draft.")
+        raise Http404(gettext("Not a draft."))
     forms, backfill = _bound(request, draft)
     preview = None
     if forms.is_valid():
@@ -327,15 +356,15 @@ def draft_preview(request: HttpRequest, pk: int, number: int) -> HttpResponse:
 
 
 PREVIEW_CSV_HEADER = [
-    "Account",
-    "External id",
-    "Segment",
-    "ARR",
-    "Active score",
-    "Active health",
-    "Draft score",
-    "Draft health",
-    "Change",
+    _("Account"),
+    _("External id"),
+    _("Segment"),
+    _("ARR"),
+    _("Active score"),
+    _("Active health"),
+    _("Draft score"),
+    _("Draft health"),
+    _("Change"),
 ]
 PREVIEW_CSV_CHUNK = 2000
 
@@ -370,14 +399,14 @@ def draft_preview_csv(request: HttpRequest, pk: int, number: int) -> HttpRespons
     for the unsaved form as posted: the preview's own parameters. Nothing is stored."""
     scorecard, draft = _draft(pk, number)
     if not draft.is_draft:
-        raise Http404("Not a draft.")
+        raise Http404(gettext("Not a draft."))
     forms, backfill = _bound(request, draft)
     if not forms.is_valid():
-        messages.error(request, "Nothing exported: fix the fields marked below first.")
+        messages.error(request, gettext("Nothing exported: fix the fields marked below first."))
         return _editor(request, scorecard, draft, forms, backfill)
     preview = preview_draft(draft=forms.config())
     if preview.error:
-        messages.error(request, f"Nothing exported. {preview.error}")
+        messages.error(request, gettext("Nothing exported. %(error)s") % {"error": preview.error})
         return _editor(request, scorecard, draft, forms, backfill, preview=preview)
     name = slugify(scorecard.name) or f"scorecard-{scorecard.pk}"
     return csv_response(
@@ -399,7 +428,9 @@ def draft_publish(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     )
     forms_ok = forms.is_valid() if with_form else True
     if not (forms_ok and backfill.is_valid()):
-        messages.error(request, "Not published: fix the fields marked below. Nothing was changed.")
+        messages.error(
+            request, gettext("Not published: fix the fields marked below. Nothing was changed.")
+        )
         return _editor(request, scorecard, draft, forms, backfill)
     running = services.scorecard_run_running()
     try:
@@ -411,28 +442,44 @@ def draft_publish(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         )
     except services.PublishRefused as exc:
         forms.problems = exc.problems
-        messages.error(request, "Not published: the draft cannot score yet. Nothing was changed.")
+        messages.error(
+            request, gettext("Not published: the draft cannot score yet. Nothing was changed.")
+        )
         return _editor(request, scorecard, draft, forms, backfill)
     except services.DraftNotEditable as exc:
         messages.error(request, str(exc))
         return redirect("scoring:scorecard_detail", pk=pk)
     messages.success(
         request,
-        f"v{version.number} is now the active version of {scorecard.name} "
-        f"({len(lines)} change(s) from the previous one).",
+        # The English says "change(s)" in both forms (as it always has); ngettext lets the
+        # other languages use their plural forms.
+        ngettext(
+            "v%(number)s is now the active version of %(scorecard)s "
+            "(%(count)s change(s) from the previous one).",
+            "v%(number)s is now the active version of %(scorecard)s "
+            "(%(count)s change(s) from the previous one).",
+            len(lines),
+        )
+        % {"number": version.number, "scorecard": scorecard.name, "count": len(lines)},
     )
     if version.recompute_queued is False:
         messages.warning(
             request,
-            f"Today's scores were not recomputed: {QUEUE_DOWN_TEXT}. The nightly run scores "
-            "with the new version; or use Recompute today once the queue is back.",
+            gettext(
+                "Today's scores were not recomputed: the task queue (Redis) does not answer. "
+                "The nightly run scores with the new version; or use Recompute today once the "
+                "queue is back."
+            ),
         )
     elif running is not None:
         messages.warning(
             request,
-            f"A score run for today was already running (started "
-            f"{timezone.localtime(running.started_at):%H:%M}) with the previous version, so "
-            "today's scores were not recomputed yet. Recompute today once it has finished.",
+            gettext(
+                "A score run for today was already running (started %(time)s) with the previous "
+                "version, so today's scores were not recomputed yet. Recompute today once it has "
+                "finished."
+            )
+            % {"time": date_format(timezone.localtime(running.started_at), "H:i")},
         )
     url = reverse("scoring:scorecard_progress", args=[pk, version.number])
     if backfill.days:
@@ -449,7 +496,7 @@ def draft_discard(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     except services.DraftNotEditable as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Draft v{number} discarded.")
+        messages.success(request, gettext("Draft v%(number)s discarded.") % {"number": number})
     return redirect("scoring:scorecard_detail", pk=pk)
 
 
@@ -482,12 +529,19 @@ def recompute_today(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     scorecard, version = _draft(pk, number)
     running = services.scorecard_run_running()
     if running is not None:
-        messages.warning(request, "A score run for today is still running; try again when it ends.")
+        messages.warning(
+            request, gettext("A score run for today is still running; try again when it ends.")
+        )
     else:
         try:
             services.scorecard_recompute()
         except QUEUE_DOWN:
-            messages.error(request, f"Not recomputed: {QUEUE_DOWN_TEXT}; try again shortly.")
+            messages.error(
+                request,
+                gettext(
+                    "Not recomputed: the task queue (Redis) does not answer; try again shortly."
+                ),
+            )
         else:
-            messages.success(request, "Recomputing today's scores.")
+            messages.success(request, gettext("Recomputing today's scores."))
     return redirect("scoring:scorecard_progress", pk=pk, number=number)

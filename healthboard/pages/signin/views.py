@@ -11,6 +11,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse_lazy
+from django.utils.translation import gettext as _
 
 LOGIN_PAGE = "registration/login.html"
 
@@ -39,8 +40,10 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form):
         messages.success(
             self.request,
-            "Your password is changed. You stay logged in here; other browsers and devices "
-            "were logged out.",
+            _(
+                "Your password is changed. You stay logged in here; other browsers and devices "
+                "were logged out."
+            ),
         )
         return super().form_valid(form)
 

@@ -6,6 +6,9 @@
   words, as a shape, or normalised for a CSS class.
 - `signed` (+3.2 / −1.0), `arrow` (▲ / ▼), `money` ($1.2M / 1,2 mio. kr.), `score_text`.
 - `is_under`: whether a path is in a section, to mark the current navigation link.
+- `builtin`: a stored name or text in the reader's language when it is one the install
+  seeded (a default metric, stage, category, measure, rule, outcome or step), otherwise as
+  typed: `{{ metric.name|builtin }}` (accounts.i18n).
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from decimal import InvalidOperation
 from django import template
 from django.conf import settings
 from django.utils import formats, translation
+from django.utils.translation import gettext, ngettext
 
+from accounts.i18n import builtin as builtin_text
 from healthboard.lib.money import money_text
 from scoring.bands import Band
 
@@ -42,6 +47,12 @@ def _number(value) -> float | None:
 def band_key(band) -> str:
     """The band normalised to one of green / yellow / red / none (unknown or empty → none)."""
     return Band.of(band).value
+
+
+@register.filter
+def builtin(value):
+    """`{{ stage.name|builtin }}`: see accounts.i18n.builtin."""
+    return builtin_text(value)
 
 
 @register.filter
@@ -130,7 +141,7 @@ def renewal_note(days) -> str:
         return ""
     days = int(days)
     if days == 0:
-        return "today"
+        return gettext("today")
     if days < 0:
-        return f"{-days} day{'s' if days != -1 else ''} ago"
-    return f"in {days} day{'s' if days != 1 else ''}"
+        return ngettext("%(days)s day ago", "%(days)s days ago", -days) % {"days": -days}
+    return ngettext("in %(days)s day", "in %(days)s days", days) % {"days": days}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from healthboard.lib.roles import permission_required
@@ -61,7 +62,11 @@ def token_create(request: HttpRequest) -> HttpResponse:
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=pk)
     if services.token_revoke(token=token, user=request.user, request=request):
-        messages.success(request, f"Token “{token.name}” ({token.prefix}…) is revoked.")
+        messages.success(
+            request,
+            _("Token “%(token)s” (%(prefix)s…) is revoked.")
+            % {"token": token.name, "prefix": token.prefix},
+        )
     else:
-        messages.info(request, f"Token “{token.name}” was already revoked.")
+        messages.info(request, _("Token “%(token)s” was already revoked.") % {"token": token.name})
     return redirect("tokens:list")

@@ -8,6 +8,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from django.utils.translation import gettext as _
+
+from healthboard.lib.dates import short_day_text
 from healthboard.pages.charts import CONFIG, GRID, base_layout
 from healthboard.pages.weekly.selectors import DayBands
 from scoring.bands import AT_RISK, RISK_ORDER, Band
@@ -37,7 +40,7 @@ def band_history_figure(
     traces = []
     # Most at risk at the bottom, where a change in it reads against the axis.
     for band in RISK_ORDER:
-        label = Band(band).label
+        label = str(Band(band).label)  # plain text: the figure goes to JSON
         traces.append(
             {
                 "type": "scatter",
@@ -50,7 +53,8 @@ def band_history_figure(
                 "fillcolor": BAND_AREAS[band],
                 "hovertemplate": (
                     f"%{{x|%-d %b %Y}} · {label}<br>"
-                    + ("$%{y:,.0f} ARR" if arr else "%{y:,} accounts")
+                    # Plotly fills in %{y}; the words around it are the reader's language.
+                    + (_("$%{y:,.0f} ARR") if arr else _("%{y:,} accounts"))
                     + "<extra></extra>"
                 ),
             }
@@ -91,16 +95,21 @@ def band_history_figure(
 def band_history_summary(days: Sequence[DayBands], *, measure: str) -> str:
     """The chart in one sentence, for screen readers and print."""
     if not days:
-        return "No scores in these weeks."
+        return _("No scores in these weeks.")
     first, last = days[0], days[-1]
 
     def part(day: DayBands) -> str:
         if measure == "arr":
             risk = sum(day.arr[band] for band in AT_RISK)
-            return f"${risk:,.0f} ARR at risk on {day.date:%-d %b %Y}"
-        return (
-            f"{day.n[Band.RED]:,} unhealthy and {day.n[Band.YELLOW]:,} at risk of "
-            f"{sum(day.n.values()):,} accounts on {day.date:%-d %b %Y}"
-        )
+            return _("%(arr)s ARR at risk on %(day)s") % {
+                "arr": f"${risk:,.0f}",
+                "day": short_day_text(day.date),
+            }
+        return _("%(red)s unhealthy and %(yellow)s at risk of %(total)s accounts on %(day)s") % {
+            "red": f"{day.n[Band.RED]:,}",
+            "yellow": f"{day.n[Band.YELLOW]:,}",
+            "total": f"{sum(day.n.values()):,}",
+            "day": short_day_text(day.date),
+        }
 
-    return f"{part(first)}; {part(last)}."
+    return _("%(first)s; %(last)s.") % {"first": part(first), "last": part(last)}

@@ -11,7 +11,11 @@ import datetime as dt
 
 from django import forms
 from django.http import QueryDict
+from django.utils.formats import date_format
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from healthboard.lib.dates import day_text, short_day_text
 from healthboard.pages.filters import ACCOUNTS, MEASURES, ParamsForm
 from healthboard.pages.weekly.selectors import WEEK, week_end_default, week_end_of
 
@@ -27,12 +31,12 @@ class WeekChoice(ParamsForm):
     measure = forms.ChoiceField(
         choices=list(MEASURES.items()),
         required=False,
-        error_messages={"invalid_choice": "use accounts or arr"},
+        error_messages={"invalid_choice": _("use accounts or arr")},
     )
     export = forms.ChoiceField(
         choices=[(export, export) for export in EXPORTS],
         required=False,
-        error_messages={"invalid_choice": "use movers or csms"},
+        error_messages={"invalid_choice": _("use movers or csms")},
     )
 
     quote_limit = 30
@@ -60,19 +64,22 @@ class WeekChoice(ParamsForm):
         try:
             day = dt.date.fromisoformat(raw)
         except ValueError:
-            raise forms.ValidationError("not a date; use YYYY-MM-DD") from None
+            raise forms.ValidationError(gettext("not a date; use YYYY-MM-DD")) from None
         # Compared before the week's Sunday is computed: near 9999-12-31 that overflows.
         if day > week_end_of(self.today):
-            raise forms.ValidationError("that week has not begun")
+            raise forms.ValidationError(gettext("that week has not begun"))
         week_end = week_end_of(day)
         if week_end > week_end_of(self.today):
-            raise forms.ValidationError("that week has not begun")
+            raise forms.ValidationError(gettext("that week has not begun"))
         return week_end
 
     def ignored_text(self, name: str, value: str | None, reason: str) -> str:
         text = super().ignored_text(name, value, reason)
         if name == "week":
-            text += f": showing the week ending {self.default_week:%-d %B %Y}"
+            text = gettext("%(problem)s: showing the week ending %(day)s") % {
+                "problem": text,
+                "day": day_text(self.default_week),
+            }
         return text
 
     def fall_back(self, reason: str) -> None:
@@ -118,9 +125,9 @@ class WeekChoice(ParamsForm):
 
     def _label(self, sunday: dt.date) -> str:
         monday = sunday - dt.timedelta(days=6)
-        text = f"{monday:%-d %b} – {sunday:%-d %b %Y}"
+        text = f"{date_format(monday, 'j M')} – {short_day_text(sunday)}"
         if sunday >= self.today:
-            return f"{text} (this week, so far)"
+            return gettext("%(week)s (this week, so far)") % {"week": text}
         if sunday == self.default_week:
-            return f"{text} (last week)"
+            return gettext("%(week)s (last week)") % {"week": text}
         return text

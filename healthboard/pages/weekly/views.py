@@ -15,10 +15,12 @@ from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from healthboard.lib import htmx
 from healthboard.lib.csvfile import csv_response, number
+from healthboard.lib.dates import day_text
 from healthboard.lib.roles import permission_required
 from healthboard.pages.account.selectors import versions_load
 from healthboard.pages.actions.selectors import overdue_per_owner
@@ -66,14 +68,19 @@ def _runs(choice: WeekChoice, span: tuple[dt.date, dt.date] | None) -> ReviewRun
     runs = review_runs(week_end=choice.week_end)
     if runs is None and choice.explicit:
         choice.fall_back(
-            f"There are no scores for the week ending {choice.week_end:%-d %B %Y}: "
-            f"showing the week ending {choice.default_week:%-d %B %Y}."
+            gettext(
+                "There are no scores for the week ending %(week)s: showing the week ending "
+                "%(default)s."
+            )
+            % {"week": day_text(choice.week_end), "default": day_text(choice.default_week)}
         )
         runs = review_runs(week_end=choice.week_end)
     if runs is None:
         choice.week_end = week_end_of(span[1])
         choice.explicit = True
-        choice.ignored.append("There are no scores for last week yet: showing this week so far.")
+        choice.ignored.append(
+            gettext("There are no scores for last week yet: showing this week so far.")
+        )
         runs = review_runs(week_end=choice.week_end)
     return runs
 
@@ -271,23 +278,23 @@ def _export(choice: WeekChoice, runs: ReviewRuns | None) -> StreamingHttpRespons
     day = runs.end.date if runs else choice.week_end
     if choice.export == "movers":
         header = [
-            "Direction",
-            "Account",
-            "Owner",
-            "ARR",
-            "Score before",
-            "Score now",
-            "Change",
-            "Health before",
-            "Health now",
-            "What moved",
+            gettext("Direction"),
+            gettext("Account"),
+            gettext("Owner"),
+            gettext("ARR"),
+            gettext("Score before"),
+            gettext("Score now"),
+            gettext("Change"),
+            gettext("Health before"),
+            gettext("Health now"),
+            gettext("What moved"),
         ]
         rows = []
         if runs is not None:
             week = week_review(runs=runs)
             drops, gains = week.drops, week.gains
             _explain_movers(drops + gains)
-            for direction, movers in (("drop", drops), ("gain", gains)):
+            for direction, movers in ((gettext("drop"), drops), (gettext("gain"), gains)):
                 for m in movers:
                     rows.append(
                         [
@@ -305,13 +312,13 @@ def _export(choice: WeekChoice, runs: ReviewRuns | None) -> StreamingHttpRespons
                     )
         return csv_response(filename=f"weekly-movers-{day:%Y-%m-%d}.csv", header=header, rows=rows)
     header = [
-        "Owner",
-        "Accounts",
-        "ARR",
-        "Average score",
-        "Unhealthy %",
-        "Change this week (points)",
-        "Accounts compared",
+        gettext("Owner"),
+        gettext("Accounts"),
+        gettext("ARR"),
+        gettext("Average score"),
+        gettext("Unhealthy %"),
+        gettext("Change this week (points)"),
+        gettext("Accounts compared"),
     ]
     rows = []
     if runs is not None:
