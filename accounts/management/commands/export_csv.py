@@ -5,6 +5,7 @@ move a team's data to another Healthboard."""
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from accounts.exports import account_rows, export_header, metric_rows, signal_rows
 from accounts.models import Account, Metric, Signal
@@ -42,9 +43,14 @@ class Command(BaseCommand):
             else:
                 written = self._write(out, kind, rows)
         except OSError as exc:
-            raise CommandError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
+            raise CommandError(
+                _("Cannot write %(path)s: %(why)s.") % {"path": path, "why": exc.strerror or exc}
+            ) from exc
         if out is None:
-            self.stderr.write(f"Wrote {written:,} {kind} to {path}.")
+            self.stderr.write(
+                _("Wrote %(written)s %(kind)s to %(path)s.")
+                % {"written": format(written, ","), "kind": kind, "path": path}
+            )
 
     def _rows(self, kind: str, account: str):
         if kind == "accounts":
@@ -55,7 +61,9 @@ class Command(BaseCommand):
         if account:
             found = Account.objects.filter(external_id=account).values_list("pk", flat=True)
             if not found:
-                raise CommandError(f"There is no account with external id {account!r}.")
+                raise CommandError(
+                    _("There is no account with external id %(account)r.") % {"account": account}
+                )
             signals = signals.filter(account_id=found[0])
         return signal_rows(signals)
 

@@ -8,6 +8,7 @@ import sys
 from typing import BinaryIO
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from accounts.imports import (
@@ -81,7 +82,7 @@ class Command(BaseCommand):
     def handle(self, *args, kind, path, **options):
         result = self.run_import(kind=kind, path=path, **options)
         if result.ok and result.skipped and not (result.written or result.unchanged):
-            raise CommandError("Nothing was written: every row was bad.")
+            raise CommandError(_("Nothing was written: every row was bad."))
 
     def run_import(self, *, kind: str, path: str, **options) -> ImportResult:
         import_options = ImportOptions(
@@ -131,54 +132,92 @@ class Command(BaseCommand):
     def report(self, result: ImportResult) -> None:
         if result.mapping:
             columns = ", ".join(f"{f} ← {h!r}" for f, h in result.mapping.items())
-            self.stdout.write(f"Columns: {columns}.")
+            self.stdout.write(_("Columns: %(columns)s.") % {"columns": columns})
         if result.unused_columns:
-            self.stdout.write(f"Not imported: {', '.join(map(repr, result.unused_columns))}.")
+            self.stdout.write(
+                _("Not imported: %(columns)s.")
+                % {"columns": ", ".join(map(repr, result.unused_columns))}
+            )
         if result.ok and result.errors:
             for error in result.errors[:SHOWN_ERRORS]:
-                self.stdout.write(f"  skipped {error}")
+                self.stdout.write(_("  skipped %(error)s") % {"error": error})
             if len(result.errors) > SHOWN_ERRORS:
-                self.stdout.write(f"  … and {len(result.errors) - SHOWN_ERRORS:,} more")
+                self.stdout.write(
+                    _("  … and %(count)s more")
+                    % {"count": format(len(result.errors) - SHOWN_ERRORS, ",")}
+                )
         for note in result.notes:
-            self.stdout.write(f"Note: {note}.")
+            self.stdout.write(_("Note: %(note)s.") % {"note": note})
         if result.ok:
             self.stdout.write(self.style.SUCCESS(self.summary(result)))
         if result.accounts and result.rescore_scheduled is False:
             self.stdout.write(
                 self.style.WARNING(
-                    f"The re-score of {len(result.accounts):,} account(s) could not be "
-                    f"scheduled ({result.rescore_problem}): the nightly run will score them."
+                    _(
+                        "The re-score of %(count)s account(s) could not be scheduled "
+                        "(%(problem)s): the nightly run will score them."
+                    )
+                    % {
+                        "count": format(len(result.accounts), ","),
+                        "problem": result.rescore_problem,
+                    }
                 )
             )
         elif result.accounts and result.rescore_scheduled:
-            self.stdout.write(f"Re-scoring {len(result.accounts):,} account(s) in the background.")
+            self.stdout.write(
+                _("Re-scoring %(count)s account(s) in the background.")
+                % {"count": format(len(result.accounts), ",")}
+            )
 
     def summary(self, result: ImportResult) -> str:
         if result.kind != "signals" or result.dry_run:
             return result.summary()
-        line = (
-            f"Imported {result.created:,} signal(s) for {len(result.accounts):,} account(s); "
-            f"{result.unchanged:,} already stored were skipped"
-        )
+        counts = {
+            "created": f"{result.created:,}",
+            "accounts": f"{len(result.accounts):,}",
+            "unchanged": f"{result.unchanged:,}",
+            "skipped": f"{result.skipped:,}",
+            "rows": f"{result.rows_read:,}",
+            "seconds": result.seconds,
+        }
         if result.skipped:
-            line += f"; {result.skipped:,} bad row(s) left out"
-        return line + f" ({result.rows_read:,} rows read in {result.seconds:.1f} s)."
+            return (
+                _(
+                    "Imported %(created)s signal(s) for %(accounts)s account(s); %(unchanged)s "
+                    "already stored were skipped; %(skipped)s bad row(s) left out (%(rows)s rows "
+                    "read in %(seconds).1f s)."
+                )
+                % counts
+            )
+        return (
+            _(
+                "Imported %(created)s signal(s) for %(accounts)s account(s); %(unchanged)s already "
+                "stored were skipped (%(rows)s rows read in %(seconds).1f s)."
+            )
+            % counts
+        )
 
     def error_excerpt(self, result: ImportResult) -> str:
         if not result.errors:
             return ""
         lines = [f"  {error}" for error in result.errors[:SHOWN_ERRORS]]
         if len(result.errors) > SHOWN_ERRORS:
-            lines.append(f"  … and {len(result.errors) - SHOWN_ERRORS:,} more (see --rejects)")
+            lines.append(
+                _("  … and %(count)s more (see --rejects)")
+                % {"count": f"{len(result.errors) - SHOWN_ERRORS:,}"}
+            )
         return "\n" + "\n".join(lines)
 
     def write_rejects(self, path: str, result: ImportResult, target: str) -> None:
         if path == "-":
-            self.stderr.write("Rejected rows cannot be written for standard input.")
+            self.stderr.write(_("Rejected rows cannot be written for standard input."))
             return
         with open(path, "rb") as source, open(target, "w", newline="", encoding="utf-8") as out:
             count = rejects_write(file=source, result=result, out=out)
-        self.stdout.write(f"Wrote {count:,} rejected row(s) to {target}.")
+        self.stdout.write(
+            _("Wrote %(count)s rejected row(s) to %(target)s.")
+            % {"count": format(count, ","), "target": target}
+        )
 
 
 def _open(path: str) -> tuple[BinaryIO, int | None]:
@@ -187,7 +226,9 @@ def _open(path: str) -> tuple[BinaryIO, int | None]:
     try:
         return open(path, "rb"), os.path.getsize(path)
     except OSError as exc:
-        raise CommandError(f"Cannot read {path}: {exc.strerror}.") from exc
+        raise CommandError(
+            _("Cannot read %(path)s: %(strerror)s.") % {"path": path, "strerror": exc.strerror}
+        ) from exc
 
 
 def _yes_no(value: str | None) -> bool | None:
@@ -200,6 +241,9 @@ def _mapping(kind: str, pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         field, sep, column = pair.partition("=")
         if not sep or field.strip() not in fields:
-            raise CommandError(f"--map takes FIELD=COLUMN with FIELD one of {', '.join(fields)}.")
+            raise CommandError(
+                _("--map takes FIELD=COLUMN with FIELD one of %(fields)s.")
+                % {"fields": ", ".join(fields)}
+            )
         mapping[field.strip()] = column.strip()
     return mapping

@@ -3,6 +3,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from scoring.engine import ScorecardError
@@ -14,7 +15,9 @@ def parse_date(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError as exc:
-        raise CommandError(f"{value!r} is not a date; use YYYY-MM-DD.") from exc
+        raise CommandError(
+            _("%(value)r is not a date; use YYYY-MM-DD.") % {"value": value}
+        ) from exc
 
 
 class Command(BaseCommand):
@@ -35,12 +38,14 @@ class Command(BaseCommand):
     def handle(self, *args, date=None, since=None, sync=False, chunk_size=None, **options):
         end = date or timezone.localdate()
         if end > timezone.localdate():
-            raise CommandError(f"--date {end} is in the future.")
+            raise CommandError(_("--date %(end)s is in the future.") % {"end": end})
         start = since or end
         if start > end:
-            raise CommandError(f"--since {start} is after {end}.")
+            raise CommandError(
+                _("--since %(start)s is after %(end)s.") % {"start": start, "end": end}
+            )
         if chunk_size is not None and chunk_size < 1:
-            raise CommandError("--chunk-size must be at least 1.")
+            raise CommandError(_("--chunk-size must be at least 1."))
         days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
         started = time.perf_counter()
         if sync:
@@ -48,7 +53,12 @@ class Command(BaseCommand):
         else:
             self._run_on_workers(days)
         elapsed = time.perf_counter() - started
-        self.stdout.write(self.style.SUCCESS(f"Scored {len(days)} day(s) in {elapsed:.1f} s."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                _("Scored %(count)s day(s) in %(elapsed).1f s.")
+                % {"count": len(days), "elapsed": elapsed}
+            )
+        )
 
     def _run_here(self, days, chunk_size):
         try:
@@ -65,7 +75,10 @@ class Command(BaseCommand):
                 )
         except (runs.RunInProgress, ScorecardError) as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"{days[0]}: {run.accounts_done} accounts scored (run {run.pk}).")
+        self.stdout.write(
+            _("%(days)s: %(accounts_done)s accounts scored (run %(run_id)s).")
+            % {"days": days[0], "accounts_done": run.accounts_done, "run_id": run.pk}
+        )
 
     def _run_on_workers(self, days):
         from scoring.tasks import nightly_run
@@ -73,7 +86,7 @@ class Command(BaseCommand):
         for day in days:
             run_id = nightly_run.delay(day.isoformat(), trigger="manual").get()
             if run_id is None:
-                raise CommandError(f"A score run for {day} is already running.")
+                raise CommandError(_("A score run for %(day)s is already running.") % {"day": day})
             run = ScoreRun.objects.get(pk=run_id)
             bar = tqdm(total=run.accounts_total, unit="account", desc=str(day), file=self.stderr)
             while run.status == ScoreRun.Status.RUNNING:
@@ -83,5 +96,10 @@ class Command(BaseCommand):
                 bar.refresh()
             bar.close()
             if run.status != ScoreRun.Status.DONE:
-                raise CommandError(f"The run for {day} failed: {run.error}")
-            self.stdout.write(f"{day}: {run.accounts_done} accounts scored (run {run.pk}).")
+                raise CommandError(
+                    _("The run for %(day)s failed: %(error)s") % {"day": day, "error": run.error}
+                )
+            self.stdout.write(
+                _("%(day)s: %(accounts_done)s accounts scored (run %(run_id)s).")
+                % {"day": day, "accounts_done": run.accounts_done, "run_id": run.pk}
+            )

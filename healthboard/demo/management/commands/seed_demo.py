@@ -4,6 +4,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from healthboard.demo import DemoError
 from healthboard.demo.plan import ACCOUNT_PREFIX
@@ -62,9 +63,11 @@ class Command(BaseCommand):
             # The demo logs in with passwords printed in the README, a superuser among them:
             # never on a production database by accident.
             raise CommandError(
-                "seed_demo creates login users (a superuser among them) whose passwords are "
-                "published, so it runs only in development, and DEBUG is off. Set DEBUG=true "
-                "(make run does), or pass --force if this database really is for a demo."
+                _(
+                    "seed_demo creates login users (a superuser among them) whose passwords are "
+                    "published, so it runs only in development, and DEBUG is off. Set DEBUG=true "
+                    "(make run does), or pass --force if this database really is for a demo."
+                )
             )
         end_date = None
         if options["end_date"]:
@@ -72,7 +75,8 @@ class Command(BaseCommand):
                 end_date = dt.date.fromisoformat(options["end_date"])
             except ValueError:
                 raise CommandError(
-                    f"--end-date must be a date like 2025-06-30 (got {options['end_date']!r})"
+                    _("--end-date must be a date like 2025-06-30 (got %(value)r)")
+                    % {"value": options["end_date"]}
                 ) from None
         try:
             result = generate(
@@ -96,10 +100,22 @@ class Command(BaseCommand):
         churn = result.churn_rate
         out(
             self.style.SUCCESS(
-                f"Done in {result.elapsed_s:.1f} s: {result.accounts:,} accounts "
-                f"({result.churned:,} churned, {churn:.1%} over {options['days']} days), "
-                f"{result.signals:,} signals, {result.notes:,} notes; "
-                f"history {result.start_date} → {result.end_date}."
+                _(
+                    "Done in %(elapsed_s).1f s: %(accounts)s accounts (%(churned)s churned, "
+                    "%(churn)s over %(days)s days), %(signals)s signals, %(notes)s notes; "
+                    "history %(start_date)s → %(end_date)s."
+                )
+                % {
+                    "elapsed_s": result.elapsed_s,
+                    "accounts": format(result.accounts, ","),
+                    "churned": format(result.churned, ","),
+                    "churn": format(churn, ".1%"),
+                    "days": options["days"],
+                    "signals": format(result.signals, ","),
+                    "notes": format(result.notes, ","),
+                    "start_date": result.start_date,
+                    "end_date": result.end_date,
+                }
             )
         )
         if result.truth_path:

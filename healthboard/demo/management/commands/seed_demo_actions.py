@@ -4,6 +4,7 @@
 import time
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
 from healthboard.demo.actions import seed_action_history
 from scoring.analytics.services import analysis_run_now
@@ -20,12 +21,24 @@ class Command(BaseCommand):
         started = time.monotonic()
         result = seed_action_history()
         if result.skipped:
-            self.stdout.write(f"No demo calls to action added: {result.skipped}.")
+            self.stdout.write(
+                _("No demo calls to action added: %(skipped)s.") % {"skipped": result.skipped}
+            )
             return
         self.stdout.write(
-            f"{result.created} closed calls to action ({result.done} done, {result.resolved} "
-            f"resolved by themselves) in {time.monotonic() - started:.1f} s."
+            _(
+                "%(created)s closed calls to action (%(done)s done, %(resolved)s resolved by "
+                "themselves) in %(seconds).1f s."
+            )
+            % {
+                "created": result.created,
+                "done": result.done,
+                "resolved": result.resolved,
+                "seconds": time.monotonic() - started,
+            }
         )
         # The Plays tab opens with figures (an Admin refreshes it from the page).
         run = analysis_run_now(kind=AnalysisRun.Kind.PLAYS, parameters={})
-        self.stdout.write(f"Plays analysed ({run.get_status_display().lower()}).")
+        self.stdout.write(
+            _("Plays analysed (%(status)s).") % {"status": run.get_status_display().lower()}
+        )
