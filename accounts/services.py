@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext
 
+from accounts.i18n import builtin
 from accounts.models import (
     Account,
     FieldChange,
@@ -27,6 +28,7 @@ from accounts.models import (
     StageChange,
 )
 from accounts.signals import signals_ingested
+from healthboard.lib.dates import short_day_text
 
 
 def note_create(*, account: Account, author: AbstractBaseUser, kind: str, body: str) -> Note:
@@ -70,7 +72,10 @@ def stage_change(
             user=user if getattr(user, "is_authenticated", False) else None,
             at=now,
         )
-        body = f"Stage changed from {from_stage.name} to {to_stage.name}."
+        body = gettext("Stage changed from %(before)s to %(after)s.") % {
+            "before": builtin(from_stage.name),
+            "after": builtin(to_stage.name),
+        }
         if comment.strip():
             body += "\n\n" + comment.strip()
         Note.objects.create(
@@ -347,7 +352,8 @@ def sentiment_set(
                     observed_at=_start_of(expires_on),
                     value=float("nan"),
                     category="Expiry",
-                    text=f"The CSM's sentiment set on {now:%-d %b %Y} stops counting this day.",
+                    text=gettext("The CSM's sentiment set on %(day)s stops counting this day.")
+                    % {"day": short_day_text(now)},
                 ),
             ]
         )

@@ -183,8 +183,14 @@ def scorecard_draft_create(*, scorecard: Scorecard, user) -> ScorecardVersion:
     with transaction.atomic():
         card = Scorecard.objects.select_for_update().get(pk=scorecard.pk)
         active = card.versions.filter(status=ScorecardVersion.Status.ACTIVE).first()
-        source = f"a copy of v{active.number}" if active else "empty"
-        return _draft_of(card, active, user=user, summary="Draft v{number} created: " + source)
+        # {number} is filled in by _draft_of, once the draft has one.
+        if active:
+            summary = gettext("Draft v{number} created: a copy of v%(source)s") % {
+                "source": active.number
+            }
+        else:
+            summary = gettext("Draft v{number} created: empty")
+        return _draft_of(card, active, user=user, summary=summary)
 
 
 def scorecard_create(
@@ -205,14 +211,18 @@ def scorecard_create(
         source = None
         if copy_from is not None:
             source = copy_from.versions.filter(status=ScorecardVersion.Status.ACTIVE).first()
-        what = f"a copy of {copy_from.name} v{source.number}" if source else "empty"
-        names = ", ".join(sorted(s.name for s in segments)) or "no segment yet"
-        return _draft_of(
-            card,
-            source,
-            user=user,
-            summary=f"Scorecard created for {names}; draft v" + "{number}: " + what,
-        )
+        names = ", ".join(sorted(s.name for s in segments)) or gettext("no segment yet")
+        # {number} is filled in by _draft_of, once the draft has one.
+        if source:
+            summary = gettext(
+                "Scorecard created for %(segments)s; draft v{number}: a copy of %(name)s "
+                "v%(source)s"
+            ) % {"segments": names, "name": copy_from.name, "source": source.number}
+        else:
+            summary = gettext("Scorecard created for %(segments)s; draft v{number}: empty") % {
+                "segments": names
+            }
+        return _draft_of(card, source, user=user, summary=summary)
 
 
 def _take_segments(card: Scorecard) -> list[str]:
@@ -225,7 +235,10 @@ def _take_segments(card: Scorecard) -> list[str]:
         taken = [s for s in other.segments.all() if s in mine]
         other.segments.remove(*taken)
         for segment in taken:
-            lines.append(f"Segment {segment.name} moved from {other.name} to {card.name}")
+            lines.append(
+                gettext("Segment %(segment)s moved from %(before)s to %(after)s")
+                % {"segment": segment.name, "before": other.name, "after": card.name}
+            )
     return lines
 
 
@@ -315,14 +328,22 @@ def scorecard_publish(
         locked.save(update_fields=["status", "published_at", "published_by"])
         # A new scorecard takes its segments over when it first scores them.
         lines = snapshot_diff(old, version_snapshot(locked)) + _take_segments(card)
-        replaced = f", replacing v{previous.number}" if previous else ""
+        if previous:
+            summary = gettext("Published v%(number)s, replacing v%(previous)s: %(changes)s")
+        else:
+            summary = gettext("Published v%(number)s: %(changes)s")
         _record(
             locked,
             scorecard=card,
             number=locked.number,
             user=user,
             action=ScorecardChange.Action.PUBLISHED,
-            summary=f"Published v{locked.number}{replaced}: {diff_summary(lines)}",
+            summary=summary
+            % {
+                "number": locked.number,
+                "previous": previous.number if previous else None,
+                "changes": diff_summary(lines),
+            },
             diff=lines,
         )
         locked.recompute_queued = None
@@ -398,11 +419,16 @@ def scorecard_draft_suggest(*, analysis, user) -> ScorecardVersion:
         CategoryWeight.objects.bulk_create(
             CategoryWeight(version=draft, category=c, weight=round(w, 4)) for c, w in totals.items()
         )
-        draft.notes = (
-            f"Suggested by analysis #{analysis.pk} from {result.get('start')} to "
-            f"{result.get('end')}: out-of-sample AUC {result.get('auc_suggested_cv') or 0:.3f} "
-            f"against {result.get('auc_current_cv') or 0:.3f} for the current version."
-        )
+        draft.notes = gettext(
+            "Suggested by analysis #%(analysis)s from %(start)s to %(end)s: out-of-sample AUC "
+            "%(suggested).3f against %(current).3f for the current version."
+        ) % {
+            "analysis": analysis.pk,
+            "start": result.get("start"),
+            "end": result.get("end"),
+            "suggested": result.get("auc_suggested_cv") or 0,
+            "current": result.get("auc_current_cv") or 0,
+        }
         draft.save(update_fields=["notes"])
         lines = snapshot_diff(before, version_snapshot(draft))
         _record(
@@ -411,7 +437,8 @@ def scorecard_draft_suggest(*, analysis, user) -> ScorecardVersion:
             number=draft.number,
             user=user,
             action=ScorecardChange.Action.SAVED,
-            summary=f"Suggested measures from analysis #{analysis.pk}: {diff_summary(lines)}",
+            summary=gettext("Suggested measures from analysis #%(analysis)s: %(changes)s")
+            % {"analysis": analysis.pk, "changes": diff_summary(lines)},
             diff=lines,
         )
         type(analysis).objects.filter(pk=analysis.pk).update(draft=draft)
@@ -456,6 +483,6 @@ def scorecard_draft_discard(*, draft: ScorecardVersion, user) -> None:
             number=locked.number,
             user=user,
             action=ScorecardChange.Action.DISCARDED,
-            summary=f"Discarded draft v{locked.number}",
+            summary=gettext("Discarded draft v%(number)s") % {"number": locked.number},
         )
         locked.delete()

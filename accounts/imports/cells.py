@@ -153,14 +153,17 @@ def _date(raw: str, year: int, month: int, day: int) -> dt.date:
 def _date_reason(raw: str, exc: ValueError, *, day_first: bool) -> str:
     reason = str(exc)
     if "out of range" in reason or "must be in" in reason:
-        return f"{raw!r} is not a valid date ({reason})"
+        return _("%(raw)r is not a valid date (%(why)s)") % {"raw": raw, "why": reason}
     return _not_a_date(raw, day_first=day_first)
 
 
 def _not_a_date(raw: str, *, day_first: bool) -> str:
     if not raw.strip():
-        return "a date is required"
+        return _("a date is required")
     if not day_first and _DAY_FIRST.fullmatch(raw.strip()):
-        return f"{raw!r} is not an ISO date (YYYY-MM-DD); for 31/12/2026 choose day-first dates"
-    expected = "YYYY-MM-DD or DD/MM/YYYY" if day_first else "YYYY-MM-DD"
-    return f"{raw!r} is not a date ({expected})"
+        return _(
+            "%(raw)r is not an ISO date (YYYY-MM-DD); for 31/12/2026 choose day-first dates"
+        ) % {"raw": raw}
+    if day_first:
+        return _("%(raw)r is not a date (YYYY-MM-DD or DD/MM/YYYY)") % {"raw": raw}
+    return _("%(raw)r is not a date (YYYY-MM-DD)") % {"raw": raw}

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
+
 from accounts.imports.errors import MappingError
 
 
@@ -71,7 +73,10 @@ def column_mapping(
 
     for field, name in (explicit or {}).items():
         if field not in known:
-            problems.append(f"there is no field {field!r} (fields: {', '.join(known)})")
+            problems.append(
+                gettext("there is no field %(field)r (fields: %(fields)s)")
+                % {"field": field, "fields": ", ".join(known)}
+            )
             continue
         if not name:
             continue
@@ -79,9 +84,15 @@ def column_mapping(
             i for i, h in enumerate(squashed) if h and h == squash(name)
         ]
         if not matches:
-            problems.append(f"the file has no column {name!r} (for {field})")
+            problems.append(
+                gettext("the file has no column %(name)r (for %(field)s)")
+                % {"name": name, "field": field}
+            )
         elif len(matches) > 1:
-            problems.append(f"the column {name!r} appears {len(matches)} times")
+            problems.append(
+                gettext("the column %(name)r appears %(count)s times")
+                % {"name": name, "count": len(matches)}
+            )
         else:
             chosen[field] = (matches[0], header[matches[0]])
 
@@ -93,8 +104,14 @@ def column_mapping(
             matches = [i for i, h in enumerate(squashed) if h == name and i not in taken]
             if len(matches) > 1:
                 problems.append(
-                    f"the columns {' and '.join(repr(header[i]) for i in matches)} both look "
-                    f"like {column.label}: rename one or map the columns explicitly"
+                    gettext(
+                        "the columns %(columns)s both look like %(label)s: rename one or map the "
+                        "columns explicitly"
+                    )
+                    % {
+                        "columns": gettext(" and ").join(repr(header[i]) for i in matches),
+                        "label": column.label,
+                    }
                 )
                 break
             if matches:
@@ -107,7 +124,11 @@ def column_mapping(
     ]
     if missing:
         found = ", ".join(name for name in header if name) or "none"
-        problems.insert(0, f"The file lacks column(s) {', '.join(missing)} (its columns: {found})")
+        problems.insert(
+            0,
+            gettext("The file lacks column(s) %(missing)s (its columns: %(found)s)")
+            % {"missing": ", ".join(missing), "found": found},
+        )
     if problems:
         text = "; ".join(problems)
         raise MappingError(text[0].upper() + text[1:] + ".")

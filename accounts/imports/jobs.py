@@ -23,6 +23,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.audit import audit_record
 from accounts.imports.columns import squash
@@ -95,8 +96,11 @@ def import_job_create(
                 size += len(chunk)
                 if size > limit:
                     raise FileRefused(
-                        f"The file is larger than {limit:,} bytes, the limit for one import "
-                        "(IMPORT_MAX_FILE_BYTES): split it into smaller files."
+                        gettext(
+                            "The file is larger than %(limit)s bytes, the limit for one import "
+                            "(IMPORT_MAX_FILE_BYTES): split it into smaller files."
+                        )
+                        % {"limit": f"{limit:,}"}
                     )
                 out.write(chunk)
         # Renamed once complete: a half-written upload never looks like a whole one.
@@ -171,7 +175,10 @@ def import_job_preview(*, job_id: int, token: str) -> ImportJob | None:
         # Never left "checking" for ever: the page says what happened.
         logger.exception("Preview of import job %s failed", job.pk)
         import_job_check_failed(
-            job=job, token=token, problem=f"The file could not be checked ({exc}): upload it again."
+            job=job,
+            token=token,
+            problem=gettext("The file could not be checked (%(why)s): upload it again.")
+            % {"why": exc},
         )
         return job
     preview = preview_json(result)
@@ -286,7 +293,7 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportJob.Status.FAILED,
             finished_at=timezone.now(),
-            error_summary="The uploaded file is no longer on the server: upload it again.",
+            error_summary=gettext("The uploaded file is no longer on the server: upload it again."),
         )
         job.refresh_from_db()
         _audit_finished(job)

@@ -117,14 +117,28 @@ class ImportResult:
         """One line a person reads."""
         if not self.ok:
             return self.message
-        verb = "Would import" if self.dry_run else "Imported"
-        parts = [f"{verb} {self.created:,} new"]
-        if self.updated:
-            parts.append(f"{'would update' if self.dry_run else 'updated'} {self.updated:,}")
-        parts.append(f"{self.unchanged:,} already stored")
+        n = {
+            "created": f"{self.created:,}",
+            "updated": f"{self.updated:,}",
+            "unchanged": f"{self.unchanged:,}",
+            "skipped": f"{self.skipped:,}",
+        }
+        if self.dry_run:
+            parts = [_("Would import %(created)s new") % n]
+            if self.updated:
+                parts.append(_("would update %(updated)s") % n)
+        else:
+            parts = [_("Imported %(created)s new") % n]
+            if self.updated:
+                parts.append(_("updated %(updated)s") % n)
+        parts.append(_("%(unchanged)s already stored") % n)
         if self.skipped:
-            parts.append(f"{self.skipped:,} bad row(s) skipped")
-        return ", ".join(parts) + f" ({self.rows_read:,} rows read in {self.seconds:.1f} s)."
+            parts.append(_("%(skipped)s bad row(s) skipped") % n)
+        return _("%(summary)s (%(rows)s rows read in %(seconds).1f s).") % {
+            "summary": ", ".join(parts),
+            "rows": f"{self.rows_read:,}",
+            "seconds": self.seconds,
+        }
 
 
 # ---------------------------------------------------------------- entry points
@@ -462,9 +476,16 @@ def _duplicates_of(
 def _check_cap(errors: list[RowError], limits: Limits, row: int) -> None:
     if len(errors) > limits.max_errors:
         raise TooManyErrors(
-            f"More than {limits.max_errors:,} problems (stopped at row {row:,}): nothing "
-            "imported. Check the column mapping and the file's format (delimiter, decimal "
-            f"commas, day-first dates). First: {'; '.join(str(e) for e in errors[:5])}."
+            _(
+                "More than %(max)s problems (stopped at row %(row)s): nothing imported. Check "
+                "the column mapping and the file's format (delimiter, decimal commas, day-first "
+                "dates). First: %(first)s."
+            )
+            % {
+                "max": f"{limits.max_errors:,}",
+                "row": f"{row:,}",
+                "first": "; ".join(str(e) for e in errors[:5]),
+            }
         )
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import Account, Metric
 from scoring.actions.conditions import Hit, Scope, condition_hits
@@ -281,7 +282,8 @@ def _close(ids: list[int], *, as_of: dt.date, now) -> int:
             status=CallToAction.Status.RESOLVED,
             closed_at=now,
             closed_by=None,
-            outcome_note=f"The rule's condition no longer held on {as_of}.",
+            outcome_note=gettext("The rule's condition no longer held on %(day)s.")
+            % {"day": as_of},
             updated_at=now,
         )
     )

@@ -8,32 +8,34 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 from scoring.models import Category, Measure, ScorecardVersion
 
-ARROW = "\u2192"
 CATEGORY_LABELS = dict(Category.choices)
 
 # Measure fields an admin edits, with how a change reads.
 MEASURE_FIELDS = (
-    ("metric", "Metric"),
-    ("aggregation", "Aggregation"),
-    ("window_days", "Window"),
-    ("per_seat", "Per seat"),
-    ("rule", "Rule"),
-    ("direction", "Direction"),
-    ("red", "Red threshold"),
-    ("green", "Green threshold"),
-    ("low", "Range low"),
-    ("high", "Range high"),
-    ("weight", "Weight"),
+    ("metric", _("Metric")),
+    ("aggregation", _("Aggregation")),
+    ("window_days", _("Window")),
+    ("per_seat", _("Per seat")),
+    ("rule", _("Rule")),
+    ("direction", _("Direction")),
+    ("red", _("Red threshold")),
+    ("green", _("Green threshold")),
+    ("low", _("Range low")),
+    ("high", _("Range high")),
+    ("weight", _("Weight")),
 )
 BAND_FIELDS = (
-    ("band_mode", "Band mode"),
-    ("green_at", "Healthy band from"),
-    ("red_below", "Unhealthy band below"),
-    ("top_share", "Healthy share (percentile bands)"),
-    ("bottom_share", "Unhealthy share (percentile bands)"),
-    ("min_coverage", "Minimum coverage"),
+    ("band_mode", _("Band mode")),
+    ("green_at", _("Healthy band from")),
+    ("red_below", _("Unhealthy band below")),
+    ("top_share", _("Healthy share (percentile bands)")),
+    ("bottom_share", _("Unhealthy share (percentile bands)")),
+    ("min_coverage", _("Minimum coverage")),
 )
 SHARES = {"top_share", "bottom_share", "min_coverage"}
 
@@ -122,45 +124,70 @@ def _pair_measures(old: list[dict], new: list[dict]) -> tuple[list, list, list]:
 
 
 def _describe(m: dict) -> str:
-    return (
-        f"“{m['name']}” ({CATEGORY_LABELS.get(m['category'], m['category'])}: {m['metric']}, "
-        f"{m['aggregation'].lower()} over {m['window_days']} days, weight {number(m['weight'])})"
-    )
+    return gettext(
+        "“%(name)s” (%(category)s: %(metric)s, %(aggregation)s over %(days)s days, weight "
+        "%(weight)s)"
+    ) % {
+        "name": m["name"],
+        "category": CATEGORY_LABELS.get(m["category"], m["category"]),
+        "metric": m["metric"],
+        "aggregation": m["aggregation"].lower(),
+        "days": m["window_days"],
+        "weight": number(m["weight"]),
+    }
 
 
 def snapshot_diff(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
     """Readable lines for everything that differs; [] when nothing does."""
     if old is None:
-        return [f"First version: {len(new['measures'])} measures."]
+        return [gettext("First version: %(count)s measures.") % {"count": len(new["measures"])}]
     lines = []
     for field, label in BAND_FIELDS:
         before, after = old["bands"].get(field), new["bands"].get(field)
         if before != after:
-            lines.append(f"{label} {_value(field, before)} {ARROW} {_value(field, after)}")
+            lines.append(
+                gettext("%(label)s %(before)s → %(after)s")
+                % {"label": label, "before": _value(field, before), "after": _value(field, after)}
+            )
     for category in Category.values:
         before, after = old["categories"].get(category), new["categories"].get(category)
         if before != after:
             label = CATEGORY_LABELS[category]
-            lines.append(f"Weight of category {label} {number(before)} {ARROW} {number(after)}")
+            lines.append(
+                gettext("Weight of category %(category)s %(before)s → %(after)s")
+                % {"category": label, "before": number(before), "after": number(after)}
+            )
     pairs, removed, added = _pair_measures(old["measures"], new["measures"])
     for m in added:
-        lines.append(f"Added measure {_describe(m)}")
+        lines.append(gettext("Added measure %(measure)s") % {"measure": _describe(m)})
     for m in removed:
-        lines.append(f"Removed measure “{m['name']}”")
+        lines.append(gettext("Removed measure “%(name)s”") % {"name": m["name"]})
     for before, after in pairs:
         name = after["name"]
         if before["name"] != name:
-            lines.append(f"Renamed measure “{before['name']}” {ARROW} “{name}”")
+            lines.append(
+                gettext("Renamed measure “%(before)s” → “%(after)s”")
+                % {"before": before["name"], "after": name}
+            )
         if before["category"] != after["category"]:
             lines.append(
-                f"Moved {name} from {CATEGORY_LABELS.get(before['category'])} to "
-                f"{CATEGORY_LABELS.get(after['category'])}"
+                gettext("Moved %(name)s from %(before)s to %(after)s")
+                % {
+                    "name": name,
+                    "before": CATEGORY_LABELS.get(before["category"]),
+                    "after": CATEGORY_LABELS.get(after["category"]),
+                }
             )
         for field, label in MEASURE_FIELDS:
             if before[field] != after[field]:
                 lines.append(
-                    f"{label} of {name} {_value(field, before[field])} {ARROW} "
-                    f"{_value(field, after[field])}"
+                    gettext("%(label)s of %(name)s %(before)s → %(after)s")
+                    % {
+                        "label": label,
+                        "name": name,
+                        "before": _value(field, before[field]),
+                        "after": _value(field, after[field]),
+                    }
                 )
     lines += _order_lines(old["measures"], new["measures"])
     return lines
@@ -173,14 +200,19 @@ def _order_lines(old: list[dict], new: list[dict]) -> list[str]:
         after = [m["name"] for m in new if m["category"] == category]
         common = [n for n in after if n in before]
         if common != [n for n in before if n in after]:
-            lines.append(f"Reordered the measures of {CATEGORY_LABELS[category]}")
+            lines.append(
+                gettext("Reordered the measures of %(category)s")
+                % {"category": CATEGORY_LABELS[category]}
+            )
     return lines
 
 
 def diff_summary(lines: list[str], limit: int = 3) -> str:
     if not lines:
-        return "No changes"
+        return gettext("No changes")
     shown = "; ".join(lines[:limit])
     more = len(lines) - limit
-    text = shown + (f"; and {more} more" if more > 0 else "")
+    text = shown
+    if more > 0:
+        text = gettext("%(shown)s; and %(more)s more") % {"shown": shown, "more": more}
     return text if len(text) <= 200 else text[:199] + "…"

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.imports import rules
 from accounts.imports.cells import CellError
@@ -39,7 +40,7 @@ class AccountsKind(Kind):
                 "account number",
                 "company id",
             ),
-            help="The account's id in the CRM: the key that updates an account.",
+            help=gettext_lazy("The account's id in the CRM: the key that updates an account."),
         ),
         Column(
             "name",
@@ -59,7 +60,9 @@ class AccountsKind(Kind):
                 "account owner",
                 "account owner email",
             ),
-            help="The e-mail address of the customer success manager (a Healthboard user).",
+            help=gettext_lazy(
+                "The e-mail address of the customer success manager (a Healthboard user)."
+            ),
         ),
         Column("industry", "Industry", synonyms=("sector", "vertical")),
         Column(
@@ -255,9 +258,9 @@ class AccountsKind(Kind):
         owner = self.owners.get(raw.lower())
         if owner is None:
             reason = (
-                f"no user with e-mail {raw!r}"
+                _("no user with e-mail %(raw)r") % {"raw": raw}
                 if "@" in raw
-                else f"{raw!r} is not an e-mail address"
+                else _("%(raw)r is not an e-mail address") % {"raw": raw}
             )
             errors.append(RowError(row, self.mapping.column("owner"), reason[:300]))
         return owner
@@ -283,7 +286,10 @@ class AccountsKind(Kind):
         }
 
     def duplicate_reason(self, key, values, first_row) -> str:
-        return f"{values[0]!r} appears twice in this import (first on row {first_row})"
+        return _("%(value)r appears twice in this import (first on row %(row)s)") % {
+            "value": values[0],
+            "row": first_row,
+        }
 
     # ------------------------------------------------------------ whole file
 
@@ -294,7 +300,7 @@ class AccountsKind(Kind):
             stage.execute(
                 "UPDATE {stage} SET segment_id = %s WHERE segment_new = %s", [segment.pk, key]
             )
-            created.append(f"segment {name!r}")
+            created.append(_("created segment %(name)r") % {"name": name})
         order = max(JourneyStage.objects.values_list("order", flat=True), default=0)
         for key, name in self.new_stages.items():
             order += 1
@@ -304,13 +310,13 @@ class AccountsKind(Kind):
             stage.execute(
                 "UPDATE {stage} SET stage_id = %s WHERE stage_new = %s", [journey_stage.pk, key]
             )
-            created.append(f"journey stage {name!r}")
+            created.append(_("created journey stage %(name)r") % {"name": name})
         return created
 
     def write(self, stage: Staging) -> Counts:
         if connection.vendor == "postgresql":
             stage.execute("SELECT pg_advisory_xact_lock(hashtext('accounts.imports.accounts'))")
-        notes = [f"created {what}" for what in self._create_missing(stage)]
+        notes = self._create_missing(stage)
         now, today = timezone.now(), timezone.localdate()
         user_id = getattr(self.user, "pk", None)
         moved = (
@@ -370,8 +376,12 @@ class AccountsKind(Kind):
             f"(SELECT 1 FROM {ACCOUNT} a WHERE a.external_id = s.external_id)"
         )
         counts = Counts(created=new, updated=stage.rows - new)
-        counts.notes += [f"would create segment {n!r}" for n in self.new_segments.values()]
-        counts.notes += [f"would create journey stage {n!r}" for n in self.new_stages.values()]
+        counts.notes += [
+            _("would create segment %(name)r") % {"name": n} for n in self.new_segments.values()
+        ]
+        counts.notes += [
+            _("would create journey stage %(name)r") % {"name": n} for n in self.new_stages.values()
+        ]
         return counts
 
 

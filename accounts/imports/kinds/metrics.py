@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db import connection
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.imports import rules
 from accounts.imports.cells import CellError
@@ -29,7 +30,9 @@ class MetricsKind(Kind):
             "Key",
             required=True,
             synonyms=("metric key", "metric", "metric id", "code", "slug"),
-            help="Letters, digits, - and _ (logins, csat): what signals name the metric by.",
+            help=gettext_lazy(
+                "Letters, digits, - and _ (logins, csat): what signals name the metric by."
+            ),
         ),
         Column("name", "Name", synonyms=("metric name", "label", "title")),
         Column("unit", "Unit", synonyms=("units",)),
@@ -38,7 +41,7 @@ class MetricsKind(Kind):
             "direction",
             "Direction",
             synonyms=("polarity", "better"),
-            help="1 or 'more is better', -1 or 'more is worse'.",
+            help=gettext_lazy("1 or 'more is better', -1 or 'more is worse'."),
         ),
         Column("description", "Description", synonyms=("notes", "details")),
     )
@@ -118,7 +121,10 @@ class MetricsKind(Kind):
         }
 
     def duplicate_reason(self, key, values, first_row) -> str:
-        return f"{values[0]!r} appears twice in this import (first on row {first_row})"
+        return _("%(value)r appears twice in this import (first on row %(row)s)") % {
+            "value": values[0],
+            "row": first_row,
+        }
 
     def write(self, stage: Staging) -> Counts:
         if connection.vendor == "postgresql":

@@ -15,6 +15,7 @@ import json
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.imports.cells import CellError, parse_datetime, parse_float
 from accounts.imports.columns import Column
@@ -87,14 +88,14 @@ class SignalsKind(Kind):
                 "company id",
                 "crm id",
             ),
-            help="The account's external id (its id in the CRM).",
+            help=gettext_lazy("The account's external id (its id in the CRM)."),
         ),
         Column(
             "metric",
             "Metric",
             required=True,
             synonyms=("metric key", "metric id", "key", "indicator"),
-            help="The metric's key in the catalogue (logins, csat, …).",
+            help=gettext_lazy("The metric's key in the catalogue (logins, csat, …)."),
         ),
         Column(
             "observed_at",
@@ -111,33 +112,37 @@ class SignalsKind(Kind):
                 "event time",
                 "created at",
             ),
-            help="ISO date or date-time (2026-11-01, 2026-11-01T10:00:00Z); day-first on request.",
+            help=gettext_lazy(
+                "ISO date or date-time (2026-11-01, 2026-11-01T10:00:00Z); day-first on request."
+            ),
         ),
         Column(
             "value",
             "Value",
             required=True,
             synonyms=("amount", "count", "score", "number"),
-            help="A number; decimal commas in semicolon-delimited files.",
+            help=gettext_lazy("A number; decimal commas in semicolon-delimited files."),
         ),
         Column(
             "category",
             "Category",
             synonyms=("subject", "severity", "tag", "type"),
-            help="A ticket's subject or severity, …",
+            help=gettext_lazy("A ticket's subject or severity, …"),
         ),
         Column("text", "Text", synonyms=("comment", "note", "body", "description")),
         Column(
             "source",
             "Source",
             synonyms=("system", "origin"),
-            help="Where the signal comes from (crm, zendesk, …); or one source for the file.",
+            help=gettext_lazy(
+                "Where the signal comes from (crm, zendesk, …); or one source for the file."
+            ),
         ),
         Column(
             "external_id",
             "External id",
             synonyms=("id", "signal id", "event id", "record id", "ticket id"),
-            help="The signal's id in its source: a re-sent signal is stored once.",
+            help=gettext_lazy("The signal's id in its source: a re-sent signal is stored once."),
         ),
     )
     staging = (
@@ -174,11 +179,15 @@ class SignalsKind(Kind):
         super().start(mapping, decimal_comma=decimal_comma)
         if mapping.index("source") is None and not self.default_source:
             raise MappingError(
-                "The file has no source column: name the system its signals come from "
-                "(crm, zendesk, …) for the whole file."
+                _(
+                    "The file has no source column: name the system its signals come from "
+                    "(crm, zendesk, …) for the whole file."
+                )
             )
         if len(self.default_source) > LENGTH["source"]:
-            raise MappingError(f"The source name is longer than {LENGTH['source']} characters.")
+            raise MappingError(
+                _("The source name is longer than %(max)s characters.") % {"max": LENGTH["source"]}
+            )
         for key, pk in Metric.objects.values_list("key", "pk"):
             self._metrics[key] = pk
             self._metrics.setdefault(key.lower(), pk)
@@ -374,11 +383,14 @@ class SignalsKind(Kind):
 
     def duplicate_reason(self, key: DuplicateKey, values: tuple, first_row: int) -> str:
         if key.field == "external_id":
-            return f"{values[1]!r} appears twice in this import (first on row {first_row})"
-        return (
-            f"the same signal as row {first_row} (account, metric, time, value and source; "
-            "give the signals external ids to keep both)"
-        )
+            return _("%(value)r appears twice in this import (first on row %(row)s)") % {
+                "value": values[1],
+                "row": first_row,
+            }
+        return _(
+            "the same signal as row %(row)s (account, metric, time, value and source; give the "
+            "signals external ids to keep both)"
+        ) % {"row": first_row}
 
     # ------------------------------------------------------------ whole file
 
@@ -449,5 +461,5 @@ class SignalsKind(Kind):
             f"SELECT COUNT(*), COUNT(DISTINCT account_id) FROM {{stage}} s WHERE {self.FRESH}"
         )
         counts = Counts(created=fresh, unchanged=stage.rows - fresh)
-        counts.notes.append(f"{accounts} account(s) would be re-scored")
+        counts.notes.append(_("%(count)s account(s) would be re-scored") % {"count": accounts})
         return counts
