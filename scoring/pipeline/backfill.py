@@ -139,6 +139,83 @@ def _query(days: _Days, spans: dict[int, int], flags: dict, ids: range, select: 
     return np.concatenate(parts)
 
 
+def _grouped_here(days: _Days, spans: dict[int, int], flags: dict, ids: range, lasts: dict):
+    """_query's STATS_SQL and LASTS_SQL results (lasts: the metrics that need them) from one
+    plain read of the signals, grouped by numpy: SQLite reads them ten times faster than it
+    groups its computed buckets (measured on the demo: 3 s against 28 s). The same numbers:
+    buckets by the bounds at the column's microsecond, t from SQLite's julianday()."""
+    metrics = list(spans)
+    listed = ", ".join(["%s"] * len(metrics))
+    sql = (
+        "SELECT s.id, s.account_id, s.metric_id, s.value, julianday(s.observed_at), "
+        f"CAST(s.observed_at AS text) FROM accounts_signal s WHERE s.metric_id IN ({listed}) "
+        "AND s.account_id BETWEEN %s AND %s AND s.observed_at >= %s AND s.observed_at < %s"
+    )
+    params = [*metrics, ids.start, ids.stop - 1, days.bounds[0], days.bounds[-1]]
+    with aggregation_cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    stats_out, lasts_out = np.empty((0, 12)), np.empty((0, 4))
+    if not rows:
+        return stats_out, lasts_out
+    signal_id, account, metric, value, jd = (
+        np.array([r[i] for r in rows], dtype=np.float64) for i in range(5)
+    )
+    # The text as stored (a CAST: Django's converter would make a datetime of each).
+    at = np.array([r[5] for r in rows], dtype="datetime64[us]").astype(np.int64)
+    bounds = np.array(
+        [dt.datetime.fromisoformat(str(b)) for b in days.bounds], dtype="datetime64[us]"
+    ).astype(np.int64)
+    k = np.searchsorted(bounds, at, side="right") - 1
+    # Per metric, looked up by id: where its longest window starts, whether it needs t and
+    # the NPS counts.
+    by_id = np.zeros((int(max(metrics)) + 1, 3), dtype=np.int64)
+    for m, span in spans.items():
+        by_id[m] = (bounds[days.longest - span], *flags.get(m, (0, 0)))
+    keep = at >= by_id[metric.astype(np.int64), 0]
+    signal_id, account, metric, value, jd, at, k = (
+        x[keep] for x in (signal_id, account, metric, value, jd, at, k)
+    )
+    # t as _day_sql computes it: from the end of the bucket's run of 24-hour days.
+    run_of = np.searchsorted([b for _a, b in days.runs], k, side="right")
+    run_start = np.array([a for a, _b in days.runs], dtype=np.int64)[run_of]
+    end = days.coord[run_start + 1] + (k - run_start) * 1.0
+    trend, nps = (by_id[metric.astype(np.int64), i] == 1 for i in (1, 2))
+    t = np.where(trend, (jd - end) / days.step, np.nan)
+
+    order = np.lexsort((signal_id, at, k, metric, account))
+    account, metric, k, value, t, nps = (x[order] for x in (account, metric, k, value, t, nps))
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (np.diff(account) != 0) | (np.diff(metric) != 0) | (np.diff(k) != 0)
+    first = np.flatnonzero(new)
+
+    def total(x):
+        return np.add.reduceat(x, first)
+
+    stats_out = np.column_stack(
+        [
+            account[first],
+            metric[first],
+            k[first],
+            total(np.ones(len(order))),
+            total(value),
+            np.minimum.reduceat(value, first),
+            np.maximum.reduceat(value, first),
+            total(t),
+            total(t * t),
+            total(t * value),
+            total((nps & (value >= 9)).astype(np.float64)),
+            total((nps & (value <= 6)).astype(np.float64)),
+        ]
+    )
+    # Sorted by time, then id, in each bucket: its last row is its latest signal.
+    final = np.append(first[1:] - 1, len(order) - 1)
+    wanted = np.isin(metric[final], list(lasts))
+    final = final[wanted]
+    lasts_out = np.column_stack([account[final], metric[final], k[final], value[final]])
+    return stats_out, lasts_out
+
+
 def _slide(level: Stats, windows: set[int], span: int, join: Callable) -> dict[int, Stats]:
     """Per w, the w buckets before each window end (level rows span..) joined. Row q of level j:
     the 2**j buckets before bucket q; a window joins the blocks of its binary digits."""
@@ -279,9 +356,12 @@ class DailyAggregates:
         flags = {m: (int((m, "trend") in asked), int((m, "nps") in asked)) for m in spans}
         days = _Days.spanning(first, last, max(spans.values()))
         ids = range(int(account_ids[0]), int(account_ids[-1]) + 1)
-        stats = _query(days, spans, flags, ids, STATS_SQL)
         last_spans = {m: span for m, span in spans.items() if (m, "last") in asked}
-        lasts = _query(days, last_spans, {}, ids, LASTS_SQL) if last_spans else np.empty((0, 4))
+        if connection.vendor == "postgresql":
+            stats = _query(days, spans, flags, ids, STATS_SQL)
+            lasts = _query(days, last_spans, {}, ids, LASTS_SQL) if last_spans else np.empty((0, 4))
+        else:
+            stats, lasts = _grouped_here(days, spans, flags, ids, last_spans)
         values: dict[AggRequest, np.ndarray] = {}
         for m, span in spans.items():
             metric = _Metric(days, m, span, account_ids, stats, lasts)

@@ -25,11 +25,10 @@ from django.utils import timezone
 from accounts.models import Account
 from scoring import engine
 from scoring.actions.hooks import rules_apply_after_run, rules_apply_soon
-from scoring.aggregates import Aggregated, aggregate
+from scoring.aggregates import aggregate
 from scoring.bands import Band
 from scoring.models import HealthScore, ScoreChunk, ScoreRun
 from scoring.pipeline import compute
-from scoring.pipeline.backfill import DailyAggregates
 from scoring.pipeline.chunks import ChunkRaw, pack, population_references, unpack
 from scoring.rollups import snapshots as rollups
 from scoring.rollups.totals import run_totals_publish
@@ -71,6 +70,19 @@ def _references(run: ScoreRun) -> dict[str, np.ndarray]:
     return {key: np.asarray(values) for key, values in run.reference.get("measures", {}).items()}
 
 
+def versions_that_score() -> list[VersionConfig]:
+    """The active versions, each able to score; raises ScorecardError naming the first that
+    cannot."""
+    versions = active_versions()
+    for version in versions:
+        if problems := version.problems():
+            raise engine.ScorecardError(
+                f"Scorecard “{version.scorecard_name}” v{version.number} cannot score: "
+                + " ".join(problems)
+            )
+    return versions
+
+
 def run_start(
     *,
     as_of: dt.date,
@@ -79,20 +91,14 @@ def run_start(
     claim: str | None = None,
 ) -> ScoreRun:
     """Claim the date and cut its accounts into chunks, in one transaction: a fault midway
-    leaves nothing claimed. An abandoned run of the date is taken over (_take_over). The
+    leaves nothing claimed. An abandoned run of the date is taken over (take_over_abandoned). The
     same claim made again (the claiming task redelivered or retried after it claimed) gets
     its run back, to resume it. Raises RunInProgress if another run for that date is still
     running."""
     chunk_size = chunk_size or settings.SCORING_CHUNK_SIZE
-    versions = active_versions()
-    for version in versions:
-        if problems := version.problems():
-            raise engine.ScorecardError(
-                f"Scorecard “{version.scorecard_name}” v{version.number} cannot score: "
-                + " ".join(problems)
-            )
+    versions = versions_that_score()
     with transaction.atomic():
-        _take_over(as_of)
+        take_over_abandoned(as_of)
         try:
             with transaction.atomic():
                 run = ScoreRun.objects.create(
@@ -122,10 +128,11 @@ def run_start(
     return run
 
 
-def _take_over(as_of: dt.date) -> list[int]:
-    """Fail the date's abandoned runs (ScoreRunQuerySet.abandoned) and drop what they wrote:
-    their chunks and partial score rows. Returns their ids."""
-    abandoned = ScoreRun.objects.abandoned().filter(date=as_of)
+def take_over_abandoned(first: dt.date, last: dt.date | None = None) -> list[int]:
+    """Fail the abandoned runs (ScoreRunQuerySet.abandoned) of the date `first` (or of the
+    dates first..last) and drop what they wrote: their chunks and partial score rows.
+    Returns their ids."""
+    abandoned = ScoreRun.objects.abandoned().filter(date__gte=first, date__lte=last or first)
     # The chunks' rows first, then the runs': the order a chunk's own write locks them in,
     # so a chunk still writing finishes first (and its heartbeat spares its run) instead
     # of deadlocking.
@@ -140,7 +147,7 @@ def _take_over(as_of: dt.date) -> list[int]:
             error=f"Abandoned: no progress for {minutes} minutes; taken over.",
             finished_at=timezone.now(),
         )
-        logger.warning("Score run(s) %s for %s abandoned: taken over", taken, as_of)
+        logger.warning("Score run(s) %s from %s abandoned: taken over", taken, first)
     return taken
 
 
@@ -180,7 +187,7 @@ def _previous_scores(as_of: dt.date, first_id: int, last_id: int) -> dict[int, f
     return {account_id: score for account_id, score in rows if score is not None}
 
 
-def _score_rows(
+def score_rows(
     run: ScoreRun, results: list[compute.VersionScores], previous: dict[int, float]
 ) -> list[tuple]:
     rows = []
@@ -230,7 +237,7 @@ COLUMNS = (
 )
 
 
-def _insert(rows: list[tuple]) -> None:
+def insert_scores(rows: list[tuple]) -> None:
     if not rows:
         return
     if connection.vendor == "postgresql":
@@ -244,10 +251,11 @@ def _insert(rows: list[tuple]) -> None:
         return
     # Plain executemany: the ORM's per-object work would double a back-fill's time on SQLite.
     placeholders = ", ".join(["%s"] * len(COLUMNS))
+    dates = {day: connection.ops.adapt_datefield_value(day) for day in {row[2] for row in rows}}
     with connection.cursor() as cursor:
         cursor.executemany(
             f"INSERT INTO scoring_healthscore ({', '.join(COLUMNS)}) VALUES ({placeholders})",
-            [row[:2] + (connection.ops.adapt_datefield_value(row[2]),) + row[3:] for row in rows],
+            [(*row[:2], dates[row[2]], *row[3:]) for row in rows],
         )
 
 
@@ -320,7 +328,7 @@ def run_chunk(*, chunk_id: int) -> int:
         compute.score_raw(part.version, part.account_ids, part.raw, references)
         for part in ChunkRaw.from_bytes(chunk.raw).version_raws(run_versions(run))
     ]
-    rows = _score_rows(
+    rows = score_rows(
         run, results, _previous_scores(run.date, chunk.first_account_id, chunk.last_account_id)
     )
     with transaction.atomic():
@@ -328,7 +336,7 @@ def run_chunk(*, chunk_id: int) -> int:
         claimed = ScoreChunk.objects.filter(pk=chunk.pk, done=False).update(done=True)
         if not claimed:
             return 0
-        _insert(rows)
+        insert_scores(rows)
         ScoreRun.objects.filter(pk=run.pk).update(
             accounts_done=F("accounts_done") + len(rows),
             chunks_done=F("chunks_done") + 1,
@@ -445,85 +453,6 @@ def run_sync(
         raise
 
 
-# A back-fill reads the signals once per block of dates and accounts (memory: see backfill.py).
-BACKFILL_DAYS_PER_BLOCK = 92
-BACKFILL_ACCOUNTS_PER_BLOCK = 2000
-
-
-class _Blocks:
-    """aggregate() for any date of a block, answered from DailyAggregates built up front."""
-
-    def __init__(self, dailies: list[DailyAggregates]):
-        self.dailies = dailies
-
-    def __call__(self, *, as_of: dt.date, requests, account_ids) -> Aggregated:
-        account_ids = np.asarray(account_ids, dtype=np.int64)
-        parts = []
-        for daily in self.dailies:
-            mine = account_ids[np.isin(account_ids, daily.account_ids)]
-            if len(mine):
-                parts.append(daily.for_date(as_of, account_ids=mine))
-        if len(parts) == 1:
-            part = parts[0]
-            return Aggregated(
-                part.account_ids, {r: part.values[r] for r in requests}, part.has_signals
-            )
-        ids = np.concatenate([p.account_ids for p in parts]) if parts else account_ids[:0]
-        order = np.argsort(ids)
-        values = {
-            r: np.concatenate([p.values[r] for p in parts])[order] if parts else np.array([])
-            for r in requests
-        }
-        has = np.concatenate([p.has_signals for p in parts])[order] if parts else np.array([], bool)
-        return Aggregated(ids[order], values, has)
-
-
-def run_backfill(
-    *, first: dt.date, last: dt.date, chunk_size: int | None = None, progress=None
-) -> list[ScoreRun]:
-    """One published run per day from `first` to `last`, reading the signals once per block
-    of dates instead of once per day (same results as run_sync for each date)."""
-    requests = [r for v in active_versions() for r in compute.requests_for(v)]
-    done = []
-    block_start = first
-    while block_start <= last:
-        block_end = min(block_start + dt.timedelta(days=BACKFILL_DAYS_PER_BLOCK - 1), last)
-        ids = np.array(
-            sorted(
-                Account.objects.filter(start_date__lte=block_end)
-                .filter(Q(churn_date__isnull=True) | Q(churn_date__gt=block_start))
-                .values_list("pk", flat=True)
-            ),
-            dtype=np.int64,
-        )
-        step = BACKFILL_ACCOUNTS_PER_BLOCK
-        provider = _Blocks(
-            [
-                DailyAggregates.build(
-                    requests=requests,
-                    account_ids=ids[i : i + step],
-                    first=block_start,
-                    last=block_end,
-                )
-                for i in range(0, len(ids), step)
-            ]
-        )
-        day = block_start
-        while day <= block_end:
-            done.append(
-                run_sync(
-                    as_of=day, trigger="backfill", chunk_size=chunk_size, aggregate_fn=provider
-                )
-            )
-            if progress:
-                progress(1)
-            day += dt.timedelta(days=1)
-        block_start = block_end + dt.timedelta(days=1)
-    if done:
-        rules_apply_after_run(run=done[-1])
-    return done
-
-
 def latest_done_run(on: dt.date | None = None) -> ScoreRun | None:
     qs = ScoreRun.objects.filter(status=ScoreRun.Status.DONE)
     if on is not None:
@@ -582,10 +511,10 @@ def accounts_rescore(*, account_ids: Sequence[int]) -> int:
                 min_coverage=result.version.min_coverage,
                 cuts=cuts,
             )
-    rows = _score_rows(run, results, _previous_scores(today, int(ids[0]), int(ids[-1])))
+    rows = score_rows(run, results, _previous_scores(today, int(ids[0]), int(ids[-1])))
     scored = [int(a) for r in results for a in r.account_ids]
     with transaction.atomic():
         HealthScore.objects.filter(run=run, account_id__in=scored).delete()
-        _insert(rows)
+        insert_scores(rows)
         rules_apply_soon(as_of=today, account_ids=scored)
     return len(rows)

@@ -31,12 +31,13 @@ loaded behind the runs' back) is read from its rows, each time.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, IntegerField, Max, Min, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from healthboard.lib.columns import FLOAT, INT, columns_of
@@ -179,25 +180,44 @@ def _build_here(run: ScoreRun, *, settled: bool) -> None:
             "id", "account_id", "band", "score", "account__arr"
         )
     )
-    ids = np.array([r[1] for r in rows], dtype=">i8")
-    codes = np.array([code_of(r[2]) for r in rows], dtype=np.uint8)
-    scores = np.array([np.nan if r[3] is None else r[3] for r in rows], dtype=">f8")
-    header = np.array([(min((r[0] for r in rows), default=0), len(rows))], dtype=HEADER)
-    totals = {band: [0, 0.0] for band in CODES}
-    for _pk, _account, band, _score, arr in rows:
-        if band in totals:
-            totals[band][0] += 1
-            totals[band][1] += float(arr)
-    RunSnapshot.objects.bulk_create(
+    _keep(
         [
-            RunSnapshot(
-                run=run,
-                columns=b"".join(a.tobytes() for a in (header, ids, codes, scores)),
-                totals=totals,
+            _snapshot(
+                run,
+                first=min((r[0] for r in rows), default=0),
                 through=max((r[0] for r in rows), default=0),
+                ids=np.array([r[1] for r in rows], dtype=np.int64),
+                codes=np.array([code_of(r[2]) for r in rows], dtype=np.uint8),
+                scores=np.array([np.nan if r[3] is None else r[3] for r in rows]),
+                arr=[r[4] for r in rows],
                 settled=settled,
             )
-        ],
+        ]
+    )
+
+
+def _snapshot(run, *, first, through, ids, codes, scores, arr, settled) -> RunSnapshot:
+    """A run's snapshot from its rows' columns (in the order read) and their accounts' ARR."""
+    header = np.array([(first, len(ids))], dtype=HEADER)
+    columns = (header, ids.astype(">i8"), codes.astype(np.uint8), scores.astype(">f8"))
+    totals = {}
+    for code, band in enumerate(CODES):
+        chosen = codes == code
+        # Summed exactly, then rounded once: as PostgreSQL's sum of numerics cast to float8.
+        arr_sum = sum((a for a, c in zip(arr, chosen.tolist(), strict=True) if c), Decimal(0))
+        totals[band] = [int(chosen.sum()), float(arr_sum)]
+    return RunSnapshot(
+        run=run,
+        columns=b"".join(a.tobytes() for a in columns),
+        totals=totals,
+        through=through,
+        settled=settled,
+    )
+
+
+def _keep(snapshots: list[RunSnapshot]) -> None:
+    RunSnapshot.objects.bulk_create(
+        snapshots,
         update_conflicts=True,
         unique_fields=["run"],
         update_fields=["columns", "totals", "through", "settled", "built_at"],
@@ -367,6 +387,43 @@ def _settle_ended(*, now: dt.datetime) -> None:
     ).values_list("run_id", "through")
     for run_id, through in unsettled:
         _settle(run_id, _rows_since([(run_id, through)])[run_id], through)
+
+
+def runs_rollup_written(
+    *, runs: Sequence[ScoreRun], columns: Mapping[int, RunColumns], arr: Mapping[int, Decimal]
+) -> None:
+    """run_rollup for many runs published at once (a back-fill's), from the columns they
+    were written with (by run id) and the accounts' ARR (by account id) instead of a pass
+    over each run's rows: one query for the runs' first and last score ids, one write."""
+    now = timezone.now()
+    ended = timezone.localdate(now - CLOCK_MARGIN)
+    spans = {
+        run_id: (first, last)
+        for run_id, first, last in HealthScore.objects.filter(run__in=runs)
+        .values("run_id")
+        .annotate(first=Min("id"), last=Max("id"))
+        .values_list("run_id", "first", "last")
+        .order_by()
+    }
+    snapshots = []
+    for run in runs:
+        written = columns[run.pk]
+        first, through = spans.get(run.pk, (0, 0))
+        snapshots.append(
+            _snapshot(
+                run,
+                first=first,
+                through=through,
+                ids=written.account_ids,
+                codes=written.bands,
+                scores=written.scores,
+                arr=[arr[a] for a in written.account_ids.tolist()],
+                settled=run.date < ended,
+            )
+        )
+    _keep(snapshots)
+    _settle_ended(now=now)
+    RunSnapshot.objects.filter(run__date__in=[r.date for r in runs]).exclude(run__in=runs).delete()
 
 
 def run_rollup(*, run: ScoreRun) -> None:

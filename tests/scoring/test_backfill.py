@@ -154,7 +154,8 @@ def test_one_query_and_one_more_for_last_values(world):
         return sum("accounts_signal" in q["sql"] for q in queries.captured_queries)
 
     assert reads(without_last) == 1
-    assert reads(requests) == 2
+    # SQLite groups in numpy: its one read of the signals serves the last values too.
+    assert reads(requests) == (2 if connection.vendor == "postgresql" else 1)
 
 
 def test_a_single_date_and_a_one_day_window(db):

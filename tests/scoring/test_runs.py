@@ -8,7 +8,7 @@ from django.utils import timezone
 from accounts.models import Account, Metric, Signal
 from scoring.aggregates import window_end
 from scoring.models import HealthScore, ScoreChunk, ScoreRun
-from scoring.pipeline import runs
+from scoring.pipeline import backfill_runs, runs
 from tests.factories import AccountFactory, SegmentFactory
 
 TODAY = timezone.localdate()
@@ -291,34 +291,81 @@ def test_a_new_signal_rescores_its_account(portfolio, django_capture_on_commit_c
     assert score.band == "green"
 
 
-def test_a_backfill_stores_what_a_run_per_day_stores(portfolio, monkeypatch):
+@pytest.mark.parametrize("band_mode", ["fixed", "percentile"])
+def test_a_backfill_stores_what_a_run_per_day_stores(portfolio, monkeypatch, band_mode):
+    from scoring.models import ScorecardVersion
+    from scoring.rollups.snapshots import run_bands, run_columns
+
     first, last = TODAY - dt.timedelta(days=9), TODAY
     churned = AccountFactory(
         name="Gone Co", status=Account.Status.CHURNED, churn_date=TODAY - dt.timedelta(days=4)
     )
     add_signals(churned, 0.2, as_of=TODAY - dt.timedelta(days=5))
-    daily = {}
+    for i in range(4):
+        add_signals(AccountFactory(name=f"Extra {i}", segment=portfolio["healthy"].segment), i / 4)
+    ScorecardVersion.objects.filter(status="active").update(band_mode=band_mode)
+    # A day published before the range: the first week's change reads it.
+    before = runs.run_sync(as_of=first - dt.timedelta(days=3))
+
+    def published():
+        done = ScoreRun.objects.filter(status=ScoreRun.Status.DONE, date__gte=first)
+        scores = {
+            (s.date, s.account_id): (s.score, s.band, s.coverage, s.delta_7d, s.details)
+            for s in HealthScore.objects.filter(run__in=done)
+        }
+        days = {}
+        for run in done:
+            columns = run_columns(run=run)
+            reference = {k: v for k, v in run.reference.items() if k != "claim"}
+            kept = [None if x != x else x for x in columns.scores.tolist()]  # NaN ≠ NaN
+            columns = (columns.account_ids.tolist(), columns.bands.tolist(), kept)
+            days[run.date] = (reference, run.accounts_done, columns)
+        totals = {day: kept for _id, day, kept in run_bands(runs=done, count_missing=False)}
+        return scores, days, totals
+
     for i in range(10):
-        run = runs.run_sync(as_of=first + dt.timedelta(days=i))
-        daily.update({(s.date, s.account_id): s for s in HealthScore.objects.filter(run=run)})
-    HealthScore.objects.all().delete()
-    ScoreRun.objects.all().delete()
-    # Small blocks so the test crosses block edges of both days and accounts.
-    monkeypatch.setattr(runs, "BACKFILL_DAYS_PER_BLOCK", 4)
-    monkeypatch.setattr(runs, "BACKFILL_ACCOUNTS_PER_BLOCK", 2)
-    done = runs.run_backfill(first=first, last=last)
+        runs.run_sync(as_of=first + dt.timedelta(days=i))
+    daily = published()
+    ScoreRun.objects.exclude(pk=before.pk).delete()
+    # Small blocks so the test crosses block edges of days, accounts and writes.
+    monkeypatch.setattr(backfill_runs, "BACKFILL_DAYS_PER_BLOCK", 4)
+    monkeypatch.setattr(backfill_runs, "BACKFILL_ACCOUNTS_PER_BLOCK", 2)
+    monkeypatch.setattr(backfill_runs, "BACKFILL_ROWS_PER_WRITE", 12)
+    done = backfill_runs.run_backfill(first=first, last=last)
     assert len(done) == 10 and all(r.status == ScoreRun.Status.DONE for r in done)
-    filled = {(s.date, s.account_id): s for s in HealthScore.objects.all()}
-    assert filled.keys() == daily.keys()
-    for key, score in daily.items():
-        other = filled[key]
-        assert (other.score, other.band, other.coverage, other.delta_7d, other.details) == (
-            score.score,
-            score.band,
-            score.coverage,
-            score.delta_7d,
-            score.details,
-        ), key
+    filled = published()
+    assert filled[0].keys() == daily[0].keys()
+    for key, score in daily[0].items():
+        assert filled[0][key] == score, key
+    assert filled[1] == daily[1]
+    assert filled[2] == daily[2]
+    if band_mode == "percentile":
+        assert any(r.reference["band_cuts"] for r in done)
+
+
+def test_a_backfill_over_published_days_replaces_them(portfolio):
+    first = TODAY - dt.timedelta(days=2)
+    old = backfill_runs.run_backfill(first=first, last=TODAY)
+    new = backfill_runs.run_backfill(first=first, last=TODAY)
+    assert set(ScoreRun.objects.filter(status=ScoreRun.Status.DONE)) == set(new)
+    assert {r.status for r in ScoreRun.objects.filter(pk__in=[r.pk for r in old])} == {
+        ScoreRun.Status.SUPERSEDED
+    }
+    assert HealthScore.objects.count() == 3 * 3
+    assert not HealthScore.objects.filter(run__in=old).exists()
+
+
+def test_a_backfill_that_fails_publishes_nothing_and_frees_its_days(portfolio, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("engine broke")
+
+    monkeypatch.setattr(backfill_runs, "_score_day", broken)
+    with pytest.raises(RuntimeError):
+        backfill_runs.run_backfill(first=TODAY - dt.timedelta(days=2), last=TODAY)
+    assert set(ScoreRun.objects.values_list("status", flat=True)) == {ScoreRun.Status.FAILED}
+    assert not HealthScore.objects.exists()
+    monkeypatch.undo()
+    assert len(backfill_runs.run_backfill(first=TODAY - dt.timedelta(days=2), last=TODAY)) == 3
 
 
 def test_accounts_rescore_scores_a_batch_of_accounts_at_once(portfolio):

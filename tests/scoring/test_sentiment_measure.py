@@ -13,7 +13,7 @@ from accounts import services
 from accounts.models import Metric, Sentiment, Signal
 from scoring import explain
 from scoring.models import HealthScore, Measure, ScorecardVersion
-from scoring.pipeline import runs
+from scoring.pipeline import backfill_runs, runs
 from scoring.specs import version_config, versions_queryset
 from tests.factories import AccountFactory, SegmentFactory, UserFactory
 
@@ -163,7 +163,7 @@ def test_a_backfill_sees_each_sentiment_on_exactly_its_days(account, clock) -> N
     clock.move_to(START + dt.timedelta(days=2))
     set_sentiment(account, Sentiment.Level.AT_RISK, day(4))
     clock.move_to(START + dt.timedelta(days=8))
-    runs.run_backfill(first=day(-1), last=day(5))
+    backfill_runs.run_backfill(first=day(-1), last=day(5))
     subs = {
         s.date: s.details["sub"][0]
         for s in HealthScore.objects.filter(account=account).order_by("date")

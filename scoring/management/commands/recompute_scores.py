@@ -8,7 +8,7 @@ from tqdm import tqdm
 
 from scoring.engine import ScorecardError
 from scoring.models import ScoreRun
-from scoring.pipeline import runs
+from scoring.pipeline import backfill_runs, runs
 
 
 def parse_date(value: str) -> dt.date:
@@ -65,9 +65,7 @@ class Command(BaseCommand):
             if len(days) > 1:
                 # Back-fills read the signals once per block of days, not once per day.
                 with tqdm(total=len(days), unit="day", file=self.stderr) as bar:
-                    runs.run_backfill(
-                        first=days[0], last=days[-1], chunk_size=chunk_size, progress=bar.update
-                    )
+                    backfill_runs.run_backfill(first=days[0], last=days[-1], progress=bar.update)
                 return
             with tqdm(unit="account", file=self.stderr, desc=str(days[0])) as bar:
                 run = runs.run_sync(

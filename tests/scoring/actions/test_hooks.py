@@ -10,7 +10,7 @@ from django.db.models import Count
 
 from scoring.actions import tasks
 from scoring.models import CallToAction, ScoreRun
-from scoring.pipeline import runs
+from scoring.pipeline import backfill_runs, runs
 from tests.factories import AccountFactory
 from tests.scoring.actions.helpers import TODAY, days_ago, signal
 
@@ -56,7 +56,7 @@ def test_an_older_date_published_later_opens_nothing(idle_account, handed_off):
 
 
 def test_a_back_fill_evaluates_once_for_its_newest_day(idle_account, handed_off):
-    runs.run_backfill(first=days_ago(3), last=TODAY)
+    backfill_runs.run_backfill(first=days_ago(3), last=TODAY)
     assert ScoreRun.objects.filter(status="done").count() == 4
     assert handed_off == [(TODAY.isoformat(), None)]
 
