@@ -21,9 +21,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from django.utils.translation import gettext as _
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedGroupKFold
-from sklearn.preprocessing import StandardScaler
 
 from scoring import engine
 from scoring.analytics import metrics
@@ -63,8 +60,15 @@ class Choice:
         )
 
 
+# _sklearn_imported_late: scikit-learn is imported where a suggestion is fitted, not with
+# this module: the URLs import it, and its second and a half went to every manage.py
+# command and every server start (make run starts six).
+
+
 def folds(y: np.ndarray, groups: np.ndarray, n_splits: int = FOLDS):
     """(train rows, test rows) per fold; an account's rows are all on one side."""
+    from sklearn.model_selection import StratifiedGroupKFold  # see _sklearn_imported_late
+
     splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=SEED)
     return list(splitter.split(np.zeros(len(y)), y, groups))
 
@@ -133,6 +137,8 @@ def _fit_weights(sub: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray
     """Non-negative weights (health points per sub-score point) by logistic regression on the
     sub-scores (missing = 50, the middle); measures that come out pointing the wrong way are
     dropped and the rest refitted. Returns (weights, kept mask)."""
+    from sklearn.linear_model import LogisticRegression  # see _sklearn_imported_late
+
     kept = np.ones(sub.shape[1], bool)
     weights = np.zeros(sub.shape[1])
     x = np.nan_to_num(sub, nan=50.0) / 100.0
@@ -162,6 +168,9 @@ def scorecard_scores(sub: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 def _logistic(values: np.ndarray, train: np.ndarray, test: np.ndarray, y: np.ndarray, cols):
     """A plain L2 logistic regression on the raw candidate values: the yardstick."""
+    from sklearn.linear_model import LogisticRegression  # see _sklearn_imported_late
+    from sklearn.preprocessing import StandardScaler
+
     x = values[:, cols]
     median = np.nanmedian(x[train], axis=0)
     median = np.where(np.isnan(median), 0.0, median)
