@@ -115,7 +115,7 @@ BENCH_API_BATCHES ?= 10
 bench: $(INSTALLED)
 	@for db in "$(BENCH_DATABASE_URL)" "$(BENCH_PG)/healthboard_pagebench" \
 			"$(BENCH_PG)/healthboard_reviewbench" "$(BENCH_PG)/healthboard_previewbench" \
-			"$(BENCH_PG)/healthboard_importbench"; do \
+			"$(BENCH_PG)/healthboard_importbench" "$(BENCH_PG)/healthboard_backfillbench"; do \
 		$(PY) scripts/services.py ensure-db "$$db"; \
 		DATABASE_URL="$$db" $(PY) manage.py migrate --noinput -v0; \
 	done
@@ -131,6 +131,11 @@ bench: $(INSTALLED)
 	@echo "== scorecard what-if preview"
 	DATABASE_URL="$(BENCH_PG)/healthboard_previewbench" $(PY) manage.py bench_preview \
 		--accounts $(BENCH_PREVIEW_ACCOUNTS) --json
+	@echo "== a year of the demo's daily scores back-filled (make run's first minute): SQLite, PostgreSQL"
+	@mkdir -p var
+	DATABASE_URL="sqlite:///$(CURDIR)/var/bench_backfill.sqlite3" $(PY) manage.py migrate --noinput -v0
+	DATABASE_URL="sqlite:///$(CURDIR)/var/bench_backfill.sqlite3" $(PY) manage.py bench_backfill --json
+	DATABASE_URL="$(BENCH_PG)/healthboard_backfillbench" $(PY) manage.py bench_backfill --json
 	@echo "== imports: a signals CSV (csv_signals_per_s, peak_rss_mb) and API batches (api_signals_per_s)"
 	DATABASE_URL="$(BENCH_PG)/healthboard_importbench" $(PY) manage.py bench_imports \
 		--rows $(BENCH_IMPORT_ROWS) --accounts $(BENCH_IMPORT_ACCOUNTS) --json

@@ -239,10 +239,11 @@ def _publish(scored: list[_Day], customers: _Customers) -> None:
                 "reference",
             ],
         )
+        code = {band: code_of(band) for band in {row[5] for day in scored for row in day.rows}}
         columns = {
             day.run.pk: RunColumns(
                 np.array([row[0] for row in day.rows], dtype=np.int64),
-                np.array([code_of(row[5]) for row in day.rows], dtype=np.uint8),
+                np.array([code[row[5]] for row in day.rows], dtype=np.uint8),
                 np.array([np.nan if row[4] is None else row[4] for row in day.rows]),
             )
             for day in scored
