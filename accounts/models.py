@@ -465,6 +465,7 @@ class AuditEvent(models.Model):
         LOGIN_FAILED = "login_failed", _("Sign-in refused")
         LOGOUT = "logout", _("Signed out")
         LOCKED_OUT = "locked_out", _("Locked out")
+        UNLOCKED = "unlocked", _("Sign-in unlocked")
         USER_CREATED = "user_created", _("User created")
         USER_CHANGED = "user_changed", _("User changed")
         ROLE_CHANGED = "role_changed", _("Role changed")
@@ -476,6 +477,7 @@ class AuditEvent(models.Model):
         TOKEN_CREATED = "token_created", _("API token created")
         TOKEN_REVOKED = "token_revoked", _("API token revoked")
         TOKEN_USED = "token_used", _("API token used")
+        AUDIT_PRUNED = "audit_pruned", _("Audit log pruned")
 
     at = models.DateTimeField(default=timezone.now)
     type = models.CharField(max_length=20, choices=Type.choices)

@@ -159,9 +159,9 @@ AUTHENTICATION_BACKENDS = [
 ]
 # Login throttling: LOGIN_FAILURE_LIMIT wrong passwords lock the username (from anywhere) and
 # the client address (for any username) for LOGIN_LOCKOUT_MINUTES; failures older than that
-# no longer count, a successful login clears them, and an Admin can unlock sooner (Django
-# admin, "Access attempts": delete the attempt). Behind a proxy every client shares the
-# proxy's address: set LOGIN_LOCKOUT_BY=username there (see README).
+# no longer count, a successful login clears them, and an Admin can unlock sooner (Audit
+# log → Sign-in lockouts). Behind a proxy every client shares the proxy's address: set
+# LOGIN_LOCKOUT_BY=username there (see README).
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=LOGIN_LOCKOUT_MINUTES)

@@ -6,7 +6,7 @@ journey stages, metrics), "analytics" for /analytics/ (back-test, lifecycle, sug
 scorecard, surveys, plays), "lists" for /lists/ (the action lists), "preferences" for
 /preferences/ (the user's own settings: the e-mail digest, the password, the language),
 "playbooks" for /playbooks/ (CTA rules, playbooks and outcomes), "actions" for /actions/ (My
-actions: calls to action), "audit" for /audit/ (the audit log)."""
+actions: calls to action), "audit" for /audit/ (the audit log, sign-in lockouts)."""
 
 from django.urls import path
 
@@ -23,6 +23,7 @@ from healthboard.pages.imports import views as imports
 from healthboard.pages.journey import views as journey
 from healthboard.pages.language import views as language
 from healthboard.pages.lists import views as lists
+from healthboard.pages.lockouts import views as lockouts
 from healthboard.pages.outcomes import views as outcomes
 from healthboard.pages.playbooks import views as playbooks
 from healthboard.pages.portfolio import views as portfolio
@@ -250,6 +251,8 @@ audit_urls = (
     [
         path("", audit.audit_log, name="log"),
         path("export.csv", audit.audit_log_csv, name="log_csv"),
+        path("lockouts/", lockouts.lockout_list, name="lockouts"),
+        path("lockouts/unlock/", lockouts.lockout_unlock, name="unlock"),
     ],
     "audit",
 )

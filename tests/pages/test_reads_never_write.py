@@ -142,6 +142,7 @@ GETS: dict[str, list[tuple[str, dict]]] = {
         ("?page=2", {}),
     ],
     "audit:log_csv": [("", {}), ("?type=export", {})],
+    "audit:lockouts": [("", {})],
 }
 # Pages that only answer a POST (their GET is refused, and asked all the same).
 POST_ONLY = {
@@ -177,6 +178,7 @@ POST_ONLY = {
     "actions:comment",
     "actions:step",
     "preferences:language",
+    "audit:unlock",
 }
 
 
