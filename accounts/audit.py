@@ -15,16 +15,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import AuditEvent
+from healthboard.lib.clientip import client_ip
 
 logger = logging.getLogger(__name__)
-
-
-def client_ip(request: HttpRequest | None) -> str | None:
-    """The address the request came from, as the server saw it (a proxy in front sets
-    REMOTE_ADDR through its own middleware; a forwarded header is not trusted here)."""
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def audit_record(
@@ -66,3 +59,4 @@ def audit_record(
     except Exception:
         logger.exception("Could not record the audit event %s", type)
         return None
+

@@ -1,14 +1,18 @@
-"""Sign-ins, refused sign-ins, sign-outs and lockouts, recorded in the audit log. Each
-receiver is a one-line hand-off to audit_record (which never raises)."""
+"""Sign-ins, refused sign-ins, sign-outs, lockouts and role changes, recorded in the audit
+log. Each receiver is a one-line hand-off to audit_record or audit_roles (which never
+raise)."""
 
 from __future__ import annotations
 
 from axes.signals import user_locked_out
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
 from django.utils import timezone
 
+from accounts import audit_roles
 from accounts.audit import audit_record
 from accounts.models import AuditEvent
 
@@ -45,3 +49,8 @@ def audit_locked_out(sender, request, username, ip_address, **kwargs) -> None:
         actor_label=str(username or ""),
         details={"ip_address": ip_address},
     )
+
+
+@receiver(m2m_changed, sender=get_user_model().groups.through, dispatch_uid="accounts.audit_roles")
+def audit_role_change(sender, instance, action, reverse, pk_set, **kwargs) -> None:
+    audit_roles.groups_changed(instance=instance, action=action, reverse=reverse, pk_set=pk_set)

@@ -160,8 +160,8 @@ AUTHENTICATION_BACKENDS = [
 # Login throttling: LOGIN_FAILURE_LIMIT wrong passwords lock the username (from anywhere) and
 # the client address (for any username) for LOGIN_LOCKOUT_MINUTES; failures older than that
 # no longer count, a successful login clears them, and an Admin can unlock sooner (Audit
-# log → Sign-in lockouts). Behind a proxy every client shares the proxy's address: set
-# LOGIN_LOCKOUT_BY=username there (see README).
+# log → Sign-in lockouts). The address is the client's (healthboard/lib/clientip.py):
+# behind a proxy set TRUSTED_PROXY_COUNT, or every client shares the proxy's address.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
@@ -171,6 +171,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "healthboard.pages.signin.views.locked_out"
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_CLIENT_IP_CALLABLE = "healthboard.lib.clientip.client_ip"
+# How many proxies of ours stand in front of the app (each appending to X-Forwarded-For).
+# 0: none, X-Forwarded-For is ignored (a client could send any address in it).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 # Sessions end after this long without a request (healthboard/lib/sessions.py keeps an
 # active one alive); a password change ends every other session of that user (Django's
 # session auth hash).

@@ -11,6 +11,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group
 
 from accounts.audit import audit_record
+from accounts.audit_roles import role_changes_recorded
 from accounts.models import AuditEvent
 from healthboard.lib.roles import ROLES
 
@@ -73,17 +74,10 @@ class RoleUserAdmin(UserAdmin):
         )
 
     def save_related(self, request, form, formsets, change) -> None:
-        before = sorted(form.instance.groups.values_list("name", flat=True)) if change else []
-        super().save_related(request, form, formsets, change)
-        after = sorted(form.instance.groups.values_list("name", flat=True))
-        if before != after:
-            audit_record(
-                type=AuditEvent.Type.ROLE_CHANGED,
-                request=request,
-                obj=form.instance,
-                message=f"{', '.join(before) or 'no role'} → {', '.join(after) or 'no role'}",
-                details={"before": before, "after": after},
-            )
+        # The groups are saved here: one role change per user, with who and from where
+        # (accounts/audit_roles.py records it, as it does for changes made anywhere).
+        with role_changes_recorded(request=request):
+            super().save_related(request, form, formsets, change)
 
 
 def _flags(user, fields: list[str]) -> dict[str, bool]:
