@@ -60,3 +60,32 @@ def audit_record(
         logger.exception("Could not record the audit event %s", type)
         return None
 
+
+def audit_prune(
+    *, older_than_days: int, actor_label: str = "", dry_run: bool = False, batch: int = 10_000
+) -> tuple[int, dt.datetime]:
+    """Delete the events recorded more than `older_than_days` days ago, a batch at a time
+    (short transactions: sign-ins keep being recorded meanwhile), then record the pruning
+    itself: how far back and how many went, so the log shows where its history was cut.
+    The number deleted (with dry_run: that would be, and nothing recorded) and the cutoff."""
+    if older_than_days < 1:
+        raise ValueError("older_than_days must be at least 1 (today's events are always kept).")
+    cutoff = timezone.now() - dt.timedelta(days=older_than_days)
+    old = AuditEvent.objects.filter(at__lt=cutoff)
+    if dry_run:
+        return old.count(), cutoff
+    deleted = 0
+    while ids := list(old.order_by("id").values_list("id", flat=True)[:batch]):
+        # A queryset delete: AuditEvent.delete() refuses single rows on purpose.
+        deleted += AuditEvent.objects.filter(id__in=ids).delete()[0]
+    audit_record(
+        type=AuditEvent.Type.AUDIT_PRUNED,
+        actor_label=actor_label,
+        message=f"{deleted} event(s) recorded before {cutoff:%Y-%m-%d %H:%M} deleted",
+        details={
+            "older_than_days": older_than_days,
+            "before": cutoff.isoformat(),
+            "deleted": deleted,
+        },
+    )
+    return deleted, cutoff

@@ -175,6 +175,11 @@ AXES_CLIENT_IP_CALLABLE = "healthboard.lib.clientip.client_ip"
 # How many proxies of ours stand in front of the app (each appending to X-Forwarded-For).
 # 0: none, X-Forwarded-For is ignored (a client could send any address in it).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# The audit log is kept for ever unless this says otherwise: it answers questions asked long
+# after the fact (an incident found months later; audits that look back a year or more), its
+# rows are small, and deleting evidence by default cannot be undone. With a number of days,
+# `manage.py prune_audit` (a daily cron job) deletes what is older and records that it did.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 0) or None
 # Sessions end after this long without a request (healthboard/lib/sessions.py keeps an
 # active one alive); a password change ends every other session of that user (Django's
 # session auth hash).
