@@ -61,8 +61,8 @@ def test_an_admin_sees_the_username_and_the_address_locked_out(
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'Username</span> <span class="lk-value">casey' in html
-    assert f'<span class="lk-value">{HERE}' in html
+    assert '<strong class="lk-value">casey</strong>' in html
+    assert f'<strong class="lk-value">{HERE}</strong>' in html
     assert 'aria-label="Unlock username casey"' in html
     shown = {(lk.kind, lk.value, lk.failures) for lk in response.context["lockouts"]}
     assert shown == {("username", "casey", 5), ("ip_address", HERE, 5)}
