@@ -32,9 +32,12 @@ def test_an_admin_filters_the_audit_log(live_server, page: Page, password) -> No
 
     page.goto(live_server.url + reverse("audit:log"))
     rows = page.locator("#audit-events tbody tr")
-    expect(rows).to_have_count(2)
+    # Newest first: the sign-in, the refusal, and the Admin role the factory gave the user
+    # (made in code, recorded all the same).
+    expect(rows).to_have_count(3)
     expect(rows.first).to_contain_text("Signed in")
-    expect(rows.last).to_contain_text("mallory")
+    expect(rows.nth(1)).to_contain_text("mallory")
+    expect(rows.last).to_contain_text("Role changed")
 
     page.locator("select[name=type]").select_option(label="Sign-in refused")
 

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from playwright.sync_api import Browser, Page
 
@@ -158,6 +159,8 @@ def test_charts_and_bars_are_drawn_under_the_policy(
 
     watcher.visit(url_of("accounts:detail", history), live_server=live_server)
     assert page.locator(".js-plotly-plot .main-svg").count() >= 1
+    page.locator(".breakdown-table").first.scroll_into_view_if_needed()
+    page.screenshot(path=f"{SHOTS}/csp-account-breakdown.png", full_page=True)
     widths = page.eval_on_selector_all(
         ".subbar__fill", "els => els.map(e => e.getBoundingClientRect().width)"
     )
@@ -180,6 +183,49 @@ def test_charts_and_bars_are_drawn_under_the_policy(
     watcher.visit(url_of("scoring:weekly", history), live_server=live_server)
     assert page.locator(".js-plotly-plot .main-svg").count() >= 1
     assert injected_styles(page) == []
+
+    # The lockouts page with someone locked out, at a desktop's width and a phone's.
+    for _ in range(5):
+        Client().post(
+            reverse("login"),
+            {"username": "a-rather-long-username-someone-mistyped@example.com", "password": "x"},
+            REMOTE_ADDR="2001:db8:85a3::8a2e:370:7334",
+        )
+    watcher.visit(reverse("audit:lockouts"), live_server=live_server)
+    assert page.get_by_role("button", name="Unlock").count() == 2
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=f"{SHOTS}/csp-lockouts-{width}.png", full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    context.close()
+
+    assert watcher.problems == []
+
+
+def test_the_django_admin_and_the_api_docs_run_under_it_too(
+    live_server, browser: Browser, admin_user
+) -> None:
+    """Django's admin (superusers) and the API's Swagger page are pages too."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    # Django's admin pages link no icon, so Chromium asks for /favicon.ico, which the app
+    # does not serve (its pages carry theirs inline): a 404 in the console, not the policy's.
+    page.route("**/favicon.ico", lambda route: route.fulfill(status=204))
+    watcher = Watcher(page)
+    watcher.visit(reverse("admin:login"), live_server=live_server, expect_status=200)
+    page.fill("#id_username", admin_user.username)
+    page.fill("#id_password", "password")  # pytest-django's admin_user
+    page.locator("form [type=submit]").first.click()
+    page.wait_for_load_state("load")
+
+    for url in (
+        reverse("admin:index"),
+        reverse("admin:auth_user_changelist"),
+        reverse("admin:auth_user_change", args=[admin_user.pk]),
+        reverse("admin:accounts_auditevent_changelist"),
+        reverse("api:openapi-view"),
+    ):
+        assert watcher.visit(url, live_server=live_server) == 200, url
     context.close()
 
     assert watcher.problems == []
