@@ -3,12 +3,12 @@
  * - Dismissible messages: a button with data-dismiss="alert" removes its .alert.
  * - HTMX errors: htmx 2 does not swap 4xx/5xx responses, so without this a failed request
  *   looks like nothing happened. Say so in the messages area instead.
- * - Forms that send themselves: a <select data-autosubmit> sends its form when changed (the
- *   language chooser); the form's [data-autosubmit-button] is hidden once this script runs
- *   (the .js class on <html>), so without JavaScript the button is there to press.
+ * - The .js class on <html> once this script runs: what only a page without JavaScript needs
+ *   (.no-js-only, e.g. the language chooser's button) is hidden then.
  * - Charts: <div class="chart" data-plotly-figure="{{ figure_json }}"></div>, where
  *   figure_json is fig.to_json(), is drawn on page load and whenever HTMX swaps it in
- *   (the page must load plotly.js: {% block plotly %}{% include "components/plotly_js.html" %}).
+ *   (the page must load plotly.js: {% block plotly %}{% include "components/plotly_js.html" %}),
+ *   in the page's language (<html lang>: Plotly's locale and the number separators).
  * - No inline handlers or style attributes (the Content-Security-Policy refuses them):
  *   <select data-submit-on-change> submits its form when changed; <button data-print>
  *   prints the page; data-grow="n" sets a flex item's grow (a proportional bar) through
@@ -18,11 +18,6 @@
   "use strict";
 
   document.documentElement.classList.add("js");
-
-  document.addEventListener("change", function (event) {
-    var select = event.target.closest("select[data-autosubmit]");
-    if (select && select.form) select.form.requestSubmit();
-  });
 
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-dismiss='alert']");
@@ -77,6 +72,23 @@
     showMessage("The server could not be reached. Check your connection and try again.", "error");
   });
 
+  // Charts read in the page's language (<html lang>): Plotly's locale (registered by the
+  // locale file the page loads) names months and days; the separators are the language's
+  // decimal and thousands marks, as the page's own numbers use them.
+  var language = document.documentElement.lang || "en";
+  function separators() {
+    try {
+      var parts = new Intl.NumberFormat(language).formatToParts(12345.6);
+      var mark = function (type) {
+        var part = parts.find(function (p) { return p.type === type; });
+        return part ? part.value : "";
+      };
+      return (mark("decimal") || ".") + (mark("group") || ",");
+    } catch (error) {
+      return ".,";
+    }
+  }
+
   function drawCharts(root) {
     if (typeof window.Plotly === "undefined") return;
     var charts = Array.from(root.querySelectorAll("[data-plotly-figure]"));
@@ -85,7 +97,12 @@
       if (el.dataset.plotlyDrawn) return;
       var figure = JSON.parse(el.dataset.plotlyFigure);
       var config = Object.assign({ responsive: true, displaylogo: false }, figure.config || {});
-      window.Plotly.newPlot(el, figure.data || [], figure.layout || {}, config);
+      var layout = figure.layout || {};
+      if (language !== "en") {
+        if (!config.locale) config.locale = language;
+        if (!layout.separators) layout.separators = separators();
+      }
+      window.Plotly.newPlot(el, figure.data || [], layout, config);
       el.dataset.plotlyDrawn = "1";
     });
   }

@@ -130,7 +130,7 @@ def test_the_chooser_is_in_every_pages_header_with_the_current_language_selected
 
     assert '<option value="pl" lang="pl" selected>Polski</option>' in page
     # No inline handler (a strict CSP forbids them): healthboard.js sends the form.
-    assert "onchange" not in page and "data-autosubmit" in page
+    assert "onchange" not in page and "data-submit-on-change" in page
 
 
 def test_choosing_needs_a_post(csm_client) -> None:
