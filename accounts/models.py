@@ -208,8 +208,15 @@ class Signal(models.Model):
             ),
         ]
         indexes = [
-            # Scoring reads "these metrics in this window, grouped by account".
-            models.Index(fields=["metric", "observed_at", "account"], name="signal_metric_window"),
+            # Scoring reads "these metrics in this window, grouped by account"; the CTA rules
+            # read one metric's values for every account, from the index alone (PostgreSQL:
+            # the table's pages, in arrival order, each hold every metric, so reading the
+            # rows themselves meant reading the whole table once per rule).
+            models.Index(
+                fields=["metric", "observed_at", "account"],
+                name="signal_metric_window",
+                include=["value"],
+            ),
             # The drilldown's timeline reads one account's newest signals.
             models.Index(fields=["account", "-observed_at"], name="signal_account_recent"),
         ]

@@ -57,6 +57,9 @@ class Scope:
     rule_id: int | None = None
     # Published runs of earlier dates, looked up once per evaluation.
     _runs: dict[object, ScoreRun | None] = field(default_factory=dict)
+    # Whether the accounts looked at are kept in temporary table SCORED_TABLE (scored_keep):
+    # an evaluation of every rule joins them with the run once, not once per rule.
+    kept: bool = False
 
     @property
     def as_of(self) -> dt.date:
@@ -87,15 +90,17 @@ def _date(value) -> dt.date | None:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-def _local_day(value) -> dt.date | None:
-    """A timestamp column as the cursor returns it (aware, or UTC text on SQLite) → local day."""
+def _local_day(value, zone: dt.tzinfo) -> dt.date | None:
+    """A timestamp column as the cursor returns it (aware, or UTC text on SQLite) → its day in
+    `zone` (the current time zone, looked up once per query: the lookup costs more than the
+    rest of a row)."""
     if value is None:
         return None
     if not isinstance(value, dt.datetime):
         value = dt.datetime.fromisoformat(str(value))
     if timezone.is_naive(value):
         value = value.replace(tzinfo=dt.UTC)
-    return timezone.localtime(value).date()
+    return value.astimezone(zone).date()
 
 
 def _at(value: dt.datetime):
@@ -106,9 +111,38 @@ def _day(value: dt.date):
     return connection.ops.adapt_datefield_value(value)
 
 
+SCORED_TABLE = "cta_rules_scored"
+SCORED_COLUMNS = "account_id, owner_id, stage_id, renewal_date, start_date, band, score"
+
+
+def scored_keep(scope: Scope) -> None:
+    """Keep the accounts the scope looks at, with their band and score, in a temporary table
+    the conditions read from then on (two or three queries; replaces this connection's
+    earlier one)."""
+    pg = connection.vendor == "postgresql"
+    sql, params = _scored_sql(scope)
+    with connection.cursor() as cursor:
+        # Schema-qualified: never a permanent table of the same name.
+        cursor.execute(f"DROP TABLE IF EXISTS {'pg_temp' if pg else 'temp'}.{SCORED_TABLE}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {SCORED_TABLE} AS {sql} SELECT {SCORED_COLUMNS} FROM scored",
+            params,
+        )
+        if pg:
+            # Never analysed by autovacuum: the planner would take 100,000 rows for a few.
+            cursor.execute(f"ANALYZE {SCORED_TABLE}")
+    scope.kept = True
+
+
 def _scored(scope: Scope) -> tuple[str, list]:
     """WITH … scored: the accounts the evaluation looks at (customers on the run's date, the
     ones the run scored), with their band and score in the run."""
+    if scope.kept:
+        return f"WITH scored AS (SELECT {SCORED_COLUMNS} FROM {SCORED_TABLE})", []
+    return _scored_sql(scope)
+
+
+def _scored_sql(scope: Scope) -> tuple[str, list]:
     accounts = Account.objects.customers_on(scope.as_of)
     if scope.account_ids is not None:
         accounts = accounts.filter(pk__in=list(scope.account_ids))
@@ -291,19 +325,27 @@ def complaint_open(scope: Scope, params: dict, metric: tuple[int, str]) -> list[
     since_before = window_end(scope.as_of - dt.timedelta(days=params["days"] + 1))
     scored, sql_params = _scored(scope)
     where, where_params = _signals(scope, metric[0])
+    # Two grouped passes, no sort: when each account last reported 0 and above 0; then, for
+    # the few whose complaint is open (above 0 after the last 0), since when and how high.
     sql = (
-        f"{scored}, sig AS (SELECT s.account_id, s.observed_at, s.value, "
-        "MAX(CASE WHEN s.value <= 0 THEN s.observed_at END) "
-        f"OVER (PARTITION BY s.account_id) AS cleared FROM accounts_signal s WHERE {where}), "
-        "opened AS (SELECT account_id, MIN(observed_at) AS since, MAX(value) AS most FROM sig "
-        "WHERE value > 0 AND (cleared IS NULL OR observed_at > cleared) GROUP BY account_id) "
+        f"{scored}, marks AS (SELECT s.account_id, "
+        "MAX(CASE WHEN s.value <= 0 THEN s.observed_at END) AS cleared, "
+        "MAX(CASE WHEN s.value > 0 THEN s.observed_at END) AS raised "
+        f"FROM accounts_signal s WHERE {where} GROUP BY s.account_id), "
+        "still AS (SELECT account_id, cleared FROM marks WHERE raised IS NOT NULL "
+        "AND (cleared IS NULL OR raised > cleared)), "
+        "opened AS (SELECT s.account_id, MIN(s.observed_at) AS since, MAX(s.value) AS most "
+        f"FROM accounts_signal s JOIN still o ON o.account_id = s.account_id WHERE {where} "
+        "AND s.value > 0 AND (o.cleared IS NULL OR s.observed_at > o.cleared) "
+        "GROUP BY s.account_id) "
         f"SELECT {HIT_COLUMNS}, 1, o.since, o.most FROM scored sc "
         "JOIN opened o ON o.account_id = sc.account_id WHERE o.since < %s"
     )
-    rows = _rows(sql, [*sql_params, *where_params, _at(since_before)])
+    rows = _rows(sql, [*sql_params, *where_params, *where_params, _at(since_before)])
+    zone = timezone.get_current_timezone()
     hits = []
     for account_id, owner_id, stage_id, band, score, _fires, since, most in rows:
-        since = _local_day(since)
+        since = _local_day(since, zone)
         days = (scope.as_of - since).days
         name = builtin(metric[1])
         evidence = [
@@ -325,13 +367,19 @@ def complaint_open(scope: Scope, params: dict, metric: tuple[int, str]) -> list[
 
 
 def _latest_sql(where: str, start: bool) -> str:
-    """The newest signal per account among those `where` selects (and after a start)."""
+    """The newest signal per account among those `where` selects (and after a start), for
+    the accounts whose newest value is at least a minimum: one grouped pass (no sort) finds
+    when each account last reported and last reported the minimum or more; where that is the
+    same moment, the value is looked up in the index. (Of two signals at the same moment,
+    the higher counts.)"""
     after = " AND s.observed_at >= %s" if start else ""
     return (
-        "latest AS (SELECT account_id, value, observed_at FROM (SELECT s.account_id, s.value, "
-        "s.observed_at, ROW_NUMBER() OVER (PARTITION BY s.account_id "
-        "ORDER BY s.observed_at DESC, s.id DESC) AS rn FROM accounts_signal s "
-        f"WHERE {where}{after}) ranked WHERE rn = 1)"
+        "marks AS (SELECT s.account_id, MAX(s.observed_at) AS newest, "
+        "MAX(CASE WHEN s.value >= %s THEN s.observed_at END) AS high "
+        f"FROM accounts_signal s WHERE {where}{after} GROUP BY s.account_id), "
+        "latest AS (SELECT m.account_id, m.newest AS observed_at, (SELECT MAX(v.value) "
+        "FROM accounts_signal v WHERE v.metric_id = %s AND v.observed_at = m.newest "
+        "AND v.account_id = m.account_id) AS value FROM marks m WHERE m.high = m.newest)"
     )
 
 
@@ -341,12 +389,13 @@ def invoice_late(scope: Scope, params: dict, metric: tuple[int, str]) -> list[Hi
     sql = (
         f"{scored}, {_latest_sql(where, start=False)} "
         f"SELECT {HIT_COLUMNS}, 1, l.value, l.observed_at FROM scored sc "
-        "JOIN latest l ON l.account_id = sc.account_id WHERE l.value >= %s"
+        "JOIN latest l ON l.account_id = sc.account_id"
     )
-    rows = _rows(sql, [*sql_params, *where_params, params["days"]])
+    rows = _rows(sql, [*sql_params, params["days"], *where_params, metric[0]])
+    zone = timezone.get_current_timezone()
     hits = []
     for account_id, owner_id, stage_id, band, score, _fires, value, at in rows:
-        on = _local_day(at)
+        on = _local_day(at, zone)
         name = builtin(metric[1])
         evidence = [
             {"label": gettext("Latest %(metric)s") % {"metric": name}, "value": value},
@@ -373,9 +422,12 @@ def no_login(scope: Scope, params: dict, metric: tuple[int, str]) -> list[Hit]:
     sql = (
         f"{scored}, recent AS (SELECT DISTINCT s.account_id FROM accounts_signal s "
         f"WHERE {recent} AND s.value > 0 AND s.observed_at >= %s) "
-        f"SELECT {HIT_COLUMNS}, 1, (SELECT MAX(s2.observed_at) FROM accounts_signal s2 "
-        "WHERE s2.metric_id = %s AND s2.account_id = sc.account_id AND s2.value > 0 "
-        "AND s2.observed_at < %s) FROM scored sc WHERE sc.start_date <= %s "
+        # The last one for the few accounts without a recent one: their newest signals first
+        # (signal_account_recent), not every account's of the metric.
+        f"SELECT {HIT_COLUMNS}, 1, (SELECT s2.observed_at FROM accounts_signal s2 "
+        "WHERE s2.account_id = sc.account_id AND s2.metric_id = %s AND s2.value > 0 "
+        "AND s2.observed_at < %s ORDER BY s2.observed_at DESC LIMIT 1) "
+        "FROM scored sc WHERE sc.start_date <= %s "
         "AND NOT EXISTS (SELECT 1 FROM recent r WHERE r.account_id = sc.account_id) "
         # A team that never sends this metric has no "no login" to report.
         "AND EXISTS (SELECT 1 FROM accounts_signal s3 WHERE s3.metric_id = %s)"
@@ -392,9 +444,10 @@ def no_login(scope: Scope, params: dict, metric: tuple[int, str]) -> list[Hit]:
             metric[0],
         ],
     )
+    zone = timezone.get_current_timezone()
     hits = []
     for account_id, owner_id, stage_id, band, score, _fires, last in rows:
-        last = _local_day(last)
+        last = _local_day(last, zone)
         name = builtin(metric[1])
         evidence = [
             {
@@ -421,12 +474,16 @@ def promoter_healthy(scope: Scope, params: dict, metric: tuple[int, str]) -> lis
     sql = (
         f"{scored}, {_latest_sql(where, start=True)} "
         f"SELECT {HIT_COLUMNS}, 1, l.value, l.observed_at FROM scored sc "
-        "JOIN latest l ON l.account_id = sc.account_id WHERE sc.band = %s AND l.value >= %s"
+        "JOIN latest l ON l.account_id = sc.account_id WHERE sc.band = %s"
     )
-    rows = _rows(sql, [*sql_params, *where_params, _at(start), Band.GREEN, params["minimum"]])
+    rows = _rows(
+        sql,
+        [*sql_params, params["minimum"], *where_params, _at(start), metric[0], Band.GREEN],
+    )
+    zone = timezone.get_current_timezone()
     hits = []
     for account_id, owner_id, stage_id, band, score, _fires, value, at in rows:
-        on = _local_day(at)
+        on = _local_day(at, zone)
         name = builtin(metric[1])
         evidence = [
             {"label": gettext("Band"), "value": _label(band)},

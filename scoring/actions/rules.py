@@ -26,8 +26,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from accounts.models import Account, Metric
-from scoring.actions.conditions import Hit, Scope, condition_hits
+from accounts.models import Metric
+from scoring.actions.conditions import SCORED_TABLE, Hit, Scope, condition_hits, scored_keep
 from scoring.actions.kinds import KINDS
 from scoring.actions.playbooks import playbook_steps_copy
 from scoring.actions.staging import stage
@@ -98,7 +98,7 @@ def rules_apply(*, as_of: dt.date, account_ids: Sequence[int] | None = None) -> 
     """Evaluate every enabled rule on the published run of `as_of` (for every account it
     scored, or just `account_ids`) and open, update and close their CTAs. Safe to repeat:
     a second evaluation of the same date adds nothing and counts nothing twice. Returns the
-    counts (rules, opened, updated, closed, cooling). About 10 queries plus one per rule."""
+    counts (rules, opened, updated, closed, cooling). About 20 queries plus one per rule."""
     summary = Summary()
     if account_ids is not None and not account_ids:
         return summary.as_dict()  # a re-score of no accounts: nothing to look at
@@ -118,109 +118,112 @@ def rules_apply(*, as_of: dt.date, account_ids: Sequence[int] | None = None) -> 
                 # As for the scoring's own GROUP BYs (scoring.aggregates.aggregation_cursor):
                 # memory to hash the groups, and no JIT (compiling costs more than it saves).
                 cursor.execute("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off")
-        hits = {}
+        scored_keep(scope)
+        rows = []
         for rule in rules:
             params = rule_parameters(rule)
             scope.rule_id = rule.pk
-            hits[rule.pk] = (params, condition_hits(kind=rule.kind, parameters=params, scope=scope))
-        evaluated = Account.objects.customers_on(as_of)
-        if account_ids is not None:
-            evaluated = evaluated.filter(pk__in=list(account_ids))
-        active = {
-            (rule_id, account_id): pk
-            for pk, rule_id, account_id in CallToAction.objects.active()
-            .filter(rule__in=rules, account__in=evaluated)
-            .values_list("pk", "rule_id", "account_id")
-        }
-        cooling = _cooling(rules, as_of)
-        new: list[tuple] = []
-        updates: list[tuple[int, str, str]] = []
-        closes: list[int] = []
-        for rule in rules:
-            params, rule_hits = hits[rule.pk]
-            described = KINDS[rule.kind].describe(params)
-            due = as_of + dt.timedelta(days=rule.due_days)
-            held = set()
-            for hit in rule_hits:
-                held.add(hit.account_id)
-                if not hit.fires:
-                    continue
-                key = (rule.pk, hit.account_id)
-                reason = f"{described} {hit.words}"
-                if key in active:
-                    updates.append((active[key], _json(hit.evidence), reason))
-                elif key in cooling:
-                    summary.cooling += 1
-                else:
-                    new.append(
-                        (
-                            hit.account_id,
-                            rule.pk,
-                            hit.owner_id,
-                            hit.stage_id,
-                            hit.band,
-                            hit.score,
-                            reason,
-                            _json(hit.evidence),
-                            due,
-                        )
-                    )
-            if rule.auto_close:
-                closes += [
-                    pk
-                    for (rule_id, account_id), pk in active.items()
-                    if rule_id == rule.pk and account_id not in held
-                ]
-        summary.opened = _open(new, as_of=as_of, now=now)
-        _update(updates, as_of=as_of, now=now)
-        summary.updated = len(updates)
-        summary.closed = _close(closes, as_of=as_of, now=now)
+            found = condition_hits(kind=rule.kind, parameters=params, scope=scope)
+            rows += _hit_rows(rule, params, found, as_of=as_of)
+        with connection.cursor() as cursor:
+            stage(cursor, HITS_TABLE, HIT_COLUMNS, rows)
+        summary.updated, summary.cooling = _counted()
+        _update(as_of=as_of, now=now)
+        summary.opened = _open(as_of=as_of, now=now)
+        summary.closed = _close([r for r in rules if r.auto_close], as_of=as_of, now=now)
     logger.info("Rules on %s: %s", as_of, summary.as_dict())
     return summary.as_dict()
 
 
-def _cooling(rules: list[ActionRule], as_of: dt.date) -> set[tuple[int, int]]:
-    """(rule, account) pairs whose CTA of the rule was closed within the rule's cooldown."""
-    longest = max(rule.cooldown_days for rule in rules)
-    if not longest:
-        return set()
-    cooldown = {rule.pk: rule.cooldown_days for rule in rules}
-    window_start = timezone.make_aware(
-        dt.datetime.combine(as_of - dt.timedelta(days=longest - 1), dt.time.min)
-    )
-    pairs = set()
-    for rule_id, account_id, closed_at in CallToAction.objects.filter(
-        rule__in=rules, status__in=CLOSED, closed_at__gte=window_start
-    ).values_list("rule_id", "account_id", "closed_at"):
-        if (as_of - timezone.localtime(closed_at).date()).days < cooldown[rule_id]:
-            pairs.add((rule_id, account_id))
-    return pairs
-
-
-NEW_COLUMNS = [
-    ("account_id", "bigint"),
+# Every rule's hits of one evaluation, staged at once: the CTAs are then opened, updated and
+# closed by comparing them with the CTAs in SQL (a few statements, whatever the number of
+# accounts), never by reading the active CTAs into Python.
+HITS_TABLE = "cta_rules_hits"
+HIT_COLUMNS = [
     ("rule_id", "bigint"),
+    ("account_id", "bigint"),
+    # 1: the rule fires (opens or updates); 0: it holds without firing (keeps a CTA open).
+    ("fires", "smallint"),
     ("owner_id", "bigint"),
-    ("stage_id", "bigint"),
     ("band", "varchar(6)"),
     ("score", "double precision"),
+    ("stage_id", "bigint"),
     ("reason", "text"),
     ("evidence", "text"),
     ("due_date", "date"),
+    # A CTA of the rule closed at or after this moment is within its cooldown (NULL: none).
+    ("cool_from", "timestamp with time zone"),
 ]
+ACTIVE_SQL = "({{0}}.status IN ('{}', '{}'))".format(*CallToAction.ACTIVE)
+CLOSED_SQL = "({{0}}.status IN ('{}', '{}'))".format(*CLOSED)
 
 
-def _open(new: list[tuple], *, as_of: dt.date, now) -> int:
-    """Insert the new CTAs (rule fields from the rule, the playbook of the account's stage and
-    band); one that another evaluation inserted meanwhile is skipped by the unique constraint.
-    Then copy their playbooks' steps. Returns how many were opened."""
-    if not new:
-        return 0
+def _hit_rows(rule: ActionRule, params: dict, hits: list[Hit], *, as_of: dt.date) -> list[tuple]:
+    described = KINDS[rule.kind].describe(params)
+    due = as_of + dt.timedelta(days=rule.due_days)
+    cool_from = None
+    if rule.cooldown_days:
+        # Closed on one of the cooldown's days (the run's date and the days before it).
+        cool_from = connection.ops.adapt_datetimefield_value(
+            timezone.make_aware(
+                dt.datetime.combine(as_of - dt.timedelta(days=rule.cooldown_days - 1), dt.time.min)
+            )
+        )
+    return [
+        (rule.pk, hit.account_id, 1, hit.owner_id, hit.band, hit.score, hit.stage_id)
+        + (f"{described} {hit.words}", _json(hit.evidence), due, cool_from)
+        if hit.fires
+        else (rule.pk, hit.account_id, 0, None, None, None, None, None, None, None, None)
+        for hit in hits
+    ]
+
+
+def _active_of(alias: str) -> str:
+    """An active CTA of the hit's rule and account (the partial unique index's rows)."""
+    return (
+        f"SELECT 1 FROM scoring_calltoaction c WHERE c.rule_id = {alias}.rule_id "
+        f"AND c.account_id = {alias}.account_id AND {ACTIVE_SQL.format('c')}"
+    )
+
+
+def _cooling_of(alias: str) -> str:
+    """A CTA of the hit's rule and account closed within the rule's cooldown."""
+    return (
+        f"SELECT 1 FROM scoring_calltoaction x WHERE x.rule_id = {alias}.rule_id "
+        f"AND x.account_id = {alias}.account_id AND {CLOSED_SQL.format('x')} "
+        f"AND x.closed_at >= {alias}.cool_from"
+    )
+
+
+def _counted() -> tuple[int, int]:
+    """(hits that fire with an active CTA, hits that fire without one but within the rule's
+    cooldown): what the evaluation updates, and what it leaves closed. Joins, not a lookup
+    per hit."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COALESCE(SUM(CASE WHEN c.id IS NOT NULL THEN 1 ELSE 0 END), 0), "
+            "COALESCE(SUM(CASE WHEN c.id IS NULL AND k.rule_id IS NOT NULL THEN 1 ELSE 0 END), 0) "
+            f"FROM {HITS_TABLE} h LEFT JOIN scoring_calltoaction c ON c.rule_id = h.rule_id "
+            f"AND c.account_id = h.account_id AND {ACTIVE_SQL.format('c')} "
+            "LEFT JOIN (SELECT DISTINCT x.rule_id, x.account_id FROM scoring_calltoaction x "
+            f"JOIN (SELECT DISTINCT rule_id, cool_from FROM {HITS_TABLE} "
+            "WHERE cool_from IS NOT NULL) r ON r.rule_id = x.rule_id "
+            f"AND x.closed_at >= r.cool_from WHERE {CLOSED_SQL.format('x')}) k "
+            "ON k.rule_id = h.rule_id AND k.account_id = h.account_id WHERE h.fires = 1"
+        )
+        updated, cooling = cursor.fetchone()
+    return int(updated), int(cooling)
+
+
+def _open(*, as_of: dt.date, now) -> int:
+    """Insert a CTA for each hit that fires with no active CTA of its rule and none closed
+    within the rule's cooldown (rule fields from the rule, the playbook of the account's
+    stage and band); one that another evaluation inserted meanwhile is skipped by the unique
+    constraint. Then copy their playbooks' steps. Returns how many were opened."""
     pg = connection.vendor == "postgresql"
     day = connection.ops.adapt_datefield_value(as_of)
     at = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
-        stage(cursor, "cta_rules_new", NEW_COLUMNS, new)
         cursor.execute(
             f"INSERT {'' if pg else 'OR IGNORE '}INTO scoring_calltoaction (account_id, rule_id, "
             "owner_id, cta_type, priority, title, reason, evidence, due_date, status, "
@@ -229,61 +232,65 @@ def _open(new: list[tuple], *, as_of: dt.date, now) -> int:
             "SELECT n.account_id, r.id, n.owner_id, r.cta_type, r.priority, r.name, n.reason, "
             f"{'CAST(n.evidence AS jsonb)' if pg else 'n.evidence'}, n.due_date, %s, '', '', "
             "%s, %s, 1, n.band, n.score, pb.id, COALESCE(pb.name, ''), %s, %s "
-            "FROM cta_rules_new n JOIN scoring_actionrule r ON r.id = n.rule_id "
+            f"FROM {HITS_TABLE} n JOIN scoring_actionrule r ON r.id = n.rule_id "
             # The playbook for the account's stage and band (playbooks_by_stage_band, joined).
             "LEFT JOIN scoring_playbook pb ON pb.stage_id = n.stage_id AND pb.band = n.band "
+            f"WHERE n.fires = 1 AND NOT EXISTS ({_active_of('n')}) "
+            f"AND (n.cool_from IS NULL OR NOT EXISTS ({_cooling_of('n')})) "
             f"ORDER BY n.account_id, r.id{' ON CONFLICT DO NOTHING' if pg else ''}",
             [CallToAction.Status.OPEN, day, day, at, at],
         )
         opened = cursor.rowcount
-    # This evaluation's CTAs are the ones created at its `now`.
-    playbook_steps_copy(ctas=CallToAction.objects.filter(created_at=now))
+    if opened:
+        # This evaluation's CTAs are the ones created at its `now`.
+        playbook_steps_copy(ctas=CallToAction.objects.filter(created_at=now))
     return opened
 
 
-def _update(rows: list[tuple[int, str, str]], *, as_of: dt.date, now) -> int:
+def _update(*, as_of: dt.date, now) -> int:
     """Fired again: new evidence and reason, last fired on the date; fired once more unless
     this date was already counted (a re-run night counts once and rewrites nothing that did
     not change). Returns the rows written."""
-    if not rows:
-        return 0
     table = "scoring_calltoaction"
     day = connection.ops.adapt_datefield_value(as_of)
     at = connection.ops.adapt_datetimefield_value(now)
     evidence = "CAST(v.evidence AS jsonb)" if connection.vendor == "postgresql" else "v.evidence"
     with connection.cursor() as cursor:
-        stage(
-            cursor,
-            "cta_rules_fired",
-            [("id", "bigint"), ("evidence", "text"), ("reason", "text")],
-            sorted(rows),
-        )
         cursor.execute(
             f"UPDATE {table} SET evidence = {evidence}, reason = v.reason, "
             f"times_fired = CASE WHEN {table}.last_fired_on < %s "
             f"THEN {table}.times_fired + 1 ELSE {table}.times_fired END, "
             f"last_fired_on = CASE WHEN {table}.last_fired_on < %s "
             f"THEN %s ELSE {table}.last_fired_on END, updated_at = %s "
-            f"FROM cta_rules_fired v WHERE {table}.id = v.id AND {table}.status IN (%s, %s) "
+            f"FROM {HITS_TABLE} v WHERE v.fires = 1 AND {table}.rule_id = v.rule_id "
+            f"AND {table}.account_id = v.account_id AND {ACTIVE_SQL.format(table)} "
             f"AND ({table}.last_fired_on < %s OR {table}.reason <> v.reason "
             f"OR {table}.evidence <> {evidence})",
-            [day, day, day, at, *CallToAction.ACTIVE, day],
+            [day, day, day, at, day],
         )
         return cursor.rowcount
 
 
-def _close(ids: list[int], *, as_of: dt.date, now) -> int:
-    if not ids:
+def _close(rules: list[ActionRule], *, as_of: dt.date, now) -> int:
+    """Resolve the active CTAs of the auto-closing rules, for the accounts looked at, that
+    their rule no longer holds for. Returns how many."""
+    if not rules:
         return 0
-    return (
-        CallToAction.objects.active()
-        .filter(pk__in=ids)
-        .update(
-            status=CallToAction.Status.RESOLVED,
-            closed_at=now,
-            closed_by=None,
-            outcome_note=gettext("The rule's condition no longer held on %(day)s.")
-            % {"day": as_of},
-            updated_at=now,
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE scoring_calltoaction SET status = %s, closed_at = %s, closed_by_id = NULL, "
+            "outcome_note = %s, updated_at = %s "
+            f"WHERE {ACTIVE_SQL.format('scoring_calltoaction')} "
+            f"AND rule_id IN ({', '.join(['%s'] * len(rules))}) "
+            f"AND account_id IN (SELECT account_id FROM {SCORED_TABLE}) AND NOT EXISTS "
+            f"(SELECT 1 FROM {HITS_TABLE} h WHERE h.rule_id = scoring_calltoaction.rule_id "
+            "AND h.account_id = scoring_calltoaction.account_id)",
+            [
+                CallToAction.Status.RESOLVED,
+                connection.ops.adapt_datetimefield_value(now),
+                gettext("The rule's condition no longer held on %(day)s.") % {"day": as_of},
+                connection.ops.adapt_datetimefield_value(now),
+                *[rule.pk for rule in rules],
+            ],
         )
-    )
+        return cursor.rowcount
