@@ -16,6 +16,7 @@ PREFIX = "BENCH-"
 
 # metric key: (value at health 0, value at health 1, share of an account's signals);
 # per-seat metrics scale with seats (bench accounts have 100 seats).
+# Events (INCIDENTS) are 0 on most signals instead, as in a real portfolio.
 SCALES = {
     "logins": (50, 500, 0.2),
     "active_users": (15, 95, 0.08),
@@ -23,12 +24,12 @@ SCALES = {
     "feature_adoption": (10, 90, 0.03),
     "support_tickets": (4, 1, 0.08),
     "ticket_resolution_hours": (86, 6, 0.06),
-    "unresolved_complaints": (3, 0, 0.05),
+    "unresolved_complaints": (0, 0, 0.05),
     "csat": (1, 5, 0.05),
     "nps": (0, 10, 0.05),
     "ces": (1, 7, 0.02),
     "survey_happiness": (1, 10, 0.02),
-    "invoice_days_late": (25, 0, 0.03),
+    "invoice_days_late": (0, 0, 0.03),
     "spend": (700, 1300, 0.03),
     "email_open_rate": (10, 65, 0.08),
     "meetings_held": (1, 1, 0.04),
@@ -37,6 +38,17 @@ SCALES = {
     "referrals": (1, 1, 0.01),
     "reviews": (1, 5, 0.01),
     "social_mentions": (1, 1, 0.02),
+}
+
+# Events a minority of accounts have: metric key → (share of its signals that report one, on
+# average; the unhealthy report them more often, the healthy never: the share scales with
+# 2 × (1 - health)), (smallest, largest value when one is reported). A complaint stays
+# unresolved until a later signal at 0, so a few % of accounts carry one past two weeks, and
+# a few % have their latest invoice 30+ days late: the number of calls to action a night
+# opens resembles a real portfolio's (with every signal a complaint, ~94 % of accounts did).
+INCIDENTS = {
+    "unresolved_complaints": (0.05, 1, 3),
+    "invoice_days_late": (0.06, 1, 60),
 }
 
 
@@ -54,6 +66,19 @@ def signal_count() -> int:
             "SELECT count(*) FROM accounts_signal s JOIN accounts_account a ON a.id = s.account_id "
             "WHERE a.external_id LIKE %s",
             [PREFIX + "%"],
+        )
+        return cursor.fetchone()[0]
+
+
+def current() -> bool:
+    """Whether the data set was built with the INCIDENTS (complaints at 0 on most signals):
+    one built before has a complaint on every signal and is rebuilt. Reads the index until
+    the first complaint at 0 (at once, on a current data set)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM accounts_signal s JOIN accounts_metric m "
+            "ON m.id = s.metric_id WHERE m.key = %s AND s.value = 0)",
+            ["unresolved_complaints"],
         )
         return cursor.fetchone()[0]
 
@@ -135,18 +160,27 @@ def build(*, accounts: int, signals_per_account: int, as_of: dt.date, days: int 
             lower, upper = upper, upper + share / total
             # The last bucket reaches past 1 so float rounding cannot drop a draw.
             top = upper if key != list(SCALES)[-1] else 2.0
+            incidence, least, most = INCIDENTS.get(key, (None, None, None))
             rows.append(
-                cursor.mogrify("(%s, %s, %s, %s, %s)", [metric_ids[key], lower, top, at0, at1])
+                cursor.mogrify(
+                    "(%s, %s, %s, %s, %s, %s, %s, %s)",
+                    [metric_ids[key], lower, top, at0, at1, incidence, least, most],
+                )
             )
         cursor.execute(
             f"""
-            CREATE TEMP TABLE bench_scale (metric_id bigint, lower float8, upper float8, at0 float8, at1 float8)
+            CREATE TEMP TABLE bench_scale (metric_id bigint, lower float8, upper float8, at0 float8,
+                at1 float8, incidence float8, least_value float8, most_value float8)
             ON COMMIT DROP;
             INSERT INTO bench_scale VALUES {", ".join(rows)};
             INSERT INTO accounts_signal (account_id, metric_id, observed_at, value, category, text, source)
             SELECT a.id, sc.metric_id,
                    %s::timestamptz - make_interval(secs => r.t * %s * 86400),
-                   sc.at0 + (sc.at1 - sc.at0) * least(1, greatest(0, a.health + (random() - 0.5) * 0.3)),
+                   CASE WHEN sc.incidence IS NULL
+                        THEN sc.at0 + (sc.at1 - sc.at0) * least(1, greatest(0, a.health + (random() - 0.5) * 0.3))
+                        WHEN random() < sc.incidence * 2 * (1 - a.health)
+                        THEN round(sc.least_value + random() * (sc.most_value - sc.least_value))
+                        ELSE 0 END,
                    '', '', 'bench'
             FROM (SELECT id, random() AS health FROM accounts_account WHERE external_id LIKE %s
                   ORDER BY id) a
@@ -160,4 +194,7 @@ def build(*, accounts: int, signals_per_account: int, as_of: dt.date, days: int 
         for _, definition in indexes:
             cursor.execute(definition)
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE accounts_account; ANALYZE accounts_signal;")
+        # VACUUM as autovacuum does to a table that is mostly old rows: the visibility map
+        # lets the rules read signal values from the index alone (accounts.Signal's indexes).
+        cursor.execute("ANALYZE accounts_account")
+        cursor.execute("VACUUM ANALYZE accounts_signal")

@@ -17,13 +17,16 @@ from .dataset import delete_ctas
 HISTORY_TRIGGER = "bench-history"
 # The rules compare with yesterday's run (band got worse) and the run a week back (score
 # dropped): the bench keeps both, as a real night has them.
-HISTORY_DAYS = (1, 7)
+# Days back: (share of accounts that moved much since, how far: up to ± points; how far the
+# others moved: up to ± points). A real night sees a few % of accounts move a band or drop
+# 15 points in a week, not the ~20 % that moving everybody by up to ±20 made.
+HISTORY_DAYS = {1: (0.03, 25, 1), 7: (0.05, 30, 5)}
 
 
 def history_from(run: ScoreRun) -> None:
-    """Published runs one and seven days before `run`: its scores moved by a random -20..+20
-    points, banded at the default 40/70 (untimed set-up)."""
-    for days in HISTORY_DAYS:
+    """Published runs one and seven days before `run`: its scores, a few % of them moved
+    much and the rest a little (HISTORY_DAYS), banded at the default 40/70 (untimed set-up)."""
+    for days, (share, far, near) in HISTORY_DAYS.items():
         day = run.date - dt.timedelta(days=days)
         HealthScore.objects.filter(run__date=day, run__trigger=HISTORY_TRIGGER).delete()
         ScoreRun.objects.filter(date=day, trigger=HISTORY_TRIGGER).delete()
@@ -38,9 +41,11 @@ def history_from(run: ScoreRun) -> None:
                 "band, coverage, delta_7d, details) "
                 "SELECT account_id, %s, %s, version_id, s, CASE WHEN s IS NULL THEN %s "
                 "WHEN s >= 70 THEN %s WHEN s < 40 THEN %s ELSE %s END, coverage, NULL, '{}' "
-                "FROM (SELECT *, round(least(100, greatest(0, score + (random() - 0.5) * 40))"
-                "::numeric, 2)::float8 AS s FROM scoring_healthscore WHERE run_id = %s) moved",
-                [past.pk, day, Band.NO_DATA, Band.GREEN, Band.RED, Band.YELLOW, run.pk],
+                "FROM (SELECT *, round(least(100, greatest(0, score + (random() - 0.5) * 2 * "
+                "CASE WHEN random() < %s THEN %s ELSE %s END))::numeric, 2)::float8 AS s "
+                "FROM scoring_healthscore WHERE run_id = %s) moved",
+                [past.pk, day, Band.NO_DATA, Band.GREEN, Band.RED, Band.YELLOW]
+                + [share, far, near, run.pk],
             )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE scoring_healthscore")

@@ -26,9 +26,14 @@ def test_bench_scoring_scores_every_account_and_prints_its_figures(capsys, setti
     assert figures["accounts"] == 120 and figures["signals"] == 2400
     for key in ("recompute_s", "raw_aggregate_s", "naive_loop_s", "ratio_recompute_to_raw"):
         assert figures[key] > 0
-    # The rules after the run: timed apart, on a night that opens CTAs and on its re-run.
-    assert figures["rules_s"] > 0 and figures["rules_share_of_run"] > 0
-    assert figures["rules_opened"] > 0 and figures["rules_updated"] == figures["rules_opened"]
+    # The rules after the run: timed apart, on a night that opens CTAs and on the next one,
+    # which updates each of them (the same data: each fires again) and opens none.
+    assert figures["rules_first_night_s"] > 0 and figures["rules_next_night_s"] > 0
+    assert figures["ratio_rules_to_recompute_first_night"] > 0
+    assert figures["ratio_rules_to_recompute_next_night"] > 0
+    opened = figures["rules_first_night_opened"]
+    assert 0 < opened and figures["rules_next_night_updated"] == opened
+    assert figures["rules_next_night_opened"] == figures["rules_next_night_closed"] == 0
     assert CallToAction.objects.filter(account__external_id__startswith="BENCH-").exists()
     run = ScoreRun.objects.get(status=ScoreRun.Status.DONE, date=timezone.localdate())
     assert run.chunks_done == 3 and HealthScore.objects.filter(run=run).count() == 120

@@ -48,6 +48,7 @@ class Command(BaseCommand):
             rebuild
             or dataset.existing(accounts) != accounts
             or abs(dataset.signal_count() - expected) > expected * 0.01
+            or not dataset.current()
         ):
             self.stdout.write(f"Building {accounts:,} accounts × {signals_per_account} signals …")
             started = time.perf_counter()
@@ -76,22 +77,29 @@ class Command(BaseCommand):
             "accounts_per_s": round(scored / recompute),
             "peak_rss_mb": round(bench.peak_rss_mb(), 1),
             "recompute_steps_s": steps,
-            # Budget: the rules add at most 10 % to the run's time.
-            "rules_s": round(rules_s, 3),
-            "rules_share_of_run": round(rules_s / recompute, 3),
+            # Budget (issue 13): the rules add at most 10 % to the run's time. The first night
+            # opens every CTA at once (and copies their playbooks); the next night finds them
+            # open and updates the ones that fire again, as every later night does.
+            "rules_first_night_s": round(rules_s, 3),
+            "ratio_rules_to_recompute_first_night": round(rules_s / recompute, 3),
+            "rules_first_night_opened": opened["opened"],
             "rules_next_night_s": round(next_s, 3),
-            "rules_next_night_share": round(next_s / recompute, 3),
-            "rules_opened": opened["opened"],
-            "rules_updated": updated["updated"],
+            "ratio_rules_to_recompute_next_night": round(next_s / recompute, 3),
+            "rules_next_night_opened": updated["opened"],
+            "rules_next_night_updated": updated["updated"],
+            "rules_next_night_closed": updated["closed"],
         }
         self.stdout.write(
             f"(a) full recompute:      {recompute:8.2f} s  ({figures['accounts_per_s']:,} accounts/s, {workers} workers)\n"
             f"    {'   '.join(f'{name} {s:.2f} s' for name, s in steps.items())}\n"
             f"(b) raw SQL aggregation: {raw_s:8.2f} s  ({groups:,} account×metric rows)\n"
             f"(c) naive ORM loop:      {naive_s:8.1f} s  (extrapolated from {naive_sample} accounts)\n"
-            f"(d) CTA rules after it:  {rules_s:8.2f} s  ({figures['rules_share_of_run']:.1%} of the run; "
-            f"{opened['rules']} rules opened {opened['opened']:,} CTAs; the next night updating "
-            f"{updated['updated']:,}: {next_s:.2f} s, {next_s / recompute:.1%})\n"
+            f"(d) CTA rules after it:  {rules_s:8.2f} s  ({rules_s / recompute:.1%} of the run: the first "
+            f"night, {opened['rules']} rules opening {opened['opened']:,} CTAs for "
+            f"{scored:,} accounts)\n"
+            f"    the next night:      {next_s:8.2f} s  ({next_s / recompute:.1%} of the run: "
+            f"{updated['opened']:,} opened, {updated['updated']:,} updated, "
+            f"{updated['closed']:,} closed)\n"
             f"a/b = {figures['ratio_recompute_to_raw']}   c/a = {figures['ratio_naive_to_recompute']}   "
             f"peak RSS {figures['peak_rss_mb']} MB   {scored:,} accounts, {signals:,} signals"
         )
