@@ -15,12 +15,13 @@ red, though it only fires on the day it turned).
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from django.db import connection
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext as django_gettext
 
 from accounts.i18n import builtin
 from accounts.models import Account
@@ -184,12 +185,27 @@ def _rows(sql: str, params: list) -> list[tuple]:
 # Band labels by stored value (Band.of per row costs more than the rest of a row's evidence).
 LABELS = {band.value: band.label for band in Band}
 
+# The texts of one condition's query, in the language active for it (condition_hits starts
+# each afresh): looking the active language up costs more than the rest of an evidence row
+# (~15 µs a text, several texts a row, tens of thousands of rows a night). Per thread: two
+# requests in two languages never share one.
+_texts = threading.local()
+
+
+def gettext(message) -> str:
+    """Django's gettext (or a lazy text's str), once per text per condition query."""
+    done = _texts.__dict__.setdefault("done", {})
+    key = id(message) if not isinstance(message, str) else message
+    if key not in done:
+        done[key] = django_gettext(message) if isinstance(message, str) else str(message)
+    return done[key]
+
 
 def _label(band: str | None, default=None) -> str | None:
     """The band's words as plain text (None for no band): evidence is stored as JSON, in the
     language active where the rules run."""
     label = LABELS.get(band, default)
-    return None if label is None else str(label)
+    return None if label is None else gettext(label)
 
 
 def _band_words(band: str, score: float | None) -> str:
@@ -343,11 +359,11 @@ def complaint_open(scope: Scope, params: dict, metric: tuple[int, str]) -> list[
     )
     rows = _rows(sql, [*sql_params, *where_params, *where_params, _at(since_before)])
     zone = timezone.get_current_timezone()
+    name = builtin(metric[1])
     hits = []
     for account_id, owner_id, stage_id, band, score, _fires, since, most in rows:
         since = _local_day(since, zone)
         days = (scope.as_of - since).days
-        name = builtin(metric[1])
         evidence = [
             {
                 "label": gettext("%(metric)s above 0 since") % {"metric": name},
@@ -393,10 +409,10 @@ def invoice_late(scope: Scope, params: dict, metric: tuple[int, str]) -> list[Hi
     )
     rows = _rows(sql, [*sql_params, params["days"], *where_params, metric[0]])
     zone = timezone.get_current_timezone()
+    name = builtin(metric[1])
     hits = []
     for account_id, owner_id, stage_id, band, score, _fires, value, at in rows:
         on = _local_day(at, zone)
-        name = builtin(metric[1])
         evidence = [
             {"label": gettext("Latest %(metric)s") % {"metric": name}, "value": value},
             {"label": gettext("Reported on"), "value": on.isoformat()},
@@ -445,10 +461,10 @@ def no_login(scope: Scope, params: dict, metric: tuple[int, str]) -> list[Hit]:
         ],
     )
     zone = timezone.get_current_timezone()
+    name = builtin(metric[1])
     hits = []
     for account_id, owner_id, stage_id, band, score, _fires, last in rows:
         last = _local_day(last, zone)
-        name = builtin(metric[1])
         evidence = [
             {
                 "label": gettext("Last %(metric)s above 0") % {"metric": name},
@@ -481,10 +497,10 @@ def promoter_healthy(scope: Scope, params: dict, metric: tuple[int, str]) -> lis
         [*sql_params, params["minimum"], *where_params, _at(start), metric[0], Band.GREEN],
     )
     zone = timezone.get_current_timezone()
+    name = builtin(metric[1])
     hits = []
     for account_id, owner_id, stage_id, band, score, _fires, value, at in rows:
         on = _local_day(at, zone)
-        name = builtin(metric[1])
         evidence = [
             {"label": gettext("Band"), "value": _label(band)},
             {"label": gettext("Score"), "value": score},
@@ -518,6 +534,7 @@ SIGNAL_KINDS: dict[str, Callable[[Scope, dict, tuple[int, str]], list[Hit]]] = {
 def condition_hits(*, kind: str, parameters: dict, scope: Scope) -> list[Hit]:
     """The accounts of the scope a rule of `kind` holds for (one query). A metric the
     catalogue does not have (a team without it) holds for nobody."""
+    _texts.done = {}  # this query's texts, in the language active now
     if kind in SCORE_KINDS:
         return SCORE_KINDS[kind](scope, parameters)
     if kind in SIGNAL_KINDS:
