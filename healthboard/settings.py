@@ -279,10 +279,24 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# The cache debounces re-scoring across processes, so it lives in Redis when there is one.
+# How long the app waits for Redis to answer one command (cache, result store) or accept a
+# connection. Redis answers in a millisecond; one that does not answer in this long is down
+# or hung (a stopped process, a lost network), and a web request must not wait on it: the
+# callers take the error as "no cache" or "queue down" and say so (issue 14: within 2 s).
+REDIS_TIMEOUT_SECONDS = float(os.environ.get("REDIS_TIMEOUT_SECONDS") or 0.3)
+
+# The cache debounces re-scoring and counts API requests across processes, so it lives in
+# Redis when there is one.
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL_CACHE}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL_CACHE,
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+            },
+        }
         if (REDIS_URL_CACHE := env_str("REDIS_URL"))
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -299,24 +313,38 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A Redis that does not answer fails a request within about 2 s instead of 20: the result
-# store (asked first when a task is sent) tries its connection three times, half a second
-# apart, instead of twenty times a second apart; the broker's connection waits 2 s at most.
+# A Redis that is down or hung (it accepts connections and answers nothing) fails a request
+# within about a second, instead of 19 s or for ever: each wait on Redis is at most
+# REDIS_TIMEOUT_SECONDS (Celery's defaults: 4 s to connect, 120 s for the result store's
+# answers, for ever for the broker's), and each is tried twice, 0.2 s apart: the result
+# store, asked first when a task is sent (it listens for the task's result), and the
+# publish itself (default: four tries). Workers read their long BRPOP only once it is ready,
+# so the broker's socket timeout does not cut it short.
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
     "retry_policy": {
-        "max_retries": 2,
+        "max_retries": 1,
         "interval_start": 0,
-        "interval_step": 0.5,
-        "interval_max": 0.5,
+        "interval_step": 0.2,
+        "interval_max": 0.2,
     }
 }
-CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_REDIS_SOCKET_TIMEOUT = REDIS_TIMEOUT_SECONDS
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_TIMEOUT_SECONDS
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT_SECONDS
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 # A message a worker took and never acknowledged (late acknowledgement: the worker died)
-# goes back to the queue after this long. Longer than the longest task (a finalize or an
-# analysis at a million accounts: minutes), or a task still running is handed out again;
-# the nightly run does not wait for it: its watchdog sends stalled steps again.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 1800)}
-CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+# goes back to the queue after visibility_timeout. Longer than the longest task (a finalize
+# or an analysis at a million accounts: minutes), or a task still running is handed out
+# again; the nightly run does not wait for it: its watchdog sends stalled steps again.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 1800),
+    "socket_timeout": REDIS_TIMEOUT_SECONDS,
+}
 # When the nightly recompute starts, in TIME_ZONE ("HH:MM").
 NIGHTLY_SCORE_TIME = env_str("NIGHTLY_SCORE_TIME", "02:00")
 # Accounts per chunk of the nightly run: one Celery task each.

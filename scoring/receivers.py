@@ -12,7 +12,9 @@ from scoring.services import account_rescore_soon, accounts_rescore_soon
 
 @receiver(post_save, sender=Signal, dispatch_uid="rescore-on-new-signal")
 def rescore_on_new_signal(sender, instance: Signal, created: bool, **kwargs) -> None:
-    transaction.on_commit(lambda: account_rescore_soon(account_id=instance.account_id))
+    # Robust: a queue that is down must not fail the write that committed (it is logged; the
+    # nightly run scores the account).
+    transaction.on_commit(lambda: account_rescore_soon(account_id=instance.account_id), robust=True)
 
 
 @receiver(signals_ingested, dispatch_uid="rescore-on-ingested-signals")

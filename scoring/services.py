@@ -12,7 +12,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from healthboard.lib.queue import QUEUE_DOWN, QUEUE_DOWN_TEXT
+from healthboard.lib.queue import CACHE_DOWN, QUEUE_DOWN, QUEUE_DOWN_TEXT
 from scoring.editor.audit import diff_summary, snapshot_diff, version_snapshot
 from scoring.models import (
     AnalysisRun,
@@ -42,8 +42,11 @@ def account_rescore_soon(*, account_id: int) -> bool:
     from scoring.tasks import rescore_account
 
     delay = settings.RESCORE_DEBOUNCE_SECONDS
-    if not cache.add(f"rescore-account:{account_id}", True, timeout=max(delay, 1)):
-        return False
+    try:
+        if not cache.add(f"rescore-account:{account_id}", True, timeout=max(delay, 1)):
+            return False
+    except CACHE_DOWN:
+        pass  # Not debounced: a re-score too many beats none.
     rescore_account.apply_async((account_id,), countdown=delay)
     return True
 

@@ -12,6 +12,7 @@ import os
 # run next to it. Must be set before Django touches the database.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+import contextlib  # noqa: E402
 import shutil  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
@@ -50,9 +51,18 @@ TEST_BROKER_URL = redis_url_with_db(DEV_REDIS_URL, 14) if DEV_REDIS_URL else ""
 TEST_RESULT_URL = redis_url_with_db(DEV_REDIS_URL, 15) if DEV_REDIS_URL else ""
 
 
+# The cache as the settings make it for production (Redis when REDIS_URL is set), before the
+# tests swap it for an in-process one: the fault tests (tests/faults) put it back, on a Redis
+# of their own that they stop.
+PRODUCTION_CACHES: dict = {}
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    import copy
+
     from django.conf import settings
 
+    PRODUCTION_CACHES.update(copy.deepcopy(settings.CACHES))
     if TEST_BROKER_URL:
         # Code that talks to Redis directly reads settings.REDIS_URL: give it the test db too.
         settings.REDIS_URL = TEST_BROKER_URL
@@ -144,6 +154,18 @@ def real_celery_worker(transactional_db, settings) -> Iterator[object]:
     settings.CELERY_TASK_ALWAYS_EAGER = False
     celery_app.conf.task_always_eager = False
     celery_app.control.purge()
+    try:
+        with celery_worker_thread() as worker:
+            yield worker
+    finally:
+        celery_app.control.purge()
+        _forget_test_queue()
+
+
+@contextlib.contextmanager
+def celery_worker_thread() -> Iterator[object]:
+    """A real Celery worker, solo pool, in a thread of this process, on the broker Celery is
+    configured with now."""
 
     def close_worker_connections(**kwargs) -> None:
         # The worker thread has its own database connection; close it after every task
@@ -164,8 +186,6 @@ def real_celery_worker(transactional_db, settings) -> Iterator[object]:
             yield worker
     finally:
         task_postrun.disconnect(close_worker_connections)
-        celery_app.control.purge()
-        _forget_test_queue()
 
 
 def _forget_test_queue() -> None:

@@ -7,12 +7,17 @@ default). Clients read where they stand from the RateLimit-* headers on every an
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+
+from healthboard.lib.queue import CACHE_DOWN
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -50,11 +55,17 @@ def rate_take(*, key: str) -> RateState:
     name = f"api-rate:{key}:{start}"
     # add() is a no-op when the key exists, so concurrent first requests do not reset it;
     # the key outlives its window a little and then expires.
-    cache.add(name, 0, timeout=window + 5)
     try:
-        used = cache.incr(name)
-    except ValueError:  # expired between add() and incr()
-        cache.set(name, 1, timeout=window + 5)
-        used = 1
+        cache.add(name, 0, timeout=window + 5)
+        try:
+            used = cache.incr(name)
+        except ValueError:  # expired between add() and incr()
+            cache.set(name, 1, timeout=window + 5)
+            used = 1
+    except CACHE_DOWN as exc:
+        # Without its counts the API still answers (uncounted): the limit protects the
+        # server from a runaway client, and refusing everyone while Redis is down would not.
+        logger.warning("API request not counted for its rate limit: the cache failed (%s)", exc)
+        used = 0
     reset = max(1, math.ceil(start + window - now))
     return RateState(limit=limit, used=used, reset=reset)

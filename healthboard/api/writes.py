@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from accounts.imports import ImportOptions, ImportResult, import_records
 from healthboard.api.errors import ApiError, item_error
 from healthboard.api.idempotency import idempotent_write
+from healthboard.lib.queue import QUEUE_DOWN_TEXT
 
 
 def _refused(result: ImportResult, *, items: str) -> ApiError:
@@ -54,12 +55,20 @@ def batch_write(
         if not result.ok:
             raise _refused(result, items=items)
         request.api_note["written"] = result.written
+        detail = result.summary()
+        if result.rescore_scheduled is False:
+            # Stored all the same; known here when the batch committed on its own (inside an
+            # Idempotency-Key's transaction the re-score is asked for after this answer).
+            detail += (
+                f" Their accounts are not re-scored yet: {QUEUE_DOWN_TEXT}; the nightly run "
+                "scores them."
+            )
         return 200, {
             "received": len(records),
             "created": result.created,
             "updated": result.updated,
             "unchanged": result.unchanged,
-            "detail": result.summary(),
+            "detail": detail,
         }
 
     return idempotent_write(request, write)
