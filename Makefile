@@ -147,8 +147,10 @@ bench: $(INSTALLED)
 # locust, headless, against gunicorn on 127.0.0.1 (production settings but plain HTTP) over the
 # pages benchmark's accounts with LOADTEST_DAYS days of scores, built in their own database
 # when missing: CSMs browse, filter and open accounts, a manager reads the weekly review, API
-# clients post signals. Stops after LOADTEST_TIME; prints p50/p95/p99 per page, requests/s
-# and the errors (any error fails the target). See scripts/loadtest.sh for the other knobs.
+# clients post signals, and today's nightly run goes through a real Celery worker meanwhile.
+# Stops after LOADTEST_TIME; prints p50/p95/p99 per page, requests/s and the errors, then
+# whether the nightly run completed correctly (an error or a wrong run fails the target).
+# See scripts/loadtest.sh for the other knobs.
 LOADTEST_USERS ?= 50
 LOADTEST_TIME ?= 2m
 LOADTEST_SPAWN_RATE ?= 2

@@ -9,6 +9,7 @@ server) and brings it back (`start()`, empty as a restarted Redis without persis
 
 from __future__ import annotations
 
+import gc
 import signal
 import socket
 import subprocess
@@ -131,6 +132,10 @@ def private_redis(tmp_path, settings) -> Iterator[PrivateRedis]:
     try:
         yield server
     finally:
+        # Results of tasks the test sent let go of their subscription when collected: while
+        # this Redis still answers, not at the end of the session when it is long gone.
+        server.recover()
+        gc.collect()
         server.stop()
         point_celery_at(*saved)
         conf.task_always_eager = True

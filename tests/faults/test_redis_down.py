@@ -69,7 +69,9 @@ class Timed:
 
 @pytest.fixture
 def account(csm_user):
-    account = AccountFactory(name="Acme Redis Ltd", owner=csm_user, external_id="CRM-1")
+    account = AccountFactory(
+        name="Acme Redis Ltd", owner=csm_user, external_id="CRM-1", segment__slug="mid-market"
+    )
     add_signals(account, 0.6)
     runs.run_sync(as_of=timezone.localdate())
     return account
@@ -237,3 +239,30 @@ def test_a_signal_saved_alone_is_kept_and_its_rescore_is_left_to_the_nightly_run
     # The re-score could not be queued (the debounce cache and the queue are both down):
     # logged after the commit, nothing raised.
     assert "rescore_on_new_signal" in caplog.text and "in on_commit()" in caplog.text
+
+
+def test_once_redis_is_back_the_next_nightly_run_scores_with_what_was_published_meanwhile(
+    private_redis, admin_role_client, admin_role_user, account
+):
+    from scoring.tasks import nightly_run
+
+    standard = Scorecard.objects.get(name="Standard")
+    draft = services.scorecard_draft_create(scorecard=standard, user=admin_role_user)
+    before = ScoreRun.objects.get(date=timezone.localdate(), status="done")
+    private_redis.stop()
+    admin_role_client.post(
+        reverse("scoring:scorecard_publish", args=[standard.pk, draft.number]),
+        _publish_data(draft),
+    )
+    assert HealthScore.objects.get(run=before).version_id != draft.pk
+
+    # Redis is back; the beat sends the night's run as usual and a worker takes it.
+    private_redis.recover()
+    with worker_thread():
+        run_id = nightly_run.delay(timezone.localdate().isoformat()).get(timeout=60)
+        run = wait_for(
+            lambda: ScoreRun.objects.filter(pk=run_id).exclude(status="running").first(),
+            what="the nightly run",
+        )
+    assert run.status == ScoreRun.Status.DONE, run.error
+    assert HealthScore.objects.get(date=run.date, run__status="done").version_id == draft.pk
