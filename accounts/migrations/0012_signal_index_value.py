@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0010_audit_event"),
+        ("accounts", "0011_audit_unlock_prune"),
     ]
 
     operations = [
