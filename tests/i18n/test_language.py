@@ -135,3 +135,25 @@ def test_the_chooser_is_in_every_pages_header_with_the_current_language_selected
 
 def test_choosing_needs_a_post(csm_client) -> None:
     assert csm_client.get(reverse(CHOOSE)).status_code == 405
+
+
+def test_the_portfolios_band_chips_follow_the_readers_language(csm_client, csm_user) -> None:
+    from django.utils import timezone, translation
+
+    from scoring.bands import Band
+    from tests.factories import AccountFactory, HealthScoreFactory, ScoreRunFactory
+
+    run = ScoreRunFactory(date=timezone.localdate())
+    HealthScoreFactory(account=AccountFactory(owner=csm_user), run=run, score=20)
+    with translation.override("pl"):
+        polish = f'<span class="chip-label">{Band.RED.label}</span>'
+    with translation.override("en"):
+        red = f'<span class="chip-label">{Band.RED.label}</span>'
+
+    english = csm_client.get(reverse("home")).content.decode()
+    csm_client.post(reverse(CHOOSE), {"language": "pl"})
+    page = csm_client.get(reverse("home")).content.decode()
+
+    # The table's chips are cached per band and score: and per language.
+    assert red in english and polish != red
+    assert page.count(polish) == english.count(red)

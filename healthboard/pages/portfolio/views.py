@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpRespo
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
@@ -85,8 +85,10 @@ def account_url(pk: int, pattern: str | None = None) -> str:
 
 
 @lru_cache(maxsize=1024)
-def _chip(band: str, score: str) -> str:
-    """The band chip's markup; it only depends on the band and the rounded score."""
+def _chip(band: str, score: str, language: str | None) -> str:
+    """The band chip's markup; it only depends on the band, the rounded score and the
+    language its words are in (a cache keyed on the band alone served one reader's words to
+    every other)."""
     return render_to_string("components/band_chip.html", band_chip(band, score or None))
 
 
@@ -213,7 +215,7 @@ def _decorate(rows: list[Account], history: dict, today: dt.date) -> None:
     pattern = account_url_pattern()
     for row in rows:
         row.url = account_url(row.pk, pattern)
-        row.chip = _chip(row.band, score_text(row.score))
+        row.chip = _chip(row.band, score_text(row.score), translation.get_language())
         row.renewal_text = short_day_text(row.renewal_date) if row.renewal_date else ""
         row.renewal_note = renewal_note(row.days_to_renewal(today))
         row.renewal_soon = row.renews_soon(today)
