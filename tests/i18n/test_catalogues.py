@@ -100,3 +100,15 @@ def test_makemessages_finds_no_new_string(tmp_path) -> None:
         found = ids(tmp_path / "locale" / code / "LC_MESSAGES" / "django.po")
         assert found - committed == set(), f"{code}: new strings, run make messages"
         assert committed - found == set(), f"{code}: strings no longer in the code"
+
+
+@pytest.mark.parametrize("code", LOCALES)
+def test_every_string_is_translated_and_none_is_fuzzy(code) -> None:
+    po = polib.pofile(str(po_path(code)))
+    entries = [entry for entry in po if not entry.obsolete]
+    untranslated = [entry.msgid for entry in entries if not entry.translated()]
+    fuzzy = [entry.msgid for entry in entries if "fuzzy" in entry.flags]
+
+    assert entries
+    assert untranslated == [], f"{code}: {len(untranslated)} untranslated, e.g. {untranslated[:3]}"
+    assert fuzzy == [], f"{code}: {len(fuzzy)} fuzzy, e.g. {fuzzy[:3]}"
