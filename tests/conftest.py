@@ -112,6 +112,17 @@ def _celery_eager_by_default() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _english_by_default() -> Iterator[None]:
+    """Every test starts in English: LocaleMiddleware leaves the last request's language active
+    in the thread, so a test calling code directly after a Polish request would read Polish."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.activate("en")
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache() -> Iterator[None]:
     """Every test starts with an empty cache (no debounce keys left by an earlier test)."""
     from django.core.cache import caches
