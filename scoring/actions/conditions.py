@@ -7,24 +7,28 @@ run, or one grouped pass over one metric's signals. Signals have no foreign keys
 database; they are read through their (metric, observed_at, account) index.
 
 Every query returns rows of the same shape: account, owner, stage, band, score, whether the
-rule fires, then up to three numbers the evidence is made of. A row that holds without
-firing keeps an open CTA open (an account that turned red stays "turned red" while it is
-red, though it only fires on the day it turned).
+rule fires, the evidence (JSON text) and the evidence in words, both written by the database
+(scoring.actions.sqltext), so the rules can stage a night's hits with one INSERT … SELECT per
+rule and no row passes through Python. A row that holds without firing keeps an open CTA open
+(an account that turned red stays "turned red" while it is red, though it only fires on the
+day it turned).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from django.db import connection
 from django.utils import timezone
-from django.utils.translation import gettext as django_gettext
+from django.utils.translation import gettext
 
 from accounts.i18n import builtin
 from accounts.models import Account
+from scoring.actions import sqltext
+from scoring.actions.sqltext import Fragment
 from scoring.aggregates import window_end
 from scoring.bands import RANK, Band
 from scoring.models import CallToAction, ScoreRun
@@ -82,26 +86,6 @@ class Scope:
 
 
 # ---------------------------------------------------------------- SQL pieces
-
-
-def _date(value) -> dt.date | None:
-    """A DATE column as the cursor returns it (a date, or ISO text on SQLite)."""
-    if value is None or isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
-
-
-def _local_day(value, zone: dt.tzinfo) -> dt.date | None:
-    """A timestamp column as the cursor returns it (aware, or UTC text on SQLite) → its day in
-    `zone` (the current time zone, looked up once per query: the lookup costs more than the
-    rest of a row)."""
-    if value is None:
-        return None
-    if not isinstance(value, dt.datetime):
-        value = dt.datetime.fromisoformat(str(value))
-    if timezone.is_naive(value):
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(zone).date()
 
 
 def _at(value: dt.datetime):
@@ -182,169 +166,164 @@ def _rows(sql: str, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
-# Band labels by stored value (Band.of per row costs more than the rest of a row's evidence).
+def _marks(values: Sequence) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _hits_sql(
+    scored: Fragment,
+    ctes: Fragment,
+    fires: Fragment,
+    evidence: Fragment,
+    words: Fragment,
+    rest: Fragment,
+    alias: str = "sc",
+) -> Fragment:
+    """One condition's query: WITH scored[, ctes] SELECT the hit columns, whether it fires,
+    the evidence and its words, then `rest` (FROM … WHERE …)."""
+    columns = HIT_COLUMNS.replace("sc.", f"{alias}.")
+    sql = (
+        f"{scored[0]}{ctes[0]} SELECT {columns}, {fires[0]} AS fires, "
+        f"{evidence[0]} AS evidence, {words[0]} AS words {rest[0]}"
+    )
+    return sql, [*scored[1], *ctes[1], *fires[1], *evidence[1], *words[1], *rest[1]]
+
+
+# Band labels by stored value, translated in the query's language.
 LABELS = {band.value: band.label for band in Band}
 
-# The texts of one condition's query, in the language active for it (condition_hits starts
-# each afresh): looking the active language up costs more than the rest of an evidence row
-# (~15 µs a text, several texts a row, tens of thousands of rows a night). Per thread: two
-# requests in two languages never share one.
-_texts = threading.local()
+
+def _band_label(expr: str, *, default: bool) -> Fragment:
+    """The band's words (NULL for no band unless `default`: then "No data")."""
+    labels = {value: gettext(label) for value, label in LABELS.items()}
+    return sqltext.choice(expr, labels, gettext(Band.NO_DATA.label) if default else None)
 
 
-def gettext(message) -> str:
-    """Django's gettext (or a lazy text's str), once per text per condition query."""
-    done = _texts.__dict__.setdefault("done", {})
-    key = id(message) if not isinstance(message, str) else message
-    if key not in done:
-        done[key] = django_gettext(message) if isinstance(message, str) else str(message)
-    return done[key]
+def _band_words(band: str, score: str) -> Fragment:
+    """ "Unhealthy (score 35.0)", or the band alone without a score."""
+    label = _band_label(band, default=True)
+    with_score = sqltext.text(
+        gettext("%(band)s (score %(score).1f)"), {"band": label, "score": score}
+    )
+    return (
+        f"(CASE WHEN {score} IS NULL THEN {label[0]} ELSE {with_score[0]} END)",
+        [*label[1], *with_score[1]],
+    )
 
 
-def _label(band: str | None, default=None) -> str | None:
-    """The band's words as plain text (None for no band): evidence is stored as JSON, in the
-    language active where the rules run."""
-    label = LABELS.get(band, default)
-    return None if label is None else gettext(label)
-
-
-def _band_words(band: str, score: float | None) -> str:
-    label = _label(band, Band.NO_DATA.label)
-    if score is None:
-        return label
-    return gettext("%(band)s (score %(score).1f)") % {"band": label, "score": score}
+NONE: Fragment = ("", [])
 
 
 # ---------------------------------------------------------------- the kinds
 
 
-def band_worse(scope: Scope, params: dict) -> list[Hit]:
+def band_worse(scope: Scope, params: dict) -> Fragment:
     band = Band.of(params["band"])
     held = [b for b in RANK if RANK[b] <= RANK[band]] + [Band.NO_DATA]
     better = [b for b in RANK if RANK[b] > RANK[band]]
     before = scope.run_before()
-    scored, sql_params = _scored(scope)
-    sql = (
-        f"{scored} SELECT {HIT_COLUMNS}, "
-        "CASE WHEN sc.band = %s AND p.band IN "
-        f"({', '.join(['%s'] * len(better))}) THEN 1 ELSE 0 END, "
-        "p.band, p.score FROM scored sc LEFT JOIN scoring_healthscore p "
-        "ON p.run_id = %s AND p.account_id = sc.account_id "
-        f"WHERE sc.band IN ({', '.join(['%s'] * len(held))}) AND (p.band IN "
-        f"({', '.join(['%s'] * len(better))}) OR EXISTS (SELECT 1 FROM scoring_calltoaction c "
-        "WHERE c.rule_id = %s AND c.account_id = sc.account_id AND c.status IN (%s, %s)))"
+    day = before.date if before else scope.as_of
+    evidence = sqltext.json_items(
+        [
+            (gettext("Band"), _band_label("sc.band", default=False)),
+            (gettext("Score"), "sc.score"),
+            (gettext("Band on %(day)s") % {"day": day}, _band_label("p.band", default=False)),
+            (gettext("Score on %(day)s") % {"day": day}, "p.score"),
+        ]
+    )
+    words = sqltext.text(
+        gettext("Now %(now)s, %(before)s on %(day)s."),
+        {
+            "now": _band_words("sc.band", "sc.score"),
+            "before": _band_words("p.band", "p.score"),
+            "day": sqltext.param(str(day)),
+        },
+    )
+    fires = (
+        f"CASE WHEN sc.band = %s AND p.band IN ({_marks(better)}) THEN 1 ELSE 0 END",
+        [band, *better],
     )
     # Rows that hold without firing matter only where they keep an active CTA open.
-    rows = _rows(
-        sql,
-        [
-            *sql_params,
-            band,
-            *better,
-            before.pk if before else 0,
-            *held,
-            *better,
-            scope.rule_id or 0,
-            *ACTIVE,
-        ],
+    rest = (
+        "FROM scored sc LEFT JOIN scoring_healthscore p "
+        "ON p.run_id = %s AND p.account_id = sc.account_id "
+        f"WHERE sc.band IN ({_marks(held)}) AND (p.band IN ({_marks(better)}) "
+        "OR EXISTS (SELECT 1 FROM scoring_calltoaction c WHERE c.rule_id = %s "
+        "AND c.account_id = sc.account_id AND c.status IN (%s, %s)))",
+        [before.pk if before else 0, *held, *better, scope.rule_id or 0, *ACTIVE],
     )
-    hits = []
-    for account_id, owner_id, stage_id, now, score, fires, was, score_before in rows:
-        if not fires:
-            hits.append(Hit(account_id, owner_id, stage_id, now, score, False, [], ""))
-            continue
-        evidence = [
-            {"label": gettext("Band"), "value": _label(now)},
-            {"label": gettext("Score"), "value": score},
-        ]
-        evidence += [
-            {"label": gettext("Band on %(day)s") % {"day": before.date}, "value": _label(was)},
-            {"label": gettext("Score on %(day)s") % {"day": before.date}, "value": score_before},
-        ]
-        words = gettext("Now %(now)s, %(before)s on %(day)s.") % {
-            "now": _band_words(now, score),
-            "before": _band_words(was, score_before),
-            "day": before.date,
-        }
-        hits.append(Hit(account_id, owner_id, stage_id, now, score, True, evidence, words))
-    return hits
+    return _hits_sql(_scored(scope), NONE, fires, evidence, words, rest)
 
 
 # Scores are stored with two decimals: a drop of 14.99 is not one of 15.
 SCORE_STEP = 0.005
 
 
-def score_drop(scope: Scope, params: dict) -> list[Hit]:
+def score_drop(scope: Scope, params: dict) -> Fragment | None:
     points, days = params["points"], params["days"]
     day = scope.as_of - dt.timedelta(days=days)
     before = scope.run_on(day)
     if before is None:
-        return []
-    scored, sql_params = _scored(scope)
-    sql = (
-        f"{scored} SELECT {HIT_COLUMNS}, 1, p.score FROM scored sc JOIN scoring_healthscore p "
-        "ON p.run_id = %s AND p.account_id = sc.account_id "
-        "WHERE sc.score IS NOT NULL AND p.score IS NOT NULL AND p.score - sc.score >= %s"
-    )
-    rows = _rows(sql, [*sql_params, before.pk, points - SCORE_STEP])
-    return [
-        Hit(
-            account_id,
-            owner_id,
-            stage_id,
-            band,
-            score,
-            True,
-            [
-                {"label": gettext("Score"), "value": score},
-                {"label": gettext("Score on %(day)s") % {"day": day}, "value": was},
-                {"label": gettext("Change"), "value": round(score - was, 2)},
-            ],
-            gettext("Score %(score).1f, %(was).1f on %(day)s: down %(down).1f points.")
-            % {"score": score, "was": was, "day": day, "down": was - score},
-        )
-        for account_id, owner_id, stage_id, band, score, _fires, was in rows
-    ]
-
-
-def renewal_at_risk(scope: Scope, params: dict) -> list[Hit]:
-    last = scope.as_of + dt.timedelta(days=params["days"])
-    scored, sql_params = _scored(scope)
-    sql = (
-        f"{scored} SELECT {HIT_COLUMNS}, 1, sc.renewal_date FROM scored sc "
-        "WHERE sc.band IN (%s, %s) AND sc.renewal_date >= %s AND sc.renewal_date <= %s"
-    )
-    rows = _rows(sql, [*sql_params, Band.YELLOW, Band.RED, _day(scope.as_of), _day(last)])
-    hits = []
-    for account_id, owner_id, stage_id, band, score, _fires, renewal in rows:
-        renewal = _date(renewal)
-        days = (renewal - scope.as_of).days
-        evidence = [
-            {"label": gettext("Band"), "value": _label(band)},
-            {"label": gettext("Score"), "value": score},
-            {"label": gettext("Renewal"), "value": renewal.isoformat()},
-            {"label": gettext("Days to renewal"), "value": days},
+        return None
+    evidence = sqltext.json_items(
+        [
+            (gettext("Score"), "sc.score"),
+            (gettext("Score on %(day)s") % {"day": day}, "p.score"),
+            (gettext("Change"), sqltext.rounded("sc.score - p.score", 2)),
         ]
-        words = gettext("%(band)s; renews on %(renewal)s, in %(days)s days.") % {
-            "band": _band_words(band, score),
-            "renewal": renewal,
-            "days": days,
-        }
-        hits.append(Hit(account_id, owner_id, stage_id, band, score, True, evidence, words))
-    return hits
+    )
+    words = sqltext.text(
+        gettext("Score %(score).1f, %(was).1f on %(day)s: down %(down).1f points."),
+        {
+            "score": "sc.score",
+            "was": "p.score",
+            "day": sqltext.param(str(day)),
+            "down": "(p.score - sc.score)",
+        },
+    )
+    rest = (
+        "FROM scored sc JOIN scoring_healthscore p "
+        "ON p.run_id = %s AND p.account_id = sc.account_id "
+        "WHERE sc.score IS NOT NULL AND p.score IS NOT NULL AND p.score - sc.score >= %s",
+        [before.pk, points - SCORE_STEP],
+    )
+    return _hits_sql(_scored(scope), NONE, ("1", []), evidence, words, rest)
 
 
-def complaint_open(scope: Scope, params: dict, metric: tuple[int, str]) -> list[Hit]:
+def renewal_at_risk(scope: Scope, params: dict) -> Fragment:
+    last = scope.as_of + dt.timedelta(days=params["days"])
+    days = sqltext.days_between("sc.renewal_date", sqltext.day(scope.as_of))
+    renewal = sqltext.iso_day("sc.renewal_date")
+    evidence = sqltext.json_items(
+        [
+            (gettext("Band"), _band_label("sc.band", default=False)),
+            (gettext("Score"), "sc.score"),
+            (gettext("Renewal"), renewal),
+            (gettext("Days to renewal"), days),
+        ]
+    )
+    words = sqltext.text(
+        gettext("%(band)s; renews on %(renewal)s, in %(days)s days."),
+        {"band": _band_words("sc.band", "sc.score"), "renewal": renewal, "days": days},
+    )
+    rest = (
+        "FROM scored sc WHERE sc.band IN (%s, %s) AND sc.renewal_date >= %s "
+        "AND sc.renewal_date <= %s",
+        [Band.YELLOW, Band.RED, _day(scope.as_of), _day(last)],
+    )
+    return _hits_sql(_scored(scope), NONE, ("1", []), evidence, words, rest)
+
+
+def complaint_open(scope: Scope, params: dict, metric: tuple[int, str]) -> Fragment:
     # Open since: the first signal above 0 after the last one at 0 (or ever). It fires when
     # that is more than `days` days before the run's date, i.e. before the start of the day
     # `days` days back.
     since_before = window_end(scope.as_of - dt.timedelta(days=params["days"] + 1))
-    scored, sql_params = _scored(scope)
     where, where_params = _signals(scope, metric[0])
     # Two grouped passes, no sort: when each account last reported 0 and above 0; then, for
     # the few whose complaint is open (above 0 after the last 0), since when and how high.
-    sql = (
-        f"{scored}, marks AS (SELECT s.account_id, "
+    ctes = (
+        ", marks AS (SELECT s.account_id, "
         "MAX(CASE WHEN s.value <= 0 THEN s.observed_at END) AS cleared, "
         "MAX(CASE WHEN s.value > 0 THEN s.observed_at END) AS raised "
         f"FROM accounts_signal s WHERE {where} GROUP BY s.account_id), "
@@ -353,33 +332,33 @@ def complaint_open(scope: Scope, params: dict, metric: tuple[int, str]) -> list[
         "opened AS (SELECT s.account_id, MIN(s.observed_at) AS since, MAX(s.value) AS most "
         f"FROM accounts_signal s JOIN still o ON o.account_id = s.account_id WHERE {where} "
         "AND s.value > 0 AND (o.cleared IS NULL OR s.observed_at > o.cleared) "
-        "GROUP BY s.account_id) "
-        f"SELECT {HIT_COLUMNS}, 1, o.since, o.most FROM scored sc "
-        "JOIN opened o ON o.account_id = sc.account_id WHERE o.since < %s"
+        "GROUP BY s.account_id)",
+        [*where_params, *where_params],
     )
-    rows = _rows(sql, [*sql_params, *where_params, *where_params, _at(since_before)])
-    zone = timezone.get_current_timezone()
     name = builtin(metric[1])
-    hits = []
-    for account_id, owner_id, stage_id, band, score, _fires, since, most in rows:
-        since = _local_day(since, zone)
-        days = (scope.as_of - since).days
-        evidence = [
-            {
-                "label": gettext("%(metric)s above 0 since") % {"metric": name},
-                "value": since.isoformat(),
-            },
-            {"label": gettext("Days unresolved"), "value": days},
-            {"label": gettext("Highest %(metric)s") % {"metric": name}, "value": most},
+    since = sqltext.local_day("o.since", scope.as_of, timezone.get_current_timezone())
+    days = sqltext.days_between(sqltext.day(scope.as_of), since)
+    evidence = sqltext.json_items(
+        [
+            (gettext("%(metric)s above 0 since") % {"metric": name}, sqltext.iso_day(since)),
+            (gettext("Days unresolved"), days),
+            (gettext("Highest %(metric)s") % {"metric": name}, "o.most"),
         ]
-        words = gettext("%(metric)s above 0 since %(since)s: %(days)s days (up to %(most)g).") % {
-            "metric": name,
-            "since": since,
+    )
+    words = sqltext.text(
+        gettext("%(metric)s above 0 since %(since)s: %(days)s days (up to %(most)g)."),
+        {
+            "metric": sqltext.param(name),
+            "since": sqltext.iso_day(since),
             "days": days,
-            "most": most,
-        }
-        hits.append(Hit(account_id, owner_id, stage_id, band, score, True, evidence, words))
-    return hits
+            "most": "o.most",
+        },
+    )
+    rest = (
+        "FROM scored sc JOIN opened o ON o.account_id = sc.account_id WHERE o.since < %s",
+        [_at(since_before)],
+    )
+    return _hits_sql(_scored(scope), ctes, ("1", []), evidence, words, rest)
 
 
 def _latest_sql(where: str, start: bool) -> str:
@@ -390,156 +369,156 @@ def _latest_sql(where: str, start: bool) -> str:
     the higher counts.)"""
     after = " AND s.observed_at >= %s" if start else ""
     return (
-        "marks AS (SELECT s.account_id, MAX(s.observed_at) AS newest, "
+        ", marks AS (SELECT s.account_id, MAX(s.observed_at) AS newest, "
         "MAX(CASE WHEN s.value >= %s THEN s.observed_at END) AS high "
         f"FROM accounts_signal s WHERE {where}{after} GROUP BY s.account_id), "
-        "latest AS (SELECT m.account_id, m.newest AS observed_at, (SELECT MAX(v.value) "
+        # Materialized: the evidence and the words read the value, looked up once.
+        "latest AS MATERIALIZED (SELECT m.account_id, m.newest AS observed_at, "
+        "(SELECT MAX(v.value) "
         "FROM accounts_signal v WHERE v.metric_id = %s AND v.observed_at = m.newest "
         "AND v.account_id = m.account_id) AS value FROM marks m WHERE m.high = m.newest)"
     )
 
 
-def invoice_late(scope: Scope, params: dict, metric: tuple[int, str]) -> list[Hit]:
-    scored, sql_params = _scored(scope)
+def invoice_late(scope: Scope, params: dict, metric: tuple[int, str]) -> Fragment:
     where, where_params = _signals(scope, metric[0])
-    sql = (
-        f"{scored}, {_latest_sql(where, start=False)} "
-        f"SELECT {HIT_COLUMNS}, 1, l.value, l.observed_at FROM scored sc "
-        "JOIN latest l ON l.account_id = sc.account_id"
-    )
-    rows = _rows(sql, [*sql_params, params["days"], *where_params, metric[0]])
-    zone = timezone.get_current_timezone()
+    ctes = (_latest_sql(where, start=False), [params["days"], *where_params, metric[0]])
     name = builtin(metric[1])
-    hits = []
-    for account_id, owner_id, stage_id, band, score, _fires, value, at in rows:
-        on = _local_day(at, zone)
-        evidence = [
-            {"label": gettext("Latest %(metric)s") % {"metric": name}, "value": value},
-            {"label": gettext("Reported on"), "value": on.isoformat()},
+    on = sqltext.iso_day(
+        sqltext.local_day("l.observed_at", scope.as_of, timezone.get_current_timezone())
+    )
+    evidence = sqltext.json_items(
+        [
+            (gettext("Latest %(metric)s") % {"metric": name}, "l.value"),
+            (gettext("Reported on"), on),
         ]
-        words = gettext("Latest %(metric)s: %(value)g (reported on %(day)s).") % {
-            "metric": name,
-            "value": value,
-            "day": on,
-        }
-        hits.append(Hit(account_id, owner_id, stage_id, band, score, True, evidence, words))
-    return hits
+    )
+    words = sqltext.text(
+        gettext("Latest %(metric)s: %(value)g (reported on %(day)s)."),
+        {"metric": sqltext.param(name), "value": "l.value", "day": on},
+    )
+    rest = ("FROM scored sc JOIN latest l ON l.account_id = sc.account_id", [])
+    return _hits_sql(_scored(scope), ctes, ("1", []), evidence, words, rest)
 
 
-def no_login(scope: Scope, params: dict, metric: tuple[int, str]) -> list[Hit]:
+def no_login(scope: Scope, params: dict, metric: tuple[int, str]) -> Fragment:
     # "The last N days": the run's date and the N - 1 days before it, the scorecards'
     # windows too (scoring.aggregates).
     days = params["days"]
     end = window_end(scope.as_of)
     start = end - dt.timedelta(days=days)
     customer_since = scope.as_of - dt.timedelta(days=days)
-    scored, sql_params = _scored(scope)
     recent, recent_params = _signals(scope, metric[0])
-    sql = (
-        f"{scored}, recent AS (SELECT DISTINCT s.account_id FROM accounts_signal s "
-        f"WHERE {recent} AND s.value > 0 AND s.observed_at >= %s) "
+    ctes = (
+        f", recent AS (SELECT DISTINCT s.account_id FROM accounts_signal s "
+        f"WHERE {recent} AND s.value > 0 AND s.observed_at >= %s), "
         # The last one for the few accounts without a recent one: their newest signals first
         # (signal_account_recent), not every account's of the metric.
-        f"SELECT {HIT_COLUMNS}, 1, (SELECT s2.observed_at FROM accounts_signal s2 "
+        f"idle AS (SELECT {HIT_COLUMNS}, (SELECT s2.observed_at FROM accounts_signal s2 "
         "WHERE s2.account_id = sc.account_id AND s2.metric_id = %s AND s2.value > 0 "
-        "AND s2.observed_at < %s ORDER BY s2.observed_at DESC LIMIT 1) "
+        "AND s2.observed_at < %s ORDER BY s2.observed_at DESC LIMIT 1) AS last "
         "FROM scored sc WHERE sc.start_date <= %s "
         "AND NOT EXISTS (SELECT 1 FROM recent r WHERE r.account_id = sc.account_id) "
         # A team that never sends this metric has no "no login" to report.
-        "AND EXISTS (SELECT 1 FROM accounts_signal s3 WHERE s3.metric_id = %s)"
+        "AND EXISTS (SELECT 1 FROM accounts_signal s3 WHERE s3.metric_id = %s))",
+        [*recent_params, _at(start), metric[0], _at(end), _day(customer_since), metric[0]],
     )
-    rows = _rows(
-        sql,
-        [
-            *sql_params,
-            *recent_params,
-            _at(start),
-            metric[0],
-            _at(end),
-            _day(customer_since),
-            metric[0],
-        ],
-    )
-    zone = timezone.get_current_timezone()
     name = builtin(metric[1])
-    hits = []
-    for account_id, owner_id, stage_id, band, score, _fires, last in rows:
-        last = _local_day(last, zone)
-        evidence = [
-            {
-                "label": gettext("Last %(metric)s above 0") % {"metric": name},
-                "value": last.isoformat() if last else None,
-            }
-        ]
-        if last:
-            words = gettext("Last %(metric)s above 0: %(day)s (%(days)s days ago).") % {
-                "metric": name,
-                "day": last,
-                "days": (scope.as_of - last).days,
-            }
-        else:
-            words = gettext("Last %(metric)s above 0: never.") % {"metric": name}
-        hits.append(Hit(account_id, owner_id, stage_id, band, score, True, evidence, words))
-    return hits
+    last = sqltext.local_day("i.last", scope.as_of, timezone.get_current_timezone())
+    evidence = sqltext.json_items(
+        [(gettext("Last %(metric)s above 0") % {"metric": name}, sqltext.iso_day(last))]
+    )
+    ago = sqltext.text(
+        gettext("Last %(metric)s above 0: %(day)s (%(days)s days ago)."),
+        {
+            "metric": sqltext.param(name),
+            "day": sqltext.iso_day(last),
+            "days": sqltext.days_between(sqltext.day(scope.as_of), last),
+        },
+    )
+    never = sqltext.text(
+        gettext("Last %(metric)s above 0: never."), {"metric": sqltext.param(name)}
+    )
+    words = (
+        f"(CASE WHEN i.last IS NULL THEN {never[0]} ELSE {ago[0]} END)",
+        [*never[1], *ago[1]],
+    )
+    return _hits_sql(_scored(scope), ctes, ("1", []), evidence, words, ("FROM idle i", []), "i")
 
 
-def promoter_healthy(scope: Scope, params: dict, metric: tuple[int, str]) -> list[Hit]:
+def promoter_healthy(scope: Scope, params: dict, metric: tuple[int, str]) -> Fragment:
     start = window_end(scope.as_of) - dt.timedelta(days=params["days"])
-    scored, sql_params = _scored(scope)
     where, where_params = _signals(scope, metric[0])
-    sql = (
-        f"{scored}, {_latest_sql(where, start=True)} "
-        f"SELECT {HIT_COLUMNS}, 1, l.value, l.observed_at FROM scored sc "
-        "JOIN latest l ON l.account_id = sc.account_id WHERE sc.band = %s"
+    ctes = (
+        _latest_sql(where, start=True),
+        [params["minimum"], *where_params, _at(start), metric[0]],
     )
-    rows = _rows(
-        sql,
-        [*sql_params, params["minimum"], *where_params, _at(start), metric[0], Band.GREEN],
-    )
-    zone = timezone.get_current_timezone()
     name = builtin(metric[1])
-    hits = []
-    for account_id, owner_id, stage_id, band, score, _fires, value, at in rows:
-        on = _local_day(at, zone)
-        evidence = [
-            {"label": gettext("Band"), "value": _label(band)},
-            {"label": gettext("Score"), "value": score},
-            {"label": gettext("Latest %(metric)s") % {"metric": name}, "value": value},
-            {"label": gettext("Answered on"), "value": on.isoformat()},
+    on = sqltext.iso_day(
+        sqltext.local_day("l.observed_at", scope.as_of, timezone.get_current_timezone())
+    )
+    evidence = sqltext.json_items(
+        [
+            (gettext("Band"), _band_label("sc.band", default=False)),
+            (gettext("Score"), "sc.score"),
+            (gettext("Latest %(metric)s") % {"metric": name}, "l.value"),
+            (gettext("Answered on"), on),
         ]
-        words = gettext("%(band)s; %(metric)s %(value)g on %(day)s.") % {
-            "band": _band_words(band, score),
-            "metric": name,
-            "value": value,
+    )
+    words = sqltext.text(
+        gettext("%(band)s; %(metric)s %(value)g on %(day)s."),
+        {
+            "band": _band_words("sc.band", "sc.score"),
+            "metric": sqltext.param(name),
+            "value": "l.value",
             "day": on,
-        }
-        hits.append(Hit(account_id, owner_id, stage_id, band, score, True, evidence, words))
-    return hits
+        },
+    )
+    rest = (
+        "FROM scored sc JOIN latest l ON l.account_id = sc.account_id WHERE sc.band = %s",
+        [Band.GREEN],
+    )
+    return _hits_sql(_scored(scope), ctes, ("1", []), evidence, words, rest)
 
 
 # Kinds that read the scores only, and kinds that read one metric's signals too.
-SCORE_KINDS: dict[str, Callable[[Scope, dict], list[Hit]]] = {
+SCORE_KINDS: dict[str, Callable[[Scope, dict], Fragment | None]] = {
     "band_worse": band_worse,
     "score_drop": score_drop,
     "renewal_at_risk": renewal_at_risk,
 }
-SIGNAL_KINDS: dict[str, Callable[[Scope, dict, tuple[int, str]], list[Hit]]] = {
+SIGNAL_KINDS: dict[str, Callable[[Scope, dict, tuple[int, str]], Fragment | None]] = {
     "complaint_open": complaint_open,
     "invoice_late": invoice_late,
     "no_login": no_login,
     "promoter_healthy": promoter_healthy,
 }
+HITS_COLUMNS = "account_id, owner_id, stage_id, band, score, fires, evidence, words"
 
 
-def condition_hits(*, kind: str, parameters: dict, scope: Scope) -> list[Hit]:
-    """The accounts of the scope a rule of `kind` holds for (one query). A metric the
-    catalogue does not have (a team without it) holds for nobody."""
-    _texts.done = {}  # this query's texts, in the language active now
+def condition_sql(*, kind: str, parameters: dict, scope: Scope) -> Fragment | None:
+    """The query of the accounts of the scope a rule of `kind` holds for, with the columns
+    HITS_COLUMNS; None where it holds for nobody (a metric the catalogue lacks, no earlier
+    run to compare with)."""
     if kind in SCORE_KINDS:
         return SCORE_KINDS[kind](scope, parameters)
     if kind in SIGNAL_KINDS:
         metric = scope.metrics.get(parameters.get("metric", ""))
         if metric is None:
-            return []
+            return None
         return SIGNAL_KINDS[kind](scope, parameters, metric)
     raise ValueError(gettext("Unknown rule kind %(kind)r.") % {"kind": kind})
+
+
+def condition_hits(*, kind: str, parameters: dict, scope: Scope) -> list[Hit]:
+    """The accounts of the scope a rule of `kind` holds for, read into Python (a preview, a
+    test): one query."""
+    query = condition_sql(kind=kind, parameters=parameters, scope=scope)
+    if query is None:
+        return []
+    return [
+        Hit(account_id, owner_id, stage_id, band, score, True, json.loads(evidence), words)
+        if fires
+        else Hit(account_id, owner_id, stage_id, band, score, False, [], "")
+        for account_id, owner_id, stage_id, band, score, fires, evidence, words in _rows(*query)
+    ]
