@@ -6,10 +6,11 @@ import datetime as dt
 import multiprocessing
 import resource
 import time
+from multiprocessing.pool import AsyncResult
 from unittest import mock
 
 import numpy as np
-from django.db import connections
+from django.db import connection, connections
 
 from accounts.models import Account, Signal
 from scoring.aggregates import aggregate_alongside, aggregation_cursor, window_end
@@ -53,16 +54,19 @@ def _score_chunk(chunk_id: int) -> int:
     return runs.run_chunk(chunk_id=chunk_id)
 
 
-def recompute_s(as_of: dt.date, workers: int) -> tuple[float, ScoreRun, dict[str, float]]:
+def recompute_s(
+    as_of: dt.date, workers: int
+) -> tuple[float, ScoreRun, dict[str, float], dict[str, float | None]]:
     """The whole run as the Celery workers do it: start, both passes over the chunks on
     `workers` processes (each takes the next chunk when it is free, as a Celery worker
     with a prefetch of one does) with the references taken between them, finish.
-    Returns the time, the run and the time of each step."""
+    Returns the time, the run, the time of each step and each pass's db_share."""
     # A nightly run scores a new date: clear earlier bench runs of this date first (untimed),
     # so the timing does not include deleting the snapshots a re-run replaces.
     HealthScore.objects.filter(date=as_of).delete()
     ScoreRun.objects.filter(date=as_of).delete()
     steps: dict[str, float] = {}
+    shares: dict[str, float | None] = {}
     started = last = time.perf_counter()
 
     def step(name: str) -> None:
@@ -78,11 +82,13 @@ def recompute_s(as_of: dt.date, workers: int) -> tuple[float, ScoreRun, dict[str
     step("start")
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            pool.map(_read_chunk, chunk_ids, chunksize=1)
+            read = pool.map_async(_read_chunk, chunk_ids, chunksize=1)
+            shares["read_pass"] = db_share(read, workers)
             step("read_pass")
             runs.run_references(run_id=run.pk)
             step("references")
-            pool.map(_score_chunk, chunk_ids, chunksize=1)
+            score = pool.map_async(_score_chunk, chunk_ids, chunksize=1)
+            shares["score_pass"] = db_share(score, workers)
             step("score_pass")
         # The rules are timed apart (bench/rules.py): keep the run's hand-off to them, which
         # runs them in-process without a broker, out of the run's time.
@@ -92,7 +98,33 @@ def recompute_s(as_of: dt.date, workers: int) -> tuple[float, ScoreRun, dict[str
     except BaseException as exc:
         runs.run_fail(run_id=run.pk, error=str(exc))
         raise
-    return time.perf_counter() - started, run, steps
+    return time.perf_counter() - started, run, steps, shares
+
+
+# The workers' backends are this database's other clients (the bench owns its database);
+# "active" is PostgreSQL's own word for a backend running a query, sending its rows included.
+_BACKENDS_SQL = (
+    "SELECT count(*) FILTER (WHERE state = 'active') FROM pg_stat_activity "
+    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+    "AND backend_type = 'client backend'"
+)
+
+
+def db_share(result: AsyncResult, workers: int, every_s: float = 0.02) -> float | None:
+    """Wait for a pass of the workers while sampling pg_stat_activity: the share (0..1) of the
+    workers' wall time their backends spent running a query, the rest being the workers'
+    own Python and numpy (and waiting for a chunk). Sampled from this process rather than
+    timed in the workers, so the figure is PostgreSQL's own and the workers run as they do
+    under Celery. None if the pass ended before the first sample."""
+    busy = samples = 0
+    with connection.cursor() as cursor:
+        while not result.ready():
+            cursor.execute(_BACKENDS_SQL)
+            busy += min(cursor.fetchone()[0], workers)
+            samples += 1
+            result.wait(every_s)
+    result.get()  # a worker's error is raised here
+    return round(busy / (samples * workers), 3) if samples else None
 
 
 def naive_loop_s(as_of: dt.date, sample: int) -> float:

@@ -1,11 +1,15 @@
 """The scoring benchmark's command on a small data set: it runs the real run and reports."""
 
 import json
+import multiprocessing
+import time
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, connections
 from django.utils import timezone
 
+from healthboard.bench.scoring import db_share
 from scoring.models import CallToAction, HealthScore, ScoreChunk, ScoreRun
 
 # The benchmark closes connections between its passes, as its forked workers must.
@@ -34,7 +38,31 @@ def test_bench_scoring_scores_every_account_and_prints_its_figures(capsys, setti
     opened = figures["rules_first_night_opened"]
     assert 0 < opened and figures["rules_next_night_updated"] == opened
     assert figures["rules_next_night_opened"] == figures["rules_next_night_closed"] == 0
+    # The run on 1 worker (the one configured) and one more on 2, and how much of the
+    # 2-worker passes PostgreSQL held.
+    assert figures["recompute_1_worker_s"] == figures["recompute_s"]
+    assert figures["recompute_2_workers_s"] > 0
+    speedup = figures["recompute_1_worker_s"] / figures["recompute_2_workers_s"]
+    assert figures["speedup_2_workers"] == pytest.approx(speedup, abs=0.01)
+    assert 0 <= figures["db_share_read_pass"] <= 1 and 0 <= figures["db_share_score_pass"] <= 1
     assert CallToAction.objects.filter(account__external_id__startswith="BENCH-").exists()
     run = ScoreRun.objects.get(status=ScoreRun.Status.DONE, date=timezone.localdate())
     assert run.chunks_done == 3 and HealthScore.objects.filter(run=run).count() == 120
     assert not ScoreChunk.objects.filter(raw__isnull=False).exists()
+
+
+def _in_database(seconds: float) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_sleep(%s)", [seconds])
+
+
+def _in_python(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+@pytest.mark.parametrize(("work", "low", "high"), [(_in_database, 0.7, 1), (_in_python, 0, 0)])
+def test_db_share_is_the_share_of_the_workers_time_postgresql_spends(work, low, high):
+    connections.close_all()  # the forked workers open their own
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        share = db_share(pool.map_async(work, [0.5, 0.5], chunksize=1), workers=2)
+    assert low <= share <= high

@@ -58,8 +58,15 @@ class Command(BaseCommand):
 
         bench.raw_aggregate_s(as_of)  # warm the cache so (a) and (b) both read from memory
         raw_s, groups = min(bench.raw_aggregate_s(as_of) for _ in range(2))
-        recompute, run, steps = bench.recompute_s(as_of, workers)
+        recompute, run, steps, shares = bench.recompute_s(as_of, workers)
         scored = bench.stored_scores(run)
+        # The speed-up of more workers: one more run of the same date, on 1 worker (or on 2
+        # when 1 is configured), which replaces the first (the rules read it); the share of
+        # PostgreSQL is the one of the run on more workers.
+        many = max(workers, 2)
+        other, run, _steps, other_shares = bench.recompute_s(as_of, 1 if workers > 1 else 2)
+        one_s, many_s = (recompute, other) if workers == 1 else (other, recompute)
+        shares = shares if workers > 1 else other_shares
         bench_rules.history_from(run)
         rules_s, opened, next_s, updated = bench_rules.rules_s(as_of)
         per_account = bench.naive_loop_s(as_of, naive_sample)
@@ -77,6 +84,13 @@ class Command(BaseCommand):
             "accounts_per_s": round(scored / recompute),
             "peak_rss_mb": round(bench.peak_rss_mb(), 1),
             "recompute_steps_s": steps,
+            "recompute_1_worker_s": round(one_s, 3),
+            f"recompute_{many}_workers_s": round(many_s, 3),
+            f"speedup_{many}_workers": round(one_s / many_s, 2),
+            # Of the workers' wall time in each pass, the share inside PostgreSQL (sampled
+            # from pg_stat_activity); the rest is their Python and numpy.
+            "db_share_read_pass": shares["read_pass"],
+            "db_share_score_pass": shares["score_pass"],
             # Budget (issue 13): the rules add at most 10 % to the run's time. The first night
             # opens every CTA at once (and copies their playbooks); the next night finds them
             # open and updates the ones that fire again, as every later night does.
@@ -92,6 +106,10 @@ class Command(BaseCommand):
         self.stdout.write(
             f"(a) full recompute:      {recompute:8.2f} s  ({figures['accounts_per_s']:,} accounts/s, {workers} workers)\n"
             f"    {'   '.join(f'{name} {s:.2f} s' for name, s in steps.items())}\n"
+            f"    1 worker {one_s:.2f} s, {many} workers {many_s:.2f} s: "
+            f"{one_s / many_s:.2f}× faster; on {many} workers PostgreSQL holds "
+            f"{_share(shares['read_pass'])} of the read pass and {_share(shares['score_pass'])} "
+            f"of the score pass (pg_stat_activity)\n"
             f"(b) raw SQL aggregation: {raw_s:8.2f} s  ({groups:,} account×metric rows)\n"
             f"(c) naive ORM loop:      {naive_s:8.1f} s  (extrapolated from {naive_sample} accounts)\n"
             f"(d) CTA rules after it:  {rules_s:8.2f} s  ({rules_s / recompute:.1%} of the run: the first "
@@ -105,3 +123,7 @@ class Command(BaseCommand):
         )
         if options["json"]:
             self.stdout.write(json.dumps(figures))
+
+
+def _share(share: float | None) -> str:
+    return "?" if share is None else f"{share:.0%}"
