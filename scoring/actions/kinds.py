@@ -6,11 +6,14 @@ Pure: no queries. A rule's stored `parameters` are checked with `parameters_clea
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts.i18n import builtin
+from accounts.models import Metric
 from scoring.bands import Band
 from scoring.models.actions import CtaType, Priority
 
@@ -38,12 +41,20 @@ class Kind:
     cta_type: str = CtaType.RISK
     priority: int = Priority.MEDIUM
 
-    def describe(self, parameters: dict) -> str:
-        """The condition with its parameters, in the active language."""
+    def describe(self, parameters: dict, metric_names: Mapping[str, str] | None = None) -> str:
+        """The condition with its parameters, in the active language; the metric by its name
+        in the catalogue (`metric_names`: key → name, see metric_names()), not its key."""
         values = {param.name: parameters.get(param.name, param.default) for param in self.params}
         if "band" in values:
             values["band"] = Band.of(values["band"]).label.lower()
+        if "metric" in values and metric_names and values["metric"] in metric_names:
+            values["metric"] = builtin(metric_names[values["metric"]])
         return str(self.condition).format(**values)
+
+
+def metric_names() -> dict[str, str]:
+    """The catalogue's metric names by key, for describe(): one query."""
+    return dict(Metric.objects.values_list("key", "name"))
 
 
 def _metric(default: str) -> Param:

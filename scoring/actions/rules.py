@@ -125,12 +125,13 @@ def rules_apply(*, as_of: dt.date, account_ids: Sequence[int] | None = None) -> 
                 )
         scored_keep(scope)
         _hits_create()
+        names = {key: name for key, (_pk, name) in scope.metrics.items()}
         for rule in rules:
             params = rule_parameters(rule)
             scope.rule_id = rule.pk
             query = condition_sql(kind=rule.kind, parameters=params, scope=scope)
             if query is not None:
-                _hits_add(rule, params, query, as_of=as_of)
+                _hits_add(rule, params, query, as_of=as_of, names=names)
         _hits_analyze()
         summary.updated, summary.cooling = _counted()
         _update(as_of=as_of, now=now)
@@ -172,7 +173,14 @@ def _hits_create() -> None:
         cursor.execute(f"CREATE TEMPORARY TABLE {HITS_TABLE} ({columns})")
 
 
-def _hits_add(rule: ActionRule, params: dict, query: tuple[str, list], *, as_of: dt.date) -> None:
+def _hits_add(
+    rule: ActionRule,
+    params: dict,
+    query: tuple[str, list],
+    *,
+    as_of: dt.date,
+    names: dict[str, str],
+) -> None:
     """Stage the rule's hits straight from its condition's query (INSERT … SELECT): the
     reason is the rule's description and the evidence in words, as the database wrote them."""
     cool_from = None
@@ -198,7 +206,7 @@ def _hits_add(rule: ActionRule, params: dict, query: tuple[str, list], *, as_of:
             f"CASE WHEN h.fires = 1 THEN {typed('date')} END, "
             f"CASE WHEN h.fires = 1 THEN {typed('timestamptz')} END "
             f"FROM ({sql}) h",
-            [rule.pk, KINDS[rule.kind].describe(params), due, cool_from, *query_params],
+            [rule.pk, KINDS[rule.kind].describe(params, names), due, cool_from, *query_params],
         )
 
 

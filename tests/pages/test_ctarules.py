@@ -24,10 +24,12 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 # Session, user, permissions (2), the rules with their CTAs counted (one GROUP BY), the
 # layout's role (measured: 6).
 # +1: the navigation's count of the user's calls to action due now (every page).
-LIST_MAX_QUERIES = 7
+# +1: the metrics' names, for the conditions in words.
+LIST_MAX_QUERIES = 8
 # … plus the metric catalogue (the parameters' choices) and the rule's row (measured: 8).
 # +1: the navigation's count of the user's calls to action due now (every page).
-EDIT_MAX_QUERIES = 9
+# +2: the metrics' names for the rule's row and for the kinds' summaries.
+EDIT_MAX_QUERIES = 11
 
 
 def rule_data(kind: str = "score_drop", **overrides) -> dict:
@@ -298,7 +300,7 @@ def test_the_edit_form_shows_the_stored_parameters_in_bounded_queries(
     html = response.content.decode()
     assert 'name="p_days" value="30"' in html
     assert '<option value="invoice_days_late" selected>' in html
-    assert "The latest invoice (invoice_days_late) is 30 or more days late." in html
+    assert "The latest invoice (Invoice days late) is 30 or more days late." in html
     assert "by Alex Tester" in html
     # The kind is fixed once the rule exists: no chooser.
     assert response.context["chooser"] is None

@@ -9,7 +9,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Metric
-from scoring.actions.kinds import KINDS, WORSE_BANDS, Kind, Param, parameters_clean
+from scoring.actions.kinds import KINDS, WORSE_BANDS, Kind, Param, metric_names, parameters_clean
 from scoring.models.actions import ActionRule
 
 # Parameter fields are named apart from the rule's own ("days" would be ambiguous beside
@@ -22,7 +22,8 @@ KIND_CHOICES = [(kind.key, kind.label) for kind in KINDS.values()]
 # Each condition in words with its defaults, for the Admin choosing one.
 def kind_summaries() -> list[tuple[str, str, str]]:
     """Each kind with its condition at the defaults, in the reader's language."""
-    return [(kind.key, kind.label, kind.describe({})) for kind in KINDS.values()]
+    names = metric_names()
+    return [(kind.key, kind.label, kind.describe({}, names)) for kind in KINDS.values()]
 
 
 def _param_field(param: Param, metrics: list[tuple[str, str]]) -> forms.Field:
@@ -61,6 +62,7 @@ class ParametersForm(forms.Form):
         self.parameters: dict = {}
         metrics = list(Metric.objects.order_by("name").values_list("key", "name"))
         self.metric_keys = {key for key, _label in metrics}
+        self.metric_names = dict(metrics)
         for param in kind.params:
             field = _param_field(param, metrics)
             if stored and param.name in stored:
@@ -79,7 +81,7 @@ class ParametersForm(forms.Form):
 
     def describe(self) -> str:
         """The condition in words with the typed values once valid, else the defaults'."""
-        return self.kind.describe(self.parameters)
+        return self.kind.describe(self.parameters, self.metric_names)
 
 
 class RuleForm(forms.ModelForm):

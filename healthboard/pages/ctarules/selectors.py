@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Q
 from django.utils.translation import gettext
 
-from scoring.actions.kinds import KINDS
+from scoring.actions.kinds import KINDS, metric_names
 from scoring.actions.rules import rule_preview
 from scoring.models import ScoreRun
 from scoring.models.actions import ActionRule, CallToAction
@@ -22,11 +22,11 @@ class RuleRow:
     ctas: int  # ever opened: a rule with any cannot be deleted
 
 
-def _row(rule: ActionRule) -> RuleRow:
+def _row(rule: ActionRule, names: dict[str, str]) -> RuleRow:
     kind = KINDS.get(rule.kind)
     return RuleRow(
         rule=rule,
-        condition=kind.describe(rule.parameters)
+        condition=kind.describe(rule.parameters, names)
         if kind
         else gettext("Unknown kind %(kind)r.") % {"kind": rule.kind},
         kind_label=kind.label if kind else rule.kind,
@@ -44,14 +44,15 @@ def _rules():
 
 def rule_rows() -> list[RuleRow]:
     """Every rule with its condition in words and its CTAs counted: one GROUP BY query (on
-    the CTAs' (rule, status, closed_at) index)."""
-    return [_row(rule) for rule in _rules()]
+    the CTAs' (rule, status, closed_at) index) and the metrics' names."""
+    names = metric_names()
+    return [_row(rule, names) for rule in _rules()]
 
 
 def rule_row(*, pk: int) -> RuleRow | None:
-    """One rule's row (after a toggle): one query."""
+    """One rule's row (after a toggle): two queries."""
     rule = _rules().filter(pk=pk).first()
-    return _row(rule) if rule else None
+    return _row(rule, metric_names()) if rule else None
 
 
 @dataclass(frozen=True)

@@ -220,3 +220,27 @@ def test_the_queries_do_not_grow_with_the_accounts(django_assert_max_num_queries
         again = rules_apply(as_of=TODAY)
     assert opened["opened"] > accounts and again["closed"] and again["updated"]
     assert CallToAction.objects.filter(rule__name="Turned unhealthy").count() == accounts * 2 // 3
+
+
+def test_a_signal_rule_names_its_metric_as_the_catalogue_does_in_the_reader_s_language():
+    from django.utils import translation
+
+    from tests.scoring.actions.helpers import signal
+
+    rule = ActionRuleFactory(
+        kind="complaint_open", parameters={"days": 14, "metric": "unresolved_complaints"}
+    )
+    only_rules(rule)
+    account = AccountFactory()
+    signal(account, "unresolved_complaints", 2, days_ago(20))
+    scored(account, 50.0)
+
+    with translation.override("da"):
+        rules_apply(as_of=TODAY)
+
+    reason = CallToAction.objects.get().reason
+    assert "unresolved_complaints" not in reason
+    danish = translation.gettext  # the catalogue's own word, not a copy of it here
+    with translation.override("da"):
+        assert danish("Unresolved complaints") in reason
+        assert "20" in reason  # the days it has been open
