@@ -27,3 +27,9 @@ def builtin(value):
     if isinstance(value, str) and value in _BUILTIN:
         return gettext(value)
     return value
+
+
+def in_sentence(name: str) -> str:
+    """A name (a metric's, a stage's) as it reads inside a sentence: "Unresolved complaints"
+    becomes "unresolved complaints"; an abbreviation ("NPS", "CSAT") stays as it is."""
+    return name[:1].lower() + name[1:] if name[1:2].islower() else name

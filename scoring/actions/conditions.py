@@ -25,7 +25,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from accounts.i18n import builtin
+from accounts.i18n import builtin, in_sentence
 from accounts.models import Account
 from scoring.actions import sqltext
 from scoring.actions.sqltext import Fragment
@@ -214,6 +214,22 @@ def _band_words(band: str, score: str) -> Fragment:
 NONE: Fragment = ("", [])
 
 
+def _metric_in(template: str, name: str) -> str:
+    """The metric's name as `template` (translated) places it: as written where the text
+    starts with it, else as it reads inside a sentence ("Highest unresolved complaints")."""
+    return name if template.startswith("%(metric)s") else in_sentence(name)
+
+
+def _words_of(template: str, name: str, values: dict) -> Fragment:
+    """Evidence in words naming the metric (sqltext.text with the metric's name)."""
+    return sqltext.text(template, {**values, "metric": sqltext.param(_metric_in(template, name))})
+
+
+def _label_of(template: str, name: str) -> str:
+    """An evidence label naming the metric."""
+    return template % {"metric": _metric_in(template, name)}
+
+
 # ---------------------------------------------------------------- the kinds
 
 
@@ -340,15 +356,15 @@ def complaint_open(scope: Scope, params: dict, metric: tuple[int, str]) -> Fragm
     days = sqltext.days_between(sqltext.day(scope.as_of), since)
     evidence = sqltext.json_items(
         [
-            (gettext("%(metric)s above 0 since") % {"metric": name}, sqltext.iso_day(since)),
+            (_label_of(gettext("%(metric)s above 0 since"), name), sqltext.iso_day(since)),
             (gettext("Days unresolved"), days),
-            (gettext("Highest %(metric)s") % {"metric": name}, "o.most"),
+            (_label_of(gettext("Highest %(metric)s"), name), "o.most"),
         ]
     )
-    words = sqltext.text(
+    words = _words_of(
         gettext("%(metric)s above 0 since %(since)s: %(days)s days (up to %(most)g)."),
+        name,
         {
-            "metric": sqltext.param(name),
             "since": sqltext.iso_day(since),
             "days": days,
             "most": "o.most",
@@ -389,13 +405,14 @@ def invoice_late(scope: Scope, params: dict, metric: tuple[int, str]) -> Fragmen
     )
     evidence = sqltext.json_items(
         [
-            (gettext("Latest %(metric)s") % {"metric": name}, "l.value"),
+            (_label_of(gettext("Latest %(metric)s"), name), "l.value"),
             (gettext("Reported on"), on),
         ]
     )
-    words = sqltext.text(
+    words = _words_of(
         gettext("Latest %(metric)s: %(value)g (reported on %(day)s)."),
-        {"metric": sqltext.param(name), "value": "l.value", "day": on},
+        name,
+        {"value": "l.value", "day": on},
     )
     rest = ("FROM scored sc JOIN latest l ON l.account_id = sc.account_id", [])
     return _hits_sql(_scored(scope), ctes, ("1", []), evidence, words, rest)
@@ -426,19 +443,17 @@ def no_login(scope: Scope, params: dict, metric: tuple[int, str]) -> Fragment:
     name = builtin(metric[1])
     last = sqltext.local_day("i.last", scope.as_of, timezone.get_current_timezone())
     evidence = sqltext.json_items(
-        [(gettext("Last %(metric)s above 0") % {"metric": name}, sqltext.iso_day(last))]
+        [(_label_of(gettext("Last %(metric)s above 0"), name), sqltext.iso_day(last))]
     )
-    ago = sqltext.text(
+    ago = _words_of(
         gettext("Last %(metric)s above 0: %(day)s (%(days)s days ago)."),
+        name,
         {
-            "metric": sqltext.param(name),
             "day": sqltext.iso_day(last),
             "days": sqltext.days_between(sqltext.day(scope.as_of), last),
         },
     )
-    never = sqltext.text(
-        gettext("Last %(metric)s above 0: never."), {"metric": sqltext.param(name)}
-    )
+    never = _words_of(gettext("Last %(metric)s above 0: never."), name, {})
     words = (
         f"(CASE WHEN i.last IS NULL THEN {never[0]} ELSE {ago[0]} END)",
         [*never[1], *ago[1]],
@@ -461,15 +476,15 @@ def promoter_healthy(scope: Scope, params: dict, metric: tuple[int, str]) -> Fra
         [
             (gettext("Band"), _band_label("sc.band", default=False)),
             (gettext("Score"), "sc.score"),
-            (gettext("Latest %(metric)s") % {"metric": name}, "l.value"),
+            (_label_of(gettext("Latest %(metric)s"), name), "l.value"),
             (gettext("Answered on"), on),
         ]
     )
-    words = sqltext.text(
+    words = _words_of(
         gettext("%(band)s; %(metric)s %(value)g on %(day)s."),
+        name,
         {
             "band": _band_words("sc.band", "sc.score"),
-            "metric": sqltext.param(name),
             "value": "l.value",
             "day": on,
         },

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.i18n import builtin
+from accounts.i18n import builtin, in_sentence
 from accounts.models import Metric
 from scoring.bands import Band
 from scoring.models.actions import CtaType, Priority
@@ -47,9 +47,11 @@ class Kind:
         values = {param.name: parameters.get(param.name, param.default) for param in self.params}
         if "band" in values:
             values["band"] = Band.of(values["band"]).label.lower()
+        condition = str(self.condition)
         if "metric" in values and metric_names and values["metric"] in metric_names:
-            values["metric"] = builtin(metric_names[values["metric"]])
-        return str(self.condition).format(**values)
+            name = builtin(metric_names[values["metric"]])
+            values["metric"] = name if condition.startswith("{metric}") else in_sentence(name)
+        return condition.format(**values)
 
 
 def metric_names() -> dict[str, str]:

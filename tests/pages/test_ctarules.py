@@ -300,7 +300,7 @@ def test_the_edit_form_shows_the_stored_parameters_in_bounded_queries(
     html = response.content.decode()
     assert 'name="p_days" value="30"' in html
     assert '<option value="invoice_days_late" selected>' in html
-    assert "The latest invoice (Invoice days late) is 30 or more days late." in html
+    assert "The latest invoice (invoice days late) is 30 or more days late." in html
     assert "by Alex Tester" in html
     # The kind is fixed once the rule exists: no chooser.
     assert response.context["chooser"] is None

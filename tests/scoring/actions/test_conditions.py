@@ -100,6 +100,9 @@ def test_complaint_open_fires_after_more_than_the_days():
     assert fired("complaint_open", days=14, metric="unresolved_complaints") == {older.pk}
     [hit] = rule_hits(rule=ActionRule(kind="complaint_open", parameters={"days": 14}), as_of=TODAY)
     assert {"label": "Days unresolved", "value": 15} in hit.evidence
+    # The metric by its catalogue name, in lower case inside the label, as a sentence has it.
+    assert {"label": "Highest unresolved complaints", "value": 2} in hit.evidence
+    assert hit.words.startswith("Unresolved complaints above 0 since ")
 
 
 def test_invoice_late_reads_the_latest_invoice():

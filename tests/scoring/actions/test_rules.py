@@ -225,6 +225,8 @@ def test_the_queries_do_not_grow_with_the_accounts(django_assert_max_num_queries
 def test_a_signal_rule_names_its_metric_as_the_catalogue_does_in_the_reader_s_language():
     from django.utils import translation
 
+    from accounts.i18n import in_sentence
+
     from tests.scoring.actions.helpers import signal
 
     rule = ActionRuleFactory(
@@ -242,5 +244,6 @@ def test_a_signal_rule_names_its_metric_as_the_catalogue_does_in_the_reader_s_la
     assert "unresolved_complaints" not in reason
     danish = translation.gettext  # the catalogue's own word, not a copy of it here
     with translation.override("da"):
-        assert danish("Unresolved complaints") in reason
+        # Inside the sentence, as a common noun: lower case.
+        assert in_sentence(danish("Unresolved complaints")) in reason
         assert "20" in reason  # the days it has been open
