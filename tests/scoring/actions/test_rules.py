@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from accounts.i18n import in_sentence
 from accounts.models import Account
 from scoring.actions.rules import rules_apply
 from scoring.models import ActionRule, CallToAction, CtaStep, HealthScore
@@ -18,7 +19,7 @@ from tests.factories import (
     PlaybookFactory,
     PlaybookStepFactory,
 )
-from tests.scoring.actions.helpers import TODAY, days_ago, only_rules, scored
+from tests.scoring.actions.helpers import TODAY, days_ago, only_rules, scored, signal
 
 pytestmark = pytest.mark.django_db
 
@@ -223,12 +224,6 @@ def test_the_queries_do_not_grow_with_the_accounts(django_assert_max_num_queries
 
 
 def test_a_signal_rule_names_its_metric_as_the_catalogue_does_in_the_reader_s_language():
-    from django.utils import translation
-
-    from accounts.i18n import in_sentence
-
-    from tests.scoring.actions.helpers import signal
-
     rule = ActionRuleFactory(
         kind="complaint_open", parameters={"days": 14, "metric": "unresolved_complaints"}
     )
