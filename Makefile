@@ -19,15 +19,15 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 PIP_FLAGS ?= --quiet --disable-pip-version-check
 
-# Demo data: seeded once (when there are no accounts), then a year of daily scores.
+# Demo data: seeded once (when there are no accounts), then a year of daily scores and the
+# closed calls to action drawn from them (the days without scores only: nothing a second time).
 SEED_CMD ?= seed_demo
 RECOMPUTE_DAYS ?= 365
-RECOMPUTE_SINCE ?= $(shell date -d '$(RECOMPUTE_DAYS) days ago' +%F)
-RECOMPUTE_CMD ?= recompute_scores --since $(RECOMPUTE_SINCE) --sync
+HISTORY_CMD ?= demo_history --days $(RECOMPUTE_DAYS)
 
 # The demo, its data and the benchmarks run in development mode: DEBUG on (the settings
 # default to off and then refuse the development SECRET_KEY). Production never runs make.
-run demo migrate bench: export DEBUG ?= true
+run demo demo-data migrate bench: export DEBUG ?= true
 
 # Where `make run` serves.
 RUN_ADDR ?= 127.0.0.1:8000
@@ -40,7 +40,7 @@ BENCH_ACCOUNTS ?= 100000
 BENCH_SIGNALS ?= 100
 BENCH_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/healthboard_bench)
 
-.PHONY: help install run migrate demo test bench loadtest lint fmt clean messages compilemessages
+.PHONY: help install run migrate demo demo-data test bench loadtest lint fmt clean messages compilemessages
 
 help:
 	@echo "make run    serve the demo on http://$(RUN_ADDR) (Celery worker + beat when Redis answers)"
@@ -68,25 +68,23 @@ install: $(INSTALLED)
 migrate: $(INSTALLED)
 	$(PY) manage.py migrate --noinput
 
-# Seeds only a database without accounts; scores (again) when accounts have no scores yet.
-demo: migrate
+# Seeds only a database without accounts.
+demo-data: migrate
 	@if $(PY) manage.py shell -c "import sys; from accounts.models import Account; sys.exit(0 if Account.objects.exists() else 1)"; then \
 		echo "Demo data already present: not seeding."; \
 	else \
 		echo "Seeding the demo data ..."; \
 		$(PY) manage.py $(SEED_CMD); \
 	fi
-	@if $(PY) manage.py shell -c "import sys; from scoring.models import HealthScore; sys.exit(0 if HealthScore.objects.exists() else 1)"; then \
-		echo "Scores already present: not recomputing."; \
-	else \
-		echo "Computing daily scores since $(RECOMPUTE_SINCE) ..."; \
-		$(PY) manage.py $(RECOMPUTE_CMD); \
-	fi
-	@# A year of closed calls to action from the stored scores (the Analytics page's Plays tab).
-	$(PY) manage.py seed_demo_actions
 
-run: demo
-	PY=$(PY) RUN_ADDR=$(RUN_ADDR) scripts/run-dev.sh
+# The demo with its history, in the foreground.
+demo: demo-data
+	$(PY) manage.py $(HISTORY_CMD)
+
+# The history fills in the background once the server answers (log: var/demo-history.log),
+# so a newcomer's first page waits only for the migrations and the seed.
+run: demo-data
+	PY=$(PY) RUN_ADDR=$(RUN_ADDR) HISTORY_CMD="$(HISTORY_CMD)" scripts/run-dev.sh
 
 # ---------------------------------------------------------------- test
 

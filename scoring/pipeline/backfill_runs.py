@@ -262,9 +262,13 @@ def _fail(runs: list[ScoreRun], exc: BaseException) -> None:
     )
 
 
-def run_backfill(*, first: dt.date, last: dt.date, progress=None) -> list[ScoreRun]:
+def run_backfill(
+    *, first: dt.date, last: dt.date, progress=None, rows_per_write: int | None = None
+) -> list[ScoreRun]:
     """One published run per day from `first` to `last` (same results as run_sync for each
-    date, one date after the other), reading the signals once per block of dates."""
+    date, one date after the other), reading the signals once per block of dates; each write
+    of rows_per_write (default BACKFILL_ROWS_PER_WRITE) rows is one transaction."""
+    rows_per_write = rows_per_write or BACKFILL_ROWS_PER_WRITE
     if last < first:
         return []
     versions = versions_that_score()
@@ -300,7 +304,7 @@ def run_backfill(*, first: dt.date, last: dt.date, progress=None) -> list[ScoreR
                 day = _score_day(run, customers, versions, provider, before)
                 week[run.date] = {row[0]: row[4] for row in day.rows if row[4] is not None}
                 scored.append(day)
-                if sum(len(d.rows) for d in scored) >= BACKFILL_ROWS_PER_WRITE:
+                if sum(len(d.rows) for d in scored) >= rows_per_write:
                     _publish(scored, customers)
                     done += [d.run for d in scored]
                     scored = []
