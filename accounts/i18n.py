@@ -23,9 +23,20 @@ def builtin_register(texts: Iterable[str]) -> None:
 
 
 def builtin(value):
-    """`value` in the active language if it is a built-in text, otherwise as stored."""
-    if isinstance(value, str) and value in _BUILTIN:
+    """`value` in the active language if it is a built-in text, otherwise as stored. Two
+    built-in texts joined by ": " are one too: a seeded playbook's name is its stage's and
+    its band's ("Onboarding: rescue")."""
+    if not isinstance(value, str):
+        return value
+    if value in _BUILTIN:
         return gettext(value)
+    first, colon, second = value.partition(": ")
+    if colon and first in _BUILTIN and second in _BUILTIN:
+        # Translators: a playbook's name, e.g. "Onboarding: rescue" (stage: band's play).
+        return gettext("%(first)s: %(second)s") % {
+            "first": gettext(first),
+            "second": gettext(second),
+        }
     return value
 
 

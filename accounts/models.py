@@ -17,8 +17,8 @@ RENEWAL_SOON_DAYS = 90
 
 
 class Segment(models.Model):
-    name = models.CharField(max_length=60, unique=True)
-    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=60, unique=True)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
 
     class Meta:
         ordering = ["name"]
@@ -28,13 +28,17 @@ class Segment(models.Model):
 
 
 class JourneyStage(models.Model):
-    name = models.CharField(max_length=60, unique=True)
-    slug = models.SlugField(max_length=60, unique=True)
-    order = models.PositiveSmallIntegerField(unique=True)
-    description = models.TextField(blank=True)
-    best_practices = models.TextField(blank=True, help_text=_("One practice per line."))
+    name = models.CharField(_("name"), max_length=60, unique=True)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    order = models.PositiveSmallIntegerField(_("position"), unique=True)
+    description = models.TextField(_("description"), blank=True)
+    best_practices = models.TextField(
+        _("best practices"), blank=True, help_text=_("One practice per line.")
+    )
     target_days = models.PositiveIntegerField(
-        default=90, help_text=_("How long an account should typically stay in this stage.")
+        _("target days"),
+        default=90,
+        help_text=_("How long an account should typically stay in this stage."),
     )
 
     class Meta:
@@ -68,9 +72,9 @@ class Account(models.Model):
         ACTIVE = "active", _("Active")
         CHURNED = "churned", _("Churned")
 
-    name = models.CharField(max_length=200)
+    name = models.CharField(_("name"), max_length=200)
     external_id = models.CharField(
-        max_length=100, unique=True, help_text=_("The account's id in the CRM.")
+        _("external id"), max_length=100, unique=True, help_text=_("The account's id in the CRM.")
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -78,15 +82,18 @@ class Account(models.Model):
         null=True,
         blank=True,
         related_name="owned_accounts",
+        verbose_name=_("owner"),
         help_text=_("The customer success manager responsible for the account."),
     )
-    segment = models.ForeignKey(Segment, on_delete=models.PROTECT, related_name="accounts")
-    industry = models.CharField(max_length=100, blank=True)
+    segment = models.ForeignKey(
+        Segment, on_delete=models.PROTECT, related_name="accounts", verbose_name=_("segment")
+    )
+    industry = models.CharField(_("industry"), max_length=100, blank=True)
     arr = models.DecimalField(_("ARR"), max_digits=14, decimal_places=2, default=0)
-    plan = models.CharField(max_length=60, blank=True)
+    plan = models.CharField(_("plan"), max_length=60, blank=True)
     seats = models.PositiveIntegerField(_("seats purchased"), default=0)
-    start_date = models.DateField()
-    renewal_date = models.DateField(null=True, blank=True)
+    start_date = models.DateField(_("start date"))
+    renewal_date = models.DateField(_("renewal date"), null=True, blank=True)
     stage = models.ForeignKey(
         JourneyStage,
         on_delete=models.PROTECT,
@@ -94,10 +101,15 @@ class Account(models.Model):
         verbose_name=_("journey stage"),
     )
     stage_since = models.DateField(
-        null=True, blank=True, help_text=_("When the account entered its current stage.")
+        _("in stage since"),
+        null=True,
+        blank=True,
+        help_text=_("When the account entered its current stage."),
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
-    churn_date = models.DateField(null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
+    )
+    churn_date = models.DateField(_("churn date"), null=True, blank=True)
 
     objects = AccountQuerySet.as_manager()
 
@@ -148,14 +160,16 @@ class Metric(models.Model):
         HIGHER_IS_BETTER = 1, _("More is better")
         HIGHER_IS_WORSE = -1, _("More is worse")
 
-    key = models.SlugField(max_length=60, unique=True)
-    name = models.CharField(max_length=100)
-    unit = models.CharField(max_length=30, blank=True)
-    category = models.CharField(max_length=30, blank=True, help_text=_("Usage, Support, …"))
-    direction = models.SmallIntegerField(
-        choices=Direction.choices, default=Direction.HIGHER_IS_BETTER
+    key = models.SlugField(_("key"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    unit = models.CharField(_("unit"), max_length=30, blank=True)
+    category = models.CharField(
+        _("category"), max_length=30, blank=True, help_text=_("Usage, Support, …")
     )
-    description = models.TextField(blank=True)
+    direction = models.SmallIntegerField(
+        _("direction"), choices=Direction.choices, default=Direction.HIGHER_IS_BETTER
+    )
+    description = models.TextField(_("description"), blank=True)
 
     class Meta:
         ordering = ["category", "name"]

@@ -18,13 +18,20 @@ def squash(text: str) -> str:
 
 @dataclass(frozen=True)
 class Column:
-    """A field an import kind reads, and the header names it is recognised by."""
+    """A field an import kind reads, and the header names it is recognised by. `label` is a
+    header name too (files are written in English whatever the reader's language), so pages
+    show `title`, the label in the reader's language (the kinds mark labels with
+    gettext_noop)."""
 
     field: str
     label: str
     required: bool = False
     synonyms: tuple[str, ...] = ()
     help: str = ""
+
+    @property
+    def title(self) -> str:
+        return gettext(self.label)
 
     def names(self) -> list[str]:
         return [squash(name) for name in (self.field, self.label, *self.synonyms)]

@@ -52,7 +52,7 @@ BAND_VALUES = ", ".join(value for value, _label in BAND_CHOICES)
 
 # What the journey board's and the weekly review's charts count (`measure`).
 ACCOUNTS, ARR = "accounts", "arr"
-MEASURES = {ACCOUNTS: "Accounts", ARR: "ARR"}
+MEASURES = {ACCOUNTS: _("Accounts"), ARR: "ARR"}
 
 
 def _django_message(field: forms.Field, code: str) -> bool:

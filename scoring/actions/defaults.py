@@ -109,7 +109,13 @@ builtin_register(rule[0] for rule in RULES)
 builtin_register(name for name, _saves in OUTCOMES)
 builtin_register(step for steps in BAND_OPENING.values() for step in steps)
 
-BAND_NAMES = {Band.RED: "rescue", Band.YELLOW: "recovery", Band.GREEN: "best practice"}
+# What a playbook is for in each band: the second half of its name (a playbook's name).
+BAND_NAMES = {
+    Band.RED: gettext_noop("rescue"),
+    Band.YELLOW: gettext_noop("recovery"),
+    Band.GREEN: gettext_noop("best practice"),
+}
+builtin_register(BAND_NAMES.values())
 
 
 def playbook_name(stage_name: str, band: str) -> str:

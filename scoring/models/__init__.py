@@ -33,10 +33,12 @@ class Category(models.TextChoices):
 class Scorecard(models.Model):
     """A named model of health; the default one scores accounts whose segment has no other."""
 
-    name = models.CharField(max_length=100, unique=True)
-    description = models.TextField(blank=True)
-    is_default = models.BooleanField(default=False)
-    segments = models.ManyToManyField(Segment, blank=True, related_name="scorecards")
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    is_default = models.BooleanField(_("default"), default=False)
+    segments = models.ManyToManyField(
+        Segment, blank=True, related_name="scorecards", verbose_name=_("segments")
+    )
 
     class Meta:
         ordering = ["-is_default", "name"]
@@ -63,9 +65,13 @@ class ScorecardVersion(models.Model):
         PERCENTILE = "percentile", _("Percentiles")
 
     scorecard = models.ForeignKey(Scorecard, on_delete=models.CASCADE, related_name="versions")
-    number = models.PositiveIntegerField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
-    band_mode = models.CharField(max_length=12, choices=BandMode.choices, default=BandMode.FIXED)
+    number = models.PositiveIntegerField(_("version"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
+    )
+    band_mode = models.CharField(
+        _("bands"), max_length=12, choices=BandMode.choices, default=BandMode.FIXED
+    )
     green_at = models.FloatField(
         default=70, validators=[MinValueValidator(0), MaxValueValidator(100)]
     )
@@ -87,7 +93,7 @@ class ScorecardVersion(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(1)],
         help_text=_("Below this share of weight with data the account is 'No data'."),
     )
-    notes = models.TextField(blank=True)
+    notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -170,24 +176,36 @@ class Measure(models.Model):
         NEGATIVE = -1, _("Negative (more is worse)")
 
     version = models.ForeignKey(ScorecardVersion, on_delete=models.CASCADE, related_name="measures")
-    name = models.CharField(max_length=100)
-    category = models.CharField(max_length=20, choices=Category.choices)
-    metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="measures")
-    aggregation = models.CharField(max_length=10, choices=Aggregation.choices)
+    name = models.CharField(_("name"), max_length=100)
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    metric = models.ForeignKey(
+        Metric, on_delete=models.PROTECT, related_name="measures", verbose_name=_("metric")
+    )
+    aggregation = models.CharField(_("aggregation"), max_length=10, choices=Aggregation.choices)
     window_days = models.PositiveIntegerField(
-        default=30, validators=[MinValueValidator(1), MaxValueValidator(730)]
+        _("window (days)"), default=30, validators=[MinValueValidator(1), MaxValueValidator(730)]
     )
     per_seat = models.BooleanField(
-        default=False, help_text=_("Divide the aggregate by the account's purchased seats.")
+        _("per seat"),
+        default=False,
+        help_text=_("Divide the aggregate by the account's purchased seats."),
     )
-    rule = models.CharField(max_length=12, choices=Rule.choices, default=Rule.THRESHOLD)
-    direction = models.SmallIntegerField(choices=Direction.choices, default=Direction.POSITIVE)
-    red = models.FloatField(null=True, blank=True, help_text=_("Threshold: sub-score 0 here."))
-    green = models.FloatField(null=True, blank=True, help_text=_("Threshold: sub-score 100 here."))
-    low = models.FloatField(null=True, blank=True, help_text=_("Range: low end."))
-    high = models.FloatField(null=True, blank=True, help_text=_("Range: high end."))
-    weight = models.FloatField(default=1.0, validators=[MinValueValidator(0)])
-    order = models.PositiveSmallIntegerField(default=0)
+    rule = models.CharField(
+        _("scoring rule"), max_length=12, choices=Rule.choices, default=Rule.THRESHOLD
+    )
+    direction = models.SmallIntegerField(
+        _("direction"), choices=Direction.choices, default=Direction.POSITIVE
+    )
+    red = models.FloatField(
+        _("red"), null=True, blank=True, help_text=_("Threshold: sub-score 0 here.")
+    )
+    green = models.FloatField(
+        _("green"), null=True, blank=True, help_text=_("Threshold: sub-score 100 here.")
+    )
+    low = models.FloatField(_("low"), null=True, blank=True, help_text=_("Range: low end."))
+    high = models.FloatField(_("high"), null=True, blank=True, help_text=_("Range: high end."))
+    weight = models.FloatField(_("weight"), default=1.0, validators=[MinValueValidator(0)])
+    order = models.PositiveSmallIntegerField(_("position"), default=0)
 
     class Meta:
         ordering = ["version", "order", "id"]

@@ -39,12 +39,14 @@ class ActionRule(models.Model):
     in scoring.actions.kinds, so the editor and the evaluation agree on names and defaults).
     """
 
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=100, unique=True)
     kind = models.CharField(max_length=30)  # scoring.actions.kinds.KINDS
     parameters = models.JSONField(default=dict, blank=True)
-    enabled = models.BooleanField(default=True)
+    enabled = models.BooleanField(_("on"), default=True)
     cta_type = models.CharField(_("CTA type"), max_length=10, choices=CtaType.choices)
-    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.MEDIUM)
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=Priority.choices, default=Priority.MEDIUM
+    )
     due_days = models.PositiveSmallIntegerField(
         _("due in (days)"),
         default=7,
@@ -80,12 +82,16 @@ class ActionRule(models.Model):
 class Outcome(models.Model):
     """How a CTA ended, from a list the Admins keep ("Renewed", "Escalated", …)."""
 
-    name = models.CharField(max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=60, unique=True)
     is_success = models.BooleanField(
-        default=True, help_text=_("Counts as a save when measuring which plays work.")
+        _("counts as a save"),
+        default=True,
+        help_text=_("Counts as a save when measuring which plays work."),
     )
-    active = models.BooleanField(default=True, help_text=_("Offered when closing a CTA."))
-    order = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(
+        _("offered"), default=True, help_text=_("Offered when closing a CTA.")
+    )
+    order = models.PositiveSmallIntegerField(_("position"), default=0)
 
     class Meta:
         ordering = ["order", "name"]
@@ -101,9 +107,14 @@ PLAYBOOK_BANDS = [(band.value, band.label) for band in (Band.GREEN, Band.YELLOW,
 class Playbook(models.Model):
     """The best-practice steps for an account in one journey stage and band."""
 
-    stage = models.ForeignKey(JourneyStage, on_delete=models.CASCADE, related_name="playbooks")
-    band = models.CharField(max_length=6, choices=PLAYBOOK_BANDS)
-    name = models.CharField(max_length=100)
+    stage = models.ForeignKey(
+        JourneyStage,
+        on_delete=models.CASCADE,
+        related_name="playbooks",
+        verbose_name=_("journey stage"),
+    )
+    band = models.CharField(_("band"), max_length=6, choices=PLAYBOOK_BANDS)
+    name = models.CharField(_("name"), max_length=100)
     updated_at = models.DateTimeField(default=timezone.now)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -122,7 +133,7 @@ class Playbook(models.Model):
 class PlaybookStep(models.Model):
     playbook = models.ForeignKey(Playbook, on_delete=models.CASCADE, related_name="steps")
     order = models.PositiveSmallIntegerField(default=0)
-    text = models.CharField(max_length=300)
+    text = models.CharField(_("step"), max_length=300)
 
     class Meta:
         ordering = ["playbook", "order", "id"]
@@ -171,13 +182,19 @@ class CallToAction(models.Model):
         related_name="ctas",
     )
     cta_type = models.CharField(_("type"), max_length=10, choices=CtaType.choices)
-    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.MEDIUM)
-    title = models.CharField(max_length=200)
-    reason = models.TextField(help_text=_("Why, in words, with the measures behind it."))
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=Priority.choices, default=Priority.MEDIUM
+    )
+    title = models.CharField(_("title"), max_length=200)
+    reason = models.TextField(
+        _("reason"), help_text=_("Why, in words, with the measures behind it.")
+    )
     # The numbers behind the reason, for the page: [{"label": …, "value": …}, …].
     evidence = models.JSONField(default=list, blank=True)
-    due_date = models.DateField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    due_date = models.DateField(_("due date"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
     snoozed_until = models.DateField(null=True, blank=True)
     snooze_reason = models.CharField(max_length=200, blank=True)
     outcome = models.ForeignKey(

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from accounts.imports import rules
 from accounts.imports.cells import CellError
@@ -29,7 +29,7 @@ class AccountsKind(Kind):
     columns = (
         Column(
             "external_id",
-            "External id",
+            gettext_noop("External id"),
             required=True,
             synonyms=(
                 "account id",
@@ -44,13 +44,13 @@ class AccountsKind(Kind):
         ),
         Column(
             "name",
-            "Name",
+            gettext_noop("Name"),
             synonyms=("account name", "account", "company", "company name", "customer name"),
         ),
-        Column("segment", "Segment", synonyms=("customer segment", "tier")),
+        Column("segment", gettext_noop("Segment"), synonyms=("customer segment", "tier")),
         Column(
             "owner",
-            "Owner e-mail",
+            gettext_noop("Owner e-mail"),
             synonyms=(
                 "owner",
                 "owner email",
@@ -64,33 +64,41 @@ class AccountsKind(Kind):
                 "The e-mail address of the customer success manager (a Healthboard user)."
             ),
         ),
-        Column("industry", "Industry", synonyms=("sector", "vertical")),
+        Column("industry", gettext_noop("Industry"), synonyms=("sector", "vertical")),
         Column(
             "arr",
-            "ARR",
+            gettext_noop("ARR"),
             synonyms=("annual recurring revenue", "annual revenue", "contract value"),
         ),
-        Column("plan", "Plan", synonyms=("product", "subscription", "package", "tier plan")),
+        Column(
+            "plan",
+            gettext_noop("Plan"),
+            synonyms=("product", "subscription", "package", "tier plan"),
+        ),
         Column(
             "seats",
-            "Seats",
+            gettext_noop("Seats"),
             synonyms=("seats purchased", "licences", "licenses", "users purchased"),
         ),
         Column(
             "start_date",
-            "Start date",
+            gettext_noop("Start date"),
             synonyms=("customer since", "contract start", "start", "started on"),
         ),
         Column(
             "renewal_date",
-            "Renewal date",
+            gettext_noop("Renewal date"),
             synonyms=("renewal", "renews on", "renewal on", "contract end", "contract end date"),
         ),
-        Column("stage", "Stage", synonyms=("journey stage", "lifecycle stage", "lifecycle")),
-        Column("status", "Status", synonyms=("account status",)),
+        Column(
+            "stage",
+            gettext_noop("Stage"),
+            synonyms=("journey stage", "lifecycle stage", "lifecycle"),
+        ),
+        Column("status", gettext_noop("Status"), synonyms=("account status",)),
         Column(
             "churn_date",
-            "Churn date",
+            gettext_noop("Churn date"),
             synonyms=("churned on", "churned at", "cancellation date", "cancelled on"),
         ),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db import connection
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from accounts.imports import rules
 from accounts.imports.cells import CellError
@@ -27,23 +27,23 @@ class MetricsKind(Kind):
     columns = (
         Column(
             "key",
-            "Key",
+            gettext_noop("Key"),
             required=True,
             synonyms=("metric key", "metric", "metric id", "code", "slug"),
             help=gettext_lazy(
                 "Letters, digits, - and _ (logins, csat): what signals name the metric by."
             ),
         ),
-        Column("name", "Name", synonyms=("metric name", "label", "title")),
-        Column("unit", "Unit", synonyms=("units",)),
-        Column("category", "Category", synonyms=("group",)),
+        Column("name", gettext_noop("Name"), synonyms=("metric name", "label", "title")),
+        Column("unit", gettext_noop("Unit"), synonyms=("units",)),
+        Column("category", gettext_noop("Category"), synonyms=("group",)),
         Column(
             "direction",
-            "Direction",
+            gettext_noop("Direction"),
             synonyms=("polarity", "better"),
             help=gettext_lazy("1 or 'more is better', -1 or 'more is worse'."),
         ),
-        Column("description", "Description", synonyms=("notes", "details")),
+        Column("description", gettext_noop("Description"), synonyms=("notes", "details")),
     )
     staging = (
         ("row_no", "integer"),

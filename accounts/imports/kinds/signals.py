@@ -15,7 +15,7 @@ import json
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from accounts.imports.cells import CellError, parse_datetime, parse_float
 from accounts.imports.columns import Column
@@ -77,7 +77,7 @@ class SignalsKind(Kind):
     columns = (
         Column(
             "account",
-            "Account",
+            gettext_noop("Account"),
             required=True,
             synonyms=(
                 "account id",
@@ -92,14 +92,14 @@ class SignalsKind(Kind):
         ),
         Column(
             "metric",
-            "Metric",
+            gettext_noop("Metric"),
             required=True,
             synonyms=("metric key", "metric id", "key", "indicator"),
             help=gettext_lazy("The metric's key in the catalogue (logins, csat, …)."),
         ),
         Column(
             "observed_at",
-            "Observed at",
+            gettext_noop("Observed at"),
             required=True,
             synonyms=(
                 "date",
@@ -118,21 +118,21 @@ class SignalsKind(Kind):
         ),
         Column(
             "value",
-            "Value",
+            gettext_noop("Value"),
             required=True,
             synonyms=("amount", "count", "score", "number"),
             help=gettext_lazy("A number; decimal commas in semicolon-delimited files."),
         ),
         Column(
             "category",
-            "Category",
+            gettext_noop("Category"),
             synonyms=("subject", "severity", "tag", "type"),
             help=gettext_lazy("A ticket's subject or severity, …"),
         ),
-        Column("text", "Text", synonyms=("comment", "note", "body", "description")),
+        Column("text", gettext_noop("Text"), synonyms=("comment", "note", "body", "description")),
         Column(
             "source",
-            "Source",
+            gettext_noop("Source"),
             synonyms=("system", "origin"),
             help=gettext_lazy(
                 "Where the signal comes from (crm, zendesk, …); or one source for the file."
@@ -140,7 +140,7 @@ class SignalsKind(Kind):
         ),
         Column(
             "external_id",
-            "External id",
+            gettext_noop("External id"),
             synonyms=("id", "signal id", "event id", "record id", "ticket id"),
             help=gettext_lazy("The signal's id in its source: a re-sent signal is stored once."),
         ),

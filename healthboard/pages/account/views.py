@@ -94,7 +94,7 @@ def _back_link(request: HttpRequest, account: Account) -> dict:
     ):
         label = next(text for prefix, text in BACK_LABELS if path.startswith(prefix))
         return {"url": referer, "label": label}
-    return {"url": reverse("home"), "label": "Portfolio"}
+    return {"url": reverse("home"), "label": _("Portfolio")}
 
 
 def _renewal(account: Account) -> dict | None:
@@ -222,7 +222,7 @@ def _non_default(days: int) -> int | None:
 def _pills(account: Account, categories: list[str], *, category: str, days: int) -> list[dict]:
     base = reverse("accounts:signals", args=[account.pk])
     pills = []
-    for value, label in [("", "All"), *[(c, c) for c in categories]]:
+    for value, label in [("", _("All")), *[(c, builtin(c)) for c in categories]]:
         params = {"category": value, "range": _non_default(days)}
         query = urlencode({k: v for k, v in params.items() if v})
         pills.append(

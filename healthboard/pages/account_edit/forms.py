@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.imports import rules
 from accounts.models import Account, JourneyStage, Segment
 from healthboard.pages.filters import user_label
+from healthboard.pages.formlabels import ModelLabels, model_label
 from healthboard.pages.owners import owner_candidates
 from healthboard.pages.rulefields import ObjectChoiceField, RuleField, text_field
 
@@ -23,20 +24,18 @@ class OwnerChoiceField(ObjectChoiceField):
         return user_label(obj)
 
 
-def _date_field(label: str, *, required: bool = False) -> RuleField:
+def _date_field(*, required: bool = False) -> RuleField:
     return RuleField(
         rules.date,
-        label=label,
         required=required,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
 
-class AccountForm(forms.ModelForm):
+class AccountForm(ModelLabels, forms.ModelForm):
     external_id = text_field(
         LENGTH["external_id"],
         required=True,
-        label=_("External id"),
         help_text=_("The account's id in the CRM: imports and the API update the account by it."),
     )
     name = text_field(LENGTH["name"], required=True)
@@ -44,7 +43,6 @@ class AccountForm(forms.ModelForm):
     plan = text_field(LENGTH["plan"], required=False)
     arr = RuleField(
         rules.arr,
-        label=_("ARR"),
         required=False,
         empty_value=Decimal("0.00"),
         help_text=_("Annual recurring revenue, as 125000 or 125,000.50."),
@@ -52,19 +50,18 @@ class AccountForm(forms.ModelForm):
     )
     seats = RuleField(
         rules.seats,
-        label=_("Seats purchased"),
         required=False,
         empty_value=0,
         widget=forms.TextInput(attrs={"inputmode": "numeric"}),
     )
-    start_date = _date_field(_("Start date"), required=True)
-    renewal_date = _date_field(_("Renewal date"))
+    start_date = _date_field(required=True)
+    renewal_date = _date_field()
     status = RuleField(
         rules.status,
         initial=Account.Status.ACTIVE,
         widget=forms.Select(choices=Account.Status.choices),
     )
-    churn_date = _date_field(_("Churn date"))
+    churn_date = _date_field()
 
     class Meta:
         model = Account
@@ -87,16 +84,21 @@ class AccountForm(forms.ModelForm):
     def __init__(self, *args, can_reassign: bool = True, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # Each list loaded once: a ModelChoiceField queries again to render and to validate.
-        self.fields["segment"] = ObjectChoiceField(what="segment", objects=Segment.objects.all())
+        self.fields["segment"] = ObjectChoiceField(
+            what="segment", objects=Segment.objects.all(), label=model_label(Account, "segment")
+        )
         self.fields["stage"] = ObjectChoiceField(
-            what="journey stage", objects=JourneyStage.objects.all(), label=gettext("Journey stage")
+            what="journey stage",
+            objects=JourneyStage.objects.all(),
+            label=model_label(Account, "stage"),
         )
         current = self.instance.owner if self.instance.owner_id else None
         self.fields["owner"] = OwnerChoiceField(
             what="owner",
             objects=owner_candidates(keep=current),
             required=False,
-            blank_label="Unassigned",
+            blank_label=gettext("Unassigned"),
+            label=model_label(Account, "owner"),
             help_text=gettext("The customer success manager responsible for the account."),
         )
         if not can_reassign:

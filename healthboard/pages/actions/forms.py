@@ -10,7 +10,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from healthboard.pages.actions.selectors import DUE, TABS
-from scoring.models.actions import CtaType, Outcome, Priority
+from healthboard.pages.formlabels import model_label
+from scoring.models.actions import CallToAction, CtaType, Outcome, Priority
 
 SNOOZE_DEFAULT_DAYS = 7
 
@@ -52,13 +53,20 @@ class StepForm(forms.Form):
 
 
 class CtaCreateForm(forms.Form):
-    title = forms.CharField(max_length=200)
+    title = forms.CharField(label=model_label(CallToAction, "title"), max_length=200)
     reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), help_text=_("Why, in words: the owner reads it.")
+        label=model_label(CallToAction, "reason"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Why, in words: the owner reads it."),
     )
     due_date = forms.DateField(label=_("Due"), widget=forms.DateInput(attrs={"type": "date"}))
     cta_type = forms.ChoiceField(label=_("Type"), choices=CtaType.choices, initial=CtaType.RISK)
-    priority = forms.TypedChoiceField(choices=Priority.choices, coerce=int, initial=Priority.MEDIUM)
+    priority = forms.TypedChoiceField(
+        label=model_label(CallToAction, "priority"),
+        choices=Priority.choices,
+        coerce=int,
+        initial=Priority.MEDIUM,
+    )
 
 
 def inbox_tab(value: str | None) -> str:

@@ -178,6 +178,8 @@ def retention_figure(curves: list[dict], *, by_band: bool = False) -> dict:
     for i, curve in enumerate(curves):
         if by_band and curve.get("band") in BAND_LINES:
             colour = BAND_LINES[curve["band"]]
+            # The stored label is in the language the analysis ran in; the band is the reader's.
+            curve = {**curve, "label": str(Band(curve["band"]).label)}
         else:
             colour = PALETTE[i % len(PALETTE)]
         data += _km_traces(curve, colour, _rgba(colour, 0.15))

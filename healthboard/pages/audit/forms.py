@@ -30,7 +30,7 @@ class AuditFilterForm(ParamsForm):
         # Every user, active or not: a deactivated user's past sign-ins are what one looks
         # for. One query.
         users = get_user_model().objects.only("id", "username", "first_name", "last_name")
-        self.fields["user"].choices = [("", "Anyone")] + [
+        self.fields["user"].choices = [("", gettext("Anyone"))] + [
             (str(u.pk), user_label(u)) for u in users.order_by("username")
         ]
 

@@ -13,10 +13,11 @@ from django.utils.translation import gettext_lazy as _
 from accounts.imports import rules
 from accounts.imports.columns import squash
 from accounts.models import JourneyStage, Metric, Segment
+from healthboard.pages.formlabels import ModelLabels
 from healthboard.pages.rulefields import RuleField, text_field
 
 
-class _NamedForm(forms.ModelForm):
+class _NamedForm(ModelLabels, forms.ModelForm):
     """A segment's or stage's name must differ from the others' names and slugs (the import
     finds them by either), and a blank slug is made from the name."""
 
@@ -62,13 +63,11 @@ class StageForm(_NamedForm):
     name = text_field(rules.CHOICE_LENGTH, required=True)
     slug = _slug_field()
     order = forms.IntegerField(
-        label=_("Position"),
         min_value=1,
         max_value=32767,
         help_text=_("Where the stage stands on the journey board, from the left."),
     )
     target_days = forms.IntegerField(
-        label=_("Target days"),
         min_value=1,
         max_value=3650,
         help_text=_("How long an account should typically stay in this stage."),
@@ -77,7 +76,6 @@ class StageForm(_NamedForm):
     best_practices = text_field(
         4000,
         required=False,
-        label=_("Best practices"),
         help_text=_("One practice per line: the journey board lists them."),
         widget=forms.Textarea(attrs={"rows": 4}),
     )
@@ -100,7 +98,7 @@ class StageForm(_NamedForm):
 CATEGORIES = ("Usage", "Engagement", "Support", "Sentiment", "Financial", "Outcomes", "Advocacy")
 
 
-class MetricForm(forms.ModelForm):
+class MetricForm(ModelLabels, forms.ModelForm):
     key = RuleField(
         rules.metric_key,
         empty_value="",

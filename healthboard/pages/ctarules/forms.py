@@ -99,7 +99,6 @@ class RuleForm(forms.ModelForm):
             "auto_close",
             "enabled",
         ]
-        labels = {"enabled": _("On"), "cta_type": _("CTA type")}
         help_texts = {"enabled": _("Off: the rule opens no CTAs (its open ones stay open).")}
 
     def __init__(self, data=None, *, kind: Kind, instance: ActionRule | None = None) -> None:

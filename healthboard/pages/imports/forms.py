@@ -132,10 +132,10 @@ class MappingForm(ChoicesForm):
         for column in self.columns:
             choices = [(NOT_IMPORTED, gettext("— not imported —")), *((h, h) for h in headers)]
             self.fields[f"map_{column.field}"] = forms.ChoiceField(
-                label=column.label,
+                label=column.title,
                 choices=choices,
                 required=False,
-                help_text="required" if column.required else "",
+                help_text=gettext("required") if column.required else "",
                 error_messages={"invalid_choice": gettext("Pick one of the file's columns.")},
             )
 
@@ -155,7 +155,7 @@ class MappingForm(ChoicesForm):
             if column.required and not header:
                 self.add_error(
                     f"map_{column.field}",
-                    gettext("%(column)s needs a column.") % {"column": column.label},
+                    gettext("%(column)s needs a column.") % {"column": column.title},
                 )
             elif header and header in chosen:
                 self.add_error(
@@ -164,7 +164,7 @@ class MappingForm(ChoicesForm):
                     % {"header": header, "chosen": chosen[header]},
                 )
             elif header:
-                chosen[header] = column.label
+                chosen[header] = column.title
         return data
 
     @classmethod

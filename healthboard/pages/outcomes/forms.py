@@ -13,11 +13,6 @@ class OutcomeForm(forms.ModelForm):
     class Meta:
         model = Outcome
         fields = ["name", "is_success", "active", "order"]
-        labels = {
-            "is_success": gettext_lazy("Counts as a save"),
-            "active": gettext_lazy("Offered"),
-            "order": gettext_lazy("Position"),
-        }
         help_texts = {
             "order": gettext_lazy(
                 "Where it stands in the list a CSM picks from: lower comes first."

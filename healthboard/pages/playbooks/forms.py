@@ -9,6 +9,7 @@ from django.http import QueryDict
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from healthboard.pages.formlabels import model_label
 from scoring.models.actions import Playbook, PlaybookStep
 
 STEPS_PREFIX = "steps"
@@ -18,7 +19,9 @@ STEP_LENGTH = PlaybookStep._meta.get_field("text").max_length
 
 class PlaybookForm(forms.Form):
     # Not a ModelForm: the page's title keeps the stored name while a typed one is invalid.
-    name = forms.CharField(max_length=Playbook._meta.get_field("name").max_length)
+    name = forms.CharField(
+        label=model_label(Playbook, "name"), max_length=Playbook._meta.get_field("name").max_length
+    )
 
 
 class StepForm(forms.Form):

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.i18n import builtin
 from accounts.models import Metric
+from healthboard.pages.formlabels import model_label
 from healthboard.pages.scorecards.widgets import (
     QuickCheckbox,
     QuickHidden,
@@ -25,7 +26,7 @@ from healthboard.pages.scorecards.widgets import (
     QuickTextInput,
 )
 from scoring import engine
-from scoring.models import Category, CategoryWeight, Measure, ScorecardVersion
+from scoring.models import Category, CategoryWeight, Measure, Scorecard, ScorecardVersion
 from scoring.specs import VersionConfig, config_for, measure_configs
 
 PREFIX = "measures"
@@ -129,7 +130,6 @@ class MeasureForm(FirstErrorWins, forms.ModelForm):
             "direction": QuickSelect,
             "order": QuickHidden,
         }
-        labels = {"window_days": _("Window (days)"), "per_seat": _("Per seat")}
         field_classes = {
             "red": NumberField,
             "green": NumberField,
@@ -139,9 +139,11 @@ class MeasureForm(FirstErrorWins, forms.ModelForm):
 
     def __init__(self, *args, metrics: list[Metric], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["metric"] = MetricChoiceField(metrics, label=gettext("Metric"))
+        self.fields["metric"] = MetricChoiceField(metrics, label=model_label(Measure, "metric"))
         self.fields["weight"] = NumberField(
-            label=gettext("Weight"), min_value=0, error_messages={"min_value": NEGATIVE_WEIGHT}
+            label=model_label(Measure, "weight"),
+            min_value=0,
+            error_messages={"min_value": NEGATIVE_WEIGHT},
         )
         self.fields["window_days"].error_messages.update(
             min_value=gettext("A window is at least 1 day."),
@@ -275,7 +277,7 @@ class VersionForm(FirstErrorWins, forms.ModelForm):
             "band_mode": forms.RadioSelect,
             "notes": forms.Textarea(attrs={"rows": 2}),
         }
-        labels = {"band_mode": _("Bands"), "notes": _("Notes for this version")}
+        labels = {"notes": _("Notes for this version")}
 
 
 class CategoryWeightsForm(forms.Form):
@@ -541,13 +543,18 @@ class ScorecardNewForm(forms.Form):
     (empty, or a copy of another scorecard's active version)."""
 
     name = forms.CharField(
+        label=model_label(Scorecard, "name"),
         max_length=100,
         error_messages={"required": _("Name the scorecard (“Enterprise”, “SMB onboarding”, …).")},
     )
     description = forms.CharField(
-        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+        label=model_label(Scorecard, "description"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
     segments = forms.MultipleChoiceField(
+        label=model_label(Scorecard, "segments"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text=_(
