@@ -99,6 +99,8 @@ def value_text(value: float | None, unit: str) -> str:
     if unit == "currency":
         # The pages show money in dollars (the money filter); the catalogue says no more.
         return f"{MINUS}${text.lstrip(MINUS)}" if text.startswith(MINUS) else f"${text}"
+    # A seeded unit ("logins/week") in the reader's language; a typed one as typed.
+    unit = builtin(unit)
     # Scales ("1–5", "rating 1–5") describe the value rather than count it.
     if any(ch.isdigit() for ch in unit):
         return f"{text} ({unit})"

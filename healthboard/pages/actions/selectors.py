@@ -12,6 +12,7 @@ from django.db.models import Count, F, Min, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from healthboard.pages.filters import user_label
@@ -155,7 +156,7 @@ def overdue_per_owner(*, today: dt.date, rows: int = 0) -> list[OwnerOverdue]:
             first_name=t["owner__first_name"],
             last_name=t["owner__last_name"],
         )
-        name = user_label(owner) if t["owner_id"] else "Unassigned"
+        name = user_label(owner) if t["owner_id"] else gettext("Unassigned")
         result[t["owner_id"]] = OwnerOverdue(
             owner_id=t["owner_id"], name=name, n=t["n"], oldest=t["oldest"]
         )

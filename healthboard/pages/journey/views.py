@@ -100,7 +100,7 @@ def _decorate(
             card.url = f"{detail}{account.pk}/"
             card.days = account.days_in_stage(today)
             card.past_target = card.days is not None and card.days > column.stage.target_days
-            card.owner_name = owners.get(account.owner_id, "Unassigned")
+            card.owner_name = owners.get(account.owner_id, gettext("Unassigned"))
             card.can_move = can_work_on(request.user, account)
             if card.can_move:
                 card.move_url = f"{move}{account.pk}/move/{board_query}"

@@ -197,7 +197,7 @@ def _explain_movers(movers: list[WeekMover]) -> None:
         )
         mover.url = reverse("accounts:detail", args=[mover.account.pk])
         owner = mover.account.owner
-        mover.owner_name = user_label(owner) if owner else "Unassigned"
+        mover.owner_name = user_label(owner) if owner else gettext("Unassigned")
 
 
 def _books(summary: WeekSummary) -> list:
@@ -210,7 +210,7 @@ def _books(summary: WeekSummary) -> list:
     }
     books = []
     for owner_id, book in summary.books.items():
-        book.name = user_label(users[owner_id]) if owner_id in users else "Unassigned"
+        book.name = user_label(users[owner_id]) if owner_id in users else gettext("Unassigned")
         book.url = portfolio_url(owner=owner_id if owner_id in users else UNASSIGNED)
         books.append(book)
     books.sort(key=lambda b: (b.owner_id is None, b.name.casefold()))
