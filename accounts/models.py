@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.i18n import builtin
 
@@ -69,7 +70,8 @@ class AccountQuerySet(models.QuerySet):
 
 class Account(models.Model):
     class Status(models.TextChoices):
-        ACTIVE = "active", _("Active")
+        # Its own context: Polish agrees with the noun ("konto" aktywne, "wersja" aktywna).
+        ACTIVE = "active", pgettext_lazy("account status", "Active")
         CHURNED = "churned", _("Churned")
 
     name = models.CharField(_("name"), max_length=200)
