@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pytest
 from django.template import Context, Template
+from django.utils import translation
 
 from accounts import i18n
 from accounts.catalogue import METRICS, STAGES
 from accounts.models import JourneyStage
-from scoring.actions.defaults import BAND_OPENING, OUTCOMES, RULES
+from scoring.actions.defaults import BAND_OPENING, OUTCOMES, RULES, playbook_name
+from scoring.bands import Band
 from scoring.defaults import ALL_MEASURES
 
 
@@ -28,6 +30,17 @@ def test_it_translates_the_seeded_texts_only(shouting):
     assert i18n.builtin("Logins (EU)") == "Logins (EU)"
     assert i18n.builtin("") == ""
     assert i18n.builtin(None) is None
+
+
+def test_a_seeded_playbook_name_is_its_stage_and_band_words():
+    """Seeded playbooks are named "<stage>: <band word>" (scoring.actions.defaults)."""
+    with translation.override("pl"):
+        assert i18n.builtin(playbook_name("Value realisation", Band.RED)) == (
+            "Realizacja wartości: ratunek"
+        )
+        # A renamed stage or a typed name with a colon: as typed.
+        assert i18n.builtin("Pilot: rescue") == "Pilot: rescue"
+        assert i18n.builtin("Onboarding: call the CFO") == "Onboarding: call the CFO"
 
 
 def test_every_seeded_text_is_registered():
