@@ -27,7 +27,7 @@ HISTORY_CMD ?= demo_history --days $(RECOMPUTE_DAYS)
 
 # The demo, its data and the benchmarks run in development mode: DEBUG on (the settings
 # default to off and then refuse the development SECRET_KEY). Production never runs make.
-run demo demo-data migrate bench: export DEBUG ?= true
+run demo demo-data migrate bench messages compilemessages: export DEBUG ?= true
 
 # Where `make run` serves.
 RUN_ADDR ?= 127.0.0.1:8000
@@ -164,7 +164,7 @@ loadtest: $(INSTALLED)
 
 # The languages besides English (settings.LANGUAGES). The .mo files are committed, so a fresh
 # machine needs no gettext; these two targets do (Debian: apt-get install gettext), and
-# tests/test_i18n_catalogues.py checks the .mo files match the .po files and the code.
+# tests/i18n/test_catalogues.py checks the .mo files match the .po files and the code.
 LOCALES ?= id da pl
 MESSAGES_IGNORE := --ignore=.venv --ignore=static/vendor --ignore=staticfiles --ignore=tests \
 	--ignore=var --ignore=node_modules

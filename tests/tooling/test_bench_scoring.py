@@ -60,9 +60,13 @@ def _in_python(seconds: float) -> None:
     time.sleep(seconds)
 
 
-@pytest.mark.parametrize(("work", "low", "high"), [(_in_database, 0.7, 1), (_in_python, 0, 0)])
+# Bounds with room for a loaded machine: the forked workers' connecting (before the first
+# query) counts as time outside PostgreSQL, and another test's Celery worker may answer a
+# task in the same database now and then (two failures of this file in a whole-suite run at
+# load ~9, passing alone).
+@pytest.mark.parametrize(("work", "low", "high"), [(_in_database, 0.5, 1), (_in_python, 0, 0.1)])
 def test_db_share_is_the_share_of_the_workers_time_postgresql_spends(work, low, high):
     connections.close_all()  # the forked workers open their own
     with multiprocessing.get_context("fork").Pool(2) as pool:
-        share = db_share(pool.map_async(work, [0.5, 0.5], chunksize=1), workers=2)
+        share = db_share(pool.map_async(work, [1.5, 1.5], chunksize=1), workers=2)
     assert low <= share <= high
