@@ -21,8 +21,9 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from accounts.i18n import builtin, in_sentence
@@ -97,7 +98,8 @@ def _day(value: dt.date):
 
 
 SCORED_TABLE = "cta_rules_scored"
-SCORED_COLUMNS = "account_id, owner_id, stage_id, renewal_date, start_date, band, score"
+# language: the owner's (their profile's, else the installation's), for the words.
+SCORED_COLUMNS = "account_id, owner_id, stage_id, renewal_date, start_date, band, score, language"
 
 
 def scored_keep(scope: Scope) -> None:
@@ -139,10 +141,16 @@ def _scored_sql(scope: Scope) -> tuple[str, list]:
     sql = (
         f"WITH base(account_id, owner_id, stage_id, renewal_date, start_date) AS ({base}), "
         "scored AS (SELECT b.account_id, b.owner_id, b.stage_id, b.renewal_date, b.start_date, "
-        "COALESCE(h.band, 'none') AS band, h.score FROM base b LEFT JOIN scoring_healthscore h "
-        "ON h.run_id = %s AND h.account_id = b.account_id)"
+        "COALESCE(h.band, 'none') AS band, h.score, "
+        "COALESCE(NULLIF(dp.language, ''), %s) AS language FROM base b "
+        "LEFT JOIN scoring_healthscore h ON h.run_id = %s AND h.account_id = b.account_id "
+        "LEFT JOIN scoring_digestpreference dp ON dp.user_id = b.owner_id)"
     )
-    return sql, [*params, scope.run.pk]
+    return sql, [*params, _default_language(), scope.run.pk]
+
+
+def _default_language() -> str:
+    return settings.LANGUAGE_CODE.split("-")[0]
 
 
 def _signals(scope: Scope, metric_id: int, alias: str = "s") -> tuple[str, list]:
@@ -174,19 +182,51 @@ def _hits_sql(
     scored: Fragment,
     ctes: Fragment,
     fires: Fragment,
-    evidence: Fragment,
-    words: Fragment,
+    texts: Callable[[], tuple[Fragment, Fragment]],
     rest: Fragment,
     alias: str = "sc",
 ) -> Fragment:
     """One condition's query: WITH scored[, ctes] SELECT the hit columns, whether it fires,
-    the evidence and its words, then `rest` (FROM … WHERE …)."""
+    the evidence and its words (`texts`, in the owner's language) and that language, then
+    `rest` (FROM … WHERE …)."""
     columns = HIT_COLUMNS.replace("sc.", f"{alias}.")
+    evidence, words = _in_owners_language(texts, f"{alias}.language")
     sql = (
         f"{scored[0]}{ctes[0]} SELECT {columns}, {fires[0]} AS fires, "
-        f"{evidence[0]} AS evidence, {words[0]} AS words {rest[0]}"
+        f"{evidence[0]} AS evidence, {words[0]} AS words, {alias}.language AS language "
+        f"{rest[0]}"
     )
     return sql, [*scored[1], *ctes[1], *fires[1], *evidence[1], *words[1], *rest[1]]
+
+
+def in_owners_language(build: Callable[[], Fragment], column: str) -> Fragment:
+    """SQL for a text built (with gettext) in each of LANGUAGES, the row's `column` choosing:
+    CASE over the languages, so each row costs one text, whatever the number of languages."""
+    default = _default_language()
+    built = {}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            built[code] = build()
+    sql, params = f"(CASE {column}", []
+    for code, (text_sql, text_params) in built.items():
+        if code != default:
+            sql += f" WHEN %s THEN {text_sql}"
+            params += [code, *text_params]
+    fallback = built.get(default)
+    if fallback is None:
+        with translation.override(default):
+            fallback = build()
+    return f"{sql} ELSE {fallback[0]} END)", [*params, *fallback[1]]
+
+
+def _in_owners_language(
+    texts: Callable[[], tuple[Fragment, Fragment]], column: str
+) -> tuple[Fragment, Fragment]:
+    """(evidence, words), each in the row's owner's language."""
+    return (
+        in_owners_language(lambda: texts()[0], column),
+        in_owners_language(lambda: texts()[1], column),
+    )
 
 
 # Band labels by stored value, translated in the query's language.
@@ -239,22 +279,26 @@ def band_worse(scope: Scope, params: dict) -> Fragment:
     better = [b for b in RANK if RANK[b] > RANK[band]]
     before = scope.run_before()
     day = before.date if before else scope.as_of
-    evidence = sqltext.json_items(
-        [
-            (gettext("Band"), _band_label("sc.band", default=False)),
-            (gettext("Score"), "sc.score"),
-            (gettext("Band on %(day)s") % {"day": day}, _band_label("p.band", default=False)),
-            (gettext("Score on %(day)s") % {"day": day}, "p.score"),
-        ]
-    )
-    words = sqltext.text(
-        gettext("Now %(now)s, %(before)s on %(day)s."),
-        {
-            "now": _band_words("sc.band", "sc.score"),
-            "before": _band_words("p.band", "p.score"),
-            "day": sqltext.param(str(day)),
-        },
-    )
+
+    def texts() -> tuple[Fragment, Fragment]:
+        evidence = sqltext.json_items(
+            [
+                (gettext("Band"), _band_label("sc.band", default=False)),
+                (gettext("Score"), "sc.score"),
+                (gettext("Band on %(day)s") % {"day": day}, _band_label("p.band", default=False)),
+                (gettext("Score on %(day)s") % {"day": day}, "p.score"),
+            ]
+        )
+        words = sqltext.text(
+            gettext("Now %(now)s, %(before)s on %(day)s."),
+            {
+                "now": _band_words("sc.band", "sc.score"),
+                "before": _band_words("p.band", "p.score"),
+                "day": sqltext.param(str(day)),
+            },
+        )
+        return evidence, words
+
     fires = (
         f"CASE WHEN sc.band = %s AND p.band IN ({_marks(better)}) THEN 1 ELSE 0 END",
         [band, *better],
@@ -268,7 +312,7 @@ def band_worse(scope: Scope, params: dict) -> Fragment:
         "AND c.account_id = sc.account_id AND c.status IN (%s, %s)))",
         [before.pk if before else 0, *held, *better, scope.rule_id or 0, *ACTIVE],
     )
-    return _hits_sql(_scored(scope), NONE, fires, evidence, words, rest)
+    return _hits_sql(_scored(scope), NONE, fires, texts, rest)
 
 
 # Scores are stored with two decimals: a drop of 14.99 is not one of 15.
@@ -281,53 +325,61 @@ def score_drop(scope: Scope, params: dict) -> Fragment | None:
     before = scope.run_on(day)
     if before is None:
         return None
-    evidence = sqltext.json_items(
-        [
-            (gettext("Score"), "sc.score"),
-            (gettext("Score on %(day)s") % {"day": day}, "p.score"),
-            (gettext("Change"), sqltext.rounded("sc.score - p.score", 2)),
-        ]
-    )
-    words = sqltext.text(
-        gettext("Score %(score).1f, %(was).1f on %(day)s: down %(down).1f points."),
-        {
-            "score": "sc.score",
-            "was": "p.score",
-            "day": sqltext.param(str(day)),
-            "down": "(p.score - sc.score)",
-        },
-    )
+
+    def texts() -> tuple[Fragment, Fragment]:
+        evidence = sqltext.json_items(
+            [
+                (gettext("Score"), "sc.score"),
+                (gettext("Score on %(day)s") % {"day": day}, "p.score"),
+                (gettext("Change"), sqltext.rounded("sc.score - p.score", 2)),
+            ]
+        )
+        words = sqltext.text(
+            gettext("Score %(score).1f, %(was).1f on %(day)s: down %(down).1f points."),
+            {
+                "score": "sc.score",
+                "was": "p.score",
+                "day": sqltext.param(str(day)),
+                "down": "(p.score - sc.score)",
+            },
+        )
+        return evidence, words
+
     rest = (
         "FROM scored sc JOIN scoring_healthscore p "
         "ON p.run_id = %s AND p.account_id = sc.account_id "
         "WHERE sc.score IS NOT NULL AND p.score IS NOT NULL AND p.score - sc.score >= %s",
         [before.pk, points - SCORE_STEP],
     )
-    return _hits_sql(_scored(scope), NONE, ("1", []), evidence, words, rest)
+    return _hits_sql(_scored(scope), NONE, ("1", []), texts, rest)
 
 
 def renewal_at_risk(scope: Scope, params: dict) -> Fragment:
     last = scope.as_of + dt.timedelta(days=params["days"])
     days = sqltext.days_between("sc.renewal_date", sqltext.day(scope.as_of))
     renewal = sqltext.iso_day("sc.renewal_date")
-    evidence = sqltext.json_items(
-        [
-            (gettext("Band"), _band_label("sc.band", default=False)),
-            (gettext("Score"), "sc.score"),
-            (gettext("Renewal"), renewal),
-            (gettext("Days to renewal"), days),
-        ]
-    )
-    words = sqltext.text(
-        gettext("%(band)s; renews on %(renewal)s, in %(days)s days."),
-        {"band": _band_words("sc.band", "sc.score"), "renewal": renewal, "days": days},
-    )
+
+    def texts() -> tuple[Fragment, Fragment]:
+        evidence = sqltext.json_items(
+            [
+                (gettext("Band"), _band_label("sc.band", default=False)),
+                (gettext("Score"), "sc.score"),
+                (gettext("Renewal"), renewal),
+                (gettext("Days to renewal"), days),
+            ]
+        )
+        words = sqltext.text(
+            gettext("%(band)s; renews on %(renewal)s, in %(days)s days."),
+            {"band": _band_words("sc.band", "sc.score"), "renewal": renewal, "days": days},
+        )
+        return evidence, words
+
     rest = (
         "FROM scored sc WHERE sc.band IN (%s, %s) AND sc.renewal_date >= %s "
         "AND sc.renewal_date <= %s",
         [Band.YELLOW, Band.RED, _day(scope.as_of), _day(last)],
     )
-    return _hits_sql(_scored(scope), NONE, ("1", []), evidence, words, rest)
+    return _hits_sql(_scored(scope), NONE, ("1", []), texts, rest)
 
 
 def complaint_open(scope: Scope, params: dict, metric: tuple[int, str]) -> Fragment:
@@ -351,30 +403,34 @@ def complaint_open(scope: Scope, params: dict, metric: tuple[int, str]) -> Fragm
         "GROUP BY s.account_id)",
         [*where_params, *where_params],
     )
-    name = builtin(metric[1])
-    since = sqltext.local_day("o.since", scope.as_of, timezone.get_current_timezone())
-    days = sqltext.days_between(sqltext.day(scope.as_of), since)
-    evidence = sqltext.json_items(
-        [
-            (_label_of(gettext("%(metric)s above 0 since"), name), sqltext.iso_day(since)),
-            (gettext("Days unresolved"), days),
-            (_label_of(gettext("Highest %(metric)s"), name), "o.most"),
-        ]
-    )
-    words = _words_of(
-        gettext("%(metric)s above 0 since %(since)s: %(days)s days (up to %(most)g)."),
-        name,
-        {
-            "since": sqltext.iso_day(since),
-            "days": days,
-            "most": "o.most",
-        },
-    )
+
+    def texts() -> tuple[Fragment, Fragment]:
+        name = builtin(metric[1])
+        since = sqltext.local_day("o.since", scope.as_of, timezone.get_current_timezone())
+        days = sqltext.days_between(sqltext.day(scope.as_of), since)
+        evidence = sqltext.json_items(
+            [
+                (_label_of(gettext("%(metric)s above 0 since"), name), sqltext.iso_day(since)),
+                (gettext("Days unresolved"), days),
+                (_label_of(gettext("Highest %(metric)s"), name), "o.most"),
+            ]
+        )
+        words = _words_of(
+            gettext("%(metric)s above 0 since %(since)s: %(days)s days (up to %(most)g)."),
+            name,
+            {
+                "since": sqltext.iso_day(since),
+                "days": days,
+                "most": "o.most",
+            },
+        )
+        return evidence, words
+
     rest = (
         "FROM scored sc JOIN opened o ON o.account_id = sc.account_id WHERE o.since < %s",
         [_at(since_before)],
     )
-    return _hits_sql(_scored(scope), ctes, ("1", []), evidence, words, rest)
+    return _hits_sql(_scored(scope), ctes, ("1", []), texts, rest)
 
 
 def _latest_sql(where: str, start: bool) -> str:
@@ -399,23 +455,27 @@ def _latest_sql(where: str, start: bool) -> str:
 def invoice_late(scope: Scope, params: dict, metric: tuple[int, str]) -> Fragment:
     where, where_params = _signals(scope, metric[0])
     ctes = (_latest_sql(where, start=False), [params["days"], *where_params, metric[0]])
-    name = builtin(metric[1])
-    on = sqltext.iso_day(
-        sqltext.local_day("l.observed_at", scope.as_of, timezone.get_current_timezone())
-    )
-    evidence = sqltext.json_items(
-        [
-            (_label_of(gettext("Latest %(metric)s"), name), "l.value"),
-            (gettext("Reported on"), on),
-        ]
-    )
-    words = _words_of(
-        gettext("Latest %(metric)s: %(value)g (reported on %(day)s)."),
-        name,
-        {"value": "l.value", "day": on},
-    )
+
+    def texts() -> tuple[Fragment, Fragment]:
+        name = builtin(metric[1])
+        on = sqltext.iso_day(
+            sqltext.local_day("l.observed_at", scope.as_of, timezone.get_current_timezone())
+        )
+        evidence = sqltext.json_items(
+            [
+                (_label_of(gettext("Latest %(metric)s"), name), "l.value"),
+                (gettext("Reported on"), on),
+            ]
+        )
+        words = _words_of(
+            gettext("Latest %(metric)s: %(value)g (reported on %(day)s)."),
+            name,
+            {"value": "l.value", "day": on},
+        )
+        return evidence, words
+
     rest = ("FROM scored sc JOIN latest l ON l.account_id = sc.account_id", [])
-    return _hits_sql(_scored(scope), ctes, ("1", []), evidence, words, rest)
+    return _hits_sql(_scored(scope), ctes, ("1", []), texts, rest)
 
 
 def no_login(scope: Scope, params: dict, metric: tuple[int, str]) -> Fragment:
@@ -431,7 +491,8 @@ def no_login(scope: Scope, params: dict, metric: tuple[int, str]) -> Fragment:
         f"WHERE {recent} AND s.value > 0 AND s.observed_at >= %s), "
         # The last one for the few accounts without a recent one: their newest signals first
         # (signal_account_recent), not every account's of the metric.
-        f"idle AS (SELECT {HIT_COLUMNS}, (SELECT s2.observed_at FROM accounts_signal s2 "
+        f"idle AS (SELECT {HIT_COLUMNS}, sc.language, "
+        "(SELECT s2.observed_at FROM accounts_signal s2 "
         "WHERE s2.account_id = sc.account_id AND s2.metric_id = %s AND s2.value > 0 "
         "AND s2.observed_at < %s ORDER BY s2.observed_at DESC LIMIT 1) AS last "
         "FROM scored sc WHERE sc.start_date <= %s "
@@ -440,25 +501,29 @@ def no_login(scope: Scope, params: dict, metric: tuple[int, str]) -> Fragment:
         "AND EXISTS (SELECT 1 FROM accounts_signal s3 WHERE s3.metric_id = %s))",
         [*recent_params, _at(start), metric[0], _at(end), _day(customer_since), metric[0]],
     )
-    name = builtin(metric[1])
-    last = sqltext.local_day("i.last", scope.as_of, timezone.get_current_timezone())
-    evidence = sqltext.json_items(
-        [(_label_of(gettext("Last %(metric)s above 0"), name), sqltext.iso_day(last))]
-    )
-    ago = _words_of(
-        gettext("Last %(metric)s above 0: %(day)s (%(days)s days ago)."),
-        name,
-        {
-            "day": sqltext.iso_day(last),
-            "days": sqltext.days_between(sqltext.day(scope.as_of), last),
-        },
-    )
-    never = _words_of(gettext("Last %(metric)s above 0: never."), name, {})
-    words = (
-        f"(CASE WHEN i.last IS NULL THEN {never[0]} ELSE {ago[0]} END)",
-        [*never[1], *ago[1]],
-    )
-    return _hits_sql(_scored(scope), ctes, ("1", []), evidence, words, ("FROM idle i", []), "i")
+
+    def texts() -> tuple[Fragment, Fragment]:
+        name = builtin(metric[1])
+        last = sqltext.local_day("i.last", scope.as_of, timezone.get_current_timezone())
+        evidence = sqltext.json_items(
+            [(_label_of(gettext("Last %(metric)s above 0"), name), sqltext.iso_day(last))]
+        )
+        ago = _words_of(
+            gettext("Last %(metric)s above 0: %(day)s (%(days)s days ago)."),
+            name,
+            {
+                "day": sqltext.iso_day(last),
+                "days": sqltext.days_between(sqltext.day(scope.as_of), last),
+            },
+        )
+        never = _words_of(gettext("Last %(metric)s above 0: never."), name, {})
+        words = (
+            f"(CASE WHEN i.last IS NULL THEN {never[0]} ELSE {ago[0]} END)",
+            [*never[1], *ago[1]],
+        )
+        return evidence, words
+
+    return _hits_sql(_scored(scope), ctes, ("1", []), texts, ("FROM idle i", []), "i")
 
 
 def promoter_healthy(scope: Scope, params: dict, metric: tuple[int, str]) -> Fragment:
@@ -468,32 +533,36 @@ def promoter_healthy(scope: Scope, params: dict, metric: tuple[int, str]) -> Fra
         _latest_sql(where, start=True),
         [params["minimum"], *where_params, _at(start), metric[0]],
     )
-    name = builtin(metric[1])
-    on = sqltext.iso_day(
-        sqltext.local_day("l.observed_at", scope.as_of, timezone.get_current_timezone())
-    )
-    evidence = sqltext.json_items(
-        [
-            (gettext("Band"), _band_label("sc.band", default=False)),
-            (gettext("Score"), "sc.score"),
-            (_label_of(gettext("Latest %(metric)s"), name), "l.value"),
-            (gettext("Answered on"), on),
-        ]
-    )
-    words = _words_of(
-        gettext("%(band)s; %(metric)s %(value)g on %(day)s."),
-        name,
-        {
-            "band": _band_words("sc.band", "sc.score"),
-            "value": "l.value",
-            "day": on,
-        },
-    )
+
+    def texts() -> tuple[Fragment, Fragment]:
+        name = builtin(metric[1])
+        on = sqltext.iso_day(
+            sqltext.local_day("l.observed_at", scope.as_of, timezone.get_current_timezone())
+        )
+        evidence = sqltext.json_items(
+            [
+                (gettext("Band"), _band_label("sc.band", default=False)),
+                (gettext("Score"), "sc.score"),
+                (_label_of(gettext("Latest %(metric)s"), name), "l.value"),
+                (gettext("Answered on"), on),
+            ]
+        )
+        words = _words_of(
+            gettext("%(band)s; %(metric)s %(value)g on %(day)s."),
+            name,
+            {
+                "band": _band_words("sc.band", "sc.score"),
+                "value": "l.value",
+                "day": on,
+            },
+        )
+        return evidence, words
+
     rest = (
         "FROM scored sc JOIN latest l ON l.account_id = sc.account_id WHERE sc.band = %s",
         [Band.GREEN],
     )
-    return _hits_sql(_scored(scope), ctes, ("1", []), evidence, words, rest)
+    return _hits_sql(_scored(scope), ctes, ("1", []), texts, rest)
 
 
 # Kinds that read the scores only, and kinds that read one metric's signals too.
@@ -508,7 +577,7 @@ SIGNAL_KINDS: dict[str, Callable[[Scope, dict, tuple[int, str]], Fragment | None
     "no_login": no_login,
     "promoter_healthy": promoter_healthy,
 }
-HITS_COLUMNS = "account_id, owner_id, stage_id, band, score, fires, evidence, words"
+HITS_COLUMNS = "account_id, owner_id, stage_id, band, score, fires, evidence, words, language"
 
 
 def condition_sql(*, kind: str, parameters: dict, scope: Scope) -> Fragment | None:
@@ -535,5 +604,5 @@ def condition_hits(*, kind: str, parameters: dict, scope: Scope) -> list[Hit]:
         Hit(account_id, owner_id, stage_id, band, score, True, json.loads(evidence), words)
         if fires
         else Hit(account_id, owner_id, stage_id, band, score, False, [], "")
-        for account_id, owner_id, stage_id, band, score, fires, evidence, words in _rows(*query)
+        for account_id, owner_id, stage_id, band, score, fires, evidence, words, _ in _rows(*query)
     ]

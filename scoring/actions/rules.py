@@ -32,10 +32,12 @@ from scoring.actions.conditions import (
     Scope,
     condition_hits,
     condition_sql,
+    in_owners_language,
     scored_keep,
 )
 from scoring.actions.kinds import KINDS
 from scoring.actions.playbooks import playbook_steps_copy
+from scoring.actions.sqltext import param
 from scoring.models import ActionRule, CallToAction, ScoreRun
 
 logger = logging.getLogger(__name__)
@@ -195,18 +197,22 @@ def _hits_add(
     due = connection.ops.adapt_datefield_value(as_of + dt.timedelta(days=rule.due_days))
     typed = "CAST(%s AS {})".format if pg else (lambda _type: "%s")
     sql, query_params = query
+    # The rule's condition in words, in each owner's language like the evidence.
+    described = in_owners_language(
+        lambda: param(KINDS[rule.kind].describe(params, names)), "h.language"
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {HITS_TABLE} ({', '.join(name for name, _ in HIT_COLUMNS)}) "
             f"SELECT {typed('bigint')}, h.account_id, h.fires, "
             "CASE WHEN h.fires = 1 THEN h.owner_id END, CASE WHEN h.fires = 1 THEN h.band END, "
             "CASE WHEN h.fires = 1 THEN h.score END, CASE WHEN h.fires = 1 THEN h.stage_id END, "
-            f"CASE WHEN h.fires = 1 THEN {typed('text')} || ' ' || h.words END, "
+            f"CASE WHEN h.fires = 1 THEN {described[0]} || ' ' || h.words END, "
             "CASE WHEN h.fires = 1 THEN h.evidence END, "
             f"CASE WHEN h.fires = 1 THEN {typed('date')} END, "
             f"CASE WHEN h.fires = 1 THEN {typed('timestamptz')} END "
             f"FROM ({sql}) h",
-            [rule.pk, KINDS[rule.kind].describe(params, names), due, cool_from, *query_params],
+            [rule.pk, *described[1], due, cool_from, *query_params],
         )
 
 

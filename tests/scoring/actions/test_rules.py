@@ -10,8 +10,9 @@ from django.utils import timezone, translation
 
 from accounts.i18n import in_sentence
 from accounts.models import Account
+from scoring.actions.kinds import KINDS
 from scoring.actions.rules import rules_apply
-from scoring.models import ActionRule, CallToAction, CtaStep, HealthScore
+from scoring.models import ActionRule, CallToAction, CtaStep, DigestPreference, HealthScore
 from tests.factories import (
     AccountFactory,
     ActionRuleFactory,
@@ -223,22 +224,27 @@ def test_the_queries_do_not_grow_with_the_accounts(django_assert_max_num_queries
     assert CallToAction.objects.filter(rule__name="Turned unhealthy").count() == accounts * 2 // 3
 
 
-def test_a_signal_rule_names_its_metric_as_the_catalogue_does_in_the_reader_s_language():
+def test_a_cta_reads_in_its_owner_s_language_naming_the_metric_as_the_catalogue_does():
     rule = ActionRuleFactory(
         kind="complaint_open", parameters={"days": 14, "metric": "unresolved_complaints"}
     )
     only_rules(rule)
-    account = AccountFactory()
-    signal(account, "unresolved_complaints", 2, days_ago(20))
-    scored(account, 50.0)
+    danish_owned, english_owned = AccountFactory.create_batch(2)
+    DigestPreference.objects.update_or_create(user=danish_owned.owner, defaults={"language": "da"})
+    for account in (danish_owned, english_owned):
+        signal(account, "unresolved_complaints", 2, days_ago(20))
+        scored(account, 50.0)
 
-    with translation.override("da"):
-        rules_apply(as_of=TODAY)
+    rules_apply(as_of=TODAY)  # in English, as a worker runs it
 
-    reason = CallToAction.objects.get().reason
-    assert "unresolved_complaints" not in reason
-    danish = translation.gettext  # the catalogue's own word, not a copy of it here
+    danish = CallToAction.objects.get(account=danish_owned)
+    english = CallToAction.objects.get(account=english_owned)
     with translation.override("da"):
-        # Inside the sentence, as a common noun: lower case.
-        assert in_sentence(danish("Unresolved complaints")) in reason
-        assert "20" in reason  # the days it has been open
+        # The catalogue's own words, not copies of them here.
+        condition = KINDS["complaint_open"].condition
+        assert str(condition).split("(")[0] in danish.reason
+        assert in_sentence(translation.gettext("Unresolved complaints")) in danish.reason
+        assert {"label": translation.gettext("Days unresolved"), "value": 20} in danish.evidence
+    assert english.reason.startswith("A complaint (unresolved complaints above 0) has been")
+    assert "unresolved_complaints" not in danish.reason + english.reason
+    assert {"label": "Highest unresolved complaints", "value": 2} in english.evidence
