@@ -21,7 +21,7 @@ PIP_FLAGS ?= --quiet --disable-pip-version-check
 
 # Demo data: seeded once (when there are no accounts), then a year of daily scores and the
 # closed calls to action drawn from them (the days without scores only: nothing a second time).
-SEED_CMD ?= seed_demo
+SEED_CMD ?= seed_demo --if-empty
 RECOMPUTE_DAYS ?= 365
 HISTORY_CMD ?= demo_history --days $(RECOMPUTE_DAYS)
 
@@ -70,12 +70,7 @@ migrate: $(INSTALLED)
 
 # Seeds only a database without accounts.
 demo-data: migrate
-	@if $(PY) manage.py shell -c "import sys; from accounts.models import Account; sys.exit(0 if Account.objects.exists() else 1)"; then \
-		echo "Demo data already present: not seeding."; \
-	else \
-		echo "Seeding the demo data ..."; \
-		$(PY) manage.py $(SEED_CMD); \
-	fi
+	$(PY) manage.py $(SEED_CMD)
 
 # The demo with its history, in the foreground.
 demo: demo-data

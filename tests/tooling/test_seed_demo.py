@@ -171,6 +171,16 @@ def test_refuses_to_run_twice_without_reset(truth_file):
     assert (Account.objects.count(), Signal.objects.count()) == counts
 
 
+def test_if_empty_seeds_only_a_database_without_accounts(truth_file):
+    """make run's second start: no second seed, no error."""
+    seed_demo(truth_file, if_empty=True)
+    counts = Account.objects.count(), Signal.objects.count()
+    assert counts[0] == 20
+    output = seed_demo(truth_file, seed=8, if_empty=True)
+    assert "already present: not seeding" in output
+    assert (Account.objects.count(), Signal.objects.count()) == counts
+
+
 def test_bulk_load_leaves_the_signal_table_as_it_was(truth_file):
     """Into an empty table the signals go in without indexes, rebuilt before COMMIT."""
     before = signal_table_schema()

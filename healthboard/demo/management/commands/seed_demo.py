@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from accounts.models import Account
 from healthboard.demo import DemoError
 from healthboard.demo.plan import ACCOUNT_PREFIX
 from healthboard.demo.seed import DEFAULT_TRUTH_PATH, MAX_ACCOUNTS, MAX_DAYS, generate
@@ -53,6 +54,11 @@ class Command(BaseCommand):
             help="Where to write the hidden health (default var/demo_truth.json).",
         )
         parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Do nothing when the database has accounts (make run: no second seed).",
+        )
+        parser.add_argument(
             "--force",
             action="store_true",
             help="Run even with DEBUG off (the demo users' passwords are published).",
@@ -69,6 +75,9 @@ class Command(BaseCommand):
                     "(make run does), or pass --force if this database really is for a demo."
                 )
             )
+        if options["if_empty"] and Account.objects.exists():
+            self.stdout.write(_("Demo data already present: not seeding."))
+            return
         end_date = None
         if options["end_date"]:
             try:
