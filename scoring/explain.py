@@ -14,12 +14,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Protocol
 
 import numpy as np
 from django.utils.translation import get_language, gettext
 
 from accounts.i18n import builtin
+from healthboard.lib import numbers
 from scoring import engine
 from scoring.models import Category
 from scoring.specs import MeasureConfig, VersionConfig
@@ -47,23 +49,26 @@ def number_text(value: float | None) -> str:
         return gettext("no data")
     size = abs(value)
     if size == int(size) and size < 1e15:
-        text = f"{int(size):,}"
+        rounded = str(int(size))
     elif size >= 100:
-        text = f"{size:,.0f}"
+        rounded = f"{size:.0f}"
     elif size >= 10:
-        text = f"{size:.1f}".removesuffix(".0")
+        rounded = f"{size:.1f}".removesuffix(".0")
     elif size >= 1:
-        text = f"{size:.1f}"
+        rounded = f"{size:.1f}"
     else:
-        text = f"{size:.2g}"
-    return (MINUS if value < 0 and text.strip("0.,") else "") + text
+        rounded = f"{size:.2g}"  # two significant digits: 0.046
+    # Rounded here as before, then written in the reader's language (1.234 · 45,5 in Danish).
+    digits = max(0, -Decimal(rounded).as_tuple().exponent)
+    text = numbers.number_text(rounded, digits)
+    return (MINUS if value < 0 and Decimal(rounded) != 0 else "") + text
 
 
 def points_text(points: float) -> str:
     """+6.2 points / −6.2 points."""
-    text = f"{abs(points):.1f}"
-    sign = "" if float(text) == 0 else ("+" if points > 0 else MINUS)
-    return gettext("%(points)s points") % {"points": f"{sign}{text}"}
+    rounded = f"{abs(points):.1f}"
+    sign = "" if float(rounded) == 0 else ("+" if points > 0 else MINUS)
+    return gettext("%(points)s points") % {"points": sign + numbers.number_text(rounded, 1)}
 
 
 def measure_unit(metric_unit: str, aggregation: str, per_seat: bool) -> str:
@@ -93,7 +98,7 @@ def value_text(value: float | None, unit: str) -> str:
     if value is None or not math.isfinite(value) or not unit:
         return text
     if unit == "%":
-        return f"{text}%"
+        return numbers.percent_sign(text)
     if unit == "NPS":
         return f"NPS {text}"
     if unit == "currency":
@@ -114,7 +119,7 @@ def value_text(value: float | None, unit: str) -> str:
 def _said(value: float | None, unit: str) -> str:
     """A raw value in a sentence: the measure's name already says what it counts."""
     text = number_text(value)
-    return f"{text}%" if unit == "%" else text
+    return numbers.percent_sign(text) if unit == "%" and value is not None else text
 
 
 # ---------------------------------------------------------------- the breakdown

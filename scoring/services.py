@@ -12,6 +12,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from healthboard.lib.numbers import number_text
 from healthboard.lib.queue import CACHE_DOWN, QUEUE_DOWN, QUEUE_DOWN_TEXT
 from scoring.editor.audit import diff_summary, snapshot_diff, version_snapshot
 from scoring.models import (
@@ -424,13 +425,13 @@ def scorecard_draft_suggest(*, analysis, user) -> ScorecardVersion:
         )
         draft.notes = gettext(
             "Suggested by analysis #%(analysis)s from %(start)s to %(end)s: out-of-sample AUC "
-            "%(suggested).3f against %(current).3f for the current version."
+            "%(suggested)s against %(current)s for the current version."
         ) % {
             "analysis": analysis.pk,
             "start": result.get("start"),
             "end": result.get("end"),
-            "suggested": result.get("auc_suggested_cv") or 0,
-            "current": result.get("auc_current_cv") or 0,
+            "suggested": number_text(result.get("auc_suggested_cv") or 0, 3),
+            "current": number_text(result.get("auc_current_cv") or 0, 3),
         }
         draft.save(update_fields=["notes"])
         lines = snapshot_diff(before, version_snapshot(draft))

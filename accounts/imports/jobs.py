@@ -39,6 +39,7 @@ from accounts.imports.pipeline import (
 from accounts.imports.reader import table_open
 from accounts.imports.rejects import rejects_write
 from accounts.models import AuditEvent, ImportJob
+from healthboard.lib.numbers import number_text
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ def import_job_create(
                             "The file is larger than %(limit)s bytes, the limit for one import "
                             "(IMPORT_MAX_FILE_BYTES): split it into smaller files."
                         )
-                        % {"limit": f"{limit:,}"}
+                        % {"limit": number_text(limit)}
                     )
                 out.write(chunk)
         # Renamed once complete: a half-written upload never looks like a whole one.

@@ -36,6 +36,7 @@ from accounts.imports.reader import table_open
 from accounts.imports.staging import Staging
 from accounts.models import ImportJob, Signal
 from accounts.signals import signals_ingested
+from healthboard.lib.numbers import number_text
 
 logger = logging.getLogger(__name__)
 
@@ -118,10 +119,10 @@ class ImportResult:
         if not self.ok:
             return self.message
         n = {
-            "created": f"{self.created:,}",
-            "updated": f"{self.updated:,}",
-            "unchanged": f"{self.unchanged:,}",
-            "skipped": f"{self.skipped:,}",
+            "created": number_text(self.created),
+            "updated": number_text(self.updated),
+            "unchanged": number_text(self.unchanged),
+            "skipped": number_text(self.skipped),
         }
         if self.dry_run:
             parts = [_("Would import %(created)s new") % n]
@@ -134,10 +135,10 @@ class ImportResult:
         parts.append(_("%(unchanged)s already stored") % n)
         if self.skipped:
             parts.append(_("%(skipped)s bad row(s) skipped") % n)
-        return _("%(summary)s (%(rows)s rows read in %(seconds).1f s).") % {
+        return _("%(summary)s (%(rows)s rows read in %(seconds)s s).") % {
             "summary": ", ".join(parts),
-            "rows": f"{self.rows_read:,}",
-            "seconds": self.seconds,
+            "rows": number_text(self.rows_read),
+            "seconds": number_text(self.seconds, 1),
         }
 
 
@@ -482,8 +483,8 @@ def _check_cap(errors: list[RowError], limits: Limits, row: int) -> None:
                 "dates). First: %(first)s."
             )
             % {
-                "max": f"{limits.max_errors:,}",
-                "row": f"{row:,}",
+                "max": number_text(limits.max_errors),
+                "row": number_text(row),
                 "first": "; ".join(str(e) for e in errors[:5]),
             }
         )
@@ -560,7 +561,7 @@ def _job_finish(job: ImportJob | None, result: ImportResult, *, status: str, mes
     shown = "\n".join(str(e) for e in result.errors[:SUMMARY_ERRORS])
     more = len(result.errors) - SUMMARY_ERRORS
     if more > 0:
-        shown += f"\n… and {more:,} more"
+        shown += "\n" + _("… and %(count)s more") % {"count": number_text(more)}
     _job_update(
         job,
         status=status,

@@ -18,6 +18,7 @@ from typing import BinaryIO
 from accounts.imports.errors import FileRefused
 from accounts.imports.options import Limits
 from healthboard.lib.csvfile import cell_text
+from healthboard.lib.numbers import number_text
 
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = (",", ";", "\t")
@@ -103,7 +104,7 @@ class _Bytes:
         self.count += len(data)
         if self.count > self._max_bytes:
             raise FileRefused(
-                f"The file is larger than {self._max_bytes:,} bytes, the limit for one "
+                f"The file is larger than {number_text(self._max_bytes)} bytes, the limit for one "
                 "import (IMPORT_MAX_FILE_BYTES): split it into smaller files."
             )
         return data
@@ -180,7 +181,8 @@ def _lines(data: _Bytes, decoder: codecs.IncrementalDecoder) -> Iterator[str]:
         carry = text[cut:]
         if len(carry) > MAX_LINE_CHARS:
             raise FileRefused(
-                f"The file has a line longer than {MAX_LINE_CHARS:,} characters: is it a CSV file?"
+                f"The file has a line longer than {number_text(MAX_LINE_CHARS)} characters: "
+                "is it a CSV file?"
             )
         if cut:
             yield from io.StringIO(text[:cut], newline="")
@@ -257,8 +259,8 @@ class Table:
             data_rows += 1
             if data_rows > self.limits.max_rows:
                 raise FileRefused(
-                    f"The file has more than {self.limits.max_rows:,} rows, the limit for one "
-                    "import (IMPORT_MAX_ROWS): split it into smaller files."
+                    f"The file has more than {number_text(self.limits.max_rows)} rows, the limit "
+                    "for one import (IMPORT_MAX_ROWS): split it into smaller files."
                 )
             if "'" in "".join(cells):
                 # A cell an export neutralised ("'=Acme") reads as it was stored; the join
@@ -301,7 +303,9 @@ def table_open(
 def _csv_message(exc: csv.Error, line: int) -> str:
     reason = str(exc)
     if "field larger than field limit" in reason:
-        return f"Line {line} has a cell longer than {csv.field_size_limit():,} characters."
+        return (
+            f"Line {line} has a cell longer than {number_text(csv.field_size_limit())} characters."
+        )
     return f"Line {line} cannot be read as CSV: {reason}."
 
 

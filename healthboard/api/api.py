@@ -15,6 +15,7 @@ from ninja.errors import HttpError, ValidationError
 
 from healthboard.api import accounts, metrics, signals
 from healthboard.api.errors import ApiError, validation_errors
+from healthboard.lib.numbers import number_text
 from healthboard.tokens.models import ApiCall
 
 DESCRIPTION = """\
@@ -100,7 +101,10 @@ def _through(run: Callable) -> Callable:
                         "The request body (%(length)s bytes) is over the API's limit of "
                         "%(limit)s bytes: send smaller batches."
                     )
-                    % {"length": f"{length:,}", "limit": f"{settings.API_MAX_BODY_BYTES:,}"},
+                    % {
+                        "length": number_text(length),
+                        "limit": number_text(settings.API_MAX_BODY_BYTES),
+                    },
                     "errors": [],
                 },
             )

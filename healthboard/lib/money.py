@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 from decimal import Decimal, InvalidOperation
 
-from django.utils import formats
+from django.conf import settings
+from django.utils import formats, translation
 
 MINUS = "\u2212"
 DASH = "\u2014"
@@ -72,6 +73,15 @@ def money_text(value, *, currency: str, language: str) -> str:
         if magnitude >= divisor * Decimal("0.9995"):
             number = _digits(max(magnitude, divisor) / divisor, decimal_separator) + unit
             break
+    prefix, suffix = currency_affixes(currency, base)
+    return f"{sign}{prefix}{number.replace(' ', NBSP)}{suffix}"
+
+
+def currency_affixes(currency: str, language: str) -> tuple[str, str]:
+    """What goes before and after an amount in `currency` for readers of `language`:
+    ("$", "") in English, ("", " kr.") in Danish, ("Rp ", "") in Indonesian. Charts put
+    them around Plotly's own number format."""
+    base = (language or "en").split("-")[0].lower()
     code = currency.upper()
     symbol = SYMBOLS.get(code)
     before, spaced = PLACEMENT.get(base, PLACEMENT["en"])
@@ -80,5 +90,12 @@ def money_text(value, *, currency: str, language: str) -> str:
         symbol = None
     gap = NBSP if spaced or symbol is None else ""
     mark = symbol or code
-    number = number.replace(" ", NBSP)
-    return f"{sign}{mark}{gap}{number}" if before else f"{sign}{number}{NBSP}{mark}"
+    return (f"{mark}{gap}", "") if before else ("", f"{NBSP}{mark}")
+
+
+def money_shown(value, currency: str = "") -> str:
+    """`value` in the installation's currency (settings.CURRENCY, or the ISO code given) for
+    the active language: the `money` template filter, and the same for text built in Python."""
+    return money_text(
+        value, currency=currency or settings.CURRENCY, language=translation.get_language()
+    )

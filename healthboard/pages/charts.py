@@ -13,9 +13,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import plotly.io as pio
+from django.conf import settings
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from healthboard.lib.dates import short_day_text
+from healthboard.lib.money import currency_affixes
 from scoring.bands import Band
 
 # The band colours of static/css/healthboard.css (--hb-*-bar), faint enough to read a line on.
@@ -43,6 +46,19 @@ class VersionBands:
     label: str  # "v2"
     red_below: float | None
     green_at: float | None
+
+
+def arr_hover() -> str:
+    """ "$%{y:,.0f} ARR" with the installation's currency where the reader's language puts it
+    (Danish "%{y:,.0f} kr. ARR"); plotly.js writes the number with the language's marks."""
+    prefix, suffix = currency_affixes(settings.CURRENCY, get_language())
+    return _("%(amount)s ARR") % {"amount": f"{prefix}%{{y:,.0f}}{suffix}"}
+
+
+def arr_axis() -> dict:
+    """An ARR axis's ticks ("$1.2M"), in the installation's currency."""
+    prefix, suffix = currency_affixes(settings.CURRENCY, get_language())
+    return {"tickformat": "~s", "tickprefix": prefix, "ticksuffix": suffix}
 
 
 def base_layout(**overrides) -> dict:

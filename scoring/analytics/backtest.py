@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from accounts.i18n import builtin
 from healthboard.lib.dates import short_day_text
+from healthboard.lib.numbers import number_text, share_text
 from scoring.analytics import labels as lab
 from scoring.analytics import metrics
 from scoring.analytics.asof import DateScores, scores_as_of
@@ -218,7 +219,7 @@ def _measure_aucs(version: VersionConfig, obs: Observations) -> list[dict]:
 
 
 def _percent(x: float | None) -> str:
-    return "–" if x is None else f"{100 * x:.1f} %"
+    return "–" if x is None else share_text(x, 1)
 
 
 def _interpret(r: BacktestResult) -> list[str]:
@@ -229,33 +230,37 @@ def _interpret(r: BacktestResult) -> list[str]:
             "scored on."
         )
         % {
-            "accounts": f"{r.n_accounts:,}",
+            "accounts": number_text(r.n_accounts),
             "dates": len(r.dates),
-            "scores": f"{r.n_observations:,}",
-            "churned": f"{r.n_churned:,}",
+            "scores": number_text(r.n_observations),
+            "churned": number_text(r.n_churned),
             "days": r.horizon_days,
         }
     ]
     if r.auc is not None:
         lines.append(
             _(
-                "AUC %(auc).2f: an account that stayed scored higher than one that churned "
-                "%(share).0f %% of the time (0.5 is a coin toss, 1 a perfect ranking)."
+                "AUC %(auc)s: an account that stayed scored higher than one that churned "
+                "%(share)s of the time (0.5 is a coin toss, 1 a perfect ranking)."
             )
-            % {"auc": r.auc, "share": 100 * r.auc}
+            % {"auc": number_text(r.auc, 2), "share": share_text(r.auc)}
         )
         if r.auc_low is not None:
             width = r.auc_high - r.auc_low
-            interval = {"low": r.auc_low, "high": r.auc_high, "half": width / 2}
+            interval = {
+                "low": number_text(r.auc_low, 2),
+                "high": number_text(r.auc_high, 2),
+                "half": number_text(width / 2, 2),
+            }
             if width < 0.1:
                 text = _(
-                    "95 %% interval %(low).2f–%(high).2f (accounts resampled): fairly sure of "
-                    "the AUC to ±%(half).2f."
+                    "95 %% interval %(low)s–%(high)s (accounts resampled): fairly sure of "
+                    "the AUC to ±%(half)s."
                 )
             else:
                 text = _(
-                    "95 %% interval %(low).2f–%(high).2f (accounts resampled): unsure of the "
-                    "AUC to ±%(half).2f."
+                    "95 %% interval %(low)s–%(high)s (accounts resampled): unsure of the "
+                    "AUC to ±%(half)s."
                 )
             lines.append(text % interval)
         if r.auc < 0.5:
@@ -265,16 +270,16 @@ def _interpret(r: BacktestResult) -> list[str]:
     if green.get("rate") is not None and red.get("rate") is not None:
         rates = {
             "red": _percent(red["rate"]),
-            "red_n": f"{red['n']:,}",
+            "red_n": number_text(red["n"]),
             "green": _percent(green["rate"]),
-            "green_n": f"{green['n']:,}",
-            "ratio": r.red_to_green,
+            "green_n": number_text(green["n"]),
+            "ratio": number_text(r.red_to_green, 1),
         }
         # A ratio over a handful of healthy churners would swing wildly: say it only with some.
         if r.red_to_green is not None and green["k"] >= 3:
             text = _(
                 "%(red)s of %(red_n)s unhealthy scores were followed by churn, %(green)s of "
-                "%(green_n)s healthy ones: unhealthy accounts churned %(ratio).1f times as often."
+                "%(green_n)s healthy ones: unhealthy accounts churned %(ratio)s times as often."
             )
         else:
             text = _(
@@ -285,10 +290,10 @@ def _interpret(r: BacktestResult) -> list[str]:
     if r.lift and r.lift.get("lift") is not None:
         lines.append(
             _(
-                "The lowest-scored 10 %% churned %(lift).1f times as often as average and held "
+                "The lowest-scored 10 %% churned %(lift)s times as often as average and held "
                 "%(captured)s of the churn."
             )
-            % {"lift": r.lift["lift"], "captured": _percent(r.lift["captured"])}
+            % {"lift": number_text(r.lift["lift"], 1), "captured": _percent(r.lift["captured"])}
         )
     wrong = [m["name"] for m in r.measures if m["agrees"] is False and m["significant"]]
     if wrong:

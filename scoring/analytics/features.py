@@ -15,6 +15,7 @@ import numpy as np
 from django.db.models import Max, Min
 
 from accounts.models import Metric, Signal
+from healthboard.lib.dates import short_day_text
 from scoring.aggregates import AggRequest, aggregate, window_end
 
 # What a candidate may be: aggregations × windows (days). "last" over a year catches static
@@ -93,7 +94,7 @@ def no_signals_hint(end: dt.date) -> str:
         return "There are no signals at all: import some first."
     if first >= window_end(end):
         return (
-            f"The first signal was observed on {first:%-d %b %Y}, after the period: an "
+            f"The first signal was observed on {short_day_text(first)}, after the period: an "
             "evaluation date only sees signals observed up to it. Choose later dates."
         )
     return ""

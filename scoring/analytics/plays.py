@@ -51,6 +51,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.i18n import builtin
 from accounts.models import Account
+from healthboard.lib.numbers import share_text
 from scoring.analytics.metrics import proportion
 from scoring.bands import RANK, Band, change
 from scoring.models import CallToAction, HealthScore, ScoreRun
@@ -354,7 +355,7 @@ def _outcome(
 
 
 def _pct(p: dict) -> str:
-    return "—" if p["rate"] is None else f"{100 * p['rate']:.0f} %"
+    return "—" if p["rate"] is None else share_text(p["rate"])
 
 
 def _reading(kind: str, name: str, row: dict) -> list[str]:

@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from healthboard.lib.dates import day_text
+from healthboard.lib.numbers import number_text, share_text
 from scoring.analytics import labels as lab
 from scoring.analytics.survival import churn_by_tenure_month, kaplan_meier
 from scoring.bands import ORDER, Band
@@ -141,7 +143,7 @@ def _by_tenure(pop: lab.Population, day: dt.date, now, churned: np.ndarray) -> l
 def _interpret(r: RetentionReport) -> list[str]:
     lines = [
         _("%(accounts)s accounts, %(churned)s of them churned (a churn date known).")
-        % {"accounts": f"{r.n_accounts:,}", "churned": f"{r.n_churned:,}"}
+        % {"accounts": number_text(r.n_accounts), "churned": number_text(r.n_churned)}
     ]
     months = [m for m in r.tenure_months if m["at_risk"] >= MIN_MONTH_AT_RISK and m["rate"]]
     if months:
@@ -149,36 +151,36 @@ def _interpret(r: RetentionReport) -> list[str]:
         worst = max(months, key=lambda m: m["low"])
         lines.append(
             _(
-                "Churn peaks in month %(month)s of tenure: %(rate).1f %% of the %(at_risk)s "
-                "accounts that reached it left during it (95 %% %(low).1f–%(high).1f %%)."
+                "Churn peaks in month %(month)s of tenure: %(rate)s of the %(at_risk)s "
+                "accounts that reached it left during it (95 %% %(low)s–%(high)s)."
             )
             % {
                 "month": worst["month"],
-                "rate": 100 * worst["rate"],
-                "at_risk": f"{worst['at_risk']:,}",
-                "low": 100 * worst["low"],
-                "high": 100 * worst["high"],
+                "rate": share_text(worst["rate"], 1),
+                "at_risk": number_text(worst["at_risk"]),
+                "low": number_text(100 * worst["low"], 1),
+                "high": share_text(worst["high"], 1),
             }
         )
     for curve in r.by_band:
         if curve["survival"]:
             lines.append(
                 _(
-                    "%(band)s on %(day)s: %(share).0f %% still customers %(months).0f months "
+                    "%(band)s on %(day)s: %(share)s still customers %(months).0f months "
                     "later (%(accounts)s accounts)."
                 )
                 % {
                     "band": curve["label"],
-                    "day": r.band_date,
-                    "share": 100 * curve["survival"][-1],
+                    "day": day_text(dt.date.fromisoformat(r.band_date)),
+                    "share": share_text(curve["survival"][-1]),
                     "months": curve["times"][-1],
-                    "accounts": f"{curve['n']:,}",
+                    "accounts": number_text(curve["n"]),
                 }
             )
     if r.undated_churn:
         lines.append(
             _("%(count)s churned accounts have no churn date and are left out.")
-            % {"count": f"{r.undated_churn:,}"}
+            % {"count": number_text(r.undated_churn)}
         )
     return lines
 

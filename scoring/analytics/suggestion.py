@@ -12,6 +12,7 @@ import numpy as np
 from django.utils.translation import gettext as _
 
 from healthboard.lib.dates import short_day_text
+from healthboard.lib.numbers import number_text
 from scoring import engine
 from scoring.analytics import features as feat
 from scoring.analytics import labels as lab
@@ -275,29 +276,38 @@ def _describe(result, final, candidates, metric_rows, metric_columns, fold_weigh
 
 def _interpret(r: SuggestionResult) -> list[str]:
     lines = [
-        f"Learned from {r.n_observations:,} scores of {r.n_accounts:,} accounts "
-        f"({r.n_churned:,} churned within {r.horizon_days} days), in {suggest.FOLDS} folds "
-        "split by account: each figure is measured on accounts the fit never saw."
+        _(
+            "Learned from %(scores)s scores of %(accounts)s accounts (%(churned)s churned within "
+            "%(days)s days), in %(folds)s folds split by account: each figure is measured on "
+            "accounts the fit never saw."
+        )
+        % {
+            "scores": number_text(r.n_observations),
+            "accounts": number_text(r.n_accounts),
+            "churned": number_text(r.n_churned),
+            "days": r.horizon_days,
+            "folds": suggest.FOLDS,
+        }
     ]
     if r.auc_current_cv is not None and r.auc_suggested_cv is not None:
         better = r.auc_suggested_cv - r.auc_current_cv
         lines.append(
             _(
-                "Out-of-sample AUC: current %(current).3f, suggested %(suggested).3f "
-                "(%(change)s); a plain logistic regression on the same candidates: %(logistic).3f."
+                "Out-of-sample AUC: current %(current)s, suggested %(suggested)s "
+                "(%(change)s); a plain logistic regression on the same candidates: %(logistic)s."
             )
             % {
-                "current": r.auc_current_cv,
-                "suggested": r.auc_suggested_cv,
-                "change": f"{'+' if better >= 0 else ''}{better:.3f}",
-                "logistic": r.auc_logistic_cv,
+                "current": number_text(r.auc_current_cv, 3),
+                "suggested": number_text(r.auc_suggested_cv, 3),
+                "change": ("+" if better >= 0 else "") + number_text(better, 3),
+                "logistic": number_text(r.auc_logistic_cv, 3),
             }
         )
         aucs = [f["auc_suggested"] for f in r.folds if f["auc_suggested"] is not None]
         if len(aucs) > 1:
             lines.append(
-                _("Across folds the suggestion's AUC ranged %(min).3f–%(max).3f.")
-                % {"min": min(aucs), "max": max(aucs)}
+                _("Across folds the suggestion's AUC ranged %(min)s–%(max)s.")
+                % {"min": number_text(min(aucs), 3), "max": number_text(max(aucs), 3)}
             )
     lines.append(
         _(

@@ -258,7 +258,7 @@ def test_the_progress_bar_polls_until_the_analysis_ends(admin_role_client, manag
     assert f'hx-get="{poll}"' in page and 'value="40"' in page
 
     region = manager_client.get(poll, **HTMX)
-    assert region.status_code == 200 and "Curves — 40 %" in region.content.decode()
+    assert region.status_code == 200 and "Curves — 40%" in region.content.decode()
     assert "<html" not in region.content.decode()
     # Asking for another while it runs is refused with a word, nothing queued.
     admin_role_client.post(reverse("analytics:run", args=["lifecycle"]))

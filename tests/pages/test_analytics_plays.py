@@ -81,10 +81,10 @@ def test_managers_read_the_figures_and_their_words(
     assert "Which plays save accounts" in text
     assert (
         "Accounts that got the “Turned unhealthy” play recovered to a better band within 60 "
-        "days in 75 % of cases (n=4) vs 0 % for comparable accounts without it (n=" in text
+        "days in 75% of cases (n=4) vs 0% for comparable accounts without it (n=" in text
     )
     assert "By rule" in text and "Better band within" in text
-    assert "75 % n=4" in text
+    assert "75% n=4" in text
     assert "Rule “Turned at risk”: 1 closed CTA" in text
     assert "5 closed calls to action: 4 done, 1 resolved by themselves" in text
     # What the baseline was matched on, and the CTA that found no comparable account.

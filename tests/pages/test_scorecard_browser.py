@@ -62,13 +62,13 @@ def test_an_admin_previews_publishes_and_sees_the_new_scores(
     changed = page.locator("#preview-changed")
     expect(changed).to_have_text("0")
     share = page.locator("#share-0")
-    expect(share).to_have_text("6.5 %")
+    expect(share).to_have_text("6.5%")
 
     usage = page.get_by_label("Category weight").first
     usage.fill("150")
     usage.press("Tab")
     # Usage now weighs 150 of 235: each of its four measures 16 %.
-    expect(share).to_have_text("16.0 %")
+    expect(share).to_have_text("16.0%")
     expect(changed).not_to_have_text("0", timeout=15_000)
     moved = int(changed.inner_text())
     assert moved > 0

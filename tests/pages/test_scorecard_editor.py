@@ -319,7 +319,7 @@ def test_the_editor_shows_every_measure_with_its_share(
     for name in draft.measures.values_list("name", flat=True):
         assert name in html
     # Usage weighs 30 of 115 and has four measures of weight 1: 6.5 % each.
-    assert re.search(r'id="share-0">\s*6\.5 %', html)
+    assert re.search(r'id="share-0">\s*6\.5%', html)
     assert "data-plotly-figure" not in html  # the preview loads after the page
 
 
@@ -400,7 +400,7 @@ def test_validation_returns_the_form_with_shares_and_asks_the_preview_to_follow(
     assert "<html" not in html
     assert response["HX-Trigger-After-Settle"] == "draft-changed"
     # Usage now weighs 90 of 175: 12.9 % for each of its four measures.
-    assert re.search(r'id="share-0">\s*12\.9 %', html)
+    assert re.search(r'id="share-0">\s*12\.9%', html)
     assert draft.category_weights.get(category="usage").weight == 30
 
 

@@ -20,6 +20,7 @@ from accounts.imports import (
     kind_columns,
     rejects_write,
 )
+from healthboard.lib.numbers import number_text
 
 DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t"}
 # Row errors printed; all of them go to --rejects.
@@ -107,7 +108,7 @@ class Command(BaseCommand):
 
         def progress(step: Progress) -> None:
             bar.update(step.bytes_read - bar.n)
-            bar.set_postfix(rows=f"{step.rows_read:,}", bad=step.rows_bad, refresh=False)
+            bar.set_postfix(rows=number_text(step.rows_read), bad=step.rows_bad, refresh=False)
 
         with file:
             try:
@@ -173,26 +174,26 @@ class Command(BaseCommand):
         if result.kind != "signals" or result.dry_run:
             return result.summary()
         counts = {
-            "created": f"{result.created:,}",
-            "accounts": f"{len(result.accounts):,}",
-            "unchanged": f"{result.unchanged:,}",
-            "skipped": f"{result.skipped:,}",
-            "rows": f"{result.rows_read:,}",
-            "seconds": result.seconds,
+            "created": number_text(result.created),
+            "accounts": number_text(len(result.accounts)),
+            "unchanged": number_text(result.unchanged),
+            "skipped": number_text(result.skipped),
+            "rows": number_text(result.rows_read),
+            "seconds": number_text(result.seconds, 1),
         }
         if result.skipped:
             return (
                 _(
                     "Imported %(created)s signal(s) for %(accounts)s account(s); %(unchanged)s "
                     "already stored were skipped; %(skipped)s bad row(s) left out (%(rows)s rows "
-                    "read in %(seconds).1f s)."
+                    "read in %(seconds)s s)."
                 )
                 % counts
             )
         return (
             _(
                 "Imported %(created)s signal(s) for %(accounts)s account(s); %(unchanged)s already "
-                "stored were skipped (%(rows)s rows read in %(seconds).1f s)."
+                "stored were skipped (%(rows)s rows read in %(seconds)s s)."
             )
             % counts
         )
@@ -204,7 +205,7 @@ class Command(BaseCommand):
         if len(result.errors) > SHOWN_ERRORS:
             lines.append(
                 _("  … and %(count)s more (see --rejects)")
-                % {"count": f"{len(result.errors) - SHOWN_ERRORS:,}"}
+                % {"count": number_text(len(result.errors) - SHOWN_ERRORS)}
             )
         return "\n" + "\n".join(lines)
 

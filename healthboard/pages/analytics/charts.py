@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from healthboard.lib.numbers import number_text
 from healthboard.pages.charts import GRID, LINE, base_layout
 from healthboard.pages.weekly.charts import BAND_LINES
 from scoring.bands import ORDER, Band
@@ -42,7 +43,7 @@ def band_rates_figure(rates: dict[str, dict]) -> dict:
             "width": 6,
         },
         "text": [
-            _("%(k)s of %(n)s") % {"k": f"{rates[b]['k']:,}", "n": f"{rates[b]['n']:,}"}
+            _("%(k)s of %(n)s") % {"k": number_text(rates[b]["k"]), "n": number_text(rates[b]["n"])}
             for b in bands
         ],
         "textposition": "outside",
@@ -84,7 +85,9 @@ def roc_figure(roc: list[dict], auc: float | None) -> dict:
     curve = {
         "type": "scatter",
         "mode": "lines",
-        "name": _("Score (AUC %(auc).2f)") % {"auc": auc} if auc is not None else _("Score"),
+        "name": _("Score (AUC %(auc)s)") % {"auc": number_text(auc, 2)}
+        if auc is not None
+        else _("Score"),
         "x": [p["false_positive_rate"] for p in roc],
         "y": [p["true_positive_rate"] for p in roc],
         "line": {"color": LINE, "width": 2, "shape": "hv"},
@@ -123,7 +126,7 @@ def _km_traces(curve: dict, colour: str, fill: str) -> list[dict]:
     y = [1.0, *curve["survival"]]
     low = [1.0, *curve["low"]]
     high = [1.0, *curve["high"]]
-    label = f"{curve['label']} ({curve['n']:,})"
+    label = f"{curve['label']} ({number_text(curve['n'])})"
     return [
         {
             "type": "scatter",

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.imports import ImportOptions, kind_columns
 from accounts.models import ImportJob, Signal
+from healthboard.lib.numbers import number_text
 
 NOT_IMPORTED = ""
 SOURCE_MAX = Signal._meta.get_field("source").max_length
@@ -89,7 +90,7 @@ class UploadForm(ChoicesForm):
         self.fields["file"].help_text = gettext(
             "UTF-8, UTF-16 or Windows-1252; comma, semicolon or tab. Up to %(size)s and "
             "%(rows)s rows."
-        ) % {"size": filesizeformat(limit), "rows": f"{settings.IMPORT_MAX_ROWS:,}"}
+        ) % {"size": filesizeformat(limit), "rows": number_text(settings.IMPORT_MAX_ROWS)}
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

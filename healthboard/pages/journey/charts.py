@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from django.utils.translation import gettext as _
 
 from accounts.i18n import builtin
-from healthboard.pages.charts import CONFIG, GRID, base_layout
+from healthboard.lib.money import money_shown
+from healthboard.lib.numbers import number_text
+from healthboard.pages.charts import CONFIG, GRID, arr_axis, arr_hover, base_layout
 from healthboard.pages.journey.selectors import StageColumn
 from scoring.bands import AT_RISK, RISK_ORDER, Band
 
@@ -44,7 +46,7 @@ def stage_bands_figure(columns: Sequence[StageColumn], *, measure: str) -> dict:
                 "hovertemplate": (
                     f"%{{x}} · {label}<br>"
                     # Plotly fills in %{y}; the words around it are the reader's language.
-                    + (_("$%{y:,.0f} ARR") if arr else _("%{y:,} accounts"))
+                    + (arr_hover() if arr else _("%{y:,} accounts"))
                     + "<extra></extra>"
                 ),
             }
@@ -60,7 +62,7 @@ def stage_bands_figure(columns: Sequence[StageColumn], *, measure: str) -> dict:
             "fixedrange": True,
             "gridcolor": GRID,
             "rangemode": "tozero",
-            "tickformat": "$~s" if arr else ",d",
+            **(arr_axis() if arr else {"tickformat": ",d"}),
             "automargin": True,
         },
     )
@@ -78,12 +80,12 @@ def stage_bands_summary(columns: Sequence[StageColumn], *, measure: str) -> str:
             at_risk = sum(column.bands[b].arr for b in AT_RISK)
             parts.append(
                 _("%(stage)s: %(arr)s ARR, %(at_risk)s at risk")
-                % {"stage": stage, "arr": f"${column.arr:,.0f}", "at_risk": f"${at_risk:,.0f}"}
+                % {"stage": stage, "arr": money_shown(column.arr), "at_risk": money_shown(at_risk)}
             )
         else:
             red = column.bands[Band.RED].n
             parts.append(
                 _("%(stage)s: %(accounts)s accounts, %(red)s unhealthy")
-                % {"stage": stage, "accounts": f"{column.n:,}", "red": f"{red:,}"}
+                % {"stage": stage, "accounts": number_text(column.n), "red": number_text(red)}
             )
     return "; ".join(parts) + "."

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from healthboard.lib.csvfile import Cell, number
 from healthboard.lib.dates import short_day_text
+from healthboard.lib.numbers import number_text
 from healthboard.pages.filters import AccountFilters
 from healthboard.pages.lists.selectors import metric_label
 from scoring.bands import Band
@@ -156,10 +157,11 @@ def decimal(value) -> Decimal:
 
 
 def figure(value, digits: int = 0) -> str:
-    """A number as a cell shows it: 92, 4.5; "" when missing."""
+    """A number as a cell shows it, in the reader's language: 92, 4.5 (4,5); "" when
+    missing."""
     if value is None:
         return ""
-    return f"{float(value):,.{digits}f}"
+    return number_text(value, digits)
 
 
 def csv_account(row: dict) -> list[Cell]:

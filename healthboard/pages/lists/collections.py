@@ -9,6 +9,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from healthboard.lib.csvfile import Cell, number
+from healthboard.lib.numbers import number_text
 from healthboard.pages.filters import AccountFilters
 from healthboard.pages.lists.base import (
     ACCOUNT_SORTS,
@@ -87,7 +88,7 @@ class Collections(AccountList):
         return [
             Cell_(figure(row["days_late"]), day_text(row["invoice_at"]), "num"),
             Cell_(
-                f"{row['late_invoices']:,}",
+                number_text(row["late_invoices"]),
                 gettext("worst %(days)s days") % {"days": figure(row["worst"])},
                 "num",
             ),

@@ -10,6 +10,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from healthboard.lib.csvfile import Cell, number
+from healthboard.lib.numbers import number_text, percent_text
 from healthboard.pages.filters import AccountFilters
 from healthboard.pages.lists.base import (
     ACCOUNT_SORTS,
@@ -153,20 +154,20 @@ class Expansion(AccountList):
         if row["users"] is not None and row["seats"]:
             users = gettext("%(users)s of %(seats)s seats") % {
                 "users": figure(row["users"]),
-                "seats": f"{row['seats']:,}",
+                "seats": number_text(row["seats"]),
             }
-        utilisation = figure(row["utilisation"])
-        adoption = figure(row["adoption"])
+        utilisation = percent_text(row["utilisation"])
+        adoption = percent_text(row["adoption"])
         talking = row["talks"] > 0 and (row["adoption"] or 0) >= ADOPTION_AT
         return [
             Cell_(
-                f"{utilisation} %" if utilisation else "—",
+                utilisation,
                 users,
                 met(row["utilisation"], UTILISATION_AT),
             ),
-            Cell_(f"{adoption} %" if adoption else "—", "", "num ls-met" if talking else "num"),
+            Cell_(adoption, "", "num ls-met" if talking else "num"),
             Cell_(
-                f"{row['talks']:,}" if row["talks"] else "—",
+                number_text(row["talks"]) if row["talks"] else "—",
                 last_on(row["talk_at"]),
                 "num ls-met" if talking else "num",
             ),

@@ -12,6 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from healthboard.lib.csvfile import Cell, number
+from healthboard.lib.numbers import number_text
 from healthboard.pages.filters import AccountFilters
 from healthboard.pages.lists.base import (
     ACCOUNT_SORTS,
@@ -183,7 +184,7 @@ class CategoryAccounts(AccountList):
         )
 
     def cells(self, row: dict) -> list[Cell_]:
-        return [Cell_(f"{row['tickets']:,}", last_on(row["last_at"]), "num")]
+        return [Cell_(number_text(row["tickets"]), last_on(row["last_at"]), "num")]
 
     def csv_row(self, row: dict) -> list[Cell]:
         return [

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext as _
 
+from healthboard.lib.numbers import number_text
 from healthboard.pages.filters import user_label
 from healthboard.pages.owners import owner_candidates
 from healthboard.pages.rulefields import ObjectChoiceField
@@ -67,6 +68,6 @@ class BulkReassignForm(ReassignForm):
         if len(ids) > MAX_ACCOUNTS:
             raise forms.ValidationError(
                 _("%(count)s accounts at once is too many: at most %(max)s.")
-                % {"count": f"{len(ids):,}", "max": f"{MAX_ACCOUNTS:,}"}
+                % {"count": number_text(len(ids)), "max": number_text(MAX_ACCOUNTS)}
             )
         return ids

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import services
 from accounts.models import Account
 from healthboard.lib import htmx
+from healthboard.lib.numbers import number_text
 from healthboard.lib.roles import permission_required
 from healthboard.pages.filters import user_label
 from healthboard.pages.reassign.forms import BulkReassignForm, ReassignForm
@@ -84,10 +85,10 @@ def accounts_reassign_many(request: HttpRequest) -> HttpResponse:
             "%(count)s account reassigned to %(owner)s.",
             "%(count)s accounts reassigned to %(owner)s.",
             changed,
-        ) % {"count": f"{changed:,}", "owner": _who(owner)}
+        ) % {"count": number_text(changed), "owner": _who(owner)}
         if unchanged:
             text += " " + _("%(count)s already belonged to them (or no longer exist).") % {
-                "count": f"{unchanged:,}"
+                "count": number_text(unchanged)
             }
         (messages.success if changed else messages.info)(request, text)
     else:

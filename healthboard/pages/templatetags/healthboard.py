@@ -4,7 +4,8 @@
   alone); the same markup as `{% include "components/band_chip.html" with band=… score=… %}`.
 - `band_label`, `band_shape`, `band_key`: a band value ("green", "yellow", "red", "none") as
   words, as a shape, or normalised for a CSS class.
-- `signed` (+3.2 / −1.0), `arrow` (▲ / ▼), `money` ($1.2M / 1,2 mio. kr.), `score_text`.
+- `signed` (+3.2 / −1.0), `arrow` (▲ / ▼), `money` ($1.2M / 1,2 mio. kr.), `score_text`,
+  `pct` (a percentage where the language puts the sign: 82 % / 82%).
 - `is_under`: whether a path is in a section, to mark the current navigation link.
 - `builtin`: a stored name or text in the reader's language when it is one the install
   seeded (a default metric, stage, category, measure, rule, outcome or step), otherwise as
@@ -17,12 +18,12 @@ import math
 from decimal import InvalidOperation
 
 from django import template
-from django.conf import settings
-from django.utils import formats, translation
+from django.utils import formats
 from django.utils.translation import gettext, ngettext
 
 from accounts.i18n import builtin as builtin_text
-from healthboard.lib.money import money_text
+from healthboard.lib.money import money_shown
+from healthboard.lib.numbers import percent_text
 from scoring.bands import Band
 
 register = template.Library()
@@ -113,9 +114,14 @@ def money(value, currency: str = "") -> str:
     """ARR compactly in the installation's currency (settings.CURRENCY, or the ISO code
     given) for the reader's language: $1.2M, $85k, 1,2 mio. kr., Rp 1,2 M; an em dash when
     there is no value (healthboard/lib/money.py)."""
-    return money_text(
-        value, currency=currency or settings.CURRENCY, language=translation.get_language()
-    )
+    return money_shown(value, currency)
+
+
+@register.filter
+def pct(value, digits: int = 0) -> str:
+    """A value in percent (82.3, not 0.823) as the reader's language writes it: "82 %" in
+    Danish, "82%" in English, Polish and Indonesian (healthboard/lib/numbers.py)."""
+    return percent_text(value, int(digits))
 
 
 @register.filter

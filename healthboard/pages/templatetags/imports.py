@@ -6,6 +6,8 @@ import datetime as dt
 
 from django import template
 
+from healthboard.lib.numbers import number_text
+
 register = template.Library()
 
 
@@ -16,7 +18,7 @@ def duration(value: dt.timedelta | None) -> str:
         return "—"
     seconds = value.total_seconds()
     if seconds < 10:
-        return f"{seconds:.1f} s"
+        return f"{number_text(seconds, 1)} s"  # 0,4 s in Danish
     whole = int(round(seconds))
     if whole < 60:
         return f"{whole} s"

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from django.utils.translation import gettext as _
 
 from healthboard.lib.dates import short_day_text
-from healthboard.pages.charts import CONFIG, GRID, base_layout
+from healthboard.lib.money import money_shown
+from healthboard.lib.numbers import number_text
+from healthboard.pages.charts import CONFIG, GRID, arr_axis, arr_hover, base_layout
 from healthboard.pages.weekly.selectors import DayBands
 from scoring.bands import AT_RISK, RISK_ORDER, Band
 
@@ -54,7 +56,7 @@ def band_history_figure(
                 "hovertemplate": (
                     f"%{{x|%-d %b %Y}} · {label}<br>"
                     # Plotly fills in %{y}; the words around it are the reader's language.
-                    + (_("$%{y:,.0f} ARR") if arr else _("%{y:,} accounts"))
+                    + (arr_hover() if arr else _("%{y:,} accounts"))
                     + "<extra></extra>"
                 ),
             }
@@ -84,7 +86,7 @@ def band_history_figure(
             "fixedrange": True,
             "gridcolor": GRID,
             "rangemode": "tozero",
-            "tickformat": "$~s" if arr else ",d",
+            **(arr_axis() if arr else {"tickformat": ",d"}),
             "automargin": True,
         },
         shapes=shapes,
@@ -102,13 +104,13 @@ def band_history_summary(days: Sequence[DayBands], *, measure: str) -> str:
         if measure == "arr":
             risk = sum(day.arr[band] for band in AT_RISK)
             return _("%(arr)s ARR at risk on %(day)s") % {
-                "arr": f"${risk:,.0f}",
+                "arr": money_shown(risk),
                 "day": short_day_text(day.date),
             }
         return _("%(red)s unhealthy and %(yellow)s at risk of %(total)s accounts on %(day)s") % {
-            "red": f"{day.n[Band.RED]:,}",
-            "yellow": f"{day.n[Band.YELLOW]:,}",
-            "total": f"{sum(day.n.values()):,}",
+            "red": number_text(day.n[Band.RED]),
+            "yellow": number_text(day.n[Band.YELLOW]),
+            "total": number_text(sum(day.n.values())),
             "day": short_day_text(day.date),
         }
 

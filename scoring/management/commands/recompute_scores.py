@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
+from healthboard.lib.numbers import number_text
 from scoring.engine import ScorecardError
 from scoring.models import ScoreRun
 from scoring.pipeline import backfill_runs, runs
@@ -55,8 +56,8 @@ class Command(BaseCommand):
         elapsed = time.perf_counter() - started
         self.stdout.write(
             self.style.SUCCESS(
-                _("Scored %(count)s day(s) in %(elapsed).1f s.")
-                % {"count": len(days), "elapsed": elapsed}
+                _("Scored %(count)s day(s) in %(elapsed)s s.")
+                % {"count": number_text(len(days)), "elapsed": number_text(elapsed, 1)}
             )
         )
 

@@ -168,7 +168,7 @@ def test_the_reading_says_it_in_plain_words(last_run, monkeypatch) -> None:
     (row,) = plays_report().by_rule
     assert row["reading"][0].startswith(
         "Accounts that got the “Turned unhealthy” play recovered to a better band within 60 "
-        "days in 75 % of cases (n=4) vs 0 % for comparable accounts without it (n="
+        "days in 75% of cases (n=4) vs 0% for comparable accounts without it (n="
     )
 
 
