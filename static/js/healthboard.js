@@ -13,6 +13,8 @@
  *   <select data-submit-on-change> submits its form when changed; <button data-print>
  *   prints the page; data-grow="n" sets a flex item's grow (a proportional bar) through
  *   element.style, which the policy allows.
+ * - Menus (<details class="dropdown">, the header's Admin menu) close on a click outside
+ *   them and on Escape, as menus do; without JavaScript they open and close on their summary.
  */
 (function () {
   "use strict";
@@ -26,6 +28,17 @@
       if (alert) alert.remove();
     }
     if (event.target.closest("[data-print]")) window.print();
+    document.querySelectorAll("details.dropdown[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.removeAttribute("open");
+    });
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("details.dropdown[open]").forEach(function (menu) {
+      menu.removeAttribute("open");
+      menu.querySelector("summary").focus();
+    });
   });
 
   document.addEventListener("change", function (event) {
