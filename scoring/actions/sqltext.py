@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from django.db import connection
+from django.utils import formats
 
 Fragment = tuple[str, list]
 # One placeholder of a Python %-format template: %(name)<spec>, or a literal %%.
@@ -95,10 +96,12 @@ def rounded(expr: str, digits: int) -> str:
 def text(template: str, values: Mapping[str, str | Fragment]) -> Fragment:
     """SQL for `template % row`: the template's literal parts as parameters, each
     placeholder its value formatted by the spec (s: as text, .Nf: fixed, g: general, d: a
-    whole number). A NULL value reads as empty text."""
+    whole number; f and g with the active language's decimal mark). A NULL value reads as
+    empty text."""
     parts: list[str] = []
     params: list = []
     at = 0
+    mark = formats.get_format("DECIMAL_SEPARATOR", use_l10n=True)
     for match in PLACEHOLDER.finditer(template):
         literal = template[at : match.start()] + ("%" if match.group(0) == "%%" else "")
         at = match.end()
@@ -116,6 +119,9 @@ def text(template: str, values: Mapping[str, str | Fragment]) -> Fragment:
             sql, more = f"CAST(CAST({value[0]} AS integer) AS text)", value[1]
         else:
             sql, more = f"CAST({value[0]} AS text)", value[1]
+        if spec[-1] in "fg" and mark != ".":
+            # The reader's decimal mark, as healthboard/lib/numbers.py writes it (35,0).
+            sql, more = f"replace({sql}, '.', %s)", [*more, mark]
         parts.append(f"COALESCE({sql}, '')")
         params += more
     if at < len(template):

@@ -10,6 +10,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
@@ -18,6 +19,7 @@ from accounts.models import Account, ImportJob
 from healthboard.lib.dates import day_text
 from healthboard.lib.numbers import number_text, percent_text, share_text
 from healthboard.pages.templatetags.healthboard import pct
+from scoring.actions import sqltext
 from tests.factories import HealthScoreFactory, ScoreRunFactory
 from tests.pages.test_reads_never_write import history  # noqa: F401 (a fixture)
 
@@ -208,3 +210,17 @@ def test_polish_dates_take_the_genitive_in_december(december, manager_client) ->
     text = text_of(manager_client, reverse("home") + "?owner=all", "pl")
     assert "Czwartek 3 grudnia 2026" in text
     assert not re.search(r"\bgrudzień\b", text, re.IGNORECASE)
+
+
+@pytest.mark.parametrize(
+    ("language", "written"), [("en", "(score 35.0, 2.5)"), ("pl", "(score 35,0, 2,5)")]
+)
+def test_texts_the_database_writes_take_the_decimal_mark(db, language, written) -> None:
+    """Rule reasons and evidence are written by the query (scoring/actions/sqltext.py)."""
+    with translation.override(language):
+        sql, params = sqltext.text(
+            "(score %(score).1f, %(ratio)g)", {"score": "35.04", "ratio": sqltext.param(2.5)}
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + sql, params)
+        assert cursor.fetchone()[0] == written
