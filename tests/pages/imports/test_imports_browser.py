@@ -95,6 +95,7 @@ def test_an_admin_imports_an_account_and_its_signals_and_sees_it_scored(
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.set_viewport_size({"width": 1280, "height": 900})
     log_in(page, live_server, admin_role_user, password)
+    page.locator("nav.site-nav summary").click()  # the header's Admin menu
     page.get_by_role("link", name="Imports").click()
     expect(page.get_by_role("heading", name="Import data")).to_be_visible()
 
