@@ -15,6 +15,8 @@ import io
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from django.utils.translation import gettext
+
 from accounts.imports.errors import FileRefused
 from accounts.imports.options import Limits
 from healthboard.lib.csvfile import cell_text
@@ -104,8 +106,11 @@ class _Bytes:
         self.count += len(data)
         if self.count > self._max_bytes:
             raise FileRefused(
-                f"The file is larger than {number_text(self._max_bytes)} bytes, the limit for one "
-                "import (IMPORT_MAX_FILE_BYTES): split it into smaller files."
+                gettext(
+                    "The file is larger than %(limit)s bytes, the limit for one import "
+                    "(IMPORT_MAX_FILE_BYTES): split it into smaller files."
+                )
+                % {"limit": number_text(self._max_bytes)}
             )
         return data
 
@@ -114,7 +119,7 @@ def _read(source: BinaryIO, size: int) -> bytes:
     try:
         data = source.read(size)
     except (OSError, ValueError) as exc:
-        raise FileRefused(f"The file cannot be read: {exc}.") from exc
+        raise FileRefused(gettext("The file cannot be read: %(error)s.") % {"error": exc}) from exc
     if isinstance(data, str):
         raise TypeError("Open the file in binary mode ('rb'): the reader detects its encoding.")
     return data or b""
@@ -167,8 +172,10 @@ def _lines(data: _Bytes, decoder: codecs.IncrementalDecoder) -> Iterator[str]:
             # No text cell holds a NUL (nor can PostgreSQL store one): the bytes are not
             # text, or not in the encoding they were read in.
             raise FileRefused(
-                "The file contains NUL characters: it is not a CSV text file, or it is in "
-                "another encoding (UTF-16 without a byte-order mark?): choose its encoding."
+                gettext(
+                    "The file contains NUL characters: it is not a CSV text file, or it is in "
+                    "another encoding (UTF-16 without a byte-order mark?): choose its encoding."
+                )
             )
         if not chunk:
             if text:
@@ -181,8 +188,8 @@ def _lines(data: _Bytes, decoder: codecs.IncrementalDecoder) -> Iterator[str]:
         carry = text[cut:]
         if len(carry) > MAX_LINE_CHARS:
             raise FileRefused(
-                f"The file has a line longer than {number_text(MAX_LINE_CHARS)} characters: "
-                "is it a CSV file?"
+                gettext("The file has a line longer than %(chars)s characters: is it a CSV file?")
+                % {"chars": number_text(MAX_LINE_CHARS)}
             )
         if cut:
             yield from io.StringIO(text[:cut], newline="")
@@ -203,12 +210,14 @@ class Table:
             try:
                 encoding = codecs.lookup(encoding).name
             except LookupError:
-                raise FileRefused(f"Unknown encoding {encoding!r}.") from None
+                raise FileRefused(
+                    gettext("Unknown encoding %(encoding)r.") % {"encoding": encoding}
+                ) from None
         self.encoding = encoding or detect_encoding(sample)
         if delimiter is not None and delimiter not in DELIMITERS:
-            raise FileRefused("The delimiter must be a comma, a semicolon or a tab.")
+            raise FileRefused(gettext("The delimiter must be a comma, a semicolon or a tab."))
         if not sample.strip():
-            raise FileRefused("The file is empty.")
+            raise FileRefused(gettext("The file is empty."))
         self.delimiter = delimiter or sniff_delimiter(
             _decoder_for_sniffing(self.encoding).decode(sample)
         )
@@ -220,10 +229,10 @@ class Table:
         header = self._next()
         header = [cell.strip().lstrip("\ufeff").strip() for cell in header or []]
         if not any(header):
-            raise FileRefused("The first row has no column names: it must be the header.")
+            raise FileRefused(gettext("The first row has no column names: it must be the header."))
         if any(len(cell) > 200 for cell in header):
             raise FileRefused(
-                "The first row must be the header: a column name is over 200 characters."
+                gettext("The first row must be the header: a column name is over 200 characters.")
             )
         self.header = header
 
@@ -259,8 +268,11 @@ class Table:
             data_rows += 1
             if data_rows > self.limits.max_rows:
                 raise FileRefused(
-                    f"The file has more than {number_text(self.limits.max_rows)} rows, the limit "
-                    "for one import (IMPORT_MAX_ROWS): split it into smaller files."
+                    gettext(
+                        "The file has more than %(rows)s rows, the limit for one import "
+                        "(IMPORT_MAX_ROWS): split it into smaller files."
+                    )
+                    % {"rows": number_text(self.limits.max_rows)}
                 )
             if "'" in "".join(cells):
                 # A cell an export neutralised ("'=Acme") reads as it was stored; the join
@@ -303,19 +315,23 @@ def table_open(
 def _csv_message(exc: csv.Error, line: int) -> str:
     reason = str(exc)
     if "field larger than field limit" in reason:
-        return (
-            f"Line {line} has a cell longer than {number_text(csv.field_size_limit())} characters."
-        )
-    return f"Line {line} cannot be read as CSV: {reason}."
+        return gettext("Line %(line)s has a cell longer than %(chars)s characters.") % {
+            "line": line,
+            "chars": number_text(csv.field_size_limit()),
+        }
+    return gettext("Line %(line)s cannot be read as CSV: %(reason)s.") % {
+        "line": line,
+        "reason": reason,
+    }
 
 
 def _decode_message(exc: UnicodeDecodeError, encoding: str, row: int) -> str:
     if encoding == UTF8_OR_CP1252:
-        return (
-            f"Around row {row} the file cannot be read: it mixes UTF-8 with another "
+        return gettext(
+            "Around row %(row)s the file cannot be read: it mixes UTF-8 with another "
             "encoding. Save it again as UTF-8 (CSV UTF-8 in Excel) and import it again."
-        )
-    return (
-        f"Around row {row} the file cannot be read as {ENCODING_LABELS.get(encoding, encoding)}:"
-        f" {exc.reason}. Choose another encoding, or save the file as UTF-8."
-    )
+        ) % {"row": row}
+    return gettext(
+        "Around row %(row)s the file cannot be read as %(encoding)s: %(reason)s. "
+        "Choose another encoding, or save the file as UTF-8."
+    ) % {"row": row, "encoding": ENCODING_LABELS.get(encoding, encoding), "reason": exc.reason}

@@ -7,6 +7,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from accounts.imports import FileRefused
 from accounts.imports.cells import (
@@ -218,3 +219,12 @@ def test_cells_an_export_neutralised_read_as_they_were_stored():
         (2, ["=HYPERLINK(x)", "-5", "'plain"]),
         (3, ["'=twice", "O'Brien", "@a, b"]),
     ]
+
+
+@pytest.mark.parametrize("language", ["da", "pl", "id"])
+def test_a_refused_file_is_told_in_the_reader_s_language(language) -> None:
+    with translation.override(language):
+        with pytest.raises(FileRefused) as refused:
+            table_open(io.BytesIO(b"   \n"))
+        assert str(refused.value.args[0]) == translation.gettext("The file is empty.")
+    assert str(refused.value.args[0]) != "The file is empty."
