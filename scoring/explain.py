@@ -18,10 +18,12 @@ from decimal import Decimal
 from typing import Protocol
 
 import numpy as np
+from django.conf import settings
 from django.utils.translation import get_language, gettext
 
 from accounts.i18n import builtin
 from healthboard.lib import numbers
+from healthboard.lib.money import currency_affixes
 from scoring import engine
 from scoring.models import Category
 from scoring.specs import MeasureConfig, VersionConfig
@@ -102,8 +104,10 @@ def value_text(value: float | None, unit: str) -> str:
     if unit == "NPS":
         return f"NPS {text}"
     if unit == "currency":
-        # The pages show money in dollars (the money filter); the catalogue says no more.
-        return f"{MINUS}${text.lstrip(MINUS)}" if text.startswith(MINUS) else f"${text}"
+        # In full, in the installation's currency placed as the reader's language does.
+        prefix, suffix = currency_affixes(settings.CURRENCY, get_language() or "en")
+        sign = MINUS if text.startswith(MINUS) else ""
+        return f"{sign}{prefix}{text.lstrip(MINUS)}{suffix}"
     # A seeded unit ("logins/week") in the reader's language; a typed one as typed.
     unit = builtin(unit)
     # Scales ("1–5", "rating 1–5") describe the value rather than count it.

@@ -6,6 +6,7 @@ import math
 from types import SimpleNamespace
 
 import pytest
+from django.utils import translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -182,6 +183,14 @@ def test_money_and_scales_read_naturally() -> None:
     assert explain.value_text(1, "meetings") == "1 meeting"
     assert explain.value_text(1, "logins/week") == "1 login/week"
     assert explain.value_text(None, "hours") == "no data"
+
+
+def test_money_is_in_the_installation_s_currency_placed_as_the_reader_s_language(settings):
+    settings.CURRENCY = "DKK"
+    with translation.override("da"):
+        assert explain.value_text(22529.4, "currency") == "22.529\u00a0kr."
+    settings.CURRENCY = "EUR"
+    assert explain.value_text(-1200, "currency") == "\u2212€1,200"
 
 
 @pytest.mark.parametrize(
