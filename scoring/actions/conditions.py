@@ -199,33 +199,40 @@ def _hits_sql(
     return sql, [*scored[1], *ctes[1], *fires[1], *evidence[1], *words[1], *rest[1]]
 
 
-def in_owners_language(build: Callable[[], Fragment], column: str) -> Fragment:
-    """SQL for a text built (with gettext) in each of LANGUAGES, the row's `column` choosing:
-    CASE over the languages, so each row costs one text, whatever the number of languages."""
-    default = _default_language()
+def _each_language(build: Callable[[], object]) -> dict[str, object]:
+    """`build()` (texts made with gettext) once in each of LANGUAGES and the default."""
     built = {}
-    for code, _name in settings.LANGUAGES:
-        with translation.override(code):
-            built[code] = build()
+    for code in [code for code, _name in settings.LANGUAGES] + [_default_language()]:
+        if code not in built:
+            with translation.override(code):
+                built[code] = build()
+    return built
+
+
+def _case(built: dict[str, Fragment], column: str) -> Fragment:
+    """CASE over the languages on the row's `column`: each row costs one text."""
+    default = _default_language()
     sql, params = f"(CASE {column}", []
     for code, (text_sql, text_params) in built.items():
         if code != default:
             sql += f" WHEN %s THEN {text_sql}"
             params += [code, *text_params]
-    fallback = built.get(default)
-    if fallback is None:
-        with translation.override(default):
-            fallback = build()
-    return f"{sql} ELSE {fallback[0]} END)", [*params, *fallback[1]]
+    return f"{sql} ELSE {built[default][0]} END)", [*params, *built[default][1]]
+
+
+def in_owners_language(build: Callable[[], Fragment], column: str) -> Fragment:
+    """SQL for a text built (with gettext) in each language, the row's `column` choosing."""
+    return _case(_each_language(build), column)
 
 
 def _in_owners_language(
     texts: Callable[[], tuple[Fragment, Fragment]], column: str
 ) -> tuple[Fragment, Fragment]:
-    """(evidence, words), each in the row's owner's language."""
+    """(evidence, words), each in the row's owner's language (built once per language)."""
+    built = _each_language(texts)
     return (
-        in_owners_language(lambda: texts()[0], column),
-        in_owners_language(lambda: texts()[1], column),
+        _case({code: pair[0] for code, pair in built.items()}, column),
+        _case({code: pair[1] for code, pair in built.items()}, column),
     )
 
 
@@ -577,13 +584,12 @@ SIGNAL_KINDS: dict[str, Callable[[Scope, dict, tuple[int, str]], Fragment | None
     "no_login": no_login,
     "promoter_healthy": promoter_healthy,
 }
-HITS_COLUMNS = "account_id, owner_id, stage_id, band, score, fires, evidence, words, language"
 
 
 def condition_sql(*, kind: str, parameters: dict, scope: Scope) -> Fragment | None:
     """The query of the accounts of the scope a rule of `kind` holds for, with the columns
-    HITS_COLUMNS; None where it holds for nobody (a metric the catalogue lacks, no earlier
-    run to compare with)."""
+    account_id, owner_id, stage_id, band, score, fires, evidence, words, language; None
+    where it holds for nobody (a metric the catalogue lacks, no earlier run to compare with)."""
     if kind in SCORE_KINDS:
         return SCORE_KINDS[kind](scope, parameters)
     if kind in SIGNAL_KINDS:

@@ -160,8 +160,3 @@ def choice(expr: str, labels: Mapping[str, str], default: str | None) -> Fragmen
         tail = f" ELSE {value}"
         params.append(default)
     return f"(CASE {expr} {' '.join(whens)}{tail} END)", params
-
-
-def when(condition: str, then: Fragment) -> Fragment:
-    """`then` where `condition` holds, NULL elsewhere."""
-    return f"(CASE WHEN {condition} THEN {then[0]} END)", then[1]
