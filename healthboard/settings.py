@@ -349,6 +349,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 NIGHTLY_SCORE_TIME = env_str("NIGHTLY_SCORE_TIME", "02:00")
 # Accounts per chunk of the nightly run: one Celery task each.
 SCORING_CHUNK_SIZE = env_int("SCORING_CHUNK_SIZE", 5000)
+# The CTA rules after a nightly run: dealt into this many Celery tasks of about equal work, for
+# as many workers to evaluate side by side (each reads the run's scores once; more parts than
+# workers only repeat that).
+RULES_PARTS = env_int("RULES_PARTS", 2)
 # A running score run no step has moved for this long has its unfinished steps sent again
 # (scoring.tasks.watch_runs, a beat every minute). Longer than the slowest chunk or
 # finalize, or a step still running is sent twice (harmless, but work).

@@ -440,17 +440,21 @@ def complaint_open(scope: Scope, params: dict, metric: tuple[int, str]) -> Fragm
     return _hits_sql(_scored(scope), ctes, ("1", []), texts, rest)
 
 
-def _latest_sql(where: str, start: bool) -> str:
-    """The newest signal per account among those `where` selects (and after a start), for
-    the accounts whose newest value is at least a minimum: one grouped pass (no sort) finds
-    when each account last reported and last reported the minimum or more; where that is the
-    same moment, the value is looked up in the index. (Of two signals at the same moment,
-    the higher counts.)"""
+def _latest_sql(where: str, start: bool, green: bool = False) -> str:
+    """The newest signal per account among those `where` selects (and after a start; and of
+    the green accounts only, where the rule wants no other), for the accounts whose newest
+    value is at least a minimum: one grouped pass (no sort) finds when each account last
+    reported and last reported the minimum or more; where that is the same moment, the value
+    is looked up in the index. (Of two signals at the same moment, the higher counts.)"""
     after = " AND s.observed_at >= %s" if start else ""
+    # The groups are most of the pass's cost: the semi-join keeps out the accounts the rule
+    # drops afterwards anyway.
+    among = " AND s.account_id IN (SELECT g.account_id FROM scored g WHERE g.band = %s)"
     return (
         ", marks AS (SELECT s.account_id, MAX(s.observed_at) AS newest, "
         "MAX(CASE WHEN s.value >= %s THEN s.observed_at END) AS high "
-        f"FROM accounts_signal s WHERE {where}{after} GROUP BY s.account_id), "
+        f"FROM accounts_signal s WHERE {where}{after}{among if green else ''} "
+        "GROUP BY s.account_id), "
         # Materialized: the evidence and the words read the value, looked up once.
         "latest AS MATERIALIZED (SELECT m.account_id, m.newest AS observed_at, "
         "(SELECT MAX(v.value) "
@@ -537,8 +541,8 @@ def promoter_healthy(scope: Scope, params: dict, metric: tuple[int, str]) -> Fra
     start = window_end(scope.as_of) - dt.timedelta(days=params["days"])
     where, where_params = _signals(scope, metric[0])
     ctes = (
-        _latest_sql(where, start=True),
-        [params["minimum"], *where_params, _at(start), metric[0]],
+        _latest_sql(where, start=True, green=True),
+        [params["minimum"], *where_params, _at(start), Band.GREEN, metric[0]],
     )
 
     def texts() -> tuple[Fragment, Fragment]:

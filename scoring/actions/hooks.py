@@ -12,40 +12,50 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.db import transaction
 
 from healthboard.lib.queue import QUEUE_DOWN, QUEUE_DOWN_TEXT
+from scoring.actions.rules import rule_parts
 from scoring.models import ScoreRun
 
 logger = logging.getLogger(__name__)
 
 
 def rules_apply_after_run(*, run: ScoreRun) -> bool:
-    """Evaluate the rules on a just-published run if no newer date is published; returns
-    whether it was handed off."""
+    """Evaluate the rules on a just-published run if no newer date is published, dealt into
+    RULES_PARTS tasks that workers take side by side; returns whether it was handed off."""
     newer = ScoreRun.objects.filter(status=ScoreRun.Status.DONE, date__gt=run.date).exists()
     if newer:
         return False
-    rules_apply_soon(as_of=run.date)
+    for part in rule_parts(settings.RULES_PARTS):
+        rules_apply_soon(as_of=run.date, rule_ids=part)
     return True
 
 
-def rules_apply_soon(*, as_of: dt.date, account_ids: Sequence[int] | None = None) -> None:
-    """Evaluate the rules on a worker once the current transaction commits."""
+def rules_apply_soon(
+    *,
+    as_of: dt.date,
+    account_ids: Sequence[int] | None = None,
+    rule_ids: Sequence[int] | None = None,
+) -> None:
+    """Evaluate the rules (or those of `rule_ids`) on a worker once the current transaction
+    commits."""
     ids = None if account_ids is None else sorted({int(a) for a in account_ids})
+    rules = None if rule_ids is None else list(rule_ids)
 
     def enqueue() -> None:
         # A named function: on_commit's error logging needs a __qualname__ (a partial has none).
-        _enqueue(as_of.isoformat(), ids)
+        _enqueue(as_of.isoformat(), ids, rules)
 
     transaction.on_commit(enqueue, robust=True)
 
 
-def _enqueue(run_date: str, account_ids: list[int] | None) -> None:
+def _enqueue(run_date: str, account_ids: list[int] | None, rule_ids: list[int] | None) -> None:
     from scoring.actions.tasks import apply_rules
 
     try:
-        apply_rules.delay(run_date, account_ids)
+        apply_rules.delay(run_date, account_ids, rule_ids)
     except QUEUE_DOWN:
         # The scores are published whatever the queue does; the next run or re-score
         # evaluates the rules again and catches up.

@@ -12,6 +12,10 @@ rule opens, updates or closes its calls to action, all in one transaction.
   looked at and no longer holds for. Disabled rules neither open nor close.
 
 The number of queries depends on the number of rules, never on the number of accounts.
+
+After a nightly run the rules are dealt into parts (rule_parts) that workers evaluate side by
+side, each part in its own transaction: a part touches only its own rules' CTAs, so parts
+never wait for each other, and a part that fails is retried alone.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from django.utils.translation import gettext
 from accounts.models import Metric
 from scoring.actions.conditions import (
     SCORED_TABLE,
+    SIGNAL_KINDS,
     Hit,
     Scope,
     condition_hits,
@@ -96,11 +101,41 @@ def rule_preview(*, rule: ActionRule, as_of: dt.date | None = None) -> int:
     return sum(hit.fires for hit in rule_hits(rule=rule, as_of=as_of))
 
 
-def rules_apply(*, as_of: dt.date, account_ids: Sequence[int] | None = None) -> dict[str, int]:
-    """Evaluate every enabled rule on the published run of `as_of` (for every account it
-    scored, or just `account_ids`) and open, update and close their CTAs. Safe to repeat:
-    a second evaluation of the same date adds nothing and counts nothing twice. Returns the
-    counts (rules, opened, updated, closed, cooling). About 20 queries plus one per rule."""
+# What evaluating a rule costs, roughly, for dealing them into parts: a rule on a metric reads
+# that metric's signals (a few hundred thousand index entries at 100,000 accounts); the
+# others read the run's scores only.
+SIGNAL_RULE_COST, SCORE_RULE_COST = 3, 1
+
+
+def rule_parts(parts: int) -> list[list[int]]:
+    """The enabled rules' ids dealt into at most `parts` groups of about equal cost (the
+    costliest first, each to the lightest group), for as many workers to evaluate side by
+    side. One query."""
+    kinds = ActionRule.objects.filter(enabled=True, kind__in=list(KINDS)).values_list("pk", "kind")
+    costs = sorted(
+        ((SIGNAL_RULE_COST if kind in SIGNAL_KINDS else SCORE_RULE_COST, pk) for pk, kind in kinds),
+        key=lambda item: (-item[0], item[1]),
+    )
+    groups: list[list[int]] = [[] for _ in range(min(max(parts, 1), len(costs)))]
+    weights = [0] * len(groups)
+    for cost, pk in costs:
+        lightest = weights.index(min(weights))
+        groups[lightest].append(pk)
+        weights[lightest] += cost
+    return [sorted(ids) for ids in groups]
+
+
+def rules_apply(
+    *,
+    as_of: dt.date,
+    account_ids: Sequence[int] | None = None,
+    rule_ids: Sequence[int] | None = None,
+) -> dict[str, int]:
+    """Evaluate every enabled rule (or those of `rule_ids`, a part) on the published run of
+    `as_of` (for every account it scored, or just `account_ids`) and open, update and close
+    their CTAs. Safe to repeat: a second evaluation of the same date adds nothing and counts
+    nothing twice. Returns the counts (rules, opened, updated, closed, cooling). About 20
+    queries plus one per rule."""
     summary = Summary()
     if account_ids is not None and not account_ids:
         return summary.as_dict()  # a re-score of no accounts: nothing to look at
@@ -108,7 +143,10 @@ def rules_apply(*, as_of: dt.date, account_ids: Sequence[int] | None = None) -> 
     if run is None:
         logger.info("No published run for %s: no rules evaluated", as_of)
         return summary.as_dict()
-    rules = list(ActionRule.objects.filter(enabled=True, kind__in=list(KINDS)))
+    rules = ActionRule.objects.filter(enabled=True, kind__in=list(KINDS))
+    if rule_ids is not None:
+        rules = rules.filter(pk__in=list(rule_ids))
+    rules = list(rules)
     if not rules:
         return summary.as_dict()
     summary.rules = len(rules)
@@ -161,6 +199,9 @@ HIT_COLUMNS = [
     ("due_date", "date"),
     # A CTA of the rule closed at or after this moment is within its cooldown (NULL: none).
     ("cool_from", "timestamp with time zone"),
+    # The rule's active CTA for the account (NULL: none), joined while staging: the CTAs are
+    # then updated by primary key and opened where it is NULL, with no lookup per hit.
+    ("cta_id", "bigint"),
 ]
 ACTIVE_SQL = "({{0}}.status IN ('{}', '{}'))".format(*CallToAction.ACTIVE)
 CLOSED_SQL = "({{0}}.status IN ('{}', '{}'))".format(*CLOSED)
@@ -210,9 +251,10 @@ def _hits_add(
             f"CASE WHEN h.fires = 1 THEN {described[0]} || ' ' || h.words END, "
             "CASE WHEN h.fires = 1 THEN h.evidence END, "
             f"CASE WHEN h.fires = 1 THEN {typed('date')} END, "
-            f"CASE WHEN h.fires = 1 THEN {typed('timestamptz')} END "
-            f"FROM ({sql}) h",
-            [rule.pk, *described[1], due, cool_from, *query_params],
+            f"CASE WHEN h.fires = 1 THEN {typed('timestamptz')} END, c.id "
+            f"FROM ({sql}) h LEFT JOIN scoring_calltoaction c ON c.rule_id = %s "
+            f"AND c.account_id = h.account_id AND {ACTIVE_SQL.format('c')}",
+            [rule.pk, *described[1], due, cool_from, *query_params, rule.pk],
         )
 
 
@@ -222,14 +264,6 @@ def _hits_analyze() -> None:
             # Temporary tables are never analysed by autovacuum: without row counts the
             # planner joins 100,000 staged rows as if they were a handful.
             cursor.execute(f"ANALYZE {HITS_TABLE}")
-
-
-def _active_of(alias: str) -> str:
-    """An active CTA of the hit's rule and account (the partial unique index's rows)."""
-    return (
-        f"SELECT 1 FROM scoring_calltoaction c WHERE c.rule_id = {alias}.rule_id "
-        f"AND c.account_id = {alias}.account_id AND {ACTIVE_SQL.format('c')}"
-    )
 
 
 def _cooling_of(alias: str) -> str:
@@ -243,19 +277,14 @@ def _cooling_of(alias: str) -> str:
 
 def _counted() -> tuple[int, int]:
     """(hits that fire with an active CTA, hits that fire without one but within the rule's
-    cooldown): what the evaluation updates, and what it leaves closed. Joins, not a lookup
-    per hit."""
+    cooldown): what the evaluation updates, and what it leaves closed. One pass over the
+    hits; the cooldown is looked up for the hits without an active CTA only."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT COALESCE(SUM(CASE WHEN c.id IS NOT NULL THEN 1 ELSE 0 END), 0), "
-            "COALESCE(SUM(CASE WHEN c.id IS NULL AND k.rule_id IS NOT NULL THEN 1 ELSE 0 END), 0) "
-            f"FROM {HITS_TABLE} h LEFT JOIN scoring_calltoaction c ON c.rule_id = h.rule_id "
-            f"AND c.account_id = h.account_id AND {ACTIVE_SQL.format('c')} "
-            "LEFT JOIN (SELECT DISTINCT x.rule_id, x.account_id FROM scoring_calltoaction x "
-            f"JOIN (SELECT DISTINCT rule_id, cool_from FROM {HITS_TABLE} "
-            "WHERE cool_from IS NOT NULL) r ON r.rule_id = x.rule_id "
-            f"AND x.closed_at >= r.cool_from WHERE {CLOSED_SQL.format('x')}) k "
-            "ON k.rule_id = h.rule_id AND k.account_id = h.account_id WHERE h.fires = 1"
+            "SELECT COALESCE(SUM(CASE WHEN h.cta_id IS NOT NULL THEN 1 ELSE 0 END), 0), "
+            "COALESCE(SUM(CASE WHEN h.cta_id IS NULL AND h.cool_from IS NOT NULL "
+            f"AND EXISTS ({_cooling_of('h')}) THEN 1 ELSE 0 END), 0) "
+            f"FROM {HITS_TABLE} h WHERE h.fires = 1"
         )
         updated, cooling = cursor.fetchone()
     return int(updated), int(cooling)
@@ -281,7 +310,7 @@ def _open(*, as_of: dt.date, now) -> int:
             f"FROM {HITS_TABLE} n JOIN scoring_actionrule r ON r.id = n.rule_id "
             # The playbook for the account's stage and band (playbooks_by_stage_band, joined).
             "LEFT JOIN scoring_playbook pb ON pb.stage_id = n.stage_id AND pb.band = n.band "
-            f"WHERE n.fires = 1 AND NOT EXISTS ({_active_of('n')}) "
+            "WHERE n.fires = 1 AND n.cta_id IS NULL "
             f"AND (n.cool_from IS NULL OR NOT EXISTS ({_cooling_of('n')})) "
             f"ORDER BY n.account_id, r.id{' ON CONFLICT DO NOTHING' if pg else ''}",
             [CallToAction.Status.OPEN, day, day, at, at],
@@ -308,8 +337,8 @@ def _update(*, as_of: dt.date, now) -> int:
             f"THEN {table}.times_fired + 1 ELSE {table}.times_fired END, "
             f"last_fired_on = CASE WHEN {table}.last_fired_on < %s "
             f"THEN %s ELSE {table}.last_fired_on END, updated_at = %s "
-            f"FROM {HITS_TABLE} v WHERE v.fires = 1 AND {table}.rule_id = v.rule_id "
-            f"AND {table}.account_id = v.account_id AND {ACTIVE_SQL.format(table)} "
+            f"FROM {HITS_TABLE} v WHERE v.fires = 1 AND {table}.id = v.cta_id "
+            f"AND {ACTIVE_SQL.format(table)} "
             f"AND ({table}.last_fired_on < %s OR {table}.reason <> v.reason "
             f"OR {table}.evidence <> {evidence})",
             [day, day, day, at, day],
@@ -328,6 +357,8 @@ def _close(rules: list[ActionRule], *, as_of: dt.date, now) -> int:
             "outcome_note = %s, updated_at = %s "
             f"WHERE {ACTIVE_SQL.format('scoring_calltoaction')} "
             f"AND rule_id IN ({', '.join(['%s'] * len(rules))}) "
+            # By rule and account, not by the staged cta_id: the CTAs this evaluation (or
+            # another one at the same time) just opened have none and stay open.
             f"AND account_id IN (SELECT account_id FROM {SCORED_TABLE}) AND NOT EXISTS "
             f"(SELECT 1 FROM {HITS_TABLE} h WHERE h.rule_id = scoring_calltoaction.rule_id "
             "AND h.account_id = scoring_calltoaction.account_id)",

@@ -1,4 +1,5 @@
-"""Celery task of the rules: a thin wrapper that takes a date (and ids) and calls the service."""
+"""Celery task of the rules: a thin wrapper that takes a date (and account and rule ids) and
+calls the service."""
 
 from __future__ import annotations
 
@@ -18,5 +19,9 @@ from scoring.actions.rules import rules_apply
     max_retries=3,
     ignore_result=True,
 )
-def apply_rules(run_date: str, account_ids: list[int] | None = None) -> dict[str, int]:
-    return rules_apply(as_of=dt.date.fromisoformat(run_date), account_ids=account_ids)
+def apply_rules(
+    run_date: str, account_ids: list[int] | None = None, rule_ids: list[int] | None = None
+) -> dict[str, int]:
+    return rules_apply(
+        as_of=dt.date.fromisoformat(run_date), account_ids=account_ids, rule_ids=rule_ids
+    )

@@ -6,9 +6,11 @@ from __future__ import annotations
 import time
 
 import pytest
+from django.conf import settings
 from django.db.models import Count
 
 from scoring.actions import tasks
+from scoring.actions.rules import rule_parts
 from scoring.models import CallToAction, ScoreRun
 from scoring.pipeline import backfill_runs, runs
 from tests.factories import AccountFactory
@@ -49,22 +51,37 @@ def test_a_published_run_opens_ctas_and_a_re_run_adds_none(idle_account):
     assert CallToAction.objects.exists() and not per_pair.filter(n__gt=1)
 
 
+def after_run(day) -> list[tuple]:
+    """What a published run of `day` hands off: one task per part of the rules."""
+    return [(day.isoformat(), None, part) for part in rule_parts(settings.RULES_PARTS)]
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3])
+def test_a_published_run_hands_off_each_part_of_the_rules(
+    idle_account, handed_off, settings, parts
+):
+    settings.RULES_PARTS = parts
+    runs.run_sync(as_of=TODAY)
+    assert handed_off == after_run(TODAY) and len(handed_off) == parts
+
+
 def test_an_older_date_published_later_opens_nothing(idle_account, handed_off):
     runs.run_sync(as_of=TODAY)
     runs.run_sync(as_of=days_ago(3))
-    assert handed_off == [(TODAY.isoformat(), None)]
+    assert handed_off == after_run(TODAY)
 
 
 def test_a_back_fill_evaluates_once_for_its_newest_day(idle_account, handed_off):
     backfill_runs.run_backfill(first=days_ago(3), last=TODAY)
     assert ScoreRun.objects.filter(status="done").count() == 4
-    assert handed_off == [(TODAY.isoformat(), None)]
+    assert handed_off == after_run(TODAY)
 
 
 def test_a_re_score_evaluates_the_accounts_it_scored(idle_account, handed_off):
     runs.run_sync(as_of=TODAY)
     runs.accounts_rescore(account_ids=[idle_account.pk])
-    assert handed_off[-1] == (TODAY.isoformat(), [idle_account.pk])
+    # Every rule at once: a few accounts are not worth a task per part.
+    assert handed_off[-1] == (TODAY.isoformat(), [idle_account.pk], None)
 
 
 def test_with_the_queue_down_the_run_is_published_anyway(idle_account, broker_down, caplog):

@@ -68,7 +68,7 @@ class Command(BaseCommand):
         one_s, many_s = (recompute, other) if workers == 1 else (other, recompute)
         shares = shares if workers > 1 else other_shares
         bench_rules.history_from(run)
-        rules_s, opened, next_s, updated = bench_rules.rules_s(as_of)
+        rules_s, opened, next_s, updated = bench_rules.rules_s(as_of, workers)
         per_account = bench.naive_loop_s(as_of, naive_sample)
         naive_s = per_account * scored
 
