@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
+from itertools import repeat
 
 import numpy as np
 from django.conf import settings
@@ -190,38 +191,40 @@ def _previous_scores(as_of: dt.date, first_id: int, last_id: int) -> dict[int, f
 def score_rows(
     run: ScoreRun, results: list[compute.VersionScores], previous: dict[int, float]
 ) -> list[tuple]:
+    """The run's HealthScore rows (COLUMNS), the date as the database driver takes it: a
+    back-fill writes hundreds of thousands, so nothing is adapted again per row."""
     rows = []
+    day = connection.ops.adapt_datefield_value(run.date)
     for result in results:
         scores = np.round(result.scores.score, 2)
         before = np.array(
             [previous.get(a, np.nan) for a in result.account_ids.tolist()], dtype=np.float64
         )
         deltas = np.round(scores - before, 2)
-        coverage = np.round(result.scores.coverage, 4)
-        details = compute.details_json_rows(result.raw, result.scores.sub)
-        for account_id, score, band, cov, delta, detail in zip(
-            result.account_ids.tolist(),
-            scores.tolist(),
-            result.bands.tolist(),
-            coverage.tolist(),
-            deltas.tolist(),
-            details,
-            strict=True,
-        ):
-            rows.append(
-                (
-                    account_id,
-                    run.pk,
-                    run.date,
-                    result.version.id,
-                    None if score != score else score,
-                    band,
-                    cov,
-                    None if delta != delta else delta,
-                    detail,
-                )
+        n = len(result.account_ids)
+        # Built by zip, not row by row in Python: a back-fill writes hundreds of thousands.
+        rows.extend(
+            zip(
+                result.account_ids.tolist(),
+                repeat(run.pk, n),
+                repeat(day, n),
+                repeat(result.version.id, n),
+                _nullable(scores),
+                result.bands.tolist(),
+                np.round(result.scores.coverage, 4).tolist(),
+                _nullable(deltas),
+                compute.details_json_rows(result.raw, result.scores.sub),
+                strict=True,
             )
+        )
     return rows
+
+
+def _nullable(values: np.ndarray) -> list:
+    """The values as Python floats, NaN (no score, no change) as None: NULL in the row."""
+    objects = values.astype(object)
+    objects[np.isnan(values)] = None
+    return objects.tolist()
 
 
 COLUMNS = (
@@ -251,11 +254,9 @@ def insert_scores(rows: list[tuple]) -> None:
         return
     # Plain executemany: the ORM's per-object work would double a back-fill's time on SQLite.
     placeholders = ", ".join(["%s"] * len(COLUMNS))
-    dates = {day: connection.ops.adapt_datefield_value(day) for day in {row[2] for row in rows}}
     with connection.cursor() as cursor:
         cursor.executemany(
-            f"INSERT INTO scoring_healthscore ({', '.join(COLUMNS)}) VALUES ({placeholders})",
-            [(*row[:2], dates[row[2]], *row[3:]) for row in rows],
+            f"INSERT INTO scoring_healthscore ({', '.join(COLUMNS)}) VALUES ({placeholders})", rows
         )
 
 
