@@ -186,8 +186,11 @@ def _score_day(
     return _Day(run, rows, {**run.reference, "measures": measures, "band_cuts": cuts})
 
 
-def _claim(days: list[dt.date], versions: list[VersionConfig]) -> list[ScoreRun]:
-    """The block's runs, claimed at once; abandoned runs of its dates taken over."""
+def _claim(
+    days: list[dt.date], versions: list[VersionConfig], span: tuple[dt.date, dt.date]
+) -> list[ScoreRun]:
+    """The block's runs, claimed at once; abandoned runs of its dates taken over. Each names
+    the whole back-fill's first and last day (`span`), for backfill_progress."""
     with transaction.atomic():
         take_over_abandoned(days[0], days[-1])
         try:
@@ -196,7 +199,11 @@ def _claim(days: list[dt.date], versions: list[VersionConfig]) -> list[ScoreRun]
                     ScoreRun(
                         date=day,
                         trigger="backfill",
-                        reference={"versions": [v.id for v in versions], "claim": None},
+                        reference={
+                            "versions": [v.id for v in versions],
+                            "claim": None,
+                            "backfill": [span[0].isoformat(), span[1].isoformat()],
+                        },
                     )
                     for day in days
                 )
@@ -296,7 +303,7 @@ def run_backfill(
                 for i in range(0, len(ids), step)
             ]
         )
-        claimed = _claim(days, versions)
+        claimed = _claim(days, versions, (first, last))
         scored: list[_Day] = []
         try:
             for run in claimed:
@@ -319,3 +326,36 @@ def run_backfill(
     if done:
         rules_apply_after_run(run=done[-1])
     return done
+
+
+@dataclass(frozen=True)
+class BackfillProgress:
+    """A back-fill running now: its days, the day it is at, how many of them are published."""
+
+    first: dt.date
+    last: dt.date
+    at: dt.date
+    scored: int
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+
+def backfill_progress() -> BackfillProgress | None:
+    """The back-fill running now (make run fills the demo's year this way while the pages
+    answer), or None: one query when none runs, two when one does."""
+    running = (
+        ScoreRun.objects.running()
+        .filter(trigger="backfill")
+        .order_by("date")
+        .values_list("date", "reference")
+        .first()
+    )
+    if running is None or "backfill" not in (running[1] or {}):
+        return None
+    first, last = (dt.date.fromisoformat(day) for day in running[1]["backfill"])
+    scored = ScoreRun.objects.filter(
+        status=ScoreRun.Status.DONE, date__gte=first, date__lte=last
+    ).count()
+    return BackfillProgress(first=first, last=last, at=running[0], scored=scored)

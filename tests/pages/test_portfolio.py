@@ -12,8 +12,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Account
+from healthboard.lib.dates import day_text
 from healthboard.lib.roles import CSM
 from healthboard.pages.portfolio.selectors import (
     PortfolioFilters,
@@ -22,6 +24,7 @@ from healthboard.pages.portfolio.selectors import (
     score_sparklines,
 )
 from healthboard.pages.sparklines import sparkline_svg
+from scoring.models import ScoreRun
 from scoring.rollups.totals import RunTotal, run_totals_publish
 from tests.factories import (
     AccountFactory,
@@ -35,10 +38,10 @@ from tests.factories import (
 TODAY = dt.date(2026, 11, 22)
 WEEK_AGO = TODAY - dt.timedelta(days=7)
 HOME = reverse("home")
-# Session, user, role, owners, segments, stages, runs, the summary and the week before's
-# counts, the page's rows, their sparklines (measured: 11). The point: the same at 5 and at
-# 60 accounts.
-MAX_QUERIES = 12
+# Session, user, role, owners, segments, stages, a back-fill under way, runs, the summary and
+# the week before's counts, the page's rows, their sparklines (measured: 12). The point: the
+# same at 5 and at 60 accounts.
+MAX_QUERIES = 13
 
 
 @pytest.fixture(autouse=True)
@@ -866,3 +869,45 @@ def test_the_sparkline_leaves_gaps_and_scales_small_wobbles_gently() -> None:
     ys = [float(p.split(",")[1]) for p in re.findall(r"[\d.]+,[\d.]+", flat)]
     assert max(ys) - min(ys) < 3  # a 1-point wobble in a 24-px line
     assert "No scores" in sparkline_svg([None, None])
+
+
+def _back_fill_at(day: dt.date, first: dt.date, published: list[dt.date]) -> None:
+    """A back-fill from `first` to today scoring `day` now, with `published` days done."""
+    for done in published:
+        ScoreRunFactory(date=done)
+    ScoreRun.objects.create(
+        date=day,
+        trigger="backfill",
+        status=ScoreRun.Status.RUNNING,
+        reference={"backfill": [first.isoformat(), TODAY.isoformat()]},
+    )
+
+
+def test_a_back_fill_under_way_is_told_with_how_far_it_is(
+    manager_client, django_assert_max_num_queries
+) -> None:
+    scored(70.0)
+    first = TODAY - dt.timedelta(days=364)
+    _back_fill_at(first + dt.timedelta(days=2), first, [first, first + dt.timedelta(days=1)])
+
+    with django_assert_max_num_queries(MAX_QUERIES):
+        response = get(manager_client)
+
+    assert (
+        "History is being filled in: 3 of 365 days scored so far, now at "
+        f"{day_text(first + dt.timedelta(days=2))}." in notices(response)
+    )
+    # The table's own requests say it too: it is where the notices are shown.
+    assert "History is being filled in" in notices(get(manager_client, HTTP_HX_REQUEST="true"))
+
+
+def test_no_back_fill_or_an_abandoned_one_is_not_mentioned(manager_client) -> None:
+    scored(70.0)
+    assert "History" not in notices(get(manager_client))
+    first = TODAY - dt.timedelta(days=30)
+    _back_fill_at(first, first, [])
+    # Its worker died: nothing has moved it for longer than a run may stall.
+    ScoreRun.objects.filter(trigger="backfill").update(
+        heartbeat_at=timezone.now() - ScoreRun.STALE_AFTER - dt.timedelta(minutes=1)
+    )
+    assert "History" not in notices(get(manager_client))

@@ -30,6 +30,7 @@ from accounts.models import Account
 from healthboard.lib import htmx
 from healthboard.lib.csvfile import csv_response, number
 from healthboard.lib.dates import day_text, short_day_text
+from healthboard.lib.numbers import number_text
 from healthboard.lib.roles import ADMIN, permission_required, role_grants, role_of
 from healthboard.pages.audited import export_recorded
 from healthboard.pages.filters import ALL, ME, user_label
@@ -47,6 +48,7 @@ from healthboard.pages.portfolio.selectors import (
 from healthboard.pages.sparklines import sparkline_svg
 from healthboard.pages.templatetags.healthboard import band_chip, renewal_note, score_text
 from scoring.bands import Band
+from scoring.pipeline.backfill_runs import backfill_progress
 
 PAGE = "portfolio/portfolio.html"
 FORM_ID = "portfolio-filters"
@@ -228,9 +230,28 @@ def _decorate(rows: list[Account], history: dict, today: dt.date) -> None:
         row.sparkline = sparkline_svg(history[row.pk], css_class=f"spark-{row.band}")
 
 
+def _filling(notices: list[str]) -> None:
+    """Say so while a back-fill runs (the demo's first minutes): earlier days, the trends and
+    the comparisons with them are still coming."""
+    filling = backfill_progress()
+    if filling is not None:
+        notices.append(
+            gettext(
+                "History is being filled in: %(scored)s of %(days)s days scored so far, now "
+                "at %(day)s. Trends and comparisons with earlier days complete as it goes."
+            )
+            % {
+                "scored": number_text(filling.scored),
+                "days": number_text(filling.days),
+                "day": day_text(filling.at),
+            }
+        )
+
+
 def _context(request: HttpRequest) -> dict:
     form = PortfolioFilterForm.for_request(request)
     notices: list[str] = form.ignored_notices()
+    _filling(notices)
     runs = _runs(form, notices)
     filters = form.filters()
     links = Links(request.path, form.query())
