@@ -13,7 +13,7 @@ from django.utils import timezone
 from scoring.actions.tasks import apply_rules  # noqa: F401  (registered with the worker)
 from scoring.aggregates import aggregate_alongside
 from scoring.engine import ScorecardError
-from scoring.pipeline import runs
+from scoring.pipeline import backfill_runs, runs
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,30 @@ def nightly_run(self, as_of: str | None = None, trigger: str = "nightly") -> int
         return None
     run_pipeline(run).delay()
     return run.pk
+
+
+# Delivered twice, the second back-fill supersedes the first's runs (or, while the first still
+# runs, finds its days claimed and gives way). No retry: the caller waits, and should hear.
+@shared_task(bind=True, acks_late=True)
+def run_backfill(self, first: str, last: str) -> list[int] | None:
+    """One published run per day from `first` to `last`, set-based (backfill_runs); the days
+    scored so far in the task's state meta (PROGRESS, {"days": n}). Returns the runs' ids,
+    or None if a run of one of those days is already running."""
+    scored = 0
+
+    def progress(days: int) -> None:
+        nonlocal scored
+        scored += days
+        self.update_state(state="PROGRESS", meta={"days": scored})
+
+    try:
+        done = backfill_runs.run_backfill(
+            first=dt.date.fromisoformat(first), last=dt.date.fromisoformat(last), progress=progress
+        )
+    except runs.RunInProgress as exc:
+        logger.warning("%s", exc)
+        return None
+    return [run.pk for run in done]
 
 
 @shared_task
