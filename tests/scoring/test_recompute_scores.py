@@ -1,5 +1,6 @@
 """recompute_scores --since on a real Celery worker: one set-based back-fill task for the
-range, the same scores as --sync; a range overlapping a running back-fill is refused."""
+range, the same scores as --sync; a range overlapping a running back-fill is refused, and a
+back-fill that fails says why (those in-process)."""
 
 import datetime as dt
 import io
@@ -9,11 +10,11 @@ from celery.signals import before_task_publish
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from scoring.engine import ScorecardError
 from scoring.models import HealthScore, ScoreRun
+from scoring.pipeline import backfill_runs
 from tests.factories import AccountFactory, SegmentFactory
 from tests.scoring.test_runs import add_signals
-
-pytestmark = [pytest.mark.celery, pytest.mark.postgres]
 
 TODAY = timezone.localdate()
 FIRST = TODAY - dt.timedelta(days=4)
@@ -35,6 +36,8 @@ def published() -> dict:
     }
 
 
+@pytest.mark.celery
+@pytest.mark.postgres
 def test_the_days_are_back_filled_by_one_task_with_the_scores_of_sync(accounts):
     sent = []
 
@@ -64,8 +67,26 @@ def test_the_days_are_back_filled_by_one_task_with_the_scores_of_sync(accounts):
     assert published() == on_worker
 
 
+@pytest.mark.celery
+@pytest.mark.postgres
 def test_a_range_overlapping_a_running_backfill_is_refused(accounts):
     ScoreRun.objects.create(date=FIRST + dt.timedelta(days=2), trigger="backfill")
     with pytest.raises(CommandError, match=f"between {FIRST} and {TODAY} is already running"):
         call_command("recompute_scores", since=FIRST, stdout=io.StringIO(), stderr=io.StringIO())
     assert not ScoreRun.objects.filter(status=ScoreRun.Status.DONE).exists()
+
+
+@pytest.mark.parametrize(
+    "error, message",
+    [
+        (ScorecardError("Weights sum to zero"), "^Weights sum to zero$"),
+        (RuntimeError("disk full"), f"^The back-fill from {FIRST} to {TODAY} failed: Runtime"),
+    ],
+)
+def test_a_back_fill_that_fails_says_why(db, monkeypatch, error, message):
+    def broken(**kwargs):
+        raise error
+
+    monkeypatch.setattr(backfill_runs, "run_backfill", broken)
+    with pytest.raises(CommandError, match=message):
+        call_command("recompute_scores", since=FIRST, stdout=io.StringIO(), stderr=io.StringIO())

@@ -111,16 +111,16 @@ class Command(BaseCommand):
         from scoring.tasks import run_backfill
 
         first, last = days[0], days[-1]
-        result = run_backfill.delay(first.isoformat(), last.isoformat())
-        with tqdm(total=len(days), unit="day", file=self.stderr) as bar:
-            while not result.ready():
-                time.sleep(0.5)
-                if result.state == "PROGRESS":
-                    bar.n = result.info["days"]
-                    bar.refresh()
-            if result.successful():
-                bar.n = len(days)
         try:
+            result = run_backfill.delay(first.isoformat(), last.isoformat())
+            with tqdm(total=len(days), unit="day", file=self.stderr) as bar:
+                while not result.ready():
+                    time.sleep(0.5)
+                    if result.state == "PROGRESS":
+                        bar.n = result.info["days"]
+                        bar.refresh()
+                if result.successful():
+                    bar.n = len(days)
             run_ids = result.get()
         except ScorecardError as exc:
             raise CommandError(str(exc)) from exc
