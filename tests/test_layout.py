@@ -32,11 +32,11 @@ LABELS = {"green": "Healthy", "yellow": "At risk", "red": "Unhealthy", "none": "
 SHAPES = {"green": "●", "yellow": "▲", "red": "■", "none": "○"}
 TODAY = dt.date(2026, 11, 22)
 # The home page is the portfolio: session, user, role (groups), owners, segments, stages,
-# the runs, the band summary (and last week's counts when there is a run a week before), the
-# page's rows, their sparklines, the navigation's count of calls to action due now
-# (measured: 11 here, without a run a week before).
+# a back-fill under way, the runs, the band summary (and last week's counts when there is a
+# run a week before), the page's rows, their sparklines, the navigation's count of calls to
+# action due now (measured: 12 here, without a run a week before).
 # The point: it does not grow with the number of accounts.
-HOME_MAX_QUERIES = 11
+HOME_MAX_QUERIES = 12
 
 
 def render(source: str, **context) -> str:
