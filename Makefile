@@ -99,6 +99,8 @@ test: $(INSTALLED)
 BENCH_PG ?= postgres://postgres@127.0.0.1:5432
 BENCH_PAGE_DAYS ?= 365
 BENCH_PREVIEW_ACCOUNTS ?= 10000
+# The history benchmark's accounts, each with 202 signals a year (bench_scoring's density).
+BENCH_HISTORY_ACCOUNTS ?= 20000
 # Imports: a signals CSV of BENCH_IMPORT_ROWS rows, and BENCH_API_BATCHES API batches of
 # 10,000 signals, over BENCH_IMPORT_ACCOUNTS accounts.
 BENCH_IMPORT_ROWS ?= 1000000
@@ -124,6 +126,9 @@ bench: $(INSTALLED)
 	@echo "== scorecard what-if preview"
 	DATABASE_URL="$(BENCH_PG)/healthboard_previewbench" $(PY) manage.py bench_preview \
 		--accounts $(BENCH_PREVIEW_ACCOUNTS) --json
+	@echo "== the nightly run with 1 and with 3 years of signals stored (ratio_history_3y_to_1y)"
+	$(PY) manage.py bench_history --accounts $(BENCH_HISTORY_ACCOUNTS) --json \
+		--databases "$(BENCH_PG)/healthboard_history1y" "$(BENCH_PG)/healthboard_history3y"
 	@echo "== a year of the demo's daily scores back-filled (make run's first minute): SQLite, PostgreSQL"
 	@mkdir -p var
 	DATABASE_URL="sqlite:///$(CURDIR)/var/bench_backfill.sqlite3" $(PY) manage.py migrate --noinput -v0

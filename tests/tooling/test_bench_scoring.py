@@ -1,12 +1,7 @@
 """The scoring benchmark's command on a small data set: it runs the real run and reports."""
 
-import json
-import os
-import subprocess
-import sys
 import time
 from multiprocessing.pool import ThreadPool
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -14,42 +9,22 @@ from django.utils import timezone
 
 from healthboard.bench.scoring import db_share
 from scoring.models import CallToAction, HealthScore, ScoreChunk, ScoreRun
+from tests.tooling.helpers import bench_figures
 
 # The benchmark closes connections between its passes, as its forked workers must.
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    login = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{login}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def test_bench_scoring_scores_every_account_and_prints_its_figures():
     # In a process of its own, as `make bench` runs it: the benchmark forks its workers, and
     # forking this test process (live servers' and Celery's threads from earlier tests may
     # hold locks) once hung a whole-suite run.
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "DEBUG": "true",
-        "SCORING_CHUNK_SIZE": "40",  # several chunks, as at full size
-    }
-    env.pop("REDIS_URL", None)  # tasks in-process, as the bench runs them
-    done = subprocess.run(
-        [sys.executable, "manage.py", "bench_scoring", "--accounts", "120"]
-        + ["--signals-per-account", "20", "--workers", "1", "--naive-sample", "5", "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    figures = bench_figures(
+        "bench_scoring",
+        *["--accounts", "120", "--signals-per-account", "20", "--workers", "1"],
+        *["--naive-sample", "5"],
+        SCORING_CHUNK_SIZE="40",  # several chunks, as at full size
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    figures = json.loads(done.stdout.strip().splitlines()[-1])
     assert figures["accounts"] == 120 and figures["signals"] == 2400
     for key in ("recompute_s", "raw_aggregate_s", "naive_loop_s", "ratio_recompute_to_raw"):
         assert figures[key] > 0
