@@ -7,6 +7,7 @@ transaction does not poison it."""
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import logging
 from typing import Any
 
@@ -15,6 +16,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import AuditEvent
+from healthboard.lib.batches import delete_in_batches
 from healthboard.lib.clientip import client_ip
 
 logger = logging.getLogger(__name__)
@@ -74,10 +76,7 @@ def audit_prune(
     old = AuditEvent.objects.filter(at__lt=cutoff)
     if dry_run:
         return old.count(), cutoff
-    deleted = 0
-    while ids := list(old.order_by("id").values_list("id", flat=True)[:batch]):
-        # A queryset delete: AuditEvent.delete() refuses single rows on purpose.
-        deleted += AuditEvent.objects.filter(id__in=ids).delete()[0]
+    deleted = delete_in_batches(old, batch)
     audit_record(
         type=AuditEvent.Type.AUDIT_PRUNED,
         actor_label=actor_label,
@@ -89,3 +88,11 @@ def audit_prune(
         },
     )
     return deleted, cutoff
+
+
+def server_user() -> str:
+    """The server account running a command: the log's record of who ran a pruning."""
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in a bare container
+        return "unknown"

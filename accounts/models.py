@@ -501,6 +501,7 @@ class AuditEvent(models.Model):
         TOKEN_REVOKED = "token_revoked", _("API token revoked")
         TOKEN_USED = "token_used", _("API token used")
         AUDIT_PRUNED = "audit_pruned", _("Audit log pruned")
+        SIGNALS_PRUNED = "signals_pruned", _("Old signals deleted")
 
     at = models.DateTimeField(default=timezone.now)
     type = models.CharField(max_length=20, choices=Type.choices)

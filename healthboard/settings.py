@@ -180,6 +180,9 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 # rows are small, and deleting evidence by default cannot be undone. With a number of days,
 # `manage.py prune_audit` (a daily cron job) deletes what is older and records that it did.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 0) or None
+# Days of signals `manage.py prune_signals` keeps (unset: all of them), never fewer than the
+# scorecards and rules read (scoring/retention.py).
+SIGNAL_RETENTION_DAYS = env_int("SIGNAL_RETENTION_DAYS", 0) or None
 # Sessions end after this long without a request (healthboard/lib/sessions.py keeps an
 # active one alive); a password change ends every other session of that user (Django's
 # session auth hash).

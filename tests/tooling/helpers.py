@@ -7,16 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from django.db import connection
+from tests.workers import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def database_url() -> str:
-    """The test database as a DATABASE_URL, for a command run in another process."""
-    db = connection.settings_dict
-    login = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{login}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def bench_figures(*args: str, **env: str) -> dict:

@@ -8,7 +8,8 @@ import sys
 import pytest
 from django.db import connection
 
-from tests.tooling.helpers import ROOT, bench_figures, database_url
+from tests.tooling.helpers import ROOT, bench_figures
+from tests.workers import database_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

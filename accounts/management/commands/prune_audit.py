@@ -5,12 +5,10 @@ deletes nothing (the log is kept for ever by default)."""
 
 from __future__ import annotations
 
-import getpass
-
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.audit import audit_prune
+from accounts.audit import audit_prune, server_user
 
 
 class Command(BaseCommand):
@@ -44,18 +42,10 @@ class Command(BaseCommand):
         if days < 1:
             raise CommandError(f"--older-than must be at least 1 day, not {days}.")
         deleted, cutoff = audit_prune(
-            older_than_days=days, actor_label=f"prune_audit ({_who()})", dry_run=dry_run
+            older_than_days=days, actor_label=f"prune_audit ({server_user()})", dry_run=dry_run
         )
         before = f"recorded before {cutoff:%Y-%m-%d %H:%M}"
         if dry_run:
             self.stdout.write(f"Would delete {deleted} audit event(s) {before}.")
         else:
             self.stdout.write(self.style.SUCCESS(f"Deleted {deleted} audit event(s) {before}."))
-
-
-def _who() -> str:
-    """The server account running the command: the log's record of who pruned it."""
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name in a bare container
-        return "unknown"
