@@ -99,6 +99,9 @@ test: $(INSTALLED)
 BENCH_PG ?= postgres://postgres@127.0.0.1:5432
 BENCH_PAGE_DAYS ?= 365
 BENCH_PREVIEW_ACCOUNTS ?= 10000
+# The million-account run: ten times BENCH_ACCOUNTS (a quick round stays quick), in its own
+# database; at 1,000,000 its 100 million signals take a while to build the first time.
+BENCH_MILLION_ACCOUNTS ?= $(shell echo $$(( $(BENCH_ACCOUNTS) * 10 )))
 # The history benchmark's accounts, each with 202 signals a year (bench_scoring's density).
 BENCH_HISTORY_ACCOUNTS ?= 20000
 # Imports: a signals CSV of BENCH_IMPORT_ROWS rows, and BENCH_API_BATCHES API batches of
@@ -117,6 +120,11 @@ bench: $(INSTALLED)
 	@echo "== scoring: nightly recompute vs raw aggregation vs naive loop"
 	DATABASE_URL="$(BENCH_DATABASE_URL)" $(PY) manage.py bench_scoring \
 		--accounts $(BENCH_ACCOUNTS) --signals-per-account $(BENCH_SIGNALS) --json
+	@echo "== the nightly run at ten times the accounts (accounts_1m_recompute_s, peak_rss_mb_per_worker)"
+	$(PY) scripts/services.py ensure-db "$(BENCH_PG)/healthboard_millionbench"
+	DATABASE_URL="$(BENCH_PG)/healthboard_millionbench" $(PY) manage.py migrate --noinput -v0
+	DATABASE_URL="$(BENCH_PG)/healthboard_millionbench" $(PY) manage.py bench_million \
+		--accounts $(BENCH_MILLION_ACCOUNTS) --signals-per-account $(BENCH_SIGNALS) --json
 	@echo "== pages: portfolio, HTMX table, drilldown"
 	DATABASE_URL="$(BENCH_PG)/healthboard_pagebench" $(PY) manage.py bench_pages \
 		--accounts $(BENCH_ACCOUNTS) --days $(BENCH_PAGE_DAYS) --json

@@ -17,7 +17,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -111,20 +110,14 @@ class Command(BaseCommand):
         as_of = timezone.localdate()
         days = 365 * years
         per_account = PER_180_DAYS * days // 180
-        expected = accounts * per_account
-        build_s = None
-        if (
-            rebuild
-            or dataset.existing(accounts) != accounts
-            or abs(dataset.signal_count() - expected) > expected * 0.01
-        ):
-            self.stderr.write(f"Building {accounts:,} accounts × {days} days of signals …")
-            started = time.perf_counter()
-            dataset.build(
-                accounts=accounts, signals_per_account=per_account, as_of=as_of, days=days
-            )
-            build_s = round(time.perf_counter() - started, 1)
-            self.stderr.write(f"  built in {build_s} s")
+        build_s = dataset.ensure(
+            accounts=accounts,
+            signals_per_account=per_account,
+            as_of=as_of,
+            days=days,
+            rebuild=rebuild,
+            say=self.stderr.write,
+        )
         bench.recompute_s(as_of, workers)  # warm: both data sets are timed from memory
         # The best of three: a run takes seconds, and one slow round says nothing of history.
         recompute = min(bench.recompute_s(as_of, workers)[0] for _ in range(3))

@@ -1,5 +1,4 @@
 import json
-import time
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
@@ -43,17 +42,13 @@ class Command(BaseCommand):
                 "--accounts, --signals-per-account, --workers and --naive-sample must be ≥ 1."
             )
         as_of = timezone.localdate()
-        expected = accounts * signals_per_account
-        if (
-            rebuild
-            or dataset.existing(accounts) != accounts
-            or abs(dataset.signal_count() - expected) > expected * 0.01
-            or not dataset.current()
-        ):
-            self.stdout.write(f"Building {accounts:,} accounts × {signals_per_account} signals …")
-            started = time.perf_counter()
-            dataset.build(accounts=accounts, signals_per_account=signals_per_account, as_of=as_of)
-            self.stdout.write(f"  built in {time.perf_counter() - started:.1f} s")
+        dataset.ensure(
+            accounts=accounts,
+            signals_per_account=signals_per_account,
+            as_of=as_of,
+            rebuild=rebuild,
+            say=self.stdout.write,
+        )
         signals = dataset.signal_count()
 
         bench.raw_aggregate_s(as_of)  # warm the cache so (a) and (b) both read from memory

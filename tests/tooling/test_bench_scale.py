@@ -1,5 +1,5 @@
-"""The history benchmark's command on a small data set: it builds one and three years of
-signals, runs the night on each and reports the ratio."""
+"""The scale benchmarks' commands on small data sets: history (one and three years of
+signals) and the million-account run; each builds its data, runs the night and reports."""
 
 import os
 import subprocess
@@ -26,7 +26,7 @@ def test_bench_history_measures_one_and_three_years_and_prints_the_ratio():
     )
     assert figures["history_1y_signals"] == 60 * (100 * 365 // 180)
     assert figures["history_3y_signals"] == 60 * (100 * 1095 // 180)
-    assert figures["history_1y_build_s"] > 0 and figures["history_3y_build_s"] > 0
+    assert None not in (figures["history_1y_build_s"], figures["history_3y_build_s"])
     assert figures["recompute_1y_s"] > 0 and figures["recompute_3y_s"] > 0
     ratio = figures["recompute_3y_s"] / figures["recompute_1y_s"]
     assert figures["ratio_history_3y_to_1y"] == round(ratio, 3)
@@ -43,3 +43,16 @@ def test_bench_history_asks_for_its_databases():
         check=False,
     )
     assert done.returncode != 0 and "--databases" in done.stderr
+
+
+def test_bench_million_times_the_run_against_its_floor_and_the_workers_memory():
+    connection.close()  # the child fills the test database
+    figures = bench_figures(
+        "bench_million",
+        *["--accounts", "80", "--signals-per-account", "10", "--workers", "2"],
+        SCORING_CHUNK_SIZE="20",  # several chunks per worker, as at full size
+    )
+    assert figures["accounts_1m"] == 80 and figures["signals_1m"] == 800
+    assert figures["build_1m_s"] is not None and figures["accounts_1m_recompute_s"] > 0
+    assert figures["raw_aggregate_1m_s"] > 0 and figures["ratio_1m_recompute_to_raw"] > 0
+    assert 0 < figures["peak_rss_mb_per_worker"] < 1024
