@@ -44,9 +44,10 @@ class Command(BaseCommand):
             rebuild=rebuild,
             say=self.stdout.write,
         )
-        bench.raw_aggregate_s(as_of)  # warm: both are timed from memory, as far as it holds
-        raw_s, _groups = bench.raw_aggregate_s(as_of)
+        # The run first: its workers fork from this process, which must not hold the raw
+        # aggregation's millions of rows yet (they would count in every worker's RSS).
         recompute_s, run, steps, _shares = bench.recompute_s(as_of, workers)
+        raw_s, _groups = bench.raw_aggregate_s(as_of)
         scored = bench.stored_scores(run)
         own_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
