@@ -171,6 +171,21 @@ def aggregate_alongside(**kwargs) -> Aggregated:
 N, SUM, MIN, MAX, ST, STT, STY, PROMOTERS, DETRACTORS = range(9)
 
 
+def _chunk_signals(lo: int, hi: int, earliest: dt.datetime, end: dt.datetime) -> tuple[str, list]:
+    """The chunk's signals in the widest window, as a subquery the planner keeps apart (OFFSET
+    0): read through the (account, newest first) index, the chunk's accounts only. Joined
+    directly with the rings, PostgreSQL may scan each ring's metric and days for every
+    account and filter the chunk's out: at a million accounts each chunk then cost as much
+    as the whole population (2.5 s instead of 0.4 s, the run 4.2× the raw aggregation)."""
+    fence = "OFFSET 0" if connection.vendor == "postgresql" else "LIMIT -1 OFFSET 0"
+    return (
+        "(SELECT s.id, s.account_id, s.metric_id, s.observed_at, s.value FROM accounts_signal s "
+        "WHERE s.account_id BETWEEN %s AND %s AND s.observed_at >= %s AND s.observed_at < %s "
+        f"{fence}) s",
+        [lo, hi, _adapt(earliest), _adapt(end)],
+    )
+
+
 def _ring_stats(
     rings, end, lo, hi, requests, parallel
 ) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
@@ -203,14 +218,14 @@ def _ring_stats(
         ]
     else:
         columns += ["0", "0"]
+    chunk, chunk_params = _chunk_signals(lo, hi, earliest, end)
     sql = (
         f"{with_values} SELECT s.account_id, w.metric_id, w.ring, {', '.join(columns)} "
-        "FROM accounts_signal s JOIN w ON s.metric_id = w.metric_id "
+        f"FROM {chunk} JOIN w ON s.metric_id = w.metric_id "
         "AND s.observed_at >= w.start_at AND s.observed_at < w.stop_at "
-        "WHERE s.account_id BETWEEN %s AND %s AND s.observed_at >= %s AND s.observed_at < %s "
         "GROUP BY s.account_id, w.metric_id, w.ring"
     )
-    all_params = params + params_cols + [lo, hi, _adapt(earliest), _adapt(end)]
+    all_params = params + params_cols + chunk_params
     with aggregation_cursor(parallel=parallel) as cursor:
         cursor.execute(sql, all_params)
         rows = cursor.fetchall()
@@ -230,17 +245,17 @@ def _ring_lasts(
 ) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
     with_values, params = _ring_values_sql(rings, end)
     earliest = end - dt.timedelta(days=max(max(w) for w in rings.values()))
+    chunk, chunk_params = _chunk_signals(lo, hi, earliest, end)
     sql = (
         f"{with_values} SELECT account_id, metric_id, ring, value FROM ("
         "SELECT s.account_id, w.metric_id, w.ring, s.value, ROW_NUMBER() OVER ("
         "PARTITION BY s.account_id, w.metric_id, w.ring ORDER BY s.observed_at DESC, s.id DESC"
-        ") AS rn FROM accounts_signal s JOIN w ON s.metric_id = w.metric_id "
-        "AND s.observed_at >= w.start_at AND s.observed_at < w.stop_at "
-        "WHERE s.account_id BETWEEN %s AND %s AND s.observed_at >= %s AND s.observed_at < %s"
+        f") AS rn FROM {chunk} JOIN w ON s.metric_id = w.metric_id "
+        "AND s.observed_at >= w.start_at AND s.observed_at < w.stop_at"
         ") latest WHERE rn = 1"
     )
     with aggregation_cursor(parallel=parallel) as cursor:
-        cursor.execute(sql, params + [lo, hi, _adapt(earliest), _adapt(end)])
+        cursor.execute(sql, params + chunk_params)
         rows = cursor.fetchall()
     out: dict[tuple[int, int], tuple[list, list]] = defaultdict(lambda: ([], []))
     for account_id, metric_id, ring, value in rows:
