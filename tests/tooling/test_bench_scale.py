@@ -56,3 +56,15 @@ def test_bench_million_times_the_run_against_its_floor_and_the_workers_memory():
     assert figures["build_1m_s"] is not None and figures["accounts_1m_recompute_s"] > 0
     assert figures["raw_aggregate_1m_s"] > 0 and figures["ratio_1m_recompute_to_raw"] > 0
     assert 0 < figures["peak_rss_mb_per_worker"] < 1024
+
+
+@pytest.mark.django_db
+def test_the_rules_bench_times_nothing_when_every_rule_is_off():
+    from django.utils import timezone
+
+    from healthboard.bench import rules as bench_rules
+    from scoring.models import ActionRule
+
+    ActionRule.objects.update(enabled=False)
+    elapsed, counts = bench_rules._evaluate(timezone.localdate(), 2)
+    assert elapsed == 0 and counts["rules"] == counts["opened"] == 0
