@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
+from scoring.actions.playbooks import pending_steps_copy
 from scoring.models import (
     ActionRule,
     AnalysisRun,
@@ -217,8 +218,18 @@ class CallToActionAdmin(admin.ModelAdmin):
     list_filter = ["status", "cta_type", "priority", "rule"]
     list_select_related = ["account", "owner", "rule"]
     raw_id_fields = ["account", "owner", "closed_by"]
+    readonly_fields = ["steps_pending"]
     search_fields = ["=account__external_id", "title"]
     inlines = [CtaStepInline, CtaCommentInline]
+
+    def get_object(self, request, object_id, from_field=None):
+        # Shown here first, a CTA the rules opened gets its playbook's steps copied, as on the
+        # actions pages (scoring.actions.playbooks).
+        cta = super().get_object(request, object_id, from_field)
+        if cta is not None and cta.steps_pending:
+            pending_steps_copy(cta_ids=[cta.pk])
+            cta.steps_pending = False
+        return cta
 
 
 @admin.register(DigestPreference)

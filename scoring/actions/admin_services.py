@@ -15,6 +15,7 @@ from accounts.i18n import builtin
 from accounts.models import JourneyStage, Metric
 from scoring.actions.defaults import playbook_name
 from scoring.actions.kinds import parameters_clean
+from scoring.actions.playbooks import pending_steps_copy
 from scoring.models.actions import ActionRule, CallToAction, Outcome, Playbook, PlaybookStep
 
 
@@ -129,8 +130,9 @@ def playbook_save(*, playbook: Playbook, name: str, steps: list[str], user) -> b
     """Rename a playbook and replace its steps by `steps`, in that order, all or nothing.
     Whether anything changed (an unchanged save writes nothing).
 
-    Open CTAs carry their own copy of the steps (CtaStep): this changes future CTAs only,
-    so the steps can be rewritten rather than matched one by one."""
+    Open CTAs carry their own copy of the steps (CtaStep; the ones still pending get theirs
+    first): this changes future CTAs only, so the steps can be rewritten rather than matched
+    one by one."""
     locked = Playbook.objects.select_for_update().get(pk=playbook.pk)
     current = list(locked.steps.order_by("order", "id").values_list("text", flat=True))
     if locked.name == name and current == steps:
@@ -140,6 +142,7 @@ def playbook_save(*, playbook: Playbook, name: str, steps: list[str], user) -> b
     locked.updated_at = timezone.now()
     locked.save(update_fields=["name", "updated_by", "updated_at"])
     if current != steps:
+        pending_steps_copy(playbook_id=locked.pk)
         locked.steps.all().delete()
         PlaybookStep.objects.bulk_create(
             PlaybookStep(playbook=locked, order=order, text=text)

@@ -501,8 +501,10 @@ def no_login(scope: Scope, params: dict, metric: tuple[int, str]) -> Fragment:
         f", recent AS (SELECT DISTINCT s.account_id FROM accounts_signal s "
         f"WHERE {recent} AND s.value > 0 AND s.observed_at >= %s), "
         # The last one for the few accounts without a recent one: their newest signals first
-        # (signal_account_recent), not every account's of the metric.
-        f"idle AS (SELECT {HIT_COLUMNS}, sc.language, "
+        # (signal_account_recent), not every account's of the metric. Materialized: the
+        # evidence and the words read `last` once per language, and inlined, each read was
+        # its own lookup (4 × 3,206 at 100,000 accounts, 0.2 s of the rule's 0.5 s).
+        f"idle AS MATERIALIZED (SELECT {HIT_COLUMNS}, sc.language, "
         "(SELECT s2.observed_at FROM accounts_signal s2 "
         "WHERE s2.account_id = sc.account_id AND s2.metric_id = %s AND s2.value > 0 "
         "AND s2.observed_at < %s ORDER BY s2.observed_at DESC LIMIT 1) AS last "

@@ -1,14 +1,21 @@
-"""A CTA's checklist: a copy of the playbook for its account's journey stage and band, made
-when the CTA opens, so later edits of the playbook do not rewrite history.
+"""A CTA's checklist: a copy of the playbook for its account's journey stage and band, so
+later edits of the playbook do not rewrite history.
 
-The one home of the copy for every way a CTA opens: by hand (scoring.actions.services.
-cta_create) and by the rules after a run (scoring.actions.rules, a whole batch at once).
+The one home of the copy for every way a CTA opens. A CTA opened by hand (scoring.actions.
+services.cta_create) gets its copy at once. The rules after a run (scoring.actions.rules)
+open tens of thousands at a time and mark them `steps_pending` instead: their copy is made
+by pending_steps_copy when a CTA is first shown (the actions pages), and before anything
+changes or deletes a playbook's steps (the playbook editor, and receivers for the Django
+admin and deletions) — so a copy made late is still the playbook as it was when the CTA
+opened.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from scoring.models.actions import CallToAction, Playbook
@@ -45,3 +52,35 @@ def playbook_steps_copy(*, ctas: QuerySet[CallToAction]) -> int:
             params,
         )
         return cursor.rowcount
+
+
+def pending_steps_copy(*, cta_ids: Iterable[int] = (), playbook_id: int | None = None) -> int:
+    """Make the copy for the CTAs of `cta_ids`, or of the playbook `playbook_id`, whose
+    steps are still pending. The CTAs are claimed by the UPDATE that clears their flag (a
+    second caller at the same time waits for the row locks, then finds nothing pending), so
+    each is copied once. Two queries when any are pending; returns the steps written."""
+    ids = [int(pk) for pk in cta_ids]
+    if playbook_id is None and not ids:
+        return 0
+    where, params = (
+        ("playbook_id = %s", [playbook_id])
+        if playbook_id is not None
+        else (f"id IN ({', '.join(['%s'] * len(ids))})", ids)
+    )
+    # The claim and the copy commit together (no savepoint: a failure fails the caller's).
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE scoring_calltoaction SET steps_pending = %s "
+            f"WHERE steps_pending AND {where} RETURNING id",
+            [False, *params],
+        )
+        claimed = [pk for (pk,) in cursor.fetchall()]
+        # In batches: a playbook can have tens of thousands pending, more than SQLite takes
+        # parameters in one statement.
+        return sum(
+            playbook_steps_copy(ctas=CallToAction.objects.filter(pk__in=claimed[i : i + BATCH]))
+            for i in range(0, len(claimed), BATCH)
+        )
+
+
+BATCH = 5_000

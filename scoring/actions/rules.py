@@ -2,8 +2,9 @@
 rule opens, updates or closes its calls to action, all in one transaction.
 
 - A rule that holds for an account with no active CTA of that rule opens one (unless one was
-  closed within the rule's cooldown), owned by the account's CSM, carrying a copy of the
-  playbook for the account's stage and band.
+  closed within the rule's cooldown), owned by the account's CSM, with the playbook for the
+  account's stage and band (its steps are copied when the CTA is first shown, see
+  scoring.actions.playbooks).
 - A rule that fires again for an account with an active CTA updates it (evidence, reason,
   last fired, times fired): never a second one. The partial unique constraint "one active
   CTA per account and rule" is the lock: the CTAs go in with ON CONFLICT DO NOTHING, so two
@@ -41,7 +42,6 @@ from scoring.actions.conditions import (
     scored_keep,
 )
 from scoring.actions.kinds import KINDS
-from scoring.actions.playbooks import playbook_steps_copy
 from scoring.actions.sqltext import param
 from scoring.models import ActionRule, CallToAction, ScoreRun
 
@@ -195,6 +195,8 @@ HIT_COLUMNS = [
     ("score", "double precision"),
     ("stage_id", "bigint"),
     ("reason", "text"),
+    # jsonb on PostgreSQL (_hits_create): parsed once here, not again by each CTA's update
+    # and comparison.
     ("evidence", "text"),
     ("due_date", "date"),
     # A CTA of the rule closed at or after this moment is within its cooldown (NULL: none).
@@ -209,7 +211,9 @@ CLOSED_SQL = "({{0}}.status IN ('{}', '{}'))".format(*CLOSED)
 
 def _hits_create() -> None:
     pg = connection.vendor == "postgresql"
-    columns = ", ".join(f"{name} {kind}" for name, kind in HIT_COLUMNS)
+    columns = ", ".join(
+        f"{name} {'jsonb' if pg and name == 'evidence' else kind}" for name, kind in HIT_COLUMNS
+    )
     with connection.cursor() as cursor:
         # Schema-qualified: never a permanent table of the same name.
         cursor.execute(f"DROP TABLE IF EXISTS {'pg_temp' if pg else 'temp'}.{HITS_TABLE}")
@@ -237,6 +241,7 @@ def _hits_add(
     pg = connection.vendor == "postgresql"
     due = connection.ops.adapt_datefield_value(as_of + dt.timedelta(days=rule.due_days))
     typed = "CAST(%s AS {})".format if pg else (lambda _type: "%s")
+    evidence = "CAST(h.evidence AS jsonb)" if pg else "h.evidence"
     sql, query_params = query
     # The rule's condition in words, in each owner's language like the evidence.
     described = in_owners_language(
@@ -249,7 +254,7 @@ def _hits_add(
             "CASE WHEN h.fires = 1 THEN h.owner_id END, CASE WHEN h.fires = 1 THEN h.band END, "
             "CASE WHEN h.fires = 1 THEN h.score END, CASE WHEN h.fires = 1 THEN h.stage_id END, "
             f"CASE WHEN h.fires = 1 THEN {described[0]} || ' ' || h.words END, "
-            "CASE WHEN h.fires = 1 THEN h.evidence END, "
+            f"CASE WHEN h.fires = 1 THEN {evidence} END, "
             f"CASE WHEN h.fires = 1 THEN {typed('date')} END, "
             f"CASE WHEN h.fires = 1 THEN {typed('timestamptz')} END, c.id "
             f"FROM ({sql}) h LEFT JOIN scoring_calltoaction c ON c.rule_id = %s "
@@ -294,7 +299,8 @@ def _open(*, as_of: dt.date, now) -> int:
     """Insert a CTA for each hit that fires with no active CTA of its rule and none closed
     within the rule's cooldown (rule fields from the rule, the playbook of the account's
     stage and band); one that another evaluation inserted meanwhile is skipped by the unique
-    constraint. Then copy their playbooks' steps. Returns how many were opened."""
+    constraint. Their playbooks' steps are copied later (steps_pending). Returns how many
+    were opened."""
     pg = connection.vendor == "postgresql"
     day = connection.ops.adapt_datefield_value(as_of)
     at = connection.ops.adapt_datetimefield_value(now)
@@ -303,23 +309,23 @@ def _open(*, as_of: dt.date, now) -> int:
             f"INSERT {'' if pg else 'OR IGNORE '}INTO scoring_calltoaction (account_id, rule_id, "
             "owner_id, cta_type, priority, title, reason, evidence, due_date, status, "
             "snooze_reason, outcome_note, opened_on, last_fired_on, times_fired, band_at_open, "
-            "score_at_open, playbook_id, playbook_name, created_at, updated_at) "
+            "score_at_open, playbook_id, playbook_name, steps_pending, created_at, updated_at) "
             "SELECT n.account_id, r.id, n.owner_id, r.cta_type, r.priority, r.name, n.reason, "
-            f"{'CAST(n.evidence AS jsonb)' if pg else 'n.evidence'}, n.due_date, %s, '', '', "
-            "%s, %s, 1, n.band, n.score, pb.id, COALESCE(pb.name, ''), %s, %s "
+            "n.evidence, n.due_date, %s, '', '', "
+            "%s, %s, 1, n.band, n.score, pb.id, COALESCE(pb.name, ''), "
+            # The steps are copied when the CTA is first shown (playbooks.pending_steps_copy).
+            f"COALESCE(pb.steps, {'false' if pg else '0'}), %s, %s "
             f"FROM {HITS_TABLE} n JOIN scoring_actionrule r ON r.id = n.rule_id "
             # The playbook for the account's stage and band (playbooks_by_stage_band, joined).
-            "LEFT JOIN scoring_playbook pb ON pb.stage_id = n.stage_id AND pb.band = n.band "
+            "LEFT JOIN (SELECT p.id, p.name, p.stage_id, p.band, EXISTS (SELECT 1 FROM "
+            "scoring_playbookstep ps WHERE ps.playbook_id = p.id) AS steps "
+            "FROM scoring_playbook p) pb ON pb.stage_id = n.stage_id AND pb.band = n.band "
             "WHERE n.fires = 1 AND n.cta_id IS NULL "
             f"AND (n.cool_from IS NULL OR NOT EXISTS ({_cooling_of('n')})) "
             f"ORDER BY n.account_id, r.id{' ON CONFLICT DO NOTHING' if pg else ''}",
             [CallToAction.Status.OPEN, day, day, at, at],
         )
-        opened = cursor.rowcount
-    if opened:
-        # This evaluation's CTAs are the ones created at its `now`.
-        playbook_steps_copy(ctas=CallToAction.objects.filter(created_at=now))
-    return opened
+        return cursor.rowcount
 
 
 def _update(*, as_of: dt.date, now) -> int:
@@ -329,10 +335,9 @@ def _update(*, as_of: dt.date, now) -> int:
     table = "scoring_calltoaction"
     day = connection.ops.adapt_datefield_value(as_of)
     at = connection.ops.adapt_datetimefield_value(now)
-    evidence = "CAST(v.evidence AS jsonb)" if connection.vendor == "postgresql" else "v.evidence"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET evidence = {evidence}, reason = v.reason, "
+            f"UPDATE {table} SET evidence = v.evidence, reason = v.reason, "
             f"times_fired = CASE WHEN {table}.last_fired_on < %s "
             f"THEN {table}.times_fired + 1 ELSE {table}.times_fired END, "
             f"last_fired_on = CASE WHEN {table}.last_fired_on < %s "
@@ -340,7 +345,7 @@ def _update(*, as_of: dt.date, now) -> int:
             f"FROM {HITS_TABLE} v WHERE v.fires = 1 AND {table}.id = v.cta_id "
             f"AND {ACTIVE_SQL.format(table)} "
             f"AND ({table}.last_fired_on < %s OR {table}.reason <> v.reason "
-            f"OR {table}.evidence <> {evidence})",
+            f"OR {table}.evidence <> v.evidence)",
             [day, day, day, at, day],
         )
         return cursor.rowcount

@@ -168,10 +168,19 @@ class CallToAction(models.Model):
 
     ACTIVE = (Status.OPEN, Status.SNOOZED)
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="ctas")
+    # No single-column indexes on account, rule and owner: the composite indexes below lead
+    # with them, and a night's rules insert tens of thousands of CTAs into every index.
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="ctas", db_index=False
+    )
     # Null for a CTA a person opened by hand.
     rule = models.ForeignKey(
-        ActionRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="ctas"
+        ActionRule,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="ctas",
+        db_index=False,
     )
     # The account's CSM when it opened (follows a reassignment of the account).
     owner = models.ForeignKey(
@@ -180,6 +189,7 @@ class CallToAction(models.Model):
         null=True,
         blank=True,
         related_name="ctas",
+        db_index=False,
     )
     cta_type = models.CharField(_("type"), max_length=10, choices=CtaType.choices)
     priority = models.PositiveSmallIntegerField(
@@ -197,8 +207,14 @@ class CallToAction(models.Model):
     )
     snoozed_until = models.DateField(null=True, blank=True)
     snooze_reason = models.CharField(max_length=200, blank=True)
+    # Indexed where set only (Meta): an open CTA has neither outcome nor closer.
     outcome = models.ForeignKey(
-        Outcome, on_delete=models.PROTECT, null=True, blank=True, related_name="ctas"
+        Outcome,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ctas",
+        db_index=False,
     )
     outcome_note = models.TextField(blank=True, max_length=2000)
     # The run date the condition first held, and the last one it still held: a rule that
@@ -214,11 +230,21 @@ class CallToAction(models.Model):
         Playbook, on_delete=models.SET_NULL, null=True, blank=True, related_name="ctas"
     )
     playbook_name = models.CharField(max_length=100, blank=True)
+    # The playbook's steps are still to be copied (CtaStep). The rules open CTAs by the ten
+    # thousand and copy no steps (that was half of a first night's evaluation); the copy is
+    # made when the CTA is first shown, and before anything changes or deletes its
+    # playbook's steps, whichever comes first (scoring.actions.playbooks.pending_steps_copy).
+    steps_pending = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
 
     objects = CallToActionQuerySet.as_manager()
@@ -238,6 +264,13 @@ class CallToAction(models.Model):
             models.Index(fields=["owner", "status", "due_date"], name="cta_owner_inbox"),
             models.Index(fields=["account", "status"], name="cta_account_status"),
             models.Index(fields=["rule", "status", "closed_at"], name="cta_rule_closed"),
+            # For deleting an outcome or a user: the closed CTAs only.
+            models.Index(
+                fields=["outcome"], name="cta_outcome", condition=Q(outcome__isnull=False)
+            ),
+            models.Index(
+                fields=["closed_by"], name="cta_closed_by", condition=Q(closed_by__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, F, Min, Prefetch, Q, QuerySet, Window
+from django.db.models import Count, F, Min, Prefetch, Q, QuerySet, Window, prefetch_related_objects
 from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +16,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from healthboard.pages.filters import user_label
+from scoring.actions.playbooks import pending_steps_copy
 from scoring.models import HealthScore, ScoreRun
 from scoring.models.actions import CallToAction, CtaComment, CtaStep, Outcome
 
@@ -49,14 +50,21 @@ def _tab_q(tab: str, *, today: dt.date) -> Q:
     return Q(status=Status.OPEN) | Q(status=Status.SNOOZED, snoozed_until__lte=today)
 
 
-def cards_queryset(queryset: QuerySet | None = None) -> QuerySet:
-    """CTAs with what their card shows: account, owner, outcome, steps, comments (three
-    queries however many CTAs)."""
-    queryset = CallToAction.objects.all() if queryset is None else queryset
-    return queryset.select_related("account", "owner", "outcome", "closed_by").prefetch_related(
+def cards(queryset: QuerySet) -> list[CallToAction]:
+    """The CTAs of `queryset` with what their card shows: account, owner, outcome, steps,
+    comments. Three queries however many CTAs; two more where some are shown for the first
+    time with their playbook's steps still to copy (the rules' CTAs: scoring.actions.
+    playbooks)."""
+    ctas = list(queryset.select_related("account", "owner", "outcome", "closed_by"))
+    if pending_steps_copy(cta_ids=[cta.pk for cta in ctas if cta.steps_pending]):
+        for cta in ctas:
+            cta.steps_pending = False
+    prefetch_related_objects(
+        ctas,
         Prefetch("steps", queryset=CtaStep.objects.order_by("order", "id")),
         Prefetch("comments", queryset=CtaComment.objects.select_related("author")),
     )
+    return ctas
 
 
 def bands_now(ctas: list[CallToAction]) -> None:
@@ -99,16 +107,17 @@ def inbox_ctas(*, owner_id: int, tab: str, today: dt.date) -> Inbox:
     their steps, their comments, the accounts' scores."""
     mine = CallToAction.objects.filter(owner_id=owner_id)
     counts = tab_counts(owner_id=owner_id, today=today)
-    ctas = list(
-        cards_queryset(mine.filter(_tab_q(tab, today=today)).order_by(*ORDER[tab]))[:INBOX_ROWS]
-    )
+    ctas = cards(mine.filter(_tab_q(tab, today=today)).order_by(*ORDER[tab])[:INBOX_ROWS])
     bands_now(ctas)
     return Inbox(ctas=ctas, counts=counts, tab=tab)
 
 
 def cta_card(*, pk: int) -> CallToAction:
     """One CTA for its card (raises DoesNotExist). Four queries with the band."""
-    cta = cards_queryset().get(pk=pk)
+    found = cards(CallToAction.objects.filter(pk=pk))
+    if not found:
+        raise CallToAction.DoesNotExist(f"No call to action {pk}.")
+    cta = found[0]
     bands_now([cta])
     return cta
 

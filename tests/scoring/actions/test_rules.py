@@ -11,6 +11,7 @@ from django.utils import timezone, translation
 from accounts.i18n import in_sentence
 from accounts.models import Account
 from scoring.actions.kinds import KINDS
+from scoring.actions.playbooks import pending_steps_copy
 from scoring.actions.rules import rules_apply
 from scoring.models import ActionRule, CallToAction, CtaStep, DigestPreference, HealthScore
 from tests.factories import (
@@ -74,7 +75,19 @@ def test_a_firing_rule_opens_one_cta_with_the_evidence_and_the_playbook(renewal_
     assert "Unhealthy (score 35.0)" in cta.reason and "in 30 days" in cta.reason
     assert {"label": "Days to renewal", "value": 30} in cta.evidence
     assert (cta.playbook, cta.playbook_name) == (playbook, "Rescue")
+    # The steps are copied when the CTA is first shown (tests/scoring/actions/
+    # test_pending_steps.py), not by the night.
+    assert cta.steps_pending and not cta.steps.exists()
+    assert pending_steps_copy(cta_ids=[cta.pk]) == 2
     assert list(cta.steps.values_list("text", flat=True)) == ["Call them", "Agree a plan"]
+
+
+def test_a_cta_whose_playbook_has_no_steps_has_none_pending(renewal_rule):
+    fresh_playbook(at_risk(35.0), "Empty for now")
+
+    rules_apply(as_of=TODAY)
+
+    assert not CallToAction.objects.get().steps_pending
 
 
 def test_a_re_score_of_no_accounts_evaluates_nothing(renewal_rule):
@@ -90,9 +103,10 @@ def test_the_playbook_is_copied_so_later_edits_do_not_rewrite_the_cta(renewal_ru
     account = at_risk(35.0)
     step = PlaybookStepFactory(playbook=fresh_playbook(account, "Rescue"))
     rules_apply(as_of=TODAY)
+    original = step.text
     step.text = "Edited later"
     step.save()
-    assert CtaStep.objects.get().text != "Edited later"
+    assert list(CtaStep.objects.values_list("text", flat=True)) == [original]
 
 
 def test_a_re_run_night_adds_nothing_and_counts_the_day_once(renewal_rule):
