@@ -205,7 +205,9 @@ class Signal(models.Model):
         db_constraint=False,
     )
     observed_at = models.DateTimeField()
-    value = models.FloatField()
+    # NULL: no value — only a CSM sentiment's closing signal (Sentiment), from which on its
+    # measure has no data. (Not NaN: SQLite stores NaN as NULL, and NaN would poison a sum.)
+    value = models.FloatField(null=True)
     category = models.CharField(
         max_length=60, blank=True, help_text=_("A ticket's subject category or severity, …")
     )
@@ -405,7 +407,7 @@ class Sentiment(models.Model):
 
     It counts in the score as the catalogue metric `csm_sentiment` (METRIC_KEY): setting one
     writes, in the same transaction, an opening signal (value 100 / 50 / 0, when it was set)
-    and a closing signal with no value (NaN) at the start of its expiry day. A measure's
+    and a closing signal with no value (NULL) at the start of its expiry day. A measure's
     "last value" then reads the sentiment on every day before the expiry and "no data" from
     the expiry day on, for any past or future date, without a nightly step that could be
     late or skipped. Replacing or withdrawing one moves its closing signal to that moment."""

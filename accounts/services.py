@@ -350,7 +350,7 @@ def sentiment_set(
                     **common,
                     external_id=closing,
                     observed_at=_start_of(expires_on),
-                    value=float("nan"),
+                    value=None,
                     category="Expiry",
                     text=gettext("The CSM's sentiment set on %(day)s stops counting this day.")
                     % {"day": short_day_text(now)},

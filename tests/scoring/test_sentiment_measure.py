@@ -17,7 +17,7 @@ from scoring.pipeline import backfill_runs, runs
 from scoring.specs import version_config, versions_queryset
 from tests.factories import AccountFactory, SegmentFactory, UserFactory
 
-pytestmark = pytest.mark.postgres
+pytestmark = pytest.mark.django_db
 
 START = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 DAY = START.date()
