@@ -164,3 +164,12 @@ def test_the_preview_refuses_a_user_without_a_role(client, db) -> None:
     client.force_login(UserFactory())
 
     assert client.get(PREVIEW).status_code == 403
+
+
+def test_the_preview_may_use_the_emails_style_attributes_and_no_script(csm_client) -> None:
+    """The sent e-mail is styled by style attributes: refused by the pages' CSP, the preview
+    showed unstyled text (and the hidden preheader)."""
+    policy = csm_client.get(PREVIEW)["Content-Security-Policy"]
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";") if d.strip())
+    assert "'unsafe-inline'" in directives["style-src"]
+    assert "'unsafe-inline'" not in directives["script-src"]
