@@ -333,15 +333,28 @@ class HealthScore(models.Model):
     """One account's score on one date, with what made it (a daily snapshot)."""
 
     # No single-column indexes on these two: score_account_date and one_score_per_run_account
-    # start with them, and every index slows the nightly write of a whole day of rows.
+    # start with them, and every index slows the nightly write of a whole day of rows. No
+    # foreign-key constraints in the database either (a check per row per key was a fifth of
+    # that write): insert_scores locks the rows they refer to once for the set
+    # (healthboard.lib.keylocks); Django's on_delete still cascades and protects.
     account = models.ForeignKey(
-        Account, on_delete=models.CASCADE, related_name="scores", db_index=False
+        Account,
+        on_delete=models.CASCADE,
+        related_name="scores",
+        db_index=False,
+        db_constraint=False,
     )
     run = models.ForeignKey(
-        ScoreRun, on_delete=models.CASCADE, related_name="scores", db_index=False
+        ScoreRun,
+        on_delete=models.CASCADE,
+        related_name="scores",
+        db_index=False,
+        db_constraint=False,
     )
     date = models.DateField()
-    version = models.ForeignKey(ScorecardVersion, on_delete=models.PROTECT, related_name="scores")
+    version = models.ForeignKey(
+        ScorecardVersion, on_delete=models.PROTECT, related_name="scores", db_constraint=False
+    )
     score = models.FloatField(null=True)
     band = models.CharField(max_length=6, choices=Band.choices)
     coverage = models.FloatField()

@@ -24,11 +24,12 @@ from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils import timezone
 
 from accounts.models import Account
+from healthboard.lib.keylocks import keys_lock
 from scoring import engine
 from scoring.actions.hooks import rules_apply_after_run, rules_apply_soon
 from scoring.aggregates import aggregate
 from scoring.bands import Band
-from scoring.models import HealthScore, ScoreChunk, ScoreRun
+from scoring.models import HealthScore, ScorecardVersion, ScoreChunk, ScoreRun
 from scoring.pipeline import compute
 from scoring.pipeline.chunks import ChunkRaw, pack, population_references, unpack
 from scoring.rollups import snapshots as rollups
@@ -240,9 +241,24 @@ COLUMNS = (
 )
 
 
-def insert_scores(rows: list[tuple]) -> None:
+def insert_scores(rows: list[tuple]) -> int:
+    """Write HealthScore rows (COLUMNS), in the caller's transaction, and return how many.
+    The table has no database foreign keys: the accounts, runs and versions the rows refer to
+    are locked here once for the set, as the per-row checks did. The rows of an account
+    deleted since it was read are left out; a run or version deleted meanwhile fails the
+    write (its scores would point at nothing)."""
     if not rows:
-        return
+        return 0
+    accounts = keys_lock(Account._meta.db_table, {row[0] for row in rows})
+    for model, column in ((ScoreRun, 1), (ScorecardVersion, 3)):
+        wanted = {row[column] for row in rows}
+        if missing := wanted - keys_lock(model._meta.db_table, wanted):
+            raise RuntimeError(
+                f"{model._meta.verbose_name} {sorted(missing)} deleted while scoring: "
+                "nothing written."
+            )
+    if len(accounts) < len({row[0] for row in rows}):
+        rows = [row for row in rows if row[0] in accounts]
     if connection.vendor == "postgresql":
         # COPY is several times faster than INSERT for a whole day of snapshots.
         with connection.cursor() as cursor:
@@ -251,13 +267,14 @@ def insert_scores(rows: list[tuple]) -> None:
             ) as copy:
                 for row in rows:
                     copy.write_row(row)
-        return
+        return len(rows)
     # Plain executemany: the ORM's per-object work would double a back-fill's time on SQLite.
     placeholders = ", ".join(["%s"] * len(COLUMNS))
     with connection.cursor() as cursor:
         cursor.executemany(
             f"INSERT INTO scoring_healthscore ({', '.join(COLUMNS)}) VALUES ({placeholders})", rows
         )
+    return len(rows)
 
 
 def run_chunk_aggregate(*, chunk_id: int, aggregate_fn=aggregate) -> int:
@@ -337,13 +354,13 @@ def run_chunk(*, chunk_id: int) -> int:
         claimed = ScoreChunk.objects.filter(pk=chunk.pk, done=False).update(done=True)
         if not claimed:
             return 0
-        insert_scores(rows)
+        written = insert_scores(rows)
         ScoreRun.objects.filter(pk=run.pk).update(
-            accounts_done=F("accounts_done") + len(rows),
+            accounts_done=F("accounts_done") + written,
             chunks_done=F("chunks_done") + 1,
             heartbeat_at=timezone.now(),
         )
-    return len(rows)
+    return written
 
 
 def _percentile_bands(run: ScoreRun, version: VersionConfig) -> list[float] | None:

@@ -23,6 +23,7 @@ from accounts.imports.errors import ImportRefused, MappingError, RowError
 from accounts.imports.kinds import Batch, Counts, DuplicateKey, Kind
 from accounts.imports.staging import Staging
 from accounts.models import Account, Metric, Signal
+from healthboard.lib.keylocks import keys_lock
 
 # Accounts remembered between batches (external id → pk); cleared when larger, so memory
 # stays bounded by this, not by the file or the number of accounts.
@@ -46,14 +47,9 @@ def lock_referenced(table: str, ids: set[int], noun: str) -> None:
     sure none was deleted since the rows were checked; ImportRefused rolls back."""
     if not ids:
         return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id FROM {table} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR KEY SHARE",
-            ["{" + ",".join(map(str, sorted(ids))) + "}"],
-        )
-        locked = cursor.fetchall()
+    locked = keys_lock(table, ids)
     if len(locked) < len(ids):
-        gone = sorted(ids - {pk for (pk,) in locked})
+        gone = sorted(ids - locked)
         raise ImportRefused(
             _(
                 "%(count)s %(noun)s (ids %(ids)s) were deleted while the file was being "

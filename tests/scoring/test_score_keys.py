@@ -1,0 +1,71 @@
+"""A day's scores have no database foreign keys: insert_scores locks what they refer to once
+for the set (healthboard.lib.keylocks), leaves out an account deleted since it was read, and
+refuses to write for a run or a scorecard version that is gone; Django's on_delete still
+cascades and protects."""
+
+from __future__ import annotations
+
+import pytest
+from django.db.models import ProtectedError
+from django.utils import timezone
+
+from scoring.models import HealthScore, ScorecardVersion, ScoreRun
+from scoring.pipeline.runs import insert_scores
+from tests.factories import AccountFactory, HealthScoreFactory, ScoreRunFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def active_version() -> ScorecardVersion:
+    return ScorecardVersion.objects.filter(status=ScorecardVersion.Status.ACTIVE).first()
+
+
+def rows_for(accounts, run: ScoreRun, version: ScorecardVersion) -> list[tuple]:
+    """Rows in insert_scores' COLUMNS order."""
+    return [
+        (a.pk, run.pk, run.date, version.pk, 55.0, "yellow", 1.0, None, "{}") for a in accounts
+    ]
+
+
+def test_the_rows_of_an_account_deleted_since_it_was_read_are_left_out():
+    run = ScoreRunFactory(status=ScoreRun.Status.RUNNING)
+    kept, gone = AccountFactory(), AccountFactory()
+    rows = rows_for([kept, gone], run, active_version())
+    gone.delete()
+
+    assert insert_scores(rows) == 1
+
+    assert list(HealthScore.objects.values_list("account_id", flat=True)) == [kept.pk]
+
+
+@pytest.mark.parametrize("deleted", ["run", "version"])
+def test_a_run_or_version_deleted_meanwhile_fails_the_write_and_writes_nothing(deleted):
+    run = ScoreRunFactory(status=ScoreRun.Status.RUNNING)
+    version = active_version()
+    rows = rows_for([AccountFactory()], run, version)
+    if deleted == "run":
+        run.delete()
+    else:
+        rows = [(*row[:3], version.pk + 1000, *row[4:]) for row in rows]
+
+    with pytest.raises(RuntimeError, match="deleted while scoring"):
+        insert_scores(rows)
+
+    assert not HealthScore.objects.exists()
+
+
+def test_deleting_an_account_or_a_run_still_deletes_their_scores():
+    score = HealthScoreFactory()
+    other = HealthScoreFactory(run=ScoreRunFactory(date=timezone.localdate().replace(day=1)))
+
+    score.account.delete()
+    other.run.delete()
+
+    assert not HealthScore.objects.exists()
+
+
+def test_a_version_with_scores_is_still_protected():
+    score = HealthScoreFactory()
+
+    with pytest.raises(ProtectedError):
+        score.version.delete()
