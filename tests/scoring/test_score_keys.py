@@ -22,9 +22,7 @@ def active_version() -> ScorecardVersion:
 
 def rows_for(accounts, run: ScoreRun, version: ScorecardVersion) -> list[tuple]:
     """Rows in insert_scores' COLUMNS order."""
-    return [
-        (a.pk, run.pk, run.date, version.pk, 55.0, "yellow", 1.0, None, "{}") for a in accounts
-    ]
+    return [(a.pk, run.pk, run.date, version.pk, 55.0, "yellow", 1.0, None, "{}") for a in accounts]
 
 
 def test_the_rows_of_an_account_deleted_since_it_was_read_are_left_out():
