@@ -1,7 +1,6 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from scoring.actions.playbooks import pending_steps_copy
 from scoring.models import (
     ActionRule,
     AnalysisRun,
@@ -221,15 +220,6 @@ class CallToActionAdmin(admin.ModelAdmin):
     readonly_fields = ["steps_pending"]
     search_fields = ["=account__external_id", "title"]
     inlines = [CtaStepInline, CtaCommentInline]
-
-    def get_object(self, request, object_id, from_field=None):
-        # Shown here first, a CTA the rules opened gets its playbook's steps copied, as on the
-        # actions pages (scoring.actions.playbooks).
-        cta = super().get_object(request, object_id, from_field)
-        if cta is not None and cta.steps_pending:
-            pending_steps_copy(cta_ids=[cta.pk])
-            cta.steps_pending = False
-        return cta
 
 
 @admin.register(DigestPreference)

@@ -243,6 +243,7 @@ actions_urls = (
         path("<int:pk>/reopen/", actions.cta_reopen, name="reopen"),
         path("<int:pk>/comments/", actions.cta_comment, name="comment"),
         path("steps/<int:pk>/", actions.cta_step, name="step"),
+        path("<int:pk>/steps/<int:position>/", actions.cta_step_at, name="step_at"),
     ],
     "actions",
 )

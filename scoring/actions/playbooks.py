@@ -4,10 +4,10 @@ later edits of the playbook do not rewrite history.
 The one home of the copy for every way a CTA opens. A CTA opened by hand (scoring.actions.
 services.cta_create) gets its copy at once. The rules after a run (scoring.actions.rules)
 open tens of thousands at a time and mark them `steps_pending` instead: their copy is made
-by pending_steps_copy when a CTA is first shown (the actions pages), and before anything
-changes or deletes a playbook's steps (the playbook editor, and receivers for the Django
-admin and deletions) — so a copy made late is still the playbook as it was when the CTA
-opened.
+by pending_steps_copy when a step is first ticked (the pages show a pending checklist from
+the playbook, checklists_attach, and never write on a read), and before anything changes or
+deletes a playbook's steps (the playbook editor, and receivers for the Django admin and
+deletions) — so the playbook's steps are, until then, still the ones the CTA opened with.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
-from scoring.models.actions import CallToAction, Playbook
+from scoring.models.actions import CallToAction, CtaStep, Playbook, PlaybookStep
 
 
 def playbooks_by_stage_band() -> dict[tuple[int, str], tuple[int, str]]:
@@ -84,3 +84,24 @@ def pending_steps_copy(*, cta_ids: Iterable[int] = (), playbook_id: int | None =
 
 
 BATCH = 5_000
+
+
+def checklists_attach(ctas: list[CallToAction]) -> None:
+    """Set .checklist on each CTA: its own steps (prefetch `steps` first), or, while they are
+    pending, unsaved copies of its playbook's steps (no pk: ticking one makes the copy). One
+    query where any are pending, none otherwise."""
+    pending = {cta.playbook_id for cta in ctas if cta.steps_pending and cta.playbook_id}
+    by_playbook: dict[int, list[PlaybookStep]] = {}
+    if pending:
+        for step in PlaybookStep.objects.filter(playbook_id__in=pending).order_by(
+            "playbook_id", "order", "id"
+        ):
+            by_playbook.setdefault(step.playbook_id, []).append(step)
+    for cta in ctas:
+        if cta.steps_pending:
+            cta.checklist = [
+                CtaStep(cta=cta, order=step.order, text=step.text)
+                for step in by_playbook.get(cta.playbook_id, [])
+            ]
+        else:
+            cta.checklist = list(cta.steps.all())

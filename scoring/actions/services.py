@@ -21,7 +21,11 @@ from django.utils.translation import gettext as _
 from accounts.models import Account
 from healthboard.lib.dates import day_text
 from healthboard.lib.roles import can_act_on_cta, can_work_on
-from scoring.actions.playbooks import playbook_steps_copy, playbooks_by_stage_band
+from scoring.actions.playbooks import (
+    pending_steps_copy,
+    playbook_steps_copy,
+    playbooks_by_stage_band,
+)
 from scoring.bands import Band
 from scoring.models import HealthScore, ScoreRun
 from scoring.models.actions import (
@@ -222,6 +226,21 @@ def cta_step_toggle(*, step: CtaStep, user: AbstractBaseUser, done: bool) -> Cta
         CallToAction.objects.filter(pk=cta.pk).update(updated_at=timezone.now())
     step.done_at, step.done_by_id = stored.done_at, stored.done_by_id
     return step
+
+
+def cta_step_toggle_at(
+    *, cta: CallToAction, position: int, user: AbstractBaseUser, done: bool
+) -> CtaStep:
+    """Tick or untick the checklist's step at `position` (0 first) of a CTA whose steps may
+    still be pending: the first tick makes the CTA's copy of its playbook (a page only shows
+    a pending checklist, it never writes it). Raises CtaStep.DoesNotExist past the end."""
+    with transaction.atomic():
+        _locked(cta, user)
+        pending_steps_copy(cta_ids=[cta.pk])
+        steps = list(CtaStep.objects.filter(cta=cta).order_by("order", "id")[: position + 1])
+        if position < 0 or len(steps) <= position:
+            raise CtaStep.DoesNotExist(f"Call to action {cta.pk} has no step {position}.")
+        return cta_step_toggle(step=steps[position], user=user, done=done)
 
 
 def cta_comment_add(*, cta: CallToAction, user: AbstractBaseUser, body: str) -> CtaComment:

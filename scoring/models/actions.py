@@ -232,8 +232,9 @@ class CallToAction(models.Model):
     playbook_name = models.CharField(max_length=100, blank=True)
     # The playbook's steps are still to be copied (CtaStep). The rules open CTAs by the ten
     # thousand and copy no steps (that was half of a first night's evaluation); the copy is
-    # made when the CTA is first shown, and before anything changes or deletes its
-    # playbook's steps, whichever comes first (scoring.actions.playbooks.pending_steps_copy).
+    # made when one of its steps is first ticked (pages show the playbook's steps until then),
+    # and before anything changes or deletes its playbook's steps, whichever comes first
+    # (scoring.actions.playbooks.pending_steps_copy).
     steps_pending = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)

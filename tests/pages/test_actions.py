@@ -18,6 +18,8 @@ from tests.factories import (
     CtaStepFactory,
     HealthScoreFactory,
     OutcomeFactory,
+    PlaybookFactory,
+    PlaybookStepFactory,
     ScoreRunFactory,
     UserFactory,
 )
@@ -324,6 +326,33 @@ def test_ticking_a_step_in_place(csm_client, csm_user) -> None:
     csm_client.post(reverse("actions:step", args=[step.pk]), {"done": "on"}, **HX)
     csm_client.post(reverse("actions:step", args=[step.pk]), {}, **HX)
     assert CtaStep.objects.get(pk=step.pk).done_at is None
+
+
+def test_ticking_a_step_of_a_pending_checklist_makes_the_copy(csm_client, csm_user) -> None:
+    playbook = PlaybookFactory(band="red")
+    playbook.steps.all().delete()
+    PlaybookStepFactory(playbook=playbook, order=0, text="Call them")
+    PlaybookStepFactory(playbook=playbook, order=1, text="Agree a plan")
+    cta = mine(csm_user, playbook=playbook, steps_pending=True)
+    inbox = csm_client.get(reverse("actions:inbox")).content.decode()
+    tick = reverse("actions:step_at", args=[cta.pk, 1])
+    assert f'hx-post="{tick}"' in inbox and f'id="step-{cta.pk}-1"' in inbox
+    assert not CtaStep.objects.exists()  # the page only showed it
+
+    html = csm_client.post(tick, {"done": "on"}, **HX).content.decode()
+
+    copied = list(CtaStep.objects.filter(cta=cta).order_by("order"))
+    assert [(s.text, s.done_at is not None) for s in copied] == [
+        ("Call them", False),
+        ("Agree a plan", True),
+    ]
+    assert html.lstrip().startswith(
+        f'<li id="step-{copied[1].pk}" class="cta-step cta-step--done">'
+    )
+    assert "1 of 2 steps done" in html
+    assert csm_client.post(reverse("actions:step_at", args=[cta.pk, 5]), {}).status_code == 404
+    other = CallToActionFactory(playbook=playbook, steps_pending=True)
+    assert csm_client.post(reverse("actions:step_at", args=[other.pk, 0]), {}).status_code == 403
 
 
 def test_comments_in_place(csm_client, csm_user) -> None:

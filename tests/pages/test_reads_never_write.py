@@ -177,6 +177,7 @@ POST_ONLY = {
     "actions:reopen",
     "actions:comment",
     "actions:step",
+    "actions:step_at",
     "preferences:language",
     "audit:unlock",
 }
@@ -245,6 +246,12 @@ def history(db, time_machine, csm_user, manager_user, admin_role_user) -> dict:
 
     cta = CallToActionFactory(account=accounts[0], due_date=TODAY - dt.timedelta(days=2))
     step = CtaStepFactory(cta=cta)
+    # One the rules opened, its checklist still pending: shown from the playbook, never
+    # copied by a read (scoring.actions.playbooks).
+    playbook = Playbook.objects.filter(steps__isnull=False).first()
+    pending = CallToActionFactory(
+        account=accounts[0], rule=None, playbook=playbook, steps_pending=True, due_date=TODAY
+    )
 
     assert not RunSnapshot.objects.get(run__date=YESTERDAY).settled
     assert not RunSnapshot.objects.filter(run=legacy).exists()
@@ -274,7 +281,7 @@ def history(db, time_machine, csm_user, manager_user, admin_role_user) -> dict:
         "playbooks": Playbook.objects.order_by("pk").first().pk,
         "playbooks:rule": ActionRule.objects.order_by("pk").first().pk,
         "playbooks:outcome": Outcome.objects.order_by("pk").first().pk,
-        "actions": cta.pk,
+        "actions": pending.pk,  # its page shows the pending checklist
         "actions:step": step.pk,
     }
 
@@ -294,6 +301,8 @@ def url_of(name: str, history: dict) -> str:
         kwargs["slug"] = "backtest"
     if "?P<number>" in route:
         kwargs["number"] = history["number"]
+    if "?P<position>" in route:
+        kwargs["position"] = 0
     return reverse(name, kwargs=kwargs)
 
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from healthboard.pages.filters import user_label
-from scoring.actions.playbooks import pending_steps_copy
+from scoring.actions.playbooks import checklists_attach
 from scoring.models import HealthScore, ScoreRun
 from scoring.models.actions import CallToAction, CtaComment, CtaStep, Outcome
 
@@ -51,19 +51,16 @@ def _tab_q(tab: str, *, today: dt.date) -> Q:
 
 
 def cards(queryset: QuerySet) -> list[CallToAction]:
-    """The CTAs of `queryset` with what their card shows: account, owner, outcome, steps,
-    comments. Three queries however many CTAs; two more where some are shown for the first
-    time with their playbook's steps still to copy (the rules' CTAs: scoring.actions.
-    playbooks)."""
+    """The CTAs of `queryset` with what their card shows: account, owner, outcome, the
+    checklist (.checklist), comments. Three queries however many CTAs; one more where some
+    have their playbook's steps still pending (the rules' CTAs: scoring.actions.playbooks)."""
     ctas = list(queryset.select_related("account", "owner", "outcome", "closed_by"))
-    if pending_steps_copy(cta_ids=[cta.pk for cta in ctas if cta.steps_pending]):
-        for cta in ctas:
-            cta.steps_pending = False
     prefetch_related_objects(
         ctas,
         Prefetch("steps", queryset=CtaStep.objects.order_by("order", "id")),
         Prefetch("comments", queryset=CtaComment.objects.select_related("author")),
     )
+    checklists_attach(ctas)
     return ctas
 
 

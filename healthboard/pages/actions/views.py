@@ -60,10 +60,22 @@ def _decorate(ctas: list[CallToAction], *, user, today) -> None:
         cta.due_now = cta.is_due_now(today)
         cta.overdue = cta.is_overdue(today)
         cta.due_words = renewal_note((cta.due_date - today).days)
-        steps = list(cta.steps.all())
-        cta.steps_done = sum(step.done_at is not None for step in steps)
-        cta.steps_total = len(steps)
+        for position, step in enumerate(cta.checklist):
+            _tickable(step, cta, position)
+        cta.steps_done = sum(step.done_at is not None for step in cta.checklist)
+        cta.steps_total = len(cta.checklist)
         cta.can_act = can_act_on_cta(user, cta)
+
+
+def _tickable(step: CtaStep, cta: CallToAction, position: int) -> CtaStep:
+    """Where the step's box posts, and its element's id: a step of a pending checklist (not
+    copied yet, no pk) is ticked by its position, which makes the copy."""
+    if step.pk:
+        step.tick_url, step.dom_id = reverse("actions:step", args=[step.pk]), f"step-{step.pk}"
+    else:
+        step.tick_url = reverse("actions:step_at", args=[cta.pk, position])
+        step.dom_id = f"step-{cta.pk}-{position}"
+    return step
 
 
 def _card_context(request: HttpRequest, cta: CallToAction, **extra) -> dict:
@@ -304,18 +316,46 @@ def cta_comment(request: HttpRequest, pk: int) -> HttpResponse:
 def cta_step(request: HttpRequest, pk: int) -> HttpResponse:
     """Tick or untick a checklist step. HTMX gets the step and the card's progress."""
     step = get_object_or_404(CtaStep.objects.select_related("cta__account"), pk=pk)
+    return _step_ticked(
+        request,
+        step.cta,
+        lambda done: services.cta_step_toggle(step=step, user=request.user, done=done),
+    )
+
+
+@require_POST
+@change_permission
+@htmx.vary_on_htmx
+def cta_step_at(request: HttpRequest, pk: int, position: int) -> HttpResponse:
+    """Tick or untick a step of a checklist still pending (the rules' CTAs): by its
+    position, which makes the CTA's copy of its playbook first."""
+    cta = get_object_or_404(CallToAction.objects.select_related("account"), pk=pk)
+
+    def toggle(done: bool) -> CtaStep:
+        try:
+            return services.cta_step_toggle_at(
+                cta=cta, position=position, user=request.user, done=done
+            )
+        except CtaStep.DoesNotExist as missing:
+            raise Http404(_("No such step.")) from missing
+
+    return _step_ticked(request, cta, toggle)
+
+
+def _step_ticked(request: HttpRequest, cta: CallToAction, toggle) -> HttpResponse:
+    """The answer to a tick: HTMX gets the step and the card's progress."""
     form = StepForm(request.POST)
     form.is_valid()  # A checkbox cannot be invalid: absent is "not done".
     done = form.cleaned_data.get("done", False)
     try:
-        services.cta_step_toggle(step=step, user=request.user, done=done)
+        step = toggle(done)
     except ValidationError as error:
-        return _answer(request, step.cta, status="", errors=_errors(error))
+        return _answer(request, cta, status="", errors=_errors(error))
     if not htmx.is_fragment(request):
-        return _answer(request, step.cta, status=_("Step ticked.") if done else _("Step unticked."))
-    cta = selectors.cta_card(pk=step.cta_id)
-    context = _card_context(request, cta)
-    context["step"] = next(s for s in cta.steps.all() if s.pk == step.pk)
+        return _answer(request, cta, status=_("Step ticked.") if done else _("Step unticked."))
+    card = selectors.cta_card(pk=cta.pk)
+    context = _card_context(request, card)
+    context["step"] = next(s for s in card.checklist if s.pk == step.pk)
     return htmx.render(request, CARD, context, partial="step-updated")
 
 
