@@ -18,6 +18,8 @@ from tests.factories import (
     CallToActionFactory,
     CtaStepFactory,
     OutcomeFactory,
+    PlaybookFactory,
+    PlaybookStepFactory,
     UserFactory,
 )
 
@@ -75,3 +77,38 @@ def test_a_csm_works_a_call_to_action_in_place(live_server, page: Page, password
     )
     assert CtaStep.objects.get(pk=step.pk).done_at is not None
     assert problems == []
+
+
+def test_a_csm_ticks_a_checklist_the_rules_left_pending(live_server, page: Page, password) -> None:
+    """A rule's CTA shows its playbook's steps until one is ticked: the first tick makes the
+    CTA's copy, and the next box (still addressed by position) ticks the copied step."""
+    csm = UserFactory(username="browser-csm", password=password, role=CSM)
+    playbook = PlaybookFactory(band="red")
+    playbook.steps.all().delete()
+    for order, text in enumerate(["Call the sponsor", "Agree a plan", "Tell the manager"]):
+        PlaybookStepFactory(playbook=playbook, order=order, text=text)
+    cta = CallToActionFactory(
+        account=AccountFactory(owner=csm), playbook=playbook, steps_pending=True
+    )
+
+    page.goto(live_server.url + reverse("login"))
+    page.get_by_label(re.compile("username", re.I)).fill(csm.username)
+    page.get_by_label(re.compile("password", re.I)).fill(password)
+    page.locator("form [type=submit]").first.click()
+    page.goto(live_server.url + reverse("actions:inbox"))
+    page.evaluate("window.__noReload = true")
+    card = page.locator(f"#cta-{cta.pk}")
+    expect(card.locator(f"#cta-{cta.pk}-progress")).to_contain_text("0 of 3 steps done")
+
+    card.get_by_label("Agree a plan").check()
+    expect(card.locator(f"#cta-{cta.pk}-progress")).to_contain_text("1 of 3 steps done")
+    card.get_by_label("Call the sponsor").check()
+    expect(card.locator(f"#cta-{cta.pk}-progress")).to_contain_text("2 of 3 steps done")
+
+    assert page.evaluate("window.__noReload") is True
+    done = CtaStep.objects.filter(cta=cta).order_by("order").values_list("text", "done_at")
+    assert [(text, at is not None) for text, at in done] == [
+        ("Call the sponsor", True),
+        ("Agree a plan", True),
+        ("Tell the manager", False),
+    ]
