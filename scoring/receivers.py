@@ -25,7 +25,7 @@ def rescore_on_ingested_signals(sender, account_ids: set[int], **kwargs) -> None
     accounts_rescore_soon(account_ids=account_ids)
 
 
-# A CTA the rules opened copies its playbook's steps when first shown: whatever changes or
+# A CTA the rules opened copies its playbook's steps on the first tick: whatever changes or
 # deletes a playbook's steps first (the Django admin, deleting a playbook or its journey
 # stage) makes the copies still pending, so they keep the steps as they were.
 @receiver(pre_save, sender=PlaybookStep, dispatch_uid="cta-steps-before-step-saved")

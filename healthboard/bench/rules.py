@@ -80,12 +80,14 @@ def _evaluate(as_of: dt.date, workers: int) -> tuple[float, dict[str, int]]:
     # collection would walk every object it inherited and copy their pages (seconds, and
     # never in a Celery worker, forked small). Frozen, the collector leaves them alone.
     gc.freeze()
-    with multiprocessing.get_context("fork").Pool(len(parts)) as pool:
-        pool.map(_connect, range(len(parts)), chunksize=1)  # connected before the clock
-        started = time.perf_counter()
-        counts = pool.map(_part, [(as_of, part) for part in parts], chunksize=1)
-        elapsed = time.perf_counter() - started
-    gc.unfreeze()
+    try:
+        with multiprocessing.get_context("fork").Pool(len(parts)) as pool:
+            pool.map(_connect, range(len(parts)), chunksize=1)  # connected before the clock
+            started = time.perf_counter()
+            counts = pool.map(_part, [(as_of, part) for part in parts], chunksize=1)
+            elapsed = time.perf_counter() - started
+    finally:
+        gc.unfreeze()
     total: Counter[str] = Counter()
     for part in counts:
         total.update(part)

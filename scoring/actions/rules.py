@@ -3,7 +3,7 @@ rule opens, updates or closes its calls to action, all in one transaction.
 
 - A rule that holds for an account with no active CTA of that rule opens one (unless one was
   closed within the rule's cooldown), owned by the account's CSM, with the playbook for the
-  account's stage and band (its steps are copied when the CTA is first shown, see
+  account's stage and band (its steps are copied when one is first ticked, see
   scoring.actions.playbooks).
 - A rule that fires again for an account with an active CTA updates it (evidence, reason,
   last fired, times fired): never a second one. The partial unique constraint "one active
@@ -313,7 +313,7 @@ def _open(*, as_of: dt.date, now) -> int:
             "SELECT n.account_id, r.id, n.owner_id, r.cta_type, r.priority, r.name, n.reason, "
             "n.evidence, n.due_date, %s, '', '', "
             "%s, %s, 1, n.band, n.score, pb.id, COALESCE(pb.name, ''), "
-            # The steps are copied when the CTA is first shown (playbooks.pending_steps_copy).
+            # The steps are copied on the first tick (playbooks.pending_steps_copy).
             f"COALESCE(pb.steps, {'false' if pg else '0'}), %s, %s "
             f"FROM {HITS_TABLE} n JOIN scoring_actionrule r ON r.id = n.rule_id "
             # The playbook for the account's stage and band (playbooks_by_stage_band, joined).

@@ -237,7 +237,11 @@ def cta_step_toggle_at(
     with transaction.atomic():
         _locked(cta, user)
         pending_steps_copy(cta_ids=[cta.pk])
-        steps = list(CtaStep.objects.filter(cta=cta).order_by("order", "id")[: position + 1])
+        steps = list(
+            CtaStep.objects.select_related("cta__account")
+            .filter(cta=cta)
+            .order_by("order", "id")[: position + 1]
+        )
         if position < 0 or len(steps) <= position:
             raise CtaStep.DoesNotExist(f"Call to action {cta.pk} has no step {position}.")
         return cta_step_toggle(step=steps[position], user=user, done=done)

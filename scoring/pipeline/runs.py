@@ -249,7 +249,8 @@ def insert_scores(rows: list[tuple]) -> int:
     write (its scores would point at nothing)."""
     if not rows:
         return 0
-    accounts = keys_lock(Account._meta.db_table, {row[0] for row in rows})
+    account_ids = {row[0] for row in rows}
+    accounts = keys_lock(Account._meta.db_table, account_ids)
     for model, column in ((ScoreRun, 1), (ScorecardVersion, 3)):
         wanted = {row[column] for row in rows}
         if missing := wanted - keys_lock(model._meta.db_table, wanted):
@@ -257,7 +258,7 @@ def insert_scores(rows: list[tuple]) -> int:
                 f"{model._meta.verbose_name} {sorted(missing)} deleted while scoring: "
                 "nothing written."
             )
-    if len(accounts) < len({row[0] for row in rows}):
+    if len(accounts) < len(account_ids):
         rows = [row for row in rows if row[0] in accounts]
     if connection.vendor == "postgresql":
         # COPY is several times faster than INSERT for a whole day of snapshots.

@@ -75,8 +75,8 @@ def test_a_firing_rule_opens_one_cta_with_the_evidence_and_the_playbook(renewal_
     assert "Unhealthy (score 35.0)" in cta.reason and "in 30 days" in cta.reason
     assert {"label": "Days to renewal", "value": 30} in cta.evidence
     assert (cta.playbook, cta.playbook_name) == (playbook, "Rescue")
-    # The steps are copied when the CTA is first shown (tests/scoring/actions/
-    # test_pending_steps.py), not by the night.
+    # The steps are copied on the first tick (tests/scoring/actions/test_pending_steps.py),
+    # not by the night.
     assert cta.steps_pending and not cta.steps.exists()
     assert pending_steps_copy(cta_ids=[cta.pk]) == 2
     assert list(cta.steps.values_list("text", flat=True)) == ["Call them", "Agree a plan"]
