@@ -355,6 +355,24 @@ def test_ticking_a_step_of_a_pending_checklist_makes_the_copy(csm_client, csm_us
     assert csm_client.post(reverse("actions:step_at", args=[other.pk, 0]), {}).status_code == 403
 
 
+def test_a_seeded_checklist_reads_in_the_readers_language(csm_client, csm_user) -> None:
+    """Seeded steps are stored in English and shown translated (pending or copied); a step
+    typed by an admin is shown as typed."""
+    playbook = PlaybookFactory(band="red")
+    playbook.steps.all().delete()
+    seeded = "Call the customer within two days and hear what went wrong"
+    PlaybookStepFactory(playbook=playbook, order=0, text=seeded)
+    PlaybookStepFactory(playbook=playbook, order=1, text="Ring Jens")
+    mine(csm_user, playbook=playbook, steps_pending=True)
+    CtaStepFactory(cta=mine(csm_user), text=seeded)
+
+    html = csm_client.get(reverse("actions:inbox"), headers={"accept-language": "da"})
+
+    text = html.content.decode()
+    assert text.count("Ring til kunden inden for to dage, og hør, hvad der gik galt") == 2
+    assert seeded not in text and "Ring Jens" in text
+
+
 def test_comments_in_place(csm_client, csm_user) -> None:
     cta = mine(csm_user)
     response = csm_client.post(
