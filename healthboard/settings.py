@@ -360,6 +360,10 @@ RULES_PARTS = env_int("RULES_PARTS", 2)
 # (scoring.tasks.watch_runs, a beat every minute). Longer than the slowest chunk or
 # finalize, or a step still running is sent twice (harmless, but work).
 SCORING_WATCHDOG_SECONDS = env_int("SCORING_WATCHDOG_SECONDS", 180)
+# The scorecard editor's what-if preview scores at most this many accounts: a scorecard with
+# more is previewed on a random sample of this many, its figures scaled to all of them with
+# their margin of error (scoring.editor.preview). 0: always every account.
+PREVIEW_SAMPLE_ACCOUNTS = env_int("PREVIEW_SAMPLE_ACCOUNTS", 20_000)
 # Seconds to wait for more signals before re-scoring one account.
 RESCORE_DEBOUNCE_SECONDS = env_int("RESCORE_DEBOUNCE_SECONDS", 5)
 

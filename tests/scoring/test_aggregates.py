@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Metric
+from scoring import aggregates
 from scoring.aggregates import AggRequest, aggregate, window_end
 from tests.factories import AccountFactory, SignalFactory
 
@@ -130,3 +131,28 @@ def test_other_accounts_in_the_id_range_are_not_mixed_in(metric):
 
 def test_timezone_aware_end_of_day():
     assert window_end(AS_OF) == timezone.make_aware(dt.datetime(2026, 7, 1))
+
+
+def test_scattered_accounts_are_read_one_by_one_with_the_same_values(metric, nps):
+    """Ids spread thin (a sample) are read by id, not as the range between them: the same
+    values as reading each account alone, and none of the accounts in between."""
+    accounts = AccountFactory.create_batch(20)
+    for i, account in enumerate(accounts):
+        values(account, metric, [(1, i), (5, 2 * i), (40, 7)])
+        values(account, nps, [(3, 10 - i % 3)])
+    reqs = [
+        AggRequest(metric.pk, 30, "mean"),
+        AggRequest(metric.pk, 90, "last"),
+        AggRequest(nps.pk, 30, "nps"),
+    ]
+    scattered = [accounts[0], accounts[10], accounts[19]]
+    ids = np.array([a.pk for a in scattered])
+    assert ids[-1] - ids[0] + 1 > aggregates.SPARSE * len(ids)
+    result = aggregate(as_of=AS_OF, requests=reqs, account_ids=ids)
+    for row, account in enumerate(scattered):
+        alone = aggregate(as_of=AS_OF, requests=reqs, account_ids=np.array([account.pk]))
+        assert [result.column(r)[row] for r in reqs] == [alone.column(r)[0] for r in reqs]
+    assert result.has_signals.all()
+    # The range between them would have read seventeen more accounts' signals.
+    assert aggregates._Accounts.of(ids).ids == ids.tolist()
+    assert aggregates._Accounts.of(np.array([a.pk for a in accounts])).ids is None

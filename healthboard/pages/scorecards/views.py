@@ -409,8 +409,10 @@ def draft_preview_csv(request: HttpRequest, pk: int, number: int) -> HttpRespons
         messages.error(request, gettext("Nothing exported. %(error)s") % {"error": preview.error})
         return _editor(request, scorecard, draft, forms, backfill, preview=preview)
     name = slugify(scorecard.name) or f"scorecard-{scorecard.pk}"
+    # A large scorecard's preview is a sample's (scoring.editor.preview): its file says so.
+    sample = "-sample" if preview.sampled else ""
     return csv_response(
-        filename=f"preview-movers-{name}-v{number}-{preview.as_of:%Y-%m-%d}.csv",
+        filename=f"preview-movers-{name}-v{number}{sample}-{preview.as_of:%Y-%m-%d}.csv",
         header=PREVIEW_CSV_HEADER,
         rows=_preview_csv_rows(preview_changes(preview)),
     )
