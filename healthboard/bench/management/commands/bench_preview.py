@@ -119,7 +119,13 @@ class Command(BaseCommand):
             f"  the whole HTMX endpoint, after the run:    {figures['endpoint_s']:6.3f} s  "
             f"(form, preview, chart, template)\n"
             f"  floor: one raw SQL aggregation of the same signals: {figures['raw_floor_s']:.3f} s\n"
-            f"  {figures['changed']:,} accounts change band; peak RSS {figures['peak_rss_mb']} MB; "
+            + (
+                f"  a sample of {figures['sampled']:,} accounts, scaled to all: "
+                f"± {figures['changed_margin']:,} accounts changing band (95 %)\n"
+                if figures["sampled"]
+                else ""
+            )
+            + f"  {figures['changed']:,} accounts change band; peak RSS {figures['peak_rss_mb']} MB; "
             f"load average {figures['load_average']} on {os.cpu_count()} cores"
         )
         if options["json"]:
@@ -157,6 +163,9 @@ class Command(BaseCommand):
             **{f"stored_{k}": round(v, 3) for k, v in stored.stats.items()},
             "changed": preview.changed,
             "changed_stored": stored.changed,
+            # Accounts scored when the preview is a sample's (0: every account).
+            "sampled": preview.sampled,
+            "changed_margin": preview.changed_margin,
         }
 
     def _endpoint_s(self, card: Scorecard, repeat: int) -> float:
