@@ -24,6 +24,7 @@ from django.db.models import (
 from django.db.models.expressions import OrderBy
 
 from accounts.models import Account
+from healthboard.lib.planner import serial_plan
 from healthboard.pages.filters import NO_OWNER, AccountFilters
 from scoring.bands import ORDER, Band
 from scoring.models import HealthScore, ScoreRun
@@ -205,7 +206,12 @@ def portfolio_page(
     qs = Account.objects.annotate(
         cur=FilteredRelation("scores", condition=Q(scores__run=runs.run))
     ).filter(cur__run=runs.run, pk__in=Subquery(page_ids))
-    return list(_with_score_fields(qs, filters.sort))
+    if filters.sort != "score":
+        return list(_with_score_fields(qs, filters.sort))
+    # Worst first (the default) walks the run's scores in index order, and for a CSM's book
+    # PostgreSQL would split that walk between parallel workers: see serial_plan.
+    with serial_plan():
+        return list(_with_score_fields(qs, filters.sort))
 
 
 class SummaryRow(TypedDict):
