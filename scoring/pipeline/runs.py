@@ -24,6 +24,7 @@ from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils import timezone
 
 from accounts.models import Account
+from healthboard.lib.columns import FLOAT, INT, columns_of
 from healthboard.lib.keylocks import keys_lock
 from scoring import engine
 from scoring.actions.hooks import rules_apply_after_run, rules_apply_soon
@@ -55,12 +56,11 @@ def accounts_active_on(as_of: dt.date, first_id: int | None = None, last_id: int
     qs = Account.objects.customers_on(as_of)
     if first_id is not None:
         qs = qs.filter(pk__gte=first_id, pk__lte=last_id)
-    rows = list(qs.order_by("pk").values_list("pk", "segment_id", "seats"))
-    if not rows:
-        empty = np.array([], dtype=np.int64)
-        return empty, empty, np.array([], dtype=np.float64)
-    data = np.array(rows, dtype=np.int64)
-    return data[:, 0], data[:, 1], data[:, 2].astype(np.float64)
+    # As packed columns, not a tuple per account: at a million accounts the run's start and
+    # the what-if preview read them all.
+    found = columns_of(qs, pk=INT, segment_id=INT, seats=FLOAT)
+    order = np.argsort(found["pk"], kind="stable")
+    return found["pk"][order], found["segment_id"][order], found["seats"][order]
 
 
 def run_versions(run: ScoreRun) -> list[VersionConfig]:
