@@ -364,9 +364,14 @@ def _close(rules: list[ActionRule], *, as_of: dt.date, now) -> int:
             f"AND rule_id IN ({', '.join(['%s'] * len(rules))}) "
             # By rule and account, not by the staged cta_id: the CTAs this evaluation (or
             # another one at the same time) just opened have none and stay open.
-            f"AND account_id IN (SELECT account_id FROM {SCORED_TABLE}) AND NOT EXISTS "
-            f"(SELECT 1 FROM {HITS_TABLE} h WHERE h.rule_id = scoring_calltoaction.rule_id "
-            "AND h.account_id = scoring_calltoaction.account_id)",
+            f"AND account_id IN (SELECT account_id FROM {SCORED_TABLE}) "
+            # NOT IN over the staged hits (never NULL), which PostgreSQL looks up in a hash
+            # of them whatever it thinks of the CTAs. A NOT EXISTS was planned as a scan of
+            # the hits for each CTA on an installation's first night, when the CTAs' table
+            # had just received its first 30,000 rows but its statistics still said empty:
+            # 45 s at 100,000 accounts instead of 0.1 s.
+            "AND (rule_id, account_id) NOT IN "
+            f"(SELECT h.rule_id, h.account_id FROM {HITS_TABLE} h)",
             [
                 CallToAction.Status.RESOLVED,
                 connection.ops.adapt_datetimefield_value(now),
