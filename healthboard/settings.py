@@ -362,8 +362,10 @@ RULES_PARTS = env_int("RULES_PARTS", 2)
 SCORING_WATCHDOG_SECONDS = env_int("SCORING_WATCHDOG_SECONDS", 180)
 # The scorecard editor's what-if preview scores at most this many accounts: a scorecard with
 # more is previewed on a random sample of this many, its figures scaled to all of them with
-# their margin of error (scoring.editor.preview). 0: always every account.
-PREVIEW_SAMPLE_ACCOUNTS = env_int("PREVIEW_SAMPLE_ACCOUNTS", 20_000)
+# their margin of error (scoring.editor.preview). 0: always every account. Each sampled
+# account costs about 0.2 ms of aggregation: 5,000 keep the preview near 2 s at a million
+# accounts, within ±1.4 points of the share changing band at worst (±0.5 at 3 %).
+PREVIEW_SAMPLE_ACCOUNTS = env_int("PREVIEW_SAMPLE_ACCOUNTS", 5_000)
 # Seconds to wait for more signals before re-scoring one account.
 RESCORE_DEBOUNCE_SECONDS = env_int("RESCORE_DEBOUNCE_SECONDS", 5)
 

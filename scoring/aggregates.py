@@ -194,12 +194,8 @@ class _Accounts:
             return cls(lo, hi, account_ids.tolist())
         return cls(lo, hi)
 
-    def where(self) -> tuple[str, list]:
-        if self.ids is None:
-            return "s.account_id BETWEEN %s AND %s", [self.lo, self.hi]
-        if connection.vendor == "postgresql":
-            return "s.account_id = ANY(%s::bigint[])", [self.ids]
-        return "s.account_id IN (SELECT value FROM json_each(%s))", [json.dumps(self.ids)]
+
+COLUMNS = "s.id, s.account_id, s.metric_id, s.observed_at, s.value"
 
 
 def _chunk_signals(
@@ -210,12 +206,34 @@ def _chunk_signals(
     directly with the rings, PostgreSQL may scan each ring's metric and days for every
     account and filter the chunk's out: at a million accounts each chunk then cost as much
     as the whole population (2.5 s instead of 0.4 s, the run 4.2× the raw aggregation)."""
-    fence = "OFFSET 0" if connection.vendor == "postgresql" else "LIMIT -1 OFFSET 0"
-    which, params = accounts.where()
+    window = "s.observed_at >= %s AND s.observed_at < %s"
+    params = [_adapt(earliest), _adapt(end)]
+    if connection.vendor != "postgresql":
+        if accounts.ids is None:
+            which, which_params = "s.account_id BETWEEN %s AND %s", [accounts.lo, accounts.hi]
+        else:
+            which = "s.account_id IN (SELECT value FROM json_each(%s))"
+            which_params = [json.dumps(accounts.ids)]
+        return (
+            f"(SELECT {COLUMNS} FROM accounts_signal s WHERE {which} AND {window} "
+            "LIMIT -1 OFFSET 0) s",
+            [*which_params, *params],
+        )
+    if accounts.ids is None:
+        return (
+            f"(SELECT {COLUMNS} FROM accounts_signal s "
+            f"WHERE s.account_id BETWEEN %s AND %s AND {window} OFFSET 0) s",
+            [accounts.lo, accounts.hi, *params],
+        )
+    # Scattered ids: each account's own index range, one after the other (the fenced
+    # LATERAL). With `account_id = ANY(ids)` PostgreSQL took the ids for 40 times the rows
+    # they have (its estimate of distinct accounts is sampled) and scanned the whole table:
+    # 9 s for a sample of 20,000 accounts among 100 million signals, against 1.1 s.
     return (
-        "(SELECT s.id, s.account_id, s.metric_id, s.observed_at, s.value FROM accounts_signal s "
-        f"WHERE {which} AND s.observed_at >= %s AND s.observed_at < %s {fence}) s",
-        [*params, _adapt(earliest), _adapt(end)],
+        f"(SELECT {COLUMNS} FROM unnest(%s::bigint[]) AS picked(id) CROSS JOIN LATERAL "
+        f"(SELECT {COLUMNS} FROM accounts_signal s WHERE s.account_id = picked.id "
+        f"AND {window} OFFSET 0) s OFFSET 0) s",
+        [accounts.ids, *params],
     )
 
 
