@@ -102,6 +102,11 @@ BENCH_PREVIEW_ACCOUNTS ?= 10000
 # The million-account run: ten times BENCH_ACCOUNTS (a quick round stays quick), in its own
 # database; at 1,000,000 its 100 million signals take a while to build the first time.
 BENCH_MILLION_ACCOUNTS ?= $(shell echo $$(( $(BENCH_ACCOUNTS) * 10 )))
+# The pages at ten times BENCH_ACCOUNTS read this many days of scores: a year at a million
+# accounts is 365 million score rows, more than a round of this benchmark can build; a month
+# holds every comparison the portfolio, drilldown, journey board and weekly review make but
+# the churn rates' 90-day baseline.
+BENCH_MILLION_PAGE_DAYS ?= 30
 # The history benchmark's accounts, each with 202 signals a year (bench_scoring's density).
 BENCH_HISTORY_ACCOUNTS ?= 20000
 # Imports: a signals CSV of BENCH_IMPORT_ROWS rows, and BENCH_API_BATCHES API batches of
@@ -125,6 +130,16 @@ bench: $(INSTALLED)
 	DATABASE_URL="$(BENCH_PG)/healthboard_millionbench" $(PY) manage.py migrate --noinput -v0
 	DATABASE_URL="$(BENCH_PG)/healthboard_millionbench" $(PY) manage.py bench_million \
 		--accounts $(BENCH_MILLION_ACCOUNTS) --signals-per-account $(BENCH_SIGNALS) --json
+	@echo "== pages at ten times the accounts: portfolio, HTMX table, drilldown, journey board, weekly review"
+	$(PY) scripts/services.py ensure-db "$(BENCH_PG)/healthboard_pagebench10x"
+	DATABASE_URL="$(BENCH_PG)/healthboard_pagebench10x" $(PY) manage.py migrate --noinput -v0
+	DATABASE_URL="$(BENCH_PG)/healthboard_pagebench10x" $(PY) manage.py bench_pages \
+		--accounts $(BENCH_MILLION_ACCOUNTS) --days $(BENCH_MILLION_PAGE_DAYS) --json
+	DATABASE_URL="$(BENCH_PG)/healthboard_pagebench10x" $(PY) manage.py bench_review \
+		--accounts $(BENCH_MILLION_ACCOUNTS) --days $(BENCH_MILLION_PAGE_DAYS) --no-build --json
+	@echo "== scorecard what-if preview over ten times the accounts (a sample of PREVIEW_SAMPLE_ACCOUNTS)"
+	DATABASE_URL="$(BENCH_PG)/healthboard_millionbench" $(PY) manage.py bench_preview \
+		--accounts $(BENCH_MILLION_ACCOUNTS) --signals-per-account $(BENCH_SIGNALS) --repeat 1 --json
 	@echo "== pages: portfolio, HTMX table, drilldown"
 	DATABASE_URL="$(BENCH_PG)/healthboard_pagebench" $(PY) manage.py bench_pages \
 		--accounts $(BENCH_ACCOUNTS) --days $(BENCH_PAGE_DAYS) --json
