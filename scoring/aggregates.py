@@ -179,6 +179,12 @@ N, SUM, MIN, MAX, ST, STT, STY, PROMOTERS, DETRACTORS = range(9)
 SPARSE = 4
 
 
+def spread_thin(account_ids: np.ndarray) -> bool:
+    """Whether sorted ids are too far apart to be read as the range from the first to the
+    last (a sample, a few scattered accounts): the accounts between them would be read too."""
+    return int(account_ids[-1]) - int(account_ids[0]) + 1 > SPARSE * len(account_ids)
+
+
 @dataclass(frozen=True)
 class _Accounts:
     """Which accounts' signals a pass reads: an id range, or a list of scattered ids."""
@@ -190,9 +196,7 @@ class _Accounts:
     @classmethod
     def of(cls, account_ids: np.ndarray) -> _Accounts:
         lo, hi = int(account_ids[0]), int(account_ids[-1])
-        if hi - lo + 1 > SPARSE * len(account_ids):
-            return cls(lo, hi, account_ids.tolist())
-        return cls(lo, hi)
+        return cls(lo, hi, account_ids.tolist() if spread_thin(account_ids) else None)
 
 
 COLUMNS = "s.id, s.account_id, s.metric_id, s.observed_at, s.value"

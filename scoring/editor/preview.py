@@ -29,7 +29,7 @@ from django.utils.translation import gettext
 from accounts.models import Account
 from healthboard.lib.dates import short_day_text
 from scoring import engine
-from scoring.aggregates import SPARSE, aggregate
+from scoring.aggregates import aggregate, spread_thin
 from scoring.bands import ORDER, RANK, Band
 from scoring.models import HealthScore, ScoreRun
 from scoring.pipeline import compute
@@ -365,11 +365,10 @@ def _score_reusing(draft, stored: Stored, reuse, as_of, ids, seats, chunk_size, 
 def _arr(ids: np.ndarray) -> np.ndarray:
     if not len(ids):
         return np.array([], dtype=np.float64)
-    low, high = int(ids[0]), int(ids[-1])
     accounts = (
         Account.objects.filter(pk__in=ids.tolist())
-        if high - low + 1 > SPARSE * len(ids)  # a sample: not every account in between
-        else Account.objects.filter(pk__gte=low, pk__lte=high)
+        if spread_thin(ids)  # a sample: not every account in between
+        else Account.objects.filter(pk__gte=int(ids[0]), pk__lte=int(ids[-1]))
     )
     rows = accounts.values_list("pk", "arr")
     lookup = {pk: float(arr or 0) for pk, arr in rows}

@@ -6,6 +6,7 @@ Writes that touch several models live in services; these functions only read.
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypedDict
@@ -206,11 +207,10 @@ def portfolio_page(
     qs = Account.objects.annotate(
         cur=FilteredRelation("scores", condition=Q(scores__run=runs.run))
     ).filter(cur__run=runs.run, pk__in=Subquery(page_ids))
-    if filters.sort != "score":
-        return list(_with_score_fields(qs, filters.sort))
     # Worst first (the default) walks the run's scores in index order, and for a CSM's book
-    # PostgreSQL would split that walk between parallel workers: see serial_plan.
-    with serial_plan():
+    # PostgreSQL would split that walk between parallel workers: see serial_plan. Other
+    # orders are sorted, and the workers help there.
+    with serial_plan() if filters.sort == "score" else nullcontext():
         return list(_with_score_fields(qs, filters.sort))
 
 
