@@ -27,6 +27,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from accounts.i18n import builtin, in_sentence
+from accounts.marks import marks_sql
 from accounts.models import Account
 from scoring.actions import sqltext
 from scoring.actions.sqltext import Fragment
@@ -395,20 +396,18 @@ def complaint_open(scope: Scope, params: dict, metric: tuple[int, str]) -> Fragm
     # `days` days back.
     since_before = window_end(scope.as_of - dt.timedelta(days=params["days"] + 1))
     where, where_params = _signals(scope, metric[0])
-    # Two grouped passes, no sort: when each account last reported 0 and above 0; then, for
-    # the few whose complaint is open (above 0 after the last 0), since when and how high.
+    marks, marks_params = _signal_marks(scope, metric[0])
+    # The marks tell whose complaint is open (above 0 after the last 0); one grouped pass
+    # over the signals above 0 then finds since when and how high, for those few.
     ctes = (
-        ", marks AS (SELECT s.account_id, "
-        "MAX(CASE WHEN s.value <= 0 THEN s.observed_at END) AS cleared, "
-        "MAX(CASE WHEN s.value > 0 THEN s.observed_at END) AS raised "
-        f"FROM accounts_signal s WHERE {where} GROUP BY s.account_id), "
-        "still AS (SELECT account_id, cleared FROM marks WHERE raised IS NOT NULL "
-        "AND (cleared IS NULL OR raised > cleared)), "
+        f", still AS (SELECT k.account_id, k.nonpositive_at AS cleared FROM ({marks}) k "
+        "WHERE k.positive_at IS NOT NULL "
+        "AND (k.nonpositive_at IS NULL OR k.positive_at > k.nonpositive_at)), "
         "opened AS (SELECT s.account_id, MIN(s.observed_at) AS since, MAX(s.value) AS most "
         f"FROM accounts_signal s JOIN still o ON o.account_id = s.account_id WHERE {where} "
         "AND s.value > 0 AND (o.cleared IS NULL OR s.observed_at > o.cleared) "
         "GROUP BY s.account_id)",
-        [*where_params, *where_params],
+        [*marks_params, *where_params],
     )
 
     def texts() -> tuple[Fragment, Fragment]:
@@ -440,32 +439,25 @@ def complaint_open(scope: Scope, params: dict, metric: tuple[int, str]) -> Fragm
     return _hits_sql(_scored(scope), ctes, ("1", []), texts, rest)
 
 
-def _latest_sql(where: str, start: bool, green: bool = False) -> str:
-    """The newest signal per account among those `where` selects (and after a start; and of
-    the green accounts only, where the rule wants no other), for the accounts whose newest
-    value is at least a minimum: one grouped pass (no sort) finds when each account last
-    reported and last reported the minimum or more; where that is the same moment, the value
-    is looked up in the index. (Of two signals at the same moment, the higher counts.)"""
-    after = " AND s.observed_at >= %s" if start else ""
-    # The groups are most of the pass's cost: the semi-join keeps out the accounts the rule
-    # drops afterwards anyway.
-    among = " AND s.account_id IN (SELECT g.account_id FROM scored g WHERE g.band = %s)"
+def _signal_marks(scope: Scope, metric_id: int) -> Fragment:
+    """The marks of one metric's signals observed by the end of the run's date (of the
+    accounts asked about, after a re-score): accounts.marks."""
+    return marks_sql(metric_id, window_end(scope.as_of), scope.account_ids)
+
+
+def _latest_sql(marks: str, *, start: bool) -> str:
+    """latest: the accounts whose newest signal (reported since a start) is at least a
+    minimum, with when and its value (of two at the same moment, the higher counts)."""
+    after = " AND k.newest_at >= %s" if start else ""
     return (
-        ", marks AS (SELECT s.account_id, MAX(s.observed_at) AS newest, "
-        "MAX(CASE WHEN s.value >= %s THEN s.observed_at END) AS high "
-        f"FROM accounts_signal s WHERE {where}{after}{among if green else ''} "
-        "GROUP BY s.account_id), "
-        # Materialized: the evidence and the words read the value, looked up once.
-        "latest AS MATERIALIZED (SELECT m.account_id, m.newest AS observed_at, "
-        "(SELECT MAX(v.value) "
-        "FROM accounts_signal v WHERE v.metric_id = %s AND v.observed_at = m.newest "
-        "AND v.account_id = m.account_id) AS value FROM marks m WHERE m.high = m.newest)"
+        ", latest AS (SELECT k.account_id, k.newest_at AS observed_at, k.newest_value AS value "
+        f"FROM ({marks}) k WHERE k.newest_value >= %s{after})"
     )
 
 
 def invoice_late(scope: Scope, params: dict, metric: tuple[int, str]) -> Fragment:
-    where, where_params = _signals(scope, metric[0])
-    ctes = (_latest_sql(where, start=False), [params["days"], *where_params, metric[0]])
+    marks, marks_params = _signal_marks(scope, metric[0])
+    ctes = (_latest_sql(marks, start=False), [*marks_params, params["days"]])
 
     def texts() -> tuple[Fragment, Fragment]:
         name = builtin(metric[1])
@@ -496,23 +488,16 @@ def no_login(scope: Scope, params: dict, metric: tuple[int, str]) -> Fragment:
     end = window_end(scope.as_of)
     start = end - dt.timedelta(days=days)
     customer_since = scope.as_of - dt.timedelta(days=days)
-    recent, recent_params = _signals(scope, metric[0])
+    marks, marks_params = _signal_marks(scope, metric[0])
+    # Idle: no signal above 0 since the start; last: the newest above 0 (NULL: never).
+    # Materialized: the evidence and the words read `last` once per language.
     ctes = (
-        f", recent AS (SELECT DISTINCT s.account_id FROM accounts_signal s "
-        f"WHERE {recent} AND s.value > 0 AND s.observed_at >= %s), "
-        # The last one for the few accounts without a recent one: their newest signals first
-        # (signal_account_recent), not every account's of the metric. Materialized: the
-        # evidence and the words read `last` once per language, and inlined, each read was
-        # its own lookup (4 × 3,206 at 100,000 accounts, 0.2 s of the rule's 0.5 s).
-        f"idle AS MATERIALIZED (SELECT {HIT_COLUMNS}, sc.language, "
-        "(SELECT s2.observed_at FROM accounts_signal s2 "
-        "WHERE s2.account_id = sc.account_id AND s2.metric_id = %s AND s2.value > 0 "
-        "AND s2.observed_at < %s ORDER BY s2.observed_at DESC LIMIT 1) AS last "
-        "FROM scored sc WHERE sc.start_date <= %s "
-        "AND NOT EXISTS (SELECT 1 FROM recent r WHERE r.account_id = sc.account_id) "
+        f", idle AS MATERIALIZED (SELECT {HIT_COLUMNS}, sc.language, k.positive_at AS last "
+        f"FROM scored sc LEFT JOIN ({marks}) k ON k.account_id = sc.account_id "
+        "WHERE sc.start_date <= %s AND (k.positive_at IS NULL OR k.positive_at < %s) "
         # A team that never sends this metric has no "no login" to report.
         "AND EXISTS (SELECT 1 FROM accounts_signal s3 WHERE s3.metric_id = %s))",
-        [*recent_params, _at(start), metric[0], _at(end), _day(customer_since), metric[0]],
+        [*marks_params, _day(customer_since), _at(start), metric[0]],
     )
 
     def texts() -> tuple[Fragment, Fragment]:
@@ -541,11 +526,8 @@ def no_login(scope: Scope, params: dict, metric: tuple[int, str]) -> Fragment:
 
 def promoter_healthy(scope: Scope, params: dict, metric: tuple[int, str]) -> Fragment:
     start = window_end(scope.as_of) - dt.timedelta(days=params["days"])
-    where, where_params = _signals(scope, metric[0])
-    ctes = (
-        _latest_sql(where, start=True, green=True),
-        [params["minimum"], *where_params, _at(start), Band.GREEN, metric[0]],
-    )
+    marks, marks_params = _signal_marks(scope, metric[0])
+    ctes = (_latest_sql(marks, start=True), [*marks_params, params["minimum"], _at(start)])
 
     def texts() -> tuple[Fragment, Fragment]:
         name = builtin(metric[1])

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+from scoring.actions import rules
 from scoring.actions.conditions import SIGNAL_KINDS
 from scoring.actions.rules import SCORE_RULE_COST, SIGNAL_RULE_COST, rule_parts, rules_apply
 from scoring.models import ActionRule, CallToAction
-from tests.factories import AccountFactory
+from tests.factories import AccountFactory, CallToActionFactory
 from tests.scoring.actions.helpers import TODAY, days_ago, scored, signal
 
 pytestmark = pytest.mark.django_db
@@ -39,6 +40,23 @@ def test_the_parts_carry_about_equal_work():
         ActionRule.objects.filter(kind__in=SIGNAL_KINDS).values_list("pk", flat=True)
     )
     assert len(set(first) & signal_rules) == len(set(second) & signal_rules) == 2
+
+
+def test_a_rule_s_active_ctas_weigh_as_the_hits_it_will_find_again(monkeypatch):
+    # Each rule as heavy as one hit, whatever its kind: the rule with six active CTAs weighs
+    # seven, as much as the seven other rules together.
+    monkeypatch.setattr(rules, "SCORE_RULE_COST", 1)
+    monkeypatch.setattr(rules, "SIGNAL_RULE_COST", 1)
+    busy = ActionRule.objects.get(kind="renewal_at_risk")
+    CallToActionFactory.create_batch(6, rule=busy)
+    CallToActionFactory(rule=busy, status=CallToAction.Status.DONE)  # closed: not found again
+
+    parts = rule_parts(2)
+
+    assert sorted(parts, key=len) == [
+        [busy.pk],
+        sorted(ActionRule.objects.exclude(pk=busy.pk).values_list("pk", flat=True)),
+    ]
 
 
 def test_no_enabled_rule_makes_no_part():
