@@ -227,9 +227,10 @@ class Signal(models.Model):
         ]
         indexes = [
             # Scoring reads "these metrics in this window, grouped by account"; the CTA rules
-            # read one metric's values for every account, from the index alone (PostgreSQL:
-            # the table's pages, in arrival order, each hold every metric, so reading the
-            # rows themselves meant reading the whole table once per rule).
+            # read one metric's values for many accounts (the signal marks, where PostgreSQL
+            # does not keep them: accounts.marks), from the index alone (the table's pages,
+            # in arrival order, each hold every metric, so reading the rows themselves meant
+            # reading the whole table once per rule).
             models.Index(
                 fields=["metric", "observed_at", "account"],
                 name="signal_metric_window",
