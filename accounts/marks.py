@@ -13,18 +13,41 @@ pass over them) and recompute those a deleted or changed signal was at one of th
 of. The rules then read one row per account. The marks count every signal stored, so they
 answer for a date only if none of the metric's signals is observed after it (a signal
 reported ahead, a re-evaluation of an earlier day); then, and on SQLite (the demo, no
-triggers), the same marks are computed from the signals, as before.
+triggers), the same marks are computed from the signals, as before. A load that skips
+triggers (pg_restore --disable-triggers, session_replication_role = replica) leaves them
+wrong: `manage.py rebuild_signal_marks` recomputes them (a metric with signals and no marks
+at all is read from the signals meanwhile, with a warning).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 
-from django.db import connection
+from django.db import connection, transaction
+
+logger = logging.getLogger(__name__)
 
 TABLE = "accounts_signalmark"
 COLUMNS = "account_id, newest_at, newest_value, positive_at, nonpositive_at"
+
+# The marks of every signal stored, as the triggers keep them (the migration holds its own
+# copy, as migrations do).
+REBUILD = f"""
+INSERT INTO {TABLE} (metric_id, account_id, newest_at, newest_value, positive_at,
+    nonpositive_at)
+WITH g AS (
+    SELECT account_id, metric_id, MAX(observed_at) AS newest_at,
+           MAX(observed_at) FILTER (WHERE value > 0) AS positive_at,
+           MAX(observed_at) FILTER (WHERE value <= 0) AS nonpositive_at
+    FROM accounts_signal GROUP BY account_id, metric_id
+)
+SELECT g.metric_id, g.account_id, g.newest_at, MAX(r.value), g.positive_at, g.nonpositive_at
+FROM g JOIN accounts_signal r ON r.account_id = g.account_id AND r.metric_id = g.metric_id
+    AND r.observed_at = g.newest_at
+GROUP BY g.metric_id, g.account_id, g.newest_at, g.positive_at, g.nonpositive_at
+"""
 
 
 def _kept() -> bool:
@@ -45,7 +68,7 @@ def marks_sql(
     every account with one (or those of `account_ids`): from the kept marks where they hold
     for `end` (one query to find out), else from the signals."""
     at = connection.ops.adapt_datetimefield_value(end)
-    if _kept() and not _ahead(metric_id, at):
+    if _kept() and _hold(metric_id, at):
         ids, ids_params = _ids_sql("m", account_ids)
         return (
             f"SELECT {', '.join('m.' + c.strip() for c in COLUMNS.split(','))} "
@@ -68,14 +91,42 @@ def marks_sql(
     )
 
 
-def _ahead(metric_id: int, at) -> bool:
-    """Whether a signal of the metric is observed at or after `at` (the kept marks count
-    it, and a moment before `at` may be what is asked): one probe of the signals' (metric,
-    moment) index."""
+def marks_rebuild() -> int:
+    """Recompute every kept mark from the signals, in one transaction (PostgreSQL; nothing
+    on SQLite). For a load that bypassed the triggers (session_replication_role = replica,
+    pg_restore --disable-triggers), after which the marks would be wrong. Returns how many
+    marks there are."""
+    if not _kept():
+        return 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The signals must not change meanwhile: the triggers would write marks this
+        # rebuild is about to replace.
+        cursor.execute(f"LOCK TABLE accounts_signal IN SHARE MODE; DELETE FROM {TABLE}")
+        cursor.execute(REBUILD)
+        count = cursor.rowcount
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {TABLE}")
+    return count
+
+
+def _hold(metric_id: int, at) -> bool:
+    """Whether the kept marks answer for `at`: no signal of the metric is observed at or
+    after it (the marks count it, and a moment before `at` may be what is asked), and the
+    metric's signals have marks at all (none for a metric with signals: a load skipped the
+    triggers). Three probes of primary-key and (metric, moment) indexes."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT EXISTS (SELECT 1 FROM accounts_signal WHERE metric_id = %s "
-            "AND observed_at >= %s)",
-            [metric_id, at],
+            "AND observed_at >= %s), "
+            "EXISTS (SELECT 1 FROM accounts_signal WHERE metric_id = %s) "
+            f"AND NOT EXISTS (SELECT 1 FROM {TABLE} WHERE metric_id = %s)",
+            [metric_id, at, metric_id, metric_id],
         )
-        return bool(cursor.fetchone()[0])
+        ahead, missing = cursor.fetchone()
+    if missing:
+        logger.warning(
+            "The signals of metric %s have no marks: computing them from the signals. "
+            "Run manage.py rebuild_signal_marks after a load that skips triggers.",
+            metric_id,
+        )
+    return not ahead and not missing

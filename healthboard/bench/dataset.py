@@ -11,6 +11,7 @@ import time
 
 from django.db import connection, transaction
 
+from accounts.marks import marks_rebuild
 from scoring.aggregates import window_end
 
 PREFIX = "BENCH-"
@@ -216,6 +217,8 @@ def build(*, accounts: int, signals_per_account: int, as_of: dt.date, days: int 
         cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
         for _, definition in indexes:
             cursor.execute(definition)
+    # The load may have skipped the triggers that keep the signal marks (session_replication_role).
+    marks_rebuild()
     with connection.cursor() as cursor:
         # VACUUM as autovacuum does to a table that is mostly old rows: the visibility map
         # lets the rules read signal values from the index alone (accounts.Signal's indexes).

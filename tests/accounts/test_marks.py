@@ -5,9 +5,11 @@ rules read them only for a date no signal of the metric is observed after."""
 from __future__ import annotations
 
 import datetime as dt
+from io import StringIO
 
 import pytest
-from django.db import connection
+from django.core.management import call_command
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.marks import TABLE, marks_sql
@@ -157,3 +159,36 @@ def test_a_rule_counts_no_signal_observed_after_its_date():
     hits = {hit.account_id for hit in rule_hits(rule=rule, as_of=TODAY) if hit.fires}
 
     assert hits == {late.pk, paid_ahead.pk}
+
+
+def test_a_load_that_skipped_the_triggers_is_repaired_by_the_rebuild_command():
+    account = AccountFactory()
+    logins = Metric.objects.get(key="logins")
+    add(account, logins, (1, at(days_ago(4))))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")  # as a bulk load does
+        add(account, logins, (0, at(days_ago(1))))
+        Signal.objects.filter(observed_at=at(days_ago(4))).delete()
+    assert kept() != expected()
+
+    out = StringIO()
+    call_command("rebuild_signal_marks", stdout=out)
+
+    assert (
+        kept()
+        == expected()
+        == {(logins.pk, account.pk): (at(days_ago(1)), 0.0, None, at(days_ago(1)))}
+    )
+    assert "1 signal marks rebuilt" in out.getvalue()
+
+
+def test_a_metric_whose_signals_have_no_marks_is_read_from_the_signals(caplog):
+    account = AccountFactory()
+    metric = Metric.objects.get(key="invoice_days_late")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        add(account, metric, (45, at(days_ago(3))))
+    end = at(TODAY + dt.timedelta(days=1), dt.time.min)
+
+    assert f"FROM {TABLE}" not in marks_sql(metric.pk, end)[0]
+    assert "rebuild_signal_marks" in caplog.text
