@@ -91,6 +91,17 @@ def marks_sql(
     )
 
 
+def metric_has_signals_sql(metric: str) -> str:
+    """SQL: whether the metric (an SQL expression) has any signal, from the first entry of
+    its (metric, moment) index."""
+    # A scalar subquery, not EXISTS: EXISTS drops the ORDER BY that makes the index the
+    # plan (see _hold).
+    return (
+        "((SELECT 1 FROM accounts_signal WHERE metric_id = "
+        f"{metric} ORDER BY metric_id, observed_at LIMIT 1) IS NOT NULL)"
+    )
+
+
 def marks_rebuild() -> int:
     """Recompute every kept mark from the signals, in one transaction (PostgreSQL; nothing
     on SQLite). For a load that bypassed the triggers (session_replication_role = replica,
@@ -114,12 +125,15 @@ def _hold(metric_id: int, at) -> bool:
     after it (the marks count it, and a moment before `at` may be what is asked), and the
     metric's signals have marks at all (none for a metric with signals: a load skipped the
     triggers). Three probes of primary-key and (metric, moment) indexes."""
+    # Each probe ordered as its index is: a plain EXISTS on the metric alone was planned as
+    # a scan of the table, stopping at the first row of the metric (0.12 s for the marks of
+    # a metric stored late in the table; the whole table for a metric with none).
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT EXISTS (SELECT 1 FROM accounts_signal WHERE metric_id = %s "
             "AND observed_at >= %s), "
-            "EXISTS (SELECT 1 FROM accounts_signal WHERE metric_id = %s) "
-            f"AND NOT EXISTS (SELECT 1 FROM {TABLE} WHERE metric_id = %s)",
+            f"{metric_has_signals_sql('%s')} AND (SELECT 1 FROM {TABLE} "
+            "WHERE metric_id = %s ORDER BY metric_id, account_id LIMIT 1) IS NULL",
             [metric_id, at, metric_id, metric_id],
         )
         ahead, missing = cursor.fetchone()

@@ -27,7 +27,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from accounts.i18n import builtin, in_sentence
-from accounts.marks import marks_sql
+from accounts.marks import marks_sql, metric_has_signals_sql
 from accounts.models import Account
 from scoring.actions import sqltext
 from scoring.actions.sqltext import Fragment
@@ -496,7 +496,7 @@ def no_login(scope: Scope, params: dict, metric: tuple[int, str]) -> Fragment:
         f"FROM scored sc LEFT JOIN ({marks}) k ON k.account_id = sc.account_id "
         "WHERE sc.start_date <= %s AND (k.positive_at IS NULL OR k.positive_at < %s) "
         # A team that never sends this metric has no "no login" to report.
-        "AND EXISTS (SELECT 1 FROM accounts_signal s3 WHERE s3.metric_id = %s))",
+        f"AND {metric_has_signals_sql('%s')})",
         [*marks_params, _day(customer_since), _at(start), metric[0]],
     )
 
