@@ -16,18 +16,15 @@ reported ahead, a re-evaluation of an earlier day); then, and on SQLite (the dem
 triggers), the same marks are computed from the signals, as before. A load that skips
 triggers (pg_restore --disable-triggers, session_replication_role = replica) leaves them
 wrong: `manage.py rebuild_signal_marks` recomputes them (a metric with signals and no marks
-at all is read from the signals meanwhile, with a warning).
+at all is read from the signals meanwhile).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Sequence
 
 from django.db import connection, transaction
-
-logger = logging.getLogger(__name__)
 
 TABLE = "accounts_signalmark"
 COLUMNS = "account_id, newest_at, newest_value, positive_at, nonpositive_at"
@@ -65,19 +62,38 @@ def marks_sql(
     metric_id: int, end: dt.datetime, account_ids: Sequence[int] | None = None
 ) -> tuple[str, list]:
     """A SELECT of the marks (COLUMNS) of one metric's signals observed before `end`, for
-    every account with one (or those of `account_ids`): from the kept marks where they hold
-    for `end` (one query to find out), else from the signals."""
+    every account with one (or those of `account_ids`): on PostgreSQL the kept marks where
+    they answer for `end`, else (and on SQLite) computed from the signals. One statement,
+    so one snapshot decides which."""
     at = connection.ops.adapt_datetimefield_value(end)
-    if _kept() and _hold(metric_id, at):
-        ids, ids_params = _ids_sql("m", account_ids)
-        return (
-            f"SELECT {', '.join('m.' + c.strip() for c in COLUMNS.split(','))} "
-            f"FROM {TABLE} m WHERE m.metric_id = %s{ids}",
-            [metric_id, *ids_params],
-        )
+    scan, scan_params = _scan_sql(metric_id, at, account_ids)
+    if not _kept():
+        return scan, scan_params
+    ids, ids_params = _ids_sql("m", account_ids)
+    # The kept marks answer for `end` when no signal of the metric is observed at or after
+    # it (they count it, and a moment before `end` may be what is asked) and the metric has
+    # marks at all (a load that skipped the triggers leaves none). Uncorrelated subqueries:
+    # PostgreSQL evaluates them once and runs one branch only. Each probe reads its index's
+    # first entry (ordered as the index: a plain EXISTS on a metric was planned as a table
+    # scan, 0.12 s for the marks of a metric stored late in the table).
+    hold = (
+        "(NOT EXISTS (SELECT 1 FROM accounts_signal WHERE metric_id = %s AND observed_at >= %s) "
+        f"AND (SELECT 1 FROM {TABLE} WHERE metric_id = %s "
+        "ORDER BY metric_id, account_id LIMIT 1) IS NOT NULL)"
+    )
+    hold_params = [metric_id, at, metric_id]
+    columns = ", ".join("m." + c.strip() for c in COLUMNS.split(","))
+    return (
+        f"SELECT {columns} FROM {TABLE} m WHERE m.metric_id = %s{ids} AND {hold} "
+        f"UNION ALL SELECT * FROM ({scan}) computed WHERE NOT {hold}",
+        [metric_id, *ids_params, *hold_params, *scan_params, *hold_params],
+    )
+
+
+def _scan_sql(metric_id: int, at, account_ids: Sequence[int] | None) -> tuple[str, list]:
+    """The marks computed from the signals: one grouped pass; the value at the newest moment
+    looked up in the (metric, moment, account) index, the highest of several then."""
     ids, ids_params = _ids_sql("s", account_ids)
-    # One grouped pass; the value at the newest moment is looked up in the (metric, moment,
-    # account) index, the highest of several at that moment.
     return (
         "SELECT g.account_id, g.newest_at, (SELECT MAX(v.value) FROM accounts_signal v "
         "WHERE v.metric_id = %s AND v.observed_at = g.newest_at "
@@ -95,7 +111,7 @@ def metric_has_signals_sql(metric: str) -> str:
     """SQL: whether the metric (an SQL expression) has any signal, from the first entry of
     its (metric, moment) index."""
     # A scalar subquery, not EXISTS: EXISTS drops the ORDER BY that makes the index the
-    # plan (see _hold).
+    # plan (see marks_sql).
     return (
         "((SELECT 1 FROM accounts_signal WHERE metric_id = "
         f"{metric} ORDER BY metric_id, observed_at LIMIT 1) IS NOT NULL)"
@@ -118,29 +134,3 @@ def marks_rebuild() -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {TABLE}")
     return count
-
-
-def _hold(metric_id: int, at) -> bool:
-    """Whether the kept marks answer for `at`: no signal of the metric is observed at or
-    after it (the marks count it, and a moment before `at` may be what is asked), and the
-    metric's signals have marks at all (none for a metric with signals: a load skipped the
-    triggers). Three probes of primary-key and (metric, moment) indexes."""
-    # Each probe ordered as its index is: a plain EXISTS on the metric alone was planned as
-    # a scan of the table, stopping at the first row of the metric (0.12 s for the marks of
-    # a metric stored late in the table; the whole table for a metric with none).
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM accounts_signal WHERE metric_id = %s "
-            "AND observed_at >= %s), "
-            f"{metric_has_signals_sql('%s')} AND (SELECT 1 FROM {TABLE} "
-            "WHERE metric_id = %s ORDER BY metric_id, account_id LIMIT 1) IS NULL",
-            [metric_id, at, metric_id, metric_id],
-        )
-        ahead, missing = cursor.fetchone()
-    if missing:
-        logger.warning(
-            "The signals of metric %s have no marks: computing them from the signals. "
-            "Run manage.py rebuild_signal_marks after a load that skips triggers.",
-            metric_id,
-        )
-    return not ahead and not missing

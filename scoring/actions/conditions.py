@@ -450,7 +450,10 @@ def _latest_sql(marks: str, *, start: bool) -> str:
     minimum, with when and its value (of two at the same moment, the higher counts)."""
     after = " AND k.newest_at >= %s" if start else ""
     return (
-        ", latest AS (SELECT k.account_id, k.newest_at AS observed_at, k.newest_value AS value "
+        # Materialized: the evidence and the words read the value once per language (and,
+        # computed from the signals, it is a lookup each time).
+        ", latest AS MATERIALIZED (SELECT k.account_id, k.newest_at AS observed_at, "
+        "k.newest_value AS value "
         f"FROM ({marks}) k WHERE k.newest_value >= %s{after})"
     )
 

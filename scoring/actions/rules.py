@@ -121,7 +121,7 @@ def rule_parts(parts: int) -> list[list[int]]:
         .annotate(n=Count("pk"))
         .order_by()
     )
-    costs = sorted(
+    costs = list(
         (
             (SIGNAL_RULE_COST if kind in SIGNAL_KINDS else SCORE_RULE_COST) + active.get(pk, 0),
             pk,
@@ -148,7 +148,7 @@ def rules_apply(
     `as_of` (for every account it scored, or just `account_ids`) and open, update and close
     their CTAs. Safe to repeat: a second evaluation of the same date adds nothing and counts
     nothing twice. Returns the counts (rules, opened, updated, closed, cooling). About 20
-    queries plus one per rule (two for a rule on a metric, on PostgreSQL: accounts.marks)."""
+    queries plus one per rule."""
     summary = Summary()
     if account_ids is not None and not account_ids:
         return summary.as_dict()  # a re-score of no accounts: nothing to look at

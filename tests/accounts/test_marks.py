@@ -5,8 +5,11 @@ rules read them only for a date no signal of the metric is observed after."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from io import StringIO
 
+import psycopg
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
@@ -131,15 +134,24 @@ def test_an_account_deleted_takes_its_marks_with_it():
     assert kept() == {}
 
 
-def test_the_kept_marks_answer_only_where_no_signal_is_observed_after_the_date():
+def marks_read(metric: Metric, end: dt.datetime) -> dict[int, tuple]:
+    sql, params = marks_sql(metric.pk, end)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0]: row[1:] for row in cursor.fetchall()}
+
+
+def test_the_marks_read_for_a_date_count_no_signal_observed_after_it():
     account = AccountFactory()
     metric = Metric.objects.get(key="invoice_days_late")
     add(account, metric, (45, at(days_ago(3))))
     end = at(TODAY + dt.timedelta(days=1), dt.time.min)
-    assert f"FROM {TABLE}" in marks_sql(metric.pk, end)[0]
-    # Reported ahead (a date after the one asked about): the marks are read from the signals.
+    assert marks_read(metric, end) == {account.pk: (at(days_ago(3)), 45.0, at(days_ago(3)), None)}
+    # Reported ahead (after the date asked about): the kept marks count it, so the marks are
+    # computed from the signals observed before `end`.
     add(account, metric, (0, at(TODAY + dt.timedelta(days=2))))
-    assert f"FROM {TABLE}" not in marks_sql(metric.pk, end)[0]
+    assert kept()[(metric.pk, account.pk)][0] == at(TODAY + dt.timedelta(days=2))
+    assert marks_read(metric, end) == {account.pk: (at(days_ago(3)), 45.0, at(days_ago(3)), None)}
 
 
 def test_a_rule_counts_no_signal_observed_after_its_date():
@@ -182,13 +194,61 @@ def test_a_load_that_skipped_the_triggers_is_repaired_by_the_rebuild_command():
     assert "1 signal marks rebuilt" in out.getvalue()
 
 
-def test_a_metric_whose_signals_have_no_marks_is_read_from_the_signals(caplog):
+def test_a_metric_whose_signals_have_no_marks_is_read_from_the_signals():
     account = AccountFactory()
     metric = Metric.objects.get(key="invoice_days_late")
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute("SET LOCAL session_replication_role = replica")  # the triggers skipped
         add(account, metric, (45, at(days_ago(3))))
     end = at(TODAY + dt.timedelta(days=1), dt.time.min)
 
-    assert f"FROM {TABLE}" not in marks_sql(metric.pk, end)[0]
-    assert "rebuild_signal_marks" in caplog.text
+    assert kept() == {}
+    assert marks_read(metric, end) == {account.pk: (at(days_ago(3)), 45.0, at(days_ago(3)), None)}
+
+
+def _connect():
+    """A connection of its own to the test database, committing by hand."""
+    settings = connection.settings_dict
+    return psycopg.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        password=settings["PASSWORD"] or None,
+        autocommit=False,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "second",
+    [
+        "DELETE FROM accounts_signal WHERE id = %s",
+        "UPDATE accounts_signal SET value = -3 WHERE id = %s",
+    ],
+)
+def test_two_removals_at_once_in_the_same_marks_leave_them_right(second):
+    # The first transaction removes the newest signal (its trigger recomputes the mark to
+    # the second one, uncommitted); the second removes or changes that second signal and
+    # waits for the first's lock: it must recompute after the first has committed.
+    account = AccountFactory()
+    logins = Metric.objects.get(key="logins")
+    newest, middle, _oldest = add(
+        account, logins, (5, at(days_ago(1))), (7, at(days_ago(2))), (-1, at(days_ago(3)))
+    )
+    first, other = _connect(), _connect()
+    try:
+        first.execute("DELETE FROM accounts_signal WHERE id = %s", [newest.pk])
+        waiting = threading.Thread(
+            target=lambda: (other.execute(second, [middle.pk]), other.commit())
+        )
+        waiting.start()
+        time.sleep(0.3)  # the second is waiting for the first's lock
+        first.commit()
+        waiting.join(10)
+        assert not waiting.is_alive()
+    finally:
+        first.close()
+        other.close()
+
+    assert kept() == expected()

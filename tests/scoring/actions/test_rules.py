@@ -221,19 +221,18 @@ def test_without_a_published_run_nothing_happens(renewal_rule):
 def test_the_queries_do_not_grow_with_the_accounts(django_assert_max_num_queries, accounts):
     # Every seeded rule on, accounts that fire several of them, and active CTAs to update
     # and close: the same number of queries for 5 accounts as for 40 (the accounts looked at
-    # and the hits are kept in temporary tables: a few queries each, not one per rule; on
-    # PostgreSQL a rule on a metric asks once whether its kept marks hold: accounts.marks).
+    # and the hits are kept in temporary tables: a few queries each, not one per rule).
     for i in range(accounts):
         account = at_risk(30.0 if i % 3 else 80.0, renews_in=20)
         scored(account, 60.0, days_ago(7))
         scored(account, 75.0, days_ago(1))
-    with django_assert_max_num_queries(30):
+    with django_assert_max_num_queries(28):
         opened = rules_apply(as_of=TODAY)
     # Healthy again: the next evaluation updates some CTAs and closes others.
     HealthScore.objects.filter(
         date=TODAY, account__in=Account.objects.order_by("pk")[: accounts // 2]
     ).update(score=90.0, band="green")
-    with django_assert_max_num_queries(30):
+    with django_assert_max_num_queries(28):
         again = rules_apply(as_of=TODAY)
     assert opened["opened"] > accounts and again["closed"] and again["updated"]
     assert CallToAction.objects.filter(rule__name="Turned unhealthy").count() == accounts * 2 // 3
