@@ -23,17 +23,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from accounts.models import Account
+from accounts.models import Account, Segment
+from healthboard.lib.columns import FLOAT, INT, columns_of
 from healthboard.lib.dates import short_day_text
 from scoring import engine
 from scoring.aggregates import aggregate, spread_thin
 from scoring.bands import ORDER, RANK, Band
 from scoring.models import HealthScore, ScoreRun
 from scoring.pipeline import compute
-from scoring.pipeline.runs import accounts_active_on
 from scoring.specs import ScorecardAssignment, VersionConfig, active_versions
 
 # Accounts aggregated at once: bounds the memory of one pass (rows × ring statistics).
@@ -133,20 +134,37 @@ class Preview:
         }
 
 
-def _population(draft: VersionConfig, actives: list[VersionConfig], as_of: dt.date):
-    """(ids, seats) of today's active accounts that the draft's scorecard scores."""
+def _population(draft: VersionConfig, actives: list[VersionConfig], as_of: dt.date) -> np.ndarray:
+    """Sorted ids of today's active accounts that the draft's scorecard scores: one column,
+    the accounts' segments matched in SQL (at a million accounts reading their segments and
+    seats too cost 0.7 s of a preview that has 2)."""
     others = [v for v in actives if v.scorecard_id != draft.scorecard_id]
     assignment = ScorecardAssignment([*others, draft])
-    ids, segments, seats = accounts_active_on(as_of)
-    mine = {int(s) for s in np.unique(segments) if assignment.for_segment(int(s)) is draft}
-    mask = np.isin(segments, list(mine))
-    return ids[mask], seats[mask]
+    segments = Segment.objects.values_list("pk", flat=True)
+    mine = [s for s in segments if assignment.for_segment(s) is draft]
+    accounts = Account.objects.customers_on(as_of).filter(segment_id__in=mine)
+    return np.sort(columns_of(accounts, pk=INT)["pk"])
 
 
-def _sample(ids: np.ndarray, seats: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+def _column(ids: np.ndarray, field: str) -> np.ndarray:
+    """One numeric column of these accounts (sorted ids), NaN where missing: the range from
+    the first to the last id, or just these accounts when they are spread thin (a sample)."""
+    if not len(ids):
+        return np.array([], dtype=np.float64)
+    accounts = (
+        Account.objects.filter(pk__in=ids.tolist())
+        if spread_thin(ids)  # a sample: not every account in between
+        else Account.objects.filter(pk__gte=int(ids[0]), pk__lte=int(ids[-1]))
+    )
+    found = columns_of(accounts.annotate(value=F(field)), pk=INT, value=FLOAT)
+    lookup = dict(zip(found["pk"].tolist(), found["value"].tolist(), strict=True))
+    return np.array([lookup.get(a, np.nan) for a in ids.tolist()], dtype=np.float64)
+
+
+def _sample(ids: np.ndarray, size: int) -> np.ndarray:
     """`size` of the accounts, drawn at random without replacement, in id order."""
     rows = np.sort(np.random.default_rng(SAMPLE_SEED).choice(len(ids), size=size, replace=False))
-    return ids[rows], seats[rows]
+    return ids[rows]
 
 
 def _margin(values: np.ndarray, population: int) -> float:
@@ -363,16 +381,7 @@ def _score_reusing(draft, stored: Stored, reuse, as_of, ids, seats, chunk_size, 
 
 
 def _arr(ids: np.ndarray) -> np.ndarray:
-    if not len(ids):
-        return np.array([], dtype=np.float64)
-    accounts = (
-        Account.objects.filter(pk__in=ids.tolist())
-        if spread_thin(ids)  # a sample: not every account in between
-        else Account.objects.filter(pk__gte=int(ids[0]), pk__lte=int(ids[-1]))
-    )
-    rows = accounts.values_list("pk", "arr")
-    lookup = {pk: float(arr or 0) for pk, arr in rows}
-    return np.array([lookup.get(a, 0.0) for a in ids.tolist()], dtype=np.float64)
+    return np.nan_to_num(_column(ids, "arr"), nan=0.0)
 
 
 def _mean(scores: np.ndarray) -> float | None:
@@ -510,12 +519,13 @@ def preview_draft(
         }
         return preview
 
-    ids, seats = _population(draft, actives, as_of)
+    ids = _population(draft, actives, as_of)
     population = len(ids)
     limit = settings.PREVIEW_SAMPLE_ACCOUNTS if sample_size is None else sample_size
     sampled = 0 < limit < population
     if sampled:
-        ids, seats = _sample(ids, seats, limit)
+        ids = _sample(ids, limit)
+    seats = _column(ids, "seats")
     stored = _stored_today(active, ids, as_of, sampled=sampled) if (active and use_stored) else None
     tick = time.perf_counter()
     reuse = _reuse_map(draft, active) if stored is not None else {}

@@ -26,12 +26,13 @@ from tests.factories import AccountFactory, SignalFactory
 from tests.pages.test_scorecard_editor import form_data
 
 # Session, user, permissions (2), role, scorecard, version + 3 prefetches, metrics, formset
-# measures, active versions (+3 prefetches), accounts, today's run, stored scores, ARR,
+# measures, active versions (+3 prefetches), segments, accounts, their seats, today's run,
+# stored scores, ARR,
 # movers, a set-based signal pass (1 or 2 queries per 20,000 accounts, never per account):
-# measured 21-23. An account whose score sits on a band cut-off within the rounding of
+# measured 23-25. An account whose score sits on a band cut-off within the rounding of
 # today's stored values is re-read from its signals: at most EXACT_ONE_BY_ONE of them, two
 # queries each, whatever the number of accounts.
-PREVIEW_MAX_QUERIES = 23 + 2 * EXACT_ONE_BY_ONE
+PREVIEW_MAX_QUERIES = 25 + 2 * EXACT_ONE_BY_ONE
 MODELS = (HealthScore, ScoreRun, Measure, ScorecardVersion, CategoryWeight, ScorecardChange)
 
 
