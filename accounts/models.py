@@ -123,6 +123,10 @@ class Account(models.Model):
             models.Index(fields=["renewal_date"]),
             # The portfolio sorted by ARR (largest first is a column's first click).
             models.Index(fields=["arr"]),
+            # A CSM's book sorted by ARR: their accounts walked in ARR order until a page is
+            # filled. Without it, at a million accounts PostgreSQL sorted a 20,000-account book
+            # with parallel workers (85 ms, but 960 ms of CPU on both cores; 58 ms with it).
+            models.Index(fields=["owner", "arr"], name="account_owner_arr"),
         ]
         permissions = [
             ("work_any_account", _("Can write notes and change stages on any account")),
