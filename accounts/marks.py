@@ -10,10 +10,12 @@ read pass cost more than it saved (a CASE per signal for every metric: +2.2 s on
 So on PostgreSQL the marks are kept as the signals arrive: triggers on accounts_signal
 (migration accounts 0016) upsert the marks of each statement's inserted rows (one grouped
 pass over them) and recompute those a deleted or changed signal was at one of the moments
-of. The rules then read one row per account. The marks count every signal stored, so they
-answer for a date only if none of the metric's signals is observed after it (a signal
-reported ahead, a re-evaluation of an earlier day); then, and on SQLite (the demo, no
-triggers), the same marks are computed from the signals, as before. A load that skips
+of (migration 0017). The rules then read one row per account. A mark counts every signal
+stored, so it answers for a date only if none of the account's signals of the metric is
+observed after it: the few accounts with one (a signal reported ahead, a typo in a year)
+are read from their own signals; when many are (an earlier day re-evaluated), and on SQLite
+(the demo, no triggers), the whole metric's marks are computed from the signals, as before.
+A load that skips
 triggers (pg_restore --disable-triggers, session_replication_role = replica) leaves them
 wrong: `manage.py rebuild_signal_marks` recomputes them (a metric with signals and no marks
 at all is read from the signals meanwhile).
@@ -58,35 +60,72 @@ def _ids_sql(alias: str, account_ids: Sequence[int] | None) -> tuple[str, list]:
     return f" AND {alias}.account_id IN ({', '.join(['%s'] * len(ids))})", ids
 
 
+# Accounts with a signal observed after the date evaluated are read one by one from their
+# own signals, up to this many; more (an earlier day evaluated) and the whole metric is.
+FEW_AHEAD = 1000
+
+
 def marks_sql(
     metric_id: int, end: dt.datetime, account_ids: Sequence[int] | None = None
 ) -> tuple[str, list]:
     """A SELECT of the marks (COLUMNS) of one metric's signals observed before `end`, for
     every account with one (or those of `account_ids`): on PostgreSQL the kept marks where
-    they answer for `end`, else (and on SQLite) computed from the signals. One statement,
-    so one snapshot decides which."""
+    they answer for `end`, else (and on SQLite) computed from the signals. One statement, so
+    one snapshot decides which."""
     at = connection.ops.adapt_datetimefield_value(end)
     scan, scan_params = _scan_sql(metric_id, at, account_ids)
     if not _kept():
         return scan, scan_params
-    ids, ids_params = _ids_sql("m", account_ids)
-    # The kept marks answer for `end` when no signal of the metric is observed at or after
-    # it (they count it, and a moment before `end` may be what is asked) and the metric has
-    # marks at all (a load that skipped the triggers leaves none). Uncorrelated subqueries:
-    # PostgreSQL evaluates them once and runs one branch only. Each probe reads its index's
-    # first entry (ordered as the index: a plain EXISTS on a metric was planned as a table
-    # scan, 0.12 s for the marks of a metric stored late in the table).
-    hold = (
-        "(NOT EXISTS (SELECT 1 FROM accounts_signal WHERE metric_id = %s AND observed_at >= %s) "
-        f"AND (SELECT 1 FROM {TABLE} WHERE metric_id = %s "
+    m_ids, m_ids_params = _ids_sql("m", account_ids)
+    r_ids, r_ids_params = _ids_sql("r", account_ids)
+    # A kept mark answers for `end` when the account has no signal of the metric observed at
+    # or after it (the mark counts it, and a moment before `end` may be what is asked).
+    # Uncorrelated conditions, which PostgreSQL evaluates once (a branch whose condition is
+    # false is never run):
+    # - marked: the metric has marks at all (a load that skipped the triggers leaves none);
+    # - ahead: a signal of the metric is observed at or after `end` (one index probe);
+    # - few: at most FEW_AHEAD signals are (so at most as many accounts).
+    # Each probe reads its index's first entry (ordered as the index: a plain EXISTS on a
+    # metric was planned as a table scan, 0.12 s for the marks of a metric stored late in
+    # the table).
+    marked = (
+        f"((SELECT 1 FROM {TABLE} WHERE metric_id = %s "
         "ORDER BY metric_id, account_id LIMIT 1) IS NOT NULL)"
     )
-    hold_params = [metric_id, at, metric_id]
+    ahead = "EXISTS (SELECT 1 FROM accounts_signal WHERE metric_id = %s AND observed_at >= %s)"
+    few = (
+        "((SELECT COUNT(*) FROM (SELECT 1 FROM accounts_signal WHERE metric_id = %s "
+        f"AND observed_at >= %s LIMIT {FEW_AHEAD + 1}) a) <= {FEW_AHEAD})"
+    )
+    marked_p, ahead_p, few_p = [metric_id], [metric_id, at], [metric_id, at]
     columns = ", ".join("m." + c.strip() for c in COLUMNS.split(","))
+    kept = (
+        f"SELECT {columns} FROM {TABLE} m WHERE m.metric_id = %s{m_ids} AND {marked} "
+        f"AND (NOT {ahead} OR ({few} AND m.newest_at < %s))"
+    )
+    kept_p = [metric_id, *m_ids_params, *marked_p, *ahead_p, *few_p, at]
+    # The few accounts ahead (found from their signals ahead, in the (metric, moment) index):
+    # each from its own signals, through the (account, newest first) index.
+    one_by_one = (
+        "SELECT a.account_id, g.newest_at, (SELECT MAX(v.value) FROM accounts_signal v "
+        "WHERE v.metric_id = %s AND v.observed_at = g.newest_at "
+        "AND v.account_id = a.account_id) AS newest_value, g.positive_at, g.nonpositive_at "
+        f"FROM (SELECT DISTINCT r.account_id FROM accounts_signal r WHERE r.metric_id = %s{r_ids} "
+        "AND r.observed_at >= %s) a CROSS JOIN LATERAL (SELECT MAX(s.observed_at) AS newest_at, "
+        "MAX(CASE WHEN s.value > 0 THEN s.observed_at END) AS positive_at, "
+        "MAX(CASE WHEN s.value <= 0 THEN s.observed_at END) AS nonpositive_at "
+        "FROM accounts_signal s WHERE s.account_id = a.account_id AND s.metric_id = %s "
+        f"AND s.observed_at < %s) g WHERE g.newest_at IS NOT NULL AND {marked} AND {ahead} "
+        f"AND {few}"
+    )
+    one_by_one_p = [
+        metric_id, metric_id, *r_ids_params, at, metric_id, at, *marked_p, *ahead_p, *few_p
+    ]  # fmt: skip
+    computed = f"SELECT * FROM ({scan}) computed WHERE NOT {marked} OR ({ahead} AND NOT {few})"
+    computed_p = [*scan_params, *marked_p, *ahead_p, *few_p]
     return (
-        f"SELECT {columns} FROM {TABLE} m WHERE m.metric_id = %s{ids} AND {hold} "
-        f"UNION ALL SELECT * FROM ({scan}) computed WHERE NOT {hold}",
-        [metric_id, *ids_params, *hold_params, *scan_params, *hold_params],
+        f"{kept} UNION ALL {one_by_one} UNION ALL {computed}",
+        [*kept_p, *one_by_one_p, *computed_p],
     )
 
 

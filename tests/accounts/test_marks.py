@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts import marks
 from accounts.marks import TABLE, marks_sql
 from accounts.models import Account, Metric, Signal
 from scoring.actions.rules import rule_hits
@@ -252,3 +253,39 @@ def test_two_removals_at_once_in_the_same_marks_leave_them_right(second):
         other.close()
 
     assert kept() == expected()
+
+
+def test_only_the_accounts_with_a_signal_reported_ahead_are_read_from_their_signals():
+    ahead, usual = AccountFactory.create_batch(2)
+    metric = Metric.objects.get(key="invoice_days_late")
+    for account in (ahead, usual):
+        add(account, metric, (45, at(days_ago(3))), (0, at(days_ago(9))))
+    add(ahead, metric, (0, at(TODAY.replace(year=TODAY.year + 30))))  # a typo in the year
+    end = at(TODAY + dt.timedelta(days=1), dt.time.min)
+    as_of_today = {
+        account.pk: (at(days_ago(3)), 45.0, at(days_ago(3)), at(days_ago(9)))
+        for account in (ahead, usual)
+    }
+
+    assert marks_read(metric, end) == as_of_today
+    # An earlier day: both accounts have signals after it, each read from its own.
+    earlier = at(days_ago(5), dt.time.min)
+    assert marks_read(metric, earlier) == {
+        account.pk: (at(days_ago(9)), 0.0, None, at(days_ago(9))) for account in (ahead, usual)
+    }
+
+
+def test_more_accounts_ahead_than_read_one_by_one_are_computed_with_the_whole_metric(
+    monkeypatch,
+):
+    monkeypatch.setattr(marks, "FEW_AHEAD", 1)
+    accounts = AccountFactory.create_batch(3)
+    metric = Metric.objects.get(key="nps")
+    for i, account in enumerate(accounts):
+        add(account, metric, (9 - i, at(days_ago(2))), (3, at(TODAY + dt.timedelta(days=3))))
+    end = at(TODAY + dt.timedelta(days=1), dt.time.min)
+
+    assert marks_read(metric, end) == {
+        account.pk: (at(days_ago(2)), float(9 - i), at(days_ago(2)), None)
+        for i, account in enumerate(accounts)
+    }
