@@ -5,20 +5,21 @@ What the CTA rules ask of one metric's signals ("the latest invoice is 30 days l
 login above 0 in 30 days", "a complaint open since …"). Read from the signals, that is one
 grouped pass over every signal of the metric per rule and night (a few hundred thousand at
 100,000 accounts, 0.15–0.3 s each, most of the rules' time); folding it into the scoring's
-read pass cost more than it saved (a CASE per signal for every metric: +2.2 s on 10 million).
+read pass cost more than it saved (a CASE per signal for every metric: +2.2 s on 10
+million).
 
 So on PostgreSQL the marks are kept as the signals arrive: triggers on accounts_signal
 (migration accounts 0016) upsert the marks of each statement's inserted rows (one grouped
-pass over them) and recompute those a deleted or changed signal was at one of the moments
-of (migration 0017). The rules then read one row per account. A mark counts every signal
+pass over them) and recompute those a deleted or changed signal was at one of the moments of
+(migration 0017). The rules then read one row per account. A mark counts every signal
 stored, so it answers for a date only if none of the account's signals of the metric is
-observed after it: the few accounts with one (a signal reported ahead, a typo in a year)
-are read from their own signals; when many are (an earlier day re-evaluated), and on SQLite
-(the demo, no triggers), the whole metric's marks are computed from the signals, as before.
-A load that skips
-triggers (pg_restore --disable-triggers, session_replication_role = replica) leaves them
-wrong: `manage.py rebuild_signal_marks` recomputes them (a metric with signals and no marks
-at all is read from the signals meanwhile).
+observed after it: the few accounts with one (a signal reported ahead, a typo in a year) are
+read from their own signals; when more than FEW_AHEAD signals are (an earlier day
+re-evaluated), and on SQLite (the demo, no triggers), the whole metric's marks are computed
+from the signals, as before. A load that skips triggers (pg_restore --disable-triggers,
+session_replication_role = replica) leaves them wrong: `manage.py rebuild_signal_marks`
+recomputes them (a metric with signals and no marks at all is read from the signals
+meanwhile).
 """
 
 from __future__ import annotations
@@ -99,11 +100,17 @@ def marks_sql(
     )
     marked_p, ahead_p, few_p = [metric_id], [metric_id, at], [metric_id, at]
     columns = ", ".join("m." + c.strip() for c in COLUMNS.split(","))
+    # Two branches, each with conditions PostgreSQL can weigh before reading a mark.
     kept = (
         f"SELECT {columns} FROM {TABLE} m WHERE m.metric_id = %s{m_ids} AND {marked} "
-        f"AND (NOT {ahead} OR ({few} AND m.newest_at < %s))"
+        f"AND NOT {ahead} UNION ALL "
+        f"SELECT {columns} FROM {TABLE} m WHERE m.metric_id = %s{m_ids} AND {marked} "
+        f"AND {ahead} AND {few} AND m.newest_at < %s"
     )
-    kept_p = [metric_id, *m_ids_params, *marked_p, *ahead_p, *few_p, at]
+    kept_p = [
+        metric_id, *m_ids_params, *marked_p, *ahead_p,
+        metric_id, *m_ids_params, *marked_p, *ahead_p, *few_p, at,
+    ]  # fmt: skip
     # The few accounts ahead (found from their signals ahead, in the (metric, moment) index):
     # each from its own signals, through the (account, newest first) index.
     one_by_one = (

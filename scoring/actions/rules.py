@@ -186,7 +186,7 @@ def rules_apply(
             if query is not None:
                 _hits_add(rule, params, query, as_of=as_of, names=names)
         _hits_analyze()
-        _cooling_keep()
+        _cooling_keep(few_accounts=account_ids is not None)
         summary.updated, summary.cooling = _counted()
         _update(as_of=as_of, now=now)
         summary.opened = _open(as_of=as_of, now=now)
@@ -293,8 +293,16 @@ def _hits_analyze() -> None:
 COOLING_TABLE = "cta_rules_cooling"
 
 
-def _cooling_keep() -> None:
+def _cooling_keep(*, few_accounts: bool) -> None:
+    """few_accounts: a re-score's evaluation; only its hits' accounts are looked up (a few
+    hits: whatever the plan, no scan of the CTAs per hit can cost much)."""
     pg = connection.vendor == "postgresql"
+    only = (
+        f" AND c.account_id IN (SELECT h.account_id FROM {HITS_TABLE} h WHERE h.fires = 1 "
+        "AND h.cta_id IS NULL AND h.cool_from IS NOT NULL)"
+        if few_accounts
+        else ""
+    )
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {'pg_temp' if pg else 'temp'}.{COOLING_TABLE}")
         # One pass over the CTAs whatever the plan: per rule (a few), not per hit.
@@ -303,7 +311,7 @@ def _cooling_keep() -> None:
             "FROM scoring_calltoaction c JOIN (SELECT DISTINCT h.rule_id, h.cool_from "
             f"FROM {HITS_TABLE} h WHERE h.fires = 1 AND h.cta_id IS NULL "
             "AND h.cool_from IS NOT NULL) r ON c.rule_id = r.rule_id "
-            f"AND c.closed_at >= r.cool_from WHERE {CLOSED_SQL.format('c')}"
+            f"AND c.closed_at >= r.cool_from WHERE {CLOSED_SQL.format('c')}{only}"
         )
         if pg:
             cursor.execute(f"ANALYZE {COOLING_TABLE}")
