@@ -110,8 +110,7 @@ def scored_keep(scope: Scope) -> None:
     pg = connection.vendor == "postgresql"
     sql, params = _scored_sql(scope)
     with connection.cursor() as cursor:
-        # Schema-qualified: never a permanent table of the same name.
-        cursor.execute(f"DROP TABLE IF EXISTS {'pg_temp' if pg else 'temp'}.{SCORED_TABLE}")
+        sqltext.temp_table_drop(cursor, SCORED_TABLE)
         cursor.execute(
             f"CREATE TEMPORARY TABLE {SCORED_TABLE} AS {sql} SELECT {SCORED_COLUMNS} FROM scored",
             params,

@@ -43,7 +43,7 @@ from scoring.actions.conditions import (
     scored_keep,
 )
 from scoring.actions.kinds import KINDS
-from scoring.actions.sqltext import param
+from scoring.actions.sqltext import param, temp_table_drop
 from scoring.models import ActionRule, CallToAction, ScoreRun
 
 logger = logging.getLogger(__name__)
@@ -121,13 +121,13 @@ def rule_parts(parts: int) -> list[list[int]]:
         .annotate(n=Count("pk"))
         .order_by()
     )
-    costs = list(
+    costs = [
         (
             (SIGNAL_RULE_COST if kind in SIGNAL_KINDS else SCORE_RULE_COST) + active.get(pk, 0),
             pk,
         )
         for pk, kind in kinds
-    )
+    ]
     costs.sort(key=lambda item: (-item[0], item[1]))  # the costliest first, then by id
     groups: list[list[int]] = [[] for _ in range(min(max(parts, 1), len(costs)))]
     weights = [0] * len(groups)
@@ -229,8 +229,7 @@ def _hits_create() -> None:
         f"{name} {'jsonb' if pg and name == 'evidence' else kind}" for name, kind in HIT_COLUMNS
     )
     with connection.cursor() as cursor:
-        # Schema-qualified: never a permanent table of the same name.
-        cursor.execute(f"DROP TABLE IF EXISTS {'pg_temp' if pg else 'temp'}.{HITS_TABLE}")
+        temp_table_drop(cursor, HITS_TABLE)
         cursor.execute(f"CREATE TEMPORARY TABLE {HITS_TABLE} ({columns})")
 
 
@@ -304,7 +303,7 @@ def _cooling_keep(*, few_accounts: bool) -> None:
         else ""
     )
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {'pg_temp' if pg else 'temp'}.{COOLING_TABLE}")
+        temp_table_drop(cursor, COOLING_TABLE)
         # One pass over the CTAs whatever the plan: per rule (a few), not per hit.
         cursor.execute(
             f"CREATE TEMPORARY TABLE {COOLING_TABLE} AS SELECT DISTINCT c.rule_id, c.account_id "

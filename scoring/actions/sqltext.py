@@ -25,6 +25,12 @@ Fragment = tuple[str, list]
 PLACEHOLDER = re.compile(r"%\((?P<name>\w+)\)(?P<spec>[-#0 +]*\d*(?:\.\d+)?[sdfg])|%%")
 
 
+def temp_table_drop(cursor, name: str) -> None:
+    """Drop this connection's temporary table `name` if it has one: schema-qualified, never
+    a permanent table of the same name."""
+    cursor.execute(f"DROP TABLE IF EXISTS {'pg_temp' if _pg() else 'temp'}.{name}")
+
+
 def _pg() -> bool:
     return connection.vendor == "postgresql"
 
