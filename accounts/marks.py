@@ -29,6 +29,8 @@ from collections.abc import Sequence
 
 from django.db import connection, transaction
 
+from healthboard.lib.idranges import IdRange
+
 TABLE = "accounts_signalmark"
 COLUMNS = "account_id, newest_at, newest_value, positive_at, nonpositive_at"
 
@@ -54,9 +56,11 @@ def _kept() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _ids_sql(alias: str, account_ids: Sequence[int] | None) -> tuple[str, list]:
+def _ids_sql(
+    alias: str, account_ids: Sequence[int] | None, account_range: IdRange | None = None
+) -> tuple[str, list]:
     if account_ids is None:
-        return "", []
+        return account_range.sql(f"{alias}.account_id") if account_range else ("", [])
     ids = [int(a) for a in account_ids] or [0]
     return f" AND {alias}.account_id IN ({', '.join(['%s'] * len(ids))})", ids
 
@@ -67,18 +71,22 @@ FEW_AHEAD = 1000
 
 
 def marks_sql(
-    metric_id: int, end: dt.datetime, account_ids: Sequence[int] | None = None
+    metric_id: int,
+    end: dt.datetime,
+    account_ids: Sequence[int] | None = None,
+    account_range: IdRange | None = None,
 ) -> tuple[str, list]:
     """A SELECT of the marks (COLUMNS) of one metric's signals observed before `end`, for
-    every account with one (or those of `account_ids`): on PostgreSQL the kept marks where
+    every account with one (or those of `account_ids`, or of `account_range`): on
+    PostgreSQL the kept marks where
     they answer for `end`, else (and on SQLite) computed from the signals. One statement, so
     one snapshot decides which."""
     at = connection.ops.adapt_datetimefield_value(end)
-    scan, scan_params = _scan_sql(metric_id, at, account_ids)
+    scan, scan_params = _scan_sql(metric_id, at, account_ids, account_range)
     if not _kept():
         return scan, scan_params
-    m_ids, m_ids_params = _ids_sql("m", account_ids)
-    r_ids, r_ids_params = _ids_sql("r", account_ids)
+    m_ids, m_ids_params = _ids_sql("m", account_ids, account_range)
+    r_ids, r_ids_params = _ids_sql("r", account_ids, account_range)
     # A kept mark answers for `end` when the account has no signal of the metric observed at
     # or after it (the mark counts it, and a moment before `end` may be what is asked).
     # Uncorrelated conditions, which PostgreSQL evaluates once (a branch whose condition is
@@ -136,10 +144,12 @@ def marks_sql(
     )
 
 
-def _scan_sql(metric_id: int, at, account_ids: Sequence[int] | None) -> tuple[str, list]:
+def _scan_sql(
+    metric_id: int, at, account_ids: Sequence[int] | None, account_range: IdRange | None
+) -> tuple[str, list]:
     """The marks computed from the signals: one grouped pass; the value at the newest moment
     looked up in the (metric, moment, account) index, the highest of several then."""
-    ids, ids_params = _ids_sql("s", account_ids)
+    ids, ids_params = _ids_sql("s", account_ids, account_range)
     return (
         "SELECT g.account_id, g.newest_at, (SELECT MAX(v.value) FROM accounts_signal v "
         "WHERE v.metric_id = %s AND v.observed_at = g.newest_at "

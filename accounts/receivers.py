@@ -15,22 +15,19 @@ from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 
 from accounts.models import Account, Metric, Signal
-
-
-def _lock(model, pk: int, using: str) -> None:
-    list(model.objects.using(using).select_for_update().filter(pk=pk).values_list("pk"))
+from healthboard.lib.keylocks import delete_lock
 
 
 @receiver(pre_delete, sender=Account, dispatch_uid="accounts.account_delete_waits_for_imports")
 def account_delete_waits_for_imports(sender, instance: Account, using: str, **kwargs) -> None:
-    _lock(Account, instance.pk, using)
+    delete_lock(Account, instance.pk, using)
     # Signals an import committed while this delete waited: Django's own list was made before.
     Signal.objects.using(using).filter(account_id=instance.pk).delete()
 
 
 @receiver(pre_delete, sender=Metric, dispatch_uid="accounts.metric_delete_waits_for_imports")
 def metric_delete_waits_for_imports(sender, instance: Metric, using: str, **kwargs) -> None:
-    _lock(Metric, instance.pk, using)
+    delete_lock(Metric, instance.pk, using)
     signals = Signal.objects.using(using).filter(metric_id=instance.pk)
     if signals.exists():
         raise ProtectedError(

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
+from scoring.actions.references import cta_references_lock
 from scoring.models import (
     ActionRule,
     AnalysisRun,
@@ -220,6 +221,11 @@ class CallToActionAdmin(admin.ModelAdmin):
     readonly_fields = ["steps_pending"]
     search_fields = ["=account__external_id", "title"]
     inlines = [CtaStepInline, CtaCommentInline]
+
+    def save_model(self, request: HttpRequest, obj: CallToAction, form, change: bool) -> None:
+        # The admin saves in a transaction; the table has no database foreign keys.
+        cta_references_lock(obj)
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(DigestPreference)

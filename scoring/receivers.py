@@ -1,15 +1,21 @@
-"""Scoring listens to accounts: new signals re-score their accounts; and to its playbooks:
-a change keeps the CTAs' copies of the steps. Each receiver hands off in one line; no
-domain logic lives here."""
+"""Scoring listens to accounts: new signals re-score their accounts; to its playbooks: a
+change keeps the CTAs' copies of the steps; and to the deletes of what CTAs refer to
+(scoring.actions.references). Each receiver hands off in one line; no domain logic lives
+here."""
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models.signals import post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
-from accounts.models import Signal
+from accounts.models import Account, Signal
 from accounts.signals import signals_ingested
-from scoring.actions.playbooks import pending_steps_copy
-from scoring.models.actions import Playbook, PlaybookStep
+from scoring.actions.references import (
+    ctas_before_account_delete,
+    ctas_before_playbook_change,
+    ctas_before_reference_delete,
+)
+from scoring.models.actions import ActionRule, Playbook, PlaybookStep
 from scoring.services import account_rescore_soon, accounts_rescore_soon
 
 
@@ -30,10 +36,21 @@ def rescore_on_ingested_signals(sender, account_ids: set[int], **kwargs) -> None
 # stage) makes the copies still pending, so they keep the steps as they were.
 @receiver(pre_save, sender=PlaybookStep, dispatch_uid="cta-steps-before-step-saved")
 @receiver(pre_delete, sender=PlaybookStep, dispatch_uid="cta-steps-before-step-deleted")
-def cta_steps_before_step_change(sender, instance: PlaybookStep, **kwargs) -> None:
-    pending_steps_copy(playbook_id=instance.playbook_id)
+def cta_steps_before_step_change(sender, instance: PlaybookStep, using: str, **kwargs) -> None:
+    ctas_before_playbook_change(playbook_id=instance.playbook_id, using=using)
 
 
 @receiver(pre_delete, sender=Playbook, dispatch_uid="cta-steps-before-playbook-deleted")
-def cta_steps_before_playbook_delete(sender, instance: Playbook, **kwargs) -> None:
-    pending_steps_copy(playbook_id=instance.pk)
+def cta_steps_before_playbook_delete(sender, instance: Playbook, using: str, **kwargs) -> None:
+    ctas_before_playbook_change(playbook_id=instance.pk, using=using)
+
+
+@receiver(pre_delete, sender=Account, dispatch_uid="ctas-before-account-deleted")
+def ctas_before_account_deleted(sender, instance: Account, using: str, **kwargs) -> None:
+    ctas_before_account_delete(account_id=instance.pk, using=using)
+
+
+@receiver(pre_delete, sender=get_user_model(), dispatch_uid="ctas-before-user-deleted")
+@receiver(pre_delete, sender=ActionRule, dispatch_uid="ctas-before-rule-deleted")
+def ctas_before_reference_deleted(sender, instance, using: str, **kwargs) -> None:
+    ctas_before_reference_delete(model=sender, pk=instance.pk, using=using)

@@ -1,7 +1,7 @@
 """Times the CTA rules after the nightly run: every enabled rule on the run's date, first on
-a night that opens the CTAs, then on a re-run of the same date that updates them. The rules
-are dealt into parts on as many worker processes as the run had, as the Celery workers take
-them after a published run (scoring.actions.hooks)."""
+a night that opens the CTAs, then on a re-run of the same date that updates them. The
+evaluation is dealt into parts on as many worker processes as the run had, as the Celery
+workers take them after a published run (scoring.actions.hooks, night_parts)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from collections import Counter
 
 from django.db import connection, connections, transaction
 
-from scoring.actions.rules import Summary, rule_parts, rules_apply
+from scoring.actions.kinds import KINDS
+from scoring.actions.rules import Part, Summary, night_parts, rules_apply
 from scoring.bands import Band
-from scoring.models import CallToAction, HealthScore, ScoreRun
+from scoring.models import ActionRule, CallToAction, HealthScore, ScoreRun
 
 from .dataset import delete_ctas
 
@@ -64,15 +65,16 @@ def _connect(_: int) -> None:
     time.sleep(0.05)  # so that each process takes one
 
 
-def _part(args: tuple[dt.date, list[int]]) -> dict[str, int]:
-    as_of, rule_ids = args
-    return rules_apply(as_of=as_of, rule_ids=rule_ids)
+def _part(args: tuple[dt.date, Part]) -> dict[str, int]:
+    as_of, part = args
+    return rules_apply(as_of=as_of, rule_ids=part.rule_ids, account_range=part.account_range)
 
 
 def _evaluate(as_of: dt.date, workers: int) -> tuple[float, dict[str, int]]:
     """The time of one evaluation of every enabled rule, in parts on `workers` processes (each
     with its own connection, started before the clock), and the parts' counts added up."""
-    parts = rule_parts(workers)
+    run = ScoreRun.objects.filter(status=ScoreRun.Status.DONE, date=as_of).first()
+    parts = night_parts(run, workers) if run else []
     if not parts:  # every rule switched off: nothing to time (a pool needs a process)
         return 0.0, Summary().as_dict()
     connections.close_all()
@@ -91,6 +93,8 @@ def _evaluate(as_of: dt.date, workers: int) -> tuple[float, dict[str, int]]:
     total: Counter[str] = Counter()
     for part in counts:
         total.update(part)
+    # Parts of accounts each evaluate every rule.
+    total["rules"] = ActionRule.objects.filter(enabled=True, kind__in=list(KINDS)).count()
     return elapsed, dict(total)
 
 

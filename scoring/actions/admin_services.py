@@ -52,7 +52,8 @@ def rule_delete(*, rule: ActionRule) -> None:
     """Delete a rule no CTA points at; InUse otherwise (turn it off instead).
 
     The row lock makes the check hold until the delete: an evaluation inserting a CTA for
-    this rule meanwhile waits for it (its foreign-key check locks the rule's row)."""
+    this rule meanwhile waits for it (it locks the rules of the CTAs it opens,
+    scoring.actions.rules._references_lock)."""
     locked = ActionRule.objects.select_for_update().filter(pk=rule.pk).first()
     if locked is None:
         return  # deleted already: the same end

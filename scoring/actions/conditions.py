@@ -29,6 +29,7 @@ from django.utils.translation import gettext
 from accounts.i18n import builtin, in_sentence
 from accounts.marks import marks_sql, metric_has_signals_sql
 from accounts.models import Account
+from healthboard.lib.idranges import IdRange
 from scoring.actions import sqltext
 from scoring.actions.sqltext import Fragment
 from scoring.aggregates import window_end
@@ -54,11 +55,13 @@ class Hit:
 @dataclass
 class Scope:
     """What one evaluation looks at: the published run of `as_of`, the accounts it scored
-    (or just `account_ids` of them), and the metric catalogue (key → id, name)."""
+    (or just `account_ids` of them, or those in `account_range`: one part of a night's
+    evaluation), and the metric catalogue (key → id, name)."""
 
     run: ScoreRun
     account_ids: Sequence[int] | None
     metrics: dict[str, tuple[int, str]]
+    account_range: IdRange | None = None
     # The rule being evaluated (None for an unsaved one): whose active CTAs a condition
     # that holds without firing keeps open.
     rule_id: int | None = None
@@ -133,6 +136,11 @@ def _scored_sql(scope: Scope) -> tuple[str, list]:
     accounts = Account.objects.customers_on(scope.as_of)
     if scope.account_ids is not None:
         accounts = accounts.filter(pk__in=list(scope.account_ids))
+    elif scope.account_range is not None:
+        if scope.account_range.start is not None:
+            accounts = accounts.filter(pk__gte=scope.account_range.start)
+        if scope.account_range.stop is not None:
+            accounts = accounts.filter(pk__lt=scope.account_range.stop)
     base, params = (
         accounts.order_by()
         .values_list("id", "owner_id", "stage_id", "renewal_date", "start_date")
@@ -155,13 +163,16 @@ def _default_language() -> str:
 
 def _signals(scope: Scope, metric_id: int, alias: str = "s") -> tuple[str, list]:
     """The WHERE of one metric's signals observed by the end of the run's date (and of the
-    accounts asked about, after a re-score)."""
+    accounts asked about, after a re-score, or of the part's range)."""
     sql = f"{alias}.metric_id = %s AND {alias}.observed_at < %s"
     params: list = [metric_id, _at(window_end(scope.as_of))]
     if scope.account_ids is not None:
         ids = [int(a) for a in scope.account_ids] or [0]
         sql += f" AND {alias}.account_id IN ({', '.join(['%s'] * len(ids))})"
         params += ids
+    elif scope.account_range is not None:
+        within, bounds = scope.account_range.sql(f"{alias}.account_id")
+        sql, params = sql + within, params + bounds
     return sql, params
 
 
@@ -440,8 +451,8 @@ def complaint_open(scope: Scope, params: dict, metric: tuple[int, str]) -> Fragm
 
 def _signal_marks(scope: Scope, metric_id: int) -> Fragment:
     """The marks of one metric's signals observed by the end of the run's date (of the
-    accounts asked about, after a re-score): accounts.marks."""
-    return marks_sql(metric_id, window_end(scope.as_of), scope.account_ids)
+    accounts asked about, after a re-score, or of the part's range): accounts.marks."""
+    return marks_sql(metric_id, window_end(scope.as_of), scope.account_ids, scope.account_range)
 
 
 def _latest_sql(marks: str, *, start: bool) -> str:

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from django.conf import settings
 from django.db import transaction
 
+from healthboard.lib.idranges import IdRange
 from healthboard.lib.queue import QUEUE_DOWN, QUEUE_DOWN_TEXT
-from scoring.actions.rules import rule_parts
+from scoring.actions.rules import night_parts
 from scoring.models import ScoreRun
 
 logger = logging.getLogger(__name__)
@@ -28,8 +29,8 @@ def rules_apply_after_run(*, run: ScoreRun) -> bool:
     newer = ScoreRun.objects.filter(status=ScoreRun.Status.DONE, date__gt=run.date).exists()
     if newer:
         return False
-    for part in rule_parts(settings.RULES_PARTS):
-        rules_apply_soon(as_of=run.date, rule_ids=part)
+    for part in night_parts(run, settings.RULES_PARTS):
+        rules_apply_soon(as_of=run.date, rule_ids=part.rule_ids, account_range=part.account_range)
     return True
 
 
@@ -38,24 +39,33 @@ def rules_apply_soon(
     as_of: dt.date,
     account_ids: Sequence[int] | None = None,
     rule_ids: Sequence[int] | None = None,
+    account_range: IdRange | None = None,
 ) -> None:
     """Evaluate the rules (or those of `rule_ids`) on a worker once the current transaction
-    commits."""
+    commits, for the accounts scored (or `account_ids`, or those in `account_range`)."""
     ids = None if account_ids is None else sorted({int(a) for a in account_ids})
     rules = None if rule_ids is None else list(rule_ids)
+    bounds = None if account_range is None else account_range.as_list()
 
     def enqueue() -> None:
         # A named function: on_commit's error logging needs a __qualname__ (a partial has none).
-        _enqueue(as_of.isoformat(), ids, rules)
+        _enqueue(as_of.isoformat(), ids, rules, bounds)
 
     transaction.on_commit(enqueue, robust=True)
 
 
-def _enqueue(run_date: str, account_ids: list[int] | None, rule_ids: list[int] | None) -> None:
+def _enqueue(
+    run_date: str,
+    account_ids: list[int] | None,
+    rule_ids: list[int] | None,
+    account_range: list[int | None] | None,
+) -> None:
     from scoring.actions.tasks import apply_rules
 
     try:
-        apply_rules.delay(run_date, account_ids, rule_ids)
+        # The range only when there is one: a worker not yet updated takes the others.
+        extra = {} if account_range is None else {"account_range": account_range}
+        apply_rules.delay(run_date, account_ids, rule_ids, **extra)
     except QUEUE_DOWN:
         # The scores are published whatever the queue does; the next run or re-score
         # evaluates the rules again and catches up.

@@ -7,7 +7,8 @@ open tens of thousands at a time and mark them `steps_pending` instead: their co
 by pending_steps_copy when a step is first ticked (the pages show a pending checklist from
 the playbook, checklists_attach, and never write on a read), and before anything changes or
 deletes a playbook's steps (the playbook editor, and receivers for the Django admin and
-deletions) — so the playbook's steps are, until then, still the ones the CTA opened with.
+deletions, scoring.actions.references) — so the playbook's steps are, until then, still the
+ones the CTA opened with.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from scoring.actions.playbooks import (
     playbook_steps_copy,
     playbooks_by_stage_band,
 )
+from scoring.actions.references import cta_references_lock
 from scoring.bands import Band
 from scoring.models import HealthScore, ScoreRun
 from scoring.models.actions import (
@@ -324,7 +325,7 @@ def cta_create(
     band = latest.band if latest else Band.NO_DATA
     playbook_id, playbook_name = playbooks_by_stage_band().get((account.stage_id, band), (None, ""))
     with transaction.atomic():
-        cta = CallToAction.objects.create(
+        cta = CallToAction(
             account=account,
             rule=None,
             owner_id=account.owner_id,
@@ -340,5 +341,7 @@ def cta_create(
             playbook_id=playbook_id,
             playbook_name=playbook_name,
         )
+        cta_references_lock(cta)
+        cta.save()
         playbook_steps_copy(ctas=CallToAction.objects.filter(pk=cta.pk))
     return cta

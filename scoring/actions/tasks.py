@@ -1,5 +1,5 @@
-"""Celery task of the rules: a thin wrapper that takes a date (and account and rule ids) and
-calls the service."""
+"""Celery task of the rules: a thin wrapper that takes a date (and account and rule ids, or a
+range of account ids) and calls the service."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import datetime as dt
 
 from celery import shared_task
 
+from healthboard.lib.idranges import IdRange
 from scoring.actions.rules import rules_apply
 
 
@@ -20,8 +21,14 @@ from scoring.actions.rules import rules_apply
     ignore_result=True,
 )
 def apply_rules(
-    run_date: str, account_ids: list[int] | None = None, rule_ids: list[int] | None = None
+    run_date: str,
+    account_ids: list[int] | None = None,
+    rule_ids: list[int] | None = None,
+    account_range: list[int | None] | None = None,
 ) -> dict[str, int]:
     return rules_apply(
-        as_of=dt.date.fromisoformat(run_date), account_ids=account_ids, rule_ids=rule_ids
+        as_of=dt.date.fromisoformat(run_date),
+        account_ids=account_ids,
+        rule_ids=rule_ids,
+        account_range=None if account_range is None else IdRange(*account_range),
     )

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import Count
 
 from scoring.actions import tasks
-from scoring.actions.rules import rule_parts
+from scoring.actions.rules import night_parts
 from scoring.models import CallToAction, ScoreRun
 from scoring.pipeline import backfill_runs, runs
 from tests.factories import AccountFactory
@@ -32,7 +32,11 @@ def idle_account():
 @pytest.fixture
 def handed_off(monkeypatch) -> list[tuple]:
     calls: list[tuple] = []
-    monkeypatch.setattr(tasks.apply_rules, "delay", lambda *args: calls.append(args))
+    monkeypatch.setattr(
+        tasks.apply_rules,
+        "delay",
+        lambda *args, **kwargs: calls.append((*args, kwargs.get("account_range"))),
+    )
     return calls
 
 
@@ -52,8 +56,12 @@ def test_a_published_run_opens_ctas_and_a_re_run_adds_none(idle_account):
 
 
 def after_run(day) -> list[tuple]:
-    """What a published run of `day` hands off: one task per part of the rules."""
-    return [(day.isoformat(), None, part) for part in rule_parts(settings.RULES_PARTS)]
+    """What a published run of `day` hands off: one task per part of the evaluation."""
+    run = ScoreRun.objects.get(status="done", date=day)
+    return [
+        (day.isoformat(), None, part.rule_ids, part.account_range and part.account_range.as_list())
+        for part in night_parts(run, settings.RULES_PARTS)
+    ]
 
 
 @pytest.mark.parametrize("parts", [1, 2, 3])
@@ -62,7 +70,8 @@ def test_a_published_run_hands_off_each_part_of_the_rules(
 ):
     settings.RULES_PARTS = parts
     runs.run_sync(as_of=TODAY)
-    assert handed_off == after_run(TODAY) and len(handed_off) == parts
+    # A first night: ranges of accounts, at most one per account scored (two here).
+    assert handed_off == after_run(TODAY) and len(handed_off) == min(parts, 2)
 
 
 def test_an_older_date_published_later_opens_nothing(idle_account, handed_off):
@@ -81,7 +90,7 @@ def test_a_re_score_evaluates_the_accounts_it_scored(idle_account, handed_off):
     runs.run_sync(as_of=TODAY)
     runs.accounts_rescore(account_ids=[idle_account.pk])
     # Every rule at once: a few accounts are not worth a task per part.
-    assert handed_off[-1] == (TODAY.isoformat(), [idle_account.pk], None)
+    assert handed_off[-1] == (TODAY.isoformat(), [idle_account.pk], None, None)
 
 
 def test_with_the_queue_down_the_run_is_published_anyway(idle_account, broker_down, caplog):

@@ -1,6 +1,8 @@
-"""The rules after a nightly run, dealt into parts that workers evaluate side by side: every
-enabled rule in exactly one part, the parts of about equal work, and a part that touches only
-its own rules' CTAs, so that the parts together do what one evaluation does."""
+"""The rules after a nightly run, dealt into parts that workers evaluate side by side: by rules
+(every enabled rule in exactly one part, the parts of about equal work, a part touching only
+its own rules' CTAs) or, on a first night, by ranges of accounts with as many scored each (a
+part touching only its own accounts' CTAs); either way the parts together do what one
+evaluation does."""
 
 from __future__ import annotations
 
@@ -8,8 +10,14 @@ import pytest
 
 from scoring.actions import rules
 from scoring.actions.conditions import SIGNAL_KINDS
-from scoring.actions.rules import SCORE_RULE_COST, SIGNAL_RULE_COST, rule_parts, rules_apply
-from scoring.models import ActionRule, CallToAction
+from scoring.actions.rules import (
+    SCORE_RULE_COST,
+    SIGNAL_RULE_COST,
+    night_parts,
+    rule_parts,
+    rules_apply,
+)
+from scoring.models import ActionRule, CallToAction, ScoreRun
 from tests.factories import AccountFactory, CallToActionFactory
 from tests.scoring.actions.helpers import TODAY, days_ago, scored, signal
 
@@ -105,3 +113,70 @@ def test_a_part_never_closes_another_parts_ctas():
     rules_apply(as_of=TODAY, rule_ids=own)
     turned_red.refresh_from_db()
     assert turned_red.status == "resolved"
+
+
+def _run():
+    return ScoreRun.objects.get(status="done", date=TODAY)
+
+
+def test_a_first_night_is_dealt_by_accounts_into_ranges_of_as_many():
+    accounts = AccountFactory.create_batch(7)
+    for account in accounts:
+        scored(account, 30.0, TODAY)
+
+    parts = night_parts(_run(), 3)
+
+    assert all(part.rule_ids is None for part in parts)
+    ranges = [part.account_range for part in parts]
+    assert ranges[0].start is None and ranges[-1].stop is None
+    assert all(a.stop == b.start for a, b in zip(ranges, ranges[1:], strict=False))
+    sizes = [
+        sum(
+            1
+            for a in accounts
+            if (r.start is None or a.pk >= r.start) and (r.stop is None or a.pk < r.stop)
+        )
+        for r in ranges
+    ]
+    assert sorted(sizes) == [2, 2, 3]
+
+
+def test_once_rules_have_active_ctas_the_night_is_dealt_by_rules():
+    scored(AccountFactory(), 30.0, TODAY)
+    CallToActionFactory(rule=ActionRule.objects.get(kind="renewal_at_risk"))
+
+    parts = night_parts(_run(), 2)
+
+    assert [part.rule_ids for part in parts] == rule_parts(2)
+    assert all(part.account_range is None for part in parts)
+
+
+def test_no_enabled_rule_makes_no_part_of_accounts_either():
+    scored(AccountFactory(), 30.0, TODAY)
+    ActionRule.objects.update(enabled=False)
+    assert night_parts(_run(), 2) == []
+
+
+def test_parts_of_accounts_add_up_to_one_evaluation_and_close_only_their_own():
+    falling = []
+    for _ in range(6):
+        account = AccountFactory()
+        scored(account, 80.0, days_ago(1))
+        falling.append((account, scored(account, 30.0, TODAY)))
+    parts = night_parts(_run(), 2)
+
+    counts = [rules_apply(as_of=TODAY, account_range=part.account_range) for part in parts]
+
+    assert sum(c["opened"] for c in counts) == CallToAction.objects.count() > 0
+    whole = rules_apply(as_of=TODAY)
+    assert whole["opened"] == 0 and whole["updated"] == CallToAction.objects.count()
+    # Everybody healthy again: the first part closes its own accounts' CTAs only.
+    ActionRule.objects.update(auto_close=True)
+    for _account, today in falling:
+        today.score, today.band = 90.0, "green"
+        today.save()
+    first = parts[0].account_range
+    rules_apply(as_of=TODAY, account_range=first)
+    for cta in CallToAction.objects.filter(rule__kind="band_worse"):
+        inside = first.stop is None or cta.account_id < first.stop
+        assert (cta.status == "resolved") == inside
