@@ -223,6 +223,8 @@ class Signal(models.Model):
         constraints = [
             # A re-sent signal (same source and external id) is stored once. The signals
             # without an external id (half of a bulk import's, often) stay out of the index.
+            # On PostgreSQL the table is partitioned by month (accounts.partitions) and this
+            # index is a plain one, for look-ups: SignalKey holds the keys unique.
             models.UniqueConstraint(
                 fields=["source", "external_id"],
                 condition=Q(external_id__isnull=False),
@@ -246,6 +248,28 @@ class Signal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric.key}={self.value} @ {self.observed_at:%Y-%m-%d}"
+
+
+class SignalKey(models.Model):
+    """The (source, external id) of each stored signal that has one, so that a signal sent
+    again is stored once across the months of the partitioned signals' table (whose unique
+    indexes can only be unique within a month: accounts.partitions). Written only by the
+    triggers on accounts_signal (migration 0019, PostgreSQL); empty on SQLite, where the
+    signals' own unique index does it."""
+
+    source = models.CharField(max_length=40)
+    external_id = models.CharField(max_length=100)
+    observed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="signal_key_unique")
+        ]
+        # Retention deletes the keys of the months it drops.
+        indexes = [models.Index(fields=["observed_at"], name="signal_key_observed")]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.external_id}"
 
 
 class Note(models.Model):

@@ -6,6 +6,7 @@ import uuid
 
 from celery import shared_task
 
+from accounts import partitions
 from accounts.imports import jobs
 from accounts.models import ImportJob
 from healthboard.lib.queue import QUEUE_DOWN
@@ -70,3 +71,10 @@ def import_job_enqueue(*, job: ImportJob) -> bool:
         jobs.import_job_unmark_queued(job=job)
         raise QueueDown(str(exc)) from exc
     return True
+
+
+# Daily (healthboard.celery): the coming months' partitions of the signals exist before the
+# first signal of theirs arrives. Safe to repeat.
+@shared_task(ignore_result=True)
+def signal_partitions_ensure() -> int:
+    return len(partitions.signal_partitions_ensure())

@@ -38,6 +38,11 @@ def setup_nightly_schedule(sender: Celery, **kwargs) -> None:
             "schedule": crontab(minute="*/15"),
             "options": {"expires": 14 * 60},
         },
+        # The signals' partitions for the coming months (accounts.partitions).
+        "signal-partitions": {
+            "task": "accounts.tasks.signal_partitions_ensure",
+            "schedule": crontab(hour=0, minute=41),
+        },
         # Uploads previewed and never imported, and old files of rejected rows.
         "import-uploads-cleanup": {
             "task": "accounts.tasks.import_uploads_cleanup",

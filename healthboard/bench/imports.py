@@ -26,11 +26,16 @@ from pathlib import Path
 from django.db import connection
 
 from accounts.imports import ImportOptions, ImportResult, import_run
+from accounts.partitions import signal_partitions_ensure
 from accounts.signals import signals_ingested
 
 PREFIX = "IMPORTBENCH-"
 SOURCE = "importbench"
 METRICS = ("logins", "active_users", "csat", "nps", "support_tickets", "email_open_rate")
+
+
+# How far back the file's signals start.
+HISTORY = dt.timedelta(days=400)
 
 
 def _require_postgres() -> None:
@@ -39,7 +44,9 @@ def _require_postgres() -> None:
 
 
 def ensure_accounts(*, accounts: int) -> None:
-    """IMPORTBENCH-0000001 … as many as asked (created inside PostgreSQL when missing)."""
+    """IMPORTBENCH-0000001 … as many as asked (created inside PostgreSQL when missing), and
+    the months of the file's signals (HISTORY_DAYS back: accounts.partitions)."""
+    signal_partitions_ensure(since=(dt.datetime.now(dt.UTC) - HISTORY).date())
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM accounts_account WHERE external_id LIKE %s", [PREFIX + "%"]
@@ -79,7 +86,7 @@ def clear_signals(source: str = SOURCE) -> int:
 
 def write_signals_csv(path: Path, *, rows: int, accounts: int) -> int:
     """A signals file of `rows` distinct rows over `accounts` accounts; returns its size."""
-    start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=400)
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) - HISTORY
     with open(path, "w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
         writer.writerow(["account", "metric", "observed_at", "value", "category", "external_id"])

@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account, Signal
+from accounts.partitions import signal_partitions_ensure
 from healthboard.demo import DemoError
 from healthboard.demo.companies import write_accounts
 from healthboard.demo.plan import ACCOUNT_PREFIX, Catalogue, Plan, epoch
@@ -138,6 +139,9 @@ def generate(
                 )
             result.deleted_accounts, rebuild = delete_demo_accounts()
             say(f"deleted {result.deleted_accounts:,} demo accounts and their signals and notes")
+        # The history's months get their partitions before its signals arrive (PostgreSQL;
+        # else they would wait in the default partition to be moved).
+        signal_partitions_ensure(since=result.start_date)
         catalogue = Catalogue.load()
         owners, result.users = ensure_users()
         plan = Plan.draw(

@@ -274,8 +274,9 @@ def drop_signal_indexes() -> list[str]:
         drop += [f"DROP INDEX {quote(name)}" for name, _definition in indexes]
         for statement in drop:
             cursor.execute(statement)
-    # Indexes first, then the unique constraint, then the foreign keys.
-    return [definition for _name, definition in indexes] + restore
+    # Indexes first, then the unique constraint, then the foreign keys. A partitioned
+    # table's index reads "ON ONLY" (the parent alone): rebuilt, it must cover every month.
+    return [definition.replace(" ON ONLY ", " ON ", 1) for _name, definition in indexes] + restore
 
 
 def rebuild_signal_indexes(statements: list[str], say: Callable[[str], None]) -> None:

@@ -140,12 +140,17 @@ def test_writes_lock_the_accounts_they_refer_to_and_refuse_when_one_is_gone(worl
             lock_referenced("accounts_account", {kept.pk, kept.pk + 1000}, "account(s)")
 
 
-def test_signals_have_no_per_row_foreign_key_checks_and_one_partial_unique_index():
+def test_signals_have_no_per_row_foreign_key_checks_and_their_keys_are_unique_apart():
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, "accounts_signal")
+        keys = connection.introspection.get_constraints(cursor, "accounts_signalkey")
     assert not [name for name, c in constraints.items() if c["foreign_key"]]
-    unique = constraints["signal_unique_source_external_id"]
-    assert unique["unique"] and unique["columns"] == ["source", "external_id"]
+    # Partitioned by month (accounts.partitions): the (source, external id) index is for
+    # look-ups, and the keys' own table holds them unique across months.
+    lookup = constraints["signal_unique_source_external_id"]
+    assert lookup["columns"] == ["source", "external_id"] and not lookup["unique"]
+    assert keys["signal_key_unique"]["unique"]
+    assert keys["signal_key_unique"]["columns"] == ["source", "external_id"]
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_get_indexdef('signal_unique_source_external_id'::regclass)")
         assert "WHERE (external_id IS NOT NULL)" in cursor.fetchone()[0]

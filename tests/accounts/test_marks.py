@@ -192,7 +192,7 @@ def test_a_load_that_skipped_the_triggers_is_repaired_by_the_rebuild_command():
         == expected()
         == {(logins.pk, account.pk): (at(days_ago(1)), 0.0, None, at(days_ago(1)))}
     )
-    assert "1 signal marks rebuilt" in out.getvalue()
+    assert "1 signal marks and 0 signal keys rebuilt" in out.getvalue()
 
 
 def test_a_metric_whose_signals_have_no_marks_is_read_from_the_signals():

@@ -79,7 +79,7 @@ def test_a_longer_retention_than_the_windows_is_kept_as_asked():
 def test_a_dry_run_counts_and_deletes_nothing():
     account = AccountFactory()
     add_signals(account, 0.5)
-    old = _aged(account, signals_read_days() + 30)
+    old = _aged(account, signals_read_days() + 70)
 
     deleted, _cutoff, _kept = signals_prune(older_than_days=1, dry_run=True)
 
@@ -90,7 +90,7 @@ def test_a_dry_run_counts_and_deletes_nothing():
 def test_the_command_prunes_as_set_and_the_pruning_is_audited(settings, capsys):
     account = AccountFactory()
     add_signals(account, 0.5)
-    old = _aged(account, signals_read_days() + 30)
+    old = _aged(account, signals_read_days() + 70)
 
     settings.SIGNAL_RETENTION_DAYS = None
     call_command("prune_signals")

@@ -390,9 +390,16 @@ class SignalsKind(Kind):
 
     # ------------------------------------------------------------ whole file
 
+    # A key stored already: on PostgreSQL in the keys' table (the signals' own index is
+    # per month there, accounts.partitions), on SQLite in the signals' unique index.
+    KEYED = {
+        "postgresql": "SELECT 1 FROM accounts_signalkey o WHERE o.source = s.source "
+        "AND o.external_id = s.external_id",
+        "sqlite": f"SELECT 1 FROM {SIGNAL} o WHERE o.source = s.source "
+        "AND o.external_id = s.external_id",
+    }
     FRESH = f"""(
-        (s.external_id IS NOT NULL AND NOT EXISTS (
-            SELECT 1 FROM {SIGNAL} o WHERE o.source = s.source AND o.external_id = s.external_id))
+        (s.external_id IS NOT NULL AND NOT EXISTS ({{keyed}}))
         OR (s.external_id IS NULL AND NOT EXISTS (
             SELECT 1 FROM {SIGNAL} o
             WHERE o.account_id = s.account_id AND o.metric_id = s.metric_id
@@ -401,18 +408,22 @@ class SignalsKind(Kind):
     )"""
     COLUMNS = "account_id, metric_id, observed_at, value, category, text, source, external_id"
 
+    def fresh(self) -> str:
+        """SQL: the staged row `s` is not stored already."""
+        return self.FRESH.replace("{keyed}", self.KEYED[connection.vendor])
+
     def write(self, stage: Staging) -> Counts:
         if connection.vendor != "postgresql":
             # SQLite runs one writer at a time: find the new rows, then insert them.
             accounts = {
                 a
                 for (a,) in stage.fetch(
-                    f"SELECT DISTINCT account_id FROM {{stage}} s WHERE {self.FRESH}"
+                    f"SELECT DISTINCT account_id FROM {{stage}} s WHERE {self.fresh()}"
                 )
             }
             created = stage.execute(
                 f"INSERT INTO {SIGNAL} ({self.COLUMNS}) SELECT {self.COLUMNS} FROM {{stage}} s "
-                f"WHERE {self.FRESH} ON CONFLICT DO NOTHING"
+                f"WHERE {self.fresh()} ON CONFLICT DO NOTHING"
             )
             return Counts(created=created, unchanged=stage.rows - created, accounts=accounts)
         # Imports of signals queue here, one at a time: two imports of the same rows
@@ -431,8 +442,16 @@ class SignalsKind(Kind):
                   AND o.source = s.source AND o.external_id IS NULL)
             """
         )
-        # One statement: the unique index settles (source, external id). The accounts and
-        # metrics written for come back, once each, to be locked and re-scored.
+        # So do the rows whose key is stored already (signals sent again): the keys'
+        # trigger would fail the whole INSERT on the first (accounts.partitions). Imports
+        # take turns (the lock above), so none is stored between the two statements; a
+        # signal written meanwhile by anything else fails the import, which says so.
+        stage.execute(
+            f"DELETE FROM {{stage}} s WHERE s.external_id IS NOT NULL "
+            f"AND EXISTS ({self.KEYED['postgresql']})"
+        )
+        # One statement. The accounts and metrics written for come back, once each, to be
+        # locked and re-scored.
         found = stage.fetch(
             f"""
             WITH inserted AS (
@@ -454,7 +473,7 @@ class SignalsKind(Kind):
 
     def estimate(self, stage: Staging) -> Counts:
         [(fresh, accounts)] = stage.fetch(
-            f"SELECT COUNT(*), COUNT(DISTINCT account_id) FROM {{stage}} s WHERE {self.FRESH}"
+            f"SELECT COUNT(*), COUNT(DISTINCT account_id) FROM {{stage}} s WHERE {self.fresh()}"
         )
         counts = Counts(created=fresh, unchanged=stage.rows - fresh)
         counts.notes.append(_("%(count)s account(s) would be re-scored") % {"count": accounts})
