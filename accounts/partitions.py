@@ -49,11 +49,6 @@ def month_after(month: dt.date) -> dt.date:
     return (month + dt.timedelta(days=32)).replace(day=1)
 
 
-def _bound(month: dt.date) -> str:
-    # isoformat pads the year to four digits (strftime's %Y does not below 1000).
-    return f"{month.isoformat()} 00:00:00+00"
-
-
 def partition_name(month: dt.date) -> str:
     return f"{TABLE}_p{month.year:04d}{month.month:02d}"
 
@@ -113,7 +108,7 @@ def signal_partitions_ensure(
 
 def _partition_create(month: dt.date) -> bool:
     name = partition_name(month)
-    start, stop = _bound(month), _bound(month_after(month))
+    start, stop = _bound_at(month), _bound_at(month_after(month))
     with transaction.atomic(), connection.cursor() as cursor:
         # One at a time: two creating the same month would both find it missing.
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('accounts.partitions'))")
@@ -195,6 +190,7 @@ def signal_partitions_drop_before(
 
 
 def _bound_at(month: dt.date) -> dt.datetime:
+    """Where the month starts (UTC): its partition's bound."""
     return dt.datetime(month.year, month.month, 1, tzinfo=dt.UTC)
 
 

@@ -13,6 +13,7 @@ from django.db import connection, transaction
 
 from accounts.marks import marks_rebuild
 from accounts.partitions import signal_partitions_ensure
+from healthboard.demo.writers import drop_signal_indexes
 from scoring.aggregates import window_end
 
 PREFIX = "BENCH-"
@@ -120,16 +121,6 @@ def delete_ctas(cursor) -> None:
     cursor.execute(f"DELETE FROM scoring_calltoaction WHERE id IN ({ctas})", [PREFIX + "%"])
 
 
-def _secondary_indexes(cursor) -> list[tuple[str, str]]:
-    cursor.execute(
-        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'accounts_signal' "
-        "AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = 'accounts_signal'::regclass)"
-    )
-    # A partitioned table's index reads "ON ONLY" (the parent alone): rebuilt, it must cover
-    # every month.
-    return [(name, sql.replace(" ON ONLY ", " ON ", 1)) for name, sql in cursor.fetchall()]
-
-
 def build(*, accounts: int, signals_per_account: int, as_of: dt.date, days: int = 180) -> None:
     """Replace the bench accounts with `accounts` new ones and their signals."""
     if connection.vendor != "postgresql":
@@ -163,9 +154,7 @@ def build(*, accounts: int, signals_per_account: int, as_of: dt.date, days: int 
         signal_partitions_ensure(as_of, since=as_of - dt.timedelta(days=days))
         # Loading millions of rows and then indexing them is several times faster than
         # maintaining the indexes row by row; they are rebuilt, unchanged, below.
-        indexes = _secondary_indexes(cursor)
-        for name, _ in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
+        rebuild = drop_signal_indexes()
         cursor.execute("SELECT id FROM accounts_segment ORDER BY id")
         segments = [row[0] for row in cursor.fetchall()]
         cursor.execute("SELECT min(id) FROM accounts_journeystage")
@@ -221,8 +210,8 @@ def build(*, accounts: int, signals_per_account: int, as_of: dt.date, days: int 
             [end, days, PREFIX + "%", signals_per_account],
         )
         cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
-        for _, definition in indexes:
-            cursor.execute(definition)
+        for statement in rebuild:
+            cursor.execute(statement)
     # The load may have skipped the triggers that keep the signal marks (session_replication_role).
     marks_rebuild()
     with connection.cursor() as cursor:

@@ -45,7 +45,7 @@ def _require_postgres() -> None:
 
 def ensure_accounts(*, accounts: int) -> None:
     """IMPORTBENCH-0000001 … as many as asked (created inside PostgreSQL when missing), and
-    the months of the file's signals (HISTORY_DAYS back: accounts.partitions)."""
+    the months of the file's signals (HISTORY back: accounts.partitions)."""
     signal_partitions_ensure(since=(dt.datetime.now(dt.UTC) - HISTORY).date())
     with connection.cursor() as cursor:
         cursor.execute(
