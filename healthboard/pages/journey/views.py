@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -86,6 +86,7 @@ def _decorate(
     board_query = f"?{form.query().urlencode()}"
     home = reverse("home")
     options = _stage_options(stages)
+    past_target = gettext("· past target")
     # Every card's owner owns an active account, so is among the form's owners.
     owners = {owner.pk: user_label(owner) for owner in form.owners}
     # reverse() once, not per card: the paths differ only by the account id.
@@ -100,9 +101,16 @@ def _decorate(
             card.url = f"{detail}{account.pk}/"
             card.days = account.days_in_stage(today)
             card.past_target = card.days is not None and card.days > column.stage.target_days
+            if card.days is not None:
+                card.days_text = ngettext(
+                    "%(days)s day in stage", "%(days)s days in stage", card.days
+                ) % {"days": card.days}
+                if card.past_target:
+                    card.days_text += f" {past_target}"
             card.owner_name = owners.get(account.owner_id, gettext("Unassigned"))
             card.can_move = can_work_on(request.user, account)
             if card.can_move:
+                card.move_label = gettext("Move %(name)s to stage") % {"name": account.name}
                 card.move_url = f"{move}{account.pk}/move/{board_query}"
                 card.stage_options = options.get(account.stage_id, "")
 
@@ -119,6 +127,7 @@ def _context(request: HttpRequest, data: QueryDict) -> dict:
         "owner": form.owner_choice,
         "owner_name": form.owner_name(),
         "clear_url": path,
+        "move_text": gettext("Move"),
         "run": score_run_latest(),
     }
     if context["run"] is None:

@@ -17,7 +17,6 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect
-from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
@@ -91,7 +90,7 @@ def _chip(band: str, score: str, language: str | None) -> str:
     """The band chip's markup; it only depends on the band, the rounded score and the
     language its words are in (a cache keyed on the band alone served one reader's words to
     every other)."""
-    return render_to_string("components/band_chip.html", band_chip(band, score or None))
+    return band_chip(band, score or None)
 
 
 class CountedPaginator(Paginator):

@@ -1,7 +1,7 @@
 """Template tags and filters shared by every Healthboard page: `{% load healthboard %}`.
 
 - `{% band_chip band score %}`: the traffic-light chip (colour + shape + words, never colour
-  alone); the same markup as `{% include "components/band_chip.html" with band=… score=… %}`.
+  alone).
 - `band_label`, `band_shape`, `band_key`: a band value ("green", "yellow", "red", "none") as
   words, as a shape, or normalised for a CSS class.
 - `signed` (+3.2 / −1.0), `arrow` (▲ / ▼), `money` ($1.2M / 1,2 mio. kr.), `score_text`,
@@ -19,6 +19,7 @@ from decimal import InvalidOperation
 
 from django import template
 from django.utils import formats
+from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 
 from accounts.i18n import builtin as builtin_text
@@ -133,10 +134,36 @@ def is_under(path, prefix: str) -> bool:
     return path == prefix or path.startswith(prefix.rstrip("/") + "/")
 
 
-@register.inclusion_tag("components/band_chip.html")
-def band_chip(band, score=None) -> dict:
-    """`{% band_chip row.band row.score %}`: the traffic-light chip."""
-    return {"band": band_key(band), "score": score}
+@register.simple_tag
+def band_chip(band, score=None) -> str:
+    """`{% band_chip row.band row.score %}`: the traffic-light chip. Colour, a shape and
+    words, so colour is never the only carrier; role="img" makes screen readers read one
+    label ("Health: At risk, score 55") instead of the shape glyph and the pieces
+    separately. Band: green, yellow, red or none (anything else reads as "No data"); the
+    score is optional. Made in Python, not an included template: a journey board shows up
+    to 180 of them, and rendering a template for each cost more than the rest of a card."""
+    band = Band.of(band)
+    number = score_text(score)
+    if number:
+        title = gettext("Health: %(label)s, score %(number)s") % {
+            "label": band.label,
+            "number": number,
+        }
+        extra = format_html(' <span class="chip-score">{}</span>', number)
+    else:
+        title = gettext("Health: %(label)s") % {"label": band.label}
+        extra = ""
+    return format_html(
+        '<span class="chip chip-{}" role="img" aria-label="{}" title="{}">'
+        '<span class="chip-shape" aria-hidden="true">{}</span> '
+        '<span class="chip-label">{}</span>{}</span>',
+        band.value,
+        title,
+        title,
+        band.shape,
+        band.label,
+        extra,
+    )
 
 
 @register.filter
