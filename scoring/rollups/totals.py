@@ -1,21 +1,29 @@
-"""Per-run band totals: what the portfolio's summary strip adds up, stored once per run.
+"""Per-run band totals: what the portfolio's summary strip and the journey board add up,
+stored once per run.
 
 The strip shows accounts and ARR per band for the filtered accounts, and each band's count
-on the run a week before. Counted live, that joins a whole day of scores to the accounts:
-over 100 ms at 100,000 accounts, for each of the two runs. Stored per cell of
-owner × segment × active, it is a sum over a few hundred rows.
+on the run a week before; the journey board shows, per stage and band, accounts, ARR and the
+average score, and per stage the median days in it and how many are past its target.
+Counted live, that joins a whole day of scores to the accounts: over 100 ms at 100,000
+accounts for the strip, 1.2 s at a million for the board. Stored per cell, it is a sum over
+a few thousand rows:
 
-Stage is not a cell key: it would make six times the cells, and storing them is part of
-publishing a run (the nightly run is timed); a stage filter counts live. It also keeps the
-most frequent account edit, a CSM moving an account to another stage, away from the totals.
+- RunTotal: per band × owner × segment × stage × active, how many accounts, their ARR, how
+  many have a score and the scores' sum;
+- RunStageDay: the active accounts per stage × band × segment × day they entered the stage;
+- RunBookDay: the same per owner, for one CSM's board (summing it for the whole portfolio
+  would read every owner's rows; reading a book of 20,000 accounts and their scores live
+  took a quarter of a second at a million accounts).
 
 Totals are written when a run is published (run_totals_publish) and kept for the recent runs
 only: the newest done run and the week before it, the runs the portfolio opens on. Other runs
 have no totals and the page counts them live.
 
-Stored totals stay exact without any caller's help: PostgreSQL triggers (migration
-scoring/0011_run_totals) move an account between cells when its owner, segment, status
-or ARR changes, and add or remove it when one of its scores in a run with totals is
+Stored totals stay exact without any caller's help: PostgreSQL triggers (migrations
+scoring/0011_run_totals and 0027_run_totals_by_stage) move an account between cells when its
+owner, segment, stage, stage entry, status or ARR changes (a CSM moving an account to another
+stage moves one account's cells), and add or remove it when one of its scores in a run with
+totals is
 written, re-scored (scoring.pipeline.runs.account_rescore deletes and re-inserts the row)
 or deleted. They are statement-level, so a bulk update costs one set-based query, not one
 per row.
@@ -45,7 +53,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from accounts.models import Account
-from scoring.models import RunTotal, ScoreRun
+from scoring.models import RunBookDay, RunStageDay, RunTotal, ScoreRun
 from scoring.models.rollups import NO_OWNER
 
 logger = logging.getLogger(__name__)
@@ -53,6 +61,8 @@ logger = logging.getLogger(__name__)
 # Totals are kept for the done runs this close to the newest one: the portfolio shows the
 # newest run and compares it with the one a week before.
 KEEP = dt.timedelta(days=7)
+# What a run with totals keeps, written and dropped together.
+KEPT = (RunTotal, RunStageDay, RunBookDay)
 
 
 def run_totals_supported() -> bool:
@@ -60,35 +70,71 @@ def run_totals_supported() -> bool:
     return connection.vendor == "postgresql"
 
 
-# The run's totals from its scores and the accounts as they are now. A plain SELECT, so that
-# PostgreSQL may share the join between parallel workers (an INSERT … SELECT may not).
+# The run's cells from its scores and the accounts as they are now, the three kinds in one
+# pass (grouping sets, told apart by `kind`): 1, the totals' cells; 2, the active accounts by
+# stage entry; 0, the same per owner. A plain SELECT, so that PostgreSQL may share the join
+# between parallel workers (an INSERT … SELECT may not).
 COUNT_SQL = """
-    SELECT h.band, coalesce(a.owner_id, %(no_owner)s), a.segment_id, a.status = %(active)s,
-           count(*), sum(a.arr)
+    SELECT GROUPING(a.owner_id, a.stage_since) AS kind, h.band,
+           coalesce(a.owner_id, %(no_owner)s), a.segment_id, a.status = {active}, a.stage_id,
+           a.stage_since, count(*), sum(a.arr), coalesce(sum(h.score), 0), count(h.score),
+           min(h.score)
     FROM scoring_healthscore h JOIN accounts_account a ON a.id = h.account_id
     WHERE h.run_id = %(run)s
-    GROUP BY 1, 2, 3, 4
-"""
+    GROUP BY GROUPING SETS (
+        (h.band, a.owner_id, a.segment_id, a.status = {active}, a.stage_id),
+        (h.band, a.segment_id, a.status = {active}, a.stage_id, a.stage_since),
+        (h.band, a.owner_id, a.segment_id, a.status = {active}, a.stage_id, a.stage_since)
+    )
+""".format(active=f"'{Account.Status.ACTIVE.value}'")
+TOTALS, DAYS, BOOK_DAYS = 1, 2, 0
 STORE_SQL = """
-    INSERT INTO scoring_runtotal (run_id, band, owner_id, segment_id, active, n, arr)
+    INSERT INTO scoring_runtotal (run_id, band, owner_id, segment_id, active, stage_id, n, arr,
+                                  score_sum, scored, score_low)
     SELECT %s, * FROM unnest(%s::varchar[], %s::bigint[], %s::bigint[], %s::boolean[],
-                             %s::integer[], %s::numeric[])
+                             %s::bigint[], %s::integer[], %s::numeric[],
+                             %s::double precision[], %s::integer[], %s::double precision[])
 """
+STORE_DAYS_SQL = """
+    INSERT INTO scoring_runstageday (run_id, band, segment_id, stage_id, stage_since, n)
+    SELECT %s, * FROM unnest(%s::varchar[], %s::bigint[], %s::bigint[], %s::date[],
+                             %s::integer[])
+"""
+STORE_BOOK_DAYS_SQL = """
+    INSERT INTO scoring_runbookday (run_id, band, owner_id, segment_id, stage_id, stage_since, n)
+    SELECT %s, * FROM unnest(%s::varchar[], %s::bigint[], %s::bigint[], %s::bigint[],
+                             %s::date[], %s::integer[])
+"""
+
+
+def _columns(rows: list[tuple]) -> list[list]:
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 def _store(run: ScoreRun) -> int:
-    """Count the run's cells and store them. Two queries; returns the cells stored."""
+    """Count the run's cells and store them. Four queries; returns the totals' cells."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            COUNT_SQL,
-            {"no_owner": NO_OWNER, "active": Account.Status.ACTIVE.value, "run": run.pk},
-        )
-        rows = cursor.fetchall()
-        if rows:
-            cursor.execute(
-                STORE_SQL, [run.pk, *(list(column) for column in zip(*rows, strict=True))]
-            )
-    return len(rows)
+        cursor.execute(COUNT_SQL, {"no_owner": NO_OWNER, "run": run.pk})
+        totals, days, book_days = [], [], []
+        for row in cursor.fetchall():
+            kind, band, owner, segment, active, stage, since, *sums = row
+            n, arr, score_sum, scored, low = sums
+            if kind == TOTALS:
+                totals.append((band, owner, segment, active, stage, n, arr, score_sum, scored, low))
+            elif not active or since is None:
+                continue
+            elif kind == DAYS:
+                days.append((band, segment, stage, since, n))
+            else:
+                book_days.append((band, owner, segment, stage, since, n))
+        for sql, rows in (
+            (STORE_SQL, totals),
+            (STORE_DAYS_SQL, days),
+            (STORE_BOOK_DAYS_SQL, book_days),
+        ):
+            if rows:
+                cursor.execute(sql, [run.pk, *_columns(rows)])
+    return len(totals)
 
 
 # How long publishing waits for writers that hold the accounts or the scores (an atomic
@@ -120,7 +166,8 @@ def _drop_stale(keep_from: dt.date | None) -> None:
     stale = ~Q(run__status=ScoreRun.Status.DONE)
     if keep_from is not None:
         stale |= Q(run__date__lt=keep_from)
-    RunTotal.objects.filter(stale).delete()
+    for model in KEPT:
+        model.objects.filter(stale).delete()
 
 
 def run_totals_publish(*, run: ScoreRun) -> int:
@@ -143,7 +190,8 @@ def run_totals_publish(*, run: ScoreRun) -> int:
             fresh = ScoreRun.objects.filter(pk=run.pk, status=ScoreRun.Status.DONE)
             if keep_from is None or run.date < keep_from or not fresh.exists():
                 return 0
-            RunTotal.objects.filter(run=run).delete()
+            for model in KEPT:
+                model.objects.filter(run=run).delete()
             return _store(run)
     except DatabaseError:
         logger.warning(
@@ -160,7 +208,8 @@ def run_totals_rebuild() -> int:
     stored = 0
     with transaction.atomic():
         _lock_writers()
-        RunTotal.objects.all().delete()
+        for model in KEPT:
+            model.objects.all().delete()
         keep_from = _keep_from()
         if keep_from is None:
             return 0

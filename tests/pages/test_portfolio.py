@@ -745,8 +745,9 @@ def _counted_live(queries) -> bool:
         ("owner=none", True),
         ("owner=all&segment=smb", True),
         ("owner=all&segment=enterprise&band=yellow&band=red&sort=-arr", True),
+        ("owner=all&stage=adoption", True),
+        ("owner=all&stage=renewal&segment=smb", True),
         # Filters a stored cell does not know are counted live, totals or not.
-        ("owner=all&stage=adoption", False),
         ("owner=all&renewal=40", False),
         ("owner=all&moved=10", False),
         ("owner=all&prev_band=green", False),
@@ -757,6 +758,7 @@ def test_stored_totals_show_what_the_live_count_shows(
     manager_client, published, query: str, stored: bool
 ) -> None:
     JourneyStageFactory(slug="adoption")
+    JourneyStageFactory(slug="renewal")
     with CaptureQueriesContext(connection) as queries:
         from_totals = _figures(get(manager_client, query))
     assert _counted_live(queries) is not stored

@@ -2,9 +2,11 @@
 customer journey, stage by stage.
 
 The board shows the active accounts scored in the latest done run. Whatever the number of
-accounts, it costs four queries on top of the stages and the run: the run's scores as
-columns (scoring.rollups: its snapshot, and the re-scores since), the matching accounts'
-stage, stage entry and ARR as columns, read live, and the cards (see journey_board).
+accounts, it costs four queries on top of the stages and the run. The newest runs on
+PostgreSQL are summed from their stored cells (journey.stored). Any other run is read from
+the run's scores as columns (scoring.rollups: its snapshot, and the re-scores since) and the
+matching accounts' stage, stage entry and ARR as columns, read live, then the cards (see
+journey_board).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 from accounts.models import Account, JourneyStage
 from healthboard.lib.columns import DATE, FLOAT, INT, NO_DATE, columns_of, days_of
 from healthboard.pages.filters import AccountFilters
+from healthboard.pages.journey import stored
 from scoring.bands import CODES, RISK_ORDER, Band
 from scoring.models import HealthScore, ScoreRun
 from scoring.rollups.snapshots import run_columns
@@ -152,15 +155,72 @@ def journey_board(
 ) -> list[StageColumn]:
     """Every stage as a column, in journey order, with its KPIs and top cards.
 
-    Four queries (three once the run's day is over): the run's scores and the accounts'
-    columns (_board), combined in numpy, then the cards' accounts. Days in stage is
-    today − stage_since, so the median and "past the target" are exact."""
+    A run with stored totals (the newest runs on PostgreSQL) is summed from them
+    (journey.stored): four queries whatever the number of accounts. Otherwise four (three
+    once the run's day is over): the run's scores and the accounts' columns (_board),
+    combined in numpy, then the cards' accounts. Days in stage is today − stage_since, so
+    the median and "past the target" are exact either way."""
     columns = [StageColumn(stage=stage) for stage in stages]
     for column in columns:
         column.bands = {band: BandCount(band=band) for band in RISK_ORDER}
     per_stage = CARDS_PER_STAGE if cards_per_stage is None else max(cards_per_stage, 0)
-    board = _board(run=run, stages=stages, filters=filters, today=today)
+    cells = stored.stored_cells(run=run, stages=stages, filters=filters)
+    if cells is None:
+        chosen = _board_live(columns, run=run, filters=filters, today=today, per_stage=per_stage)
+    else:
+        _board_stored(columns, run=run, filters=filters, today=today, cells=cells)
+        chosen = stored.card_ids(
+            run=run, stages=stages, filters=filters, cells=cells, per_stage=per_stage
+        )
+    by_stage = {column.stage.pk: column for column in columns}
+    for card in _cards(run, chosen):
+        column = by_stage.get(card.account.stage_id)
+        if column is not None:
+            column.cards.append(card)
+    return columns
 
+
+def _days_fill(column: StageColumn, histogram: list[tuple[int, int]]) -> None:
+    """Median days in stage and how many are past the stage's target, from (days, accounts)
+    ascending by days."""
+    column.median_days = _weighted_median(histogram)
+    column.past_target = sum(n for days, n in histogram if days > column.stage.target_days)
+
+
+def _board_stored(
+    columns: list[StageColumn], *, run: ScoreRun, filters: AccountFilters, today: dt.date, cells
+) -> None:
+    """The KPIs summed from the run's stored cells (journey.stored): two queries."""
+    for column in columns:
+        for band, count in column.bands.items():
+            cell = cells.get((column.stage.pk, band))
+            if cell is None:
+                continue
+            count.n, count.arr = cell.n, cell.arr
+            column.n += cell.n
+            column.arr += cell.arr
+            column.score_sum += cell.score_sum
+            column.scored += cell.scored
+    days = stored.stage_days(
+        run=run, stages=[c.stage for c in columns], filters=filters, today=today
+    )
+    for column in columns:
+        if column.stage.pk in days:
+            _days_fill(column, days[column.stage.pk])
+
+
+def _board_live(
+    columns: list[StageColumn],
+    *,
+    run: ScoreRun,
+    filters: AccountFilters,
+    today: dt.date,
+    per_stage: int,
+) -> list[int]:
+    """The KPIs from every filtered account's columns, read live (_board); returns the cards'
+    accounts. Two or three queries."""
+    stages = [column.stage for column in columns]
+    board = _board(run=run, stages=stages, filters=filters, today=today)
     cells = board.column * len(RISK_ORDER) + board.band
     size = len(columns) * len(RISK_ORDER)
     has_score = ~np.isnan(board.score)
@@ -182,9 +242,7 @@ def journey_board(
         days = board.days[(board.column == i) & (board.days != NO_DATE)]
         if len(days):
             values, counts = np.unique(days, return_counts=True)
-            histogram = list(zip(values.tolist(), counts.tolist(), strict=True))
-            column.median_days = _weighted_median(histogram)
-            column.past_target = int((days > column.stage.target_days).sum())
+            _days_fill(column, list(zip(values.tolist(), counts.tolist(), strict=True)))
 
     order = _card_order(board)
     starts = np.searchsorted(board.column[order], np.arange(len(columns) + 1))
@@ -192,12 +250,7 @@ def journey_board(
         board.ids[order[starts[i] : min(starts[i + 1], starts[i] + per_stage)]]
         for i in range(len(columns))
     ]
-    by_stage = {column.stage.pk: column for column in columns}
-    for card in _cards(run, [int(a) for ids in chosen for a in ids]):
-        column = by_stage.get(card.account.stage_id)
-        if column is not None:
-            column.cards.append(card)
-    return columns
+    return [int(a) for ids in chosen for a in ids]
 
 
 def _card_order(board: _Board) -> np.ndarray:

@@ -260,9 +260,9 @@ def _live_counts(*, runs: RunPair, filters: PortfolioFilters, today: dt.date) ->
 
 
 def _cell_conditions(filters: PortfolioFilters) -> Q | None:
-    """The filters as conditions on stored totals' cells (owner, segment); None when a
-    filter needs more of the account or of its scores than a cell knows."""
-    if filters.stage_id is not None or filters.renewal_within is not None or filters.q:
+    """The filters as conditions on stored totals' cells (owner, segment, stage); None when
+    a filter needs more of the account or of its scores than a cell knows."""
+    if filters.renewal_within is not None or filters.q:
         return None
     if filters.moved is not None or filters.prev_bands:
         return None
@@ -273,6 +273,8 @@ def _cell_conditions(filters: PortfolioFilters) -> Q | None:
         where &= Q(owner_id=filters.owner_id)
     if filters.segment_id is not None:
         where &= Q(segment_id=filters.segment_id)
+    if filters.stage_id is not None:
+        where &= Q(stage_id=filters.stage_id)
     return where
 
 
