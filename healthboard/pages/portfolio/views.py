@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
@@ -45,7 +45,7 @@ from healthboard.pages.portfolio.selectors import (
     score_sparklines,
 )
 from healthboard.pages.sparklines import sparkline_svg
-from healthboard.pages.templatetags.healthboard import band_chip, renewal_note, score_text
+from healthboard.pages.templatetags.healthboard import band_chip, renewal_note
 from scoring.bands import Band
 from scoring.pipeline.backfill_runs import backfill_progress
 
@@ -83,14 +83,6 @@ def account_url_pattern() -> str:
 
 def account_url(pk: int, pattern: str | None = None) -> str:
     return (pattern or account_url_pattern()).replace(str(_PK), str(pk))
-
-
-@lru_cache(maxsize=1024)
-def _chip(band: str, score: str, language: str | None) -> str:
-    """The band chip's markup; it only depends on the band, the rounded score and the
-    language its words are in (a cache keyed on the band alone served one reader's words to
-    every other)."""
-    return band_chip(band, score or None)
 
 
 class CountedPaginator(Paginator):
@@ -216,7 +208,7 @@ def _decorate(rows: list[Account], history: dict, today: dt.date) -> None:
     pattern = account_url_pattern()
     for row in rows:
         row.url = account_url(row.pk, pattern)
-        row.chip = _chip(row.band, score_text(row.score), translation.get_language())
+        row.chip = band_chip(row.band, row.score)
         row.renewal_text = short_day_text(row.renewal_date) if row.renewal_date else ""
         row.renewal_note = renewal_note(row.days_to_renewal(today))
         row.renewal_soon = row.renews_soon(today)

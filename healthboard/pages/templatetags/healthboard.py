@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import math
 from decimal import InvalidOperation
+from functools import lru_cache
 
 from django import template
 from django.utils import formats
 from django.utils.html import format_html
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import get_language, gettext, ngettext
 
 from accounts.i18n import builtin as builtin_text
 from healthboard.lib.money import money_shown
@@ -142,8 +143,14 @@ def band_chip(band, score=None) -> str:
     separately. Band: green, yellow, red or none (anything else reads as "No data"); the
     score is optional. Made in Python, not an included template: a journey board shows up
     to 180 of them, and rendering a template for each cost more than the rest of a card."""
-    band = Band.of(band)
-    number = score_text(score)
+    return _chip(Band.of(band), score_text(score), get_language())
+
+
+@lru_cache(maxsize=1024)
+def _chip(band: Band, number: str, language: str | None) -> str:
+    """The chip's markup: it only depends on the band, the rounded score and the language
+    its words are in (a cache keyed on the band alone served one reader's words to every
+    other). A page of cards repeats a few hundred of them at most."""
     if number:
         title = gettext("Health: %(label)s, score %(number)s") % {
             "label": band.label,
