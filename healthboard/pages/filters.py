@@ -103,6 +103,18 @@ class AccountFilters:
     renewal_within: int | None = None
     q: str = ""
 
+    def cell_conditions(self) -> Q:
+        """The owner, segment and stage filters as conditions on stored totals' cells
+        (scoring.rollups.totals: unassigned accounts are the NO_OWNER cells)."""
+        where = Q()
+        if self.owner_id is not None:
+            where &= Q(owner_id=self.owner_id)
+        if self.segment_id is not None:
+            where &= Q(segment_id=self.segment_id)
+        if self.stage_id is not None:
+            where &= Q(stage_id=self.stage_id)
+        return where
+
     def conditions(self, today: dt.date, prefix: str = "") -> list[Q]:
         """The filters (bands aside: they are on the scores) as conditions on the account;
         `prefix` reaches the account from another model ("account__")."""

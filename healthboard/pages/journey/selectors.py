@@ -170,7 +170,7 @@ def journey_board(
     else:
         _board_stored(columns, run=run, filters=filters, today=today, cells=cells)
         chosen = stored.card_ids(
-            run=run, stages=stages, filters=filters, cells=cells, per_stage=per_stage
+            run=run, stages=stages, filters=filters, cells=cells, per_stage=per_stage, today=today
         )
     by_stage = {column.stage.pk: column for column in columns}
     for card in _cards(run, chosen):

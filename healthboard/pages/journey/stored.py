@@ -3,8 +3,9 @@ cost does not grow with the number of accounts.
 
 A run with stored totals (the newest runs, on PostgreSQL) keeps, exact after every write,
 its accounts and ARR and their scores summed per band × owner × segment × stage (RunTotal),
-and its active accounts per band × segment × stage × day of stage entry (RunStageDay). The
-board's filters (owner, segment, health) are keys of both, so:
+and its active accounts per band × segment × stage × day of stage entry, for everyone
+(RunStageDay) and per owner (RunBookDay). The board's filters (owner, segment, health) are
+keys of these, so:
 
 - the KPIs per stage and band are a sum over the cells (one query);
 - days in stage (median, past the target) come from the days' cells (RunStageDay, or for
@@ -31,8 +32,7 @@ from accounts.models import Account, JourneyStage
 from healthboard.lib.planner import serial_plan
 from healthboard.pages.filters import AccountFilters
 from scoring.bands import RISK_ORDER
-from scoring.models import RunBookDay, RunStageDay, RunTotal, ScoreRun
-from scoring.models.rollups import NO_OWNER
+from scoring.models import HealthScore, RunBookDay, RunStageDay, RunTotal, ScoreRun
 
 # What reading one of a stage's accounts (and its score) costs, in entries of a walk of the
 # run's scores: a stage is read when that is cheaper than the walk its cards need. Measured
@@ -41,22 +41,8 @@ from scoring.models.rollups import NO_OWNER
 STAGE_READ_COST = 8
 
 
-def _cell_filter(filters: AccountFilters, wanted: tuple[str, ...]) -> Q:
-    where = Q(band__in=wanted)
-    if filters.owner_id is not None:
-        where &= Q(owner_id=filters.owner_id)
-    if filters.segment_id is not None:
-        where &= Q(segment_id=filters.segment_id)
-    return where
-
-
 def _cell_filter(filters: AccountFilters, bands: tuple[str, ...]) -> Q:
-    where = Q(band__in=bands)
-    if filters.owner_id is not None:
-        where &= Q(owner_id=filters.owner_id)
-    if filters.segment_id is not None:
-        where &= Q(segment_id=filters.segment_id)
-    return where
+    return Q(band__in=bands) & filters.cell_conditions()
 
 
 @dataclass
@@ -199,37 +185,44 @@ def card_ids(
     filters: AccountFilters,
     cells: dict[tuple[int, str], Cell],
     per_stage: int,
+    today: dt.date,
 ) -> list[int]:
     """The accounts of every stage's cards: in each stage, its riskiest bands' lowest scores
     (none last), ties by account. One query (none without cards)."""
     parts, params = [], []
-    account_where, account_params = _account_sql(filters)
     for part in _card_plan(stages, cells, per_stage):
-        score = "h.score IS NULL" if part.unscored else "h.score IS NOT NULL"
+        scored = Q(score__isnull=part.unscored)
+        if part.low is not None and not part.unscored and not part.from_stage:
+            # A walk starts at the cell's lowest score, past the riskier bands' entries.
+            scored = Q(score__gte=part.low)
+        order = ["account_id"] if part.unscored else ["score", "account_id"]
+        scores = HealthScore.objects.filter(scored, run=run, band=part.band).order_by(*order)
         if part.from_stage:
-            # The stage's accounts first: their scores by (run, account).
-            source = (
-                "FROM (SELECT a.id FROM accounts_account a WHERE a.stage_id = %s "
-                f"AND a.status = %s{account_where} OFFSET 0) a "
-                "JOIN scoring_healthscore h ON h.run_id = %s AND h.account_id = a.id "
-                f"WHERE h.band = %s AND {score}"
+            # The stage's accounts first, fenced (OFFSET 0) so that they are read before
+            # their scores are looked up by run and account.
+            accounts = Account.objects.active().filter(
+                *filters.conditions(today), stage_id=part.stage_id
             )
-            args = [part.stage_id, Account.Status.ACTIVE.value, *account_params, run.pk]
+            stage_sql, stage_params = accounts.order_by().values("id").query.sql_with_params()
+            # Unordered, so that PostgreSQL merges it into the join (a lookup per account).
+            score_sql, score_params = (
+                scores.order_by().values("account_id", "score").query.sql_with_params()
+            )
+            sql = (
+                f"SELECT s.account_id FROM ({stage_sql} OFFSET 0) a "
+                f"JOIN ({score_sql}) s ON s.account_id = a.id "
+                f"ORDER BY {', '.join(f's.{column}' for column in order)} LIMIT %s"
+            )
+            part_params = [*stage_params, *score_params, part.take]
         else:
-            if not part.unscored and part.low is not None:
-                score = "h.score >= %s"
-            source = (
-                "FROM scoring_healthscore h JOIN accounts_account a ON a.id = h.account_id "
-                f"WHERE a.stage_id = %s AND a.status = %s{account_where} "
-                f"AND h.run_id = %s AND h.band = %s AND {score}"
+            walk = scores.filter(
+                *filters.conditions(today, prefix="account__"),
+                account__stage_id=part.stage_id,
+                account__status=Account.Status.ACTIVE,
             )
-            args = [part.stage_id, Account.Status.ACTIVE.value, *account_params, run.pk]
-        args.append(part.band)
-        if score == "h.score >= %s":
-            args.append(part.low)
-        order = "h.account_id" if part.unscored else "h.score, h.account_id"
-        parts.append(f"(SELECT h.account_id {source} ORDER BY {order} LIMIT %s)")
-        params += [*args, part.take]
+            sql, part_params = walk.values("account_id")[: part.take].query.sql_with_params()
+        parts.append(f"({sql})")
+        params += part_params
     if not parts:
         return []
     # Each part stops after a few entries: split between parallel workers, each walked its
@@ -238,17 +231,3 @@ def card_ids(
     with serial_plan(), connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
         return [account_id for (account_id,) in cursor.fetchall()]
-
-
-def _account_sql(filters: AccountFilters) -> tuple[str, list]:
-    """The board's account filters as SQL on `a`."""
-    sql, params = "", []
-    if filters.owner_id == NO_OWNER:
-        sql += " AND a.owner_id IS NULL"
-    elif filters.owner_id is not None:
-        sql += " AND a.owner_id = %s"
-        params.append(filters.owner_id)
-    if filters.segment_id is not None:
-        sql += " AND a.segment_id = %s"
-        params.append(filters.segment_id)
-    return sql, params

@@ -26,7 +26,7 @@ from django.db.models.expressions import OrderBy
 
 from accounts.models import Account
 from healthboard.lib.planner import serial_plan
-from healthboard.pages.filters import NO_OWNER, AccountFilters
+from healthboard.pages.filters import AccountFilters
 from scoring.bands import ORDER, Band
 from scoring.models import HealthScore, ScoreRun
 from scoring.rollups.totals import RunTotal
@@ -266,16 +266,7 @@ def _cell_conditions(filters: PortfolioFilters) -> Q | None:
         return None
     if filters.moved is not None or filters.prev_bands:
         return None
-    where = Q()
-    if filters.owner_id == NO_OWNER:
-        where &= Q(owner_id=NO_OWNER)
-    elif filters.owner_id is not None:
-        where &= Q(owner_id=filters.owner_id)
-    if filters.segment_id is not None:
-        where &= Q(segment_id=filters.segment_id)
-    if filters.stage_id is not None:
-        where &= Q(stage_id=filters.stage_id)
-    return where
+    return filters.cell_conditions()
 
 
 def _stored_counts(*, runs: list[ScoreRun], cells: Q) -> dict[int, dict[str, dict]]:
