@@ -70,6 +70,10 @@ class Scope:
     # Whether the accounts looked at are kept in temporary table SCORED_TABLE (scored_keep):
     # an evaluation of every rule joins them with the run once, not once per rule.
     kept: bool = False
+    # Earlier runs the accounts carry their band and score of (columns band_<i>, score_<i>
+    # of `scored`, i the run's place here): the kinds comparing with one read them with the
+    # accounts, once per evaluation, not once per rule (earlier_keep).
+    earlier: list[int] = field(default_factory=list)
 
     @property
     def as_of(self) -> dt.date:
@@ -89,6 +93,18 @@ class Scope:
             )
         return self._runs["before"]
 
+    def earlier_columns(self, run: ScoreRun | None) -> tuple[str, str]:
+        """The SQL of an account's band and score in `run` (NULL where it was not scored, or
+        there is no such run), read from `scored` (alias sc)."""
+        if run is None:
+            return "CAST(NULL AS text)", "CAST(NULL AS double precision)"
+        if run.pk not in self.earlier:
+            if self.kept:
+                raise RuntimeError(f"Run {run.pk} is not kept with the accounts: earlier_keep.")
+            self.earlier.append(run.pk)
+        at = self.earlier.index(run.pk)
+        return f"sc.band_{at}", f"sc.score_{at}"
+
 
 # ---------------------------------------------------------------- SQL pieces
 
@@ -107,15 +123,16 @@ SCORED_COLUMNS = "account_id, owner_id, stage_id, renewal_date, start_date, band
 
 
 def scored_keep(scope: Scope) -> None:
-    """Keep the accounts the scope looks at, with their band and score, in a temporary table
-    the conditions read from then on (two or three queries; replaces this connection's
-    earlier one)."""
+    """Keep the accounts the scope looks at, with their band and score (and those in the
+    earlier runs earlier_keep named), in a temporary table the conditions read from then on
+    (two or three queries; replaces this connection's earlier one)."""
     pg = connection.vendor == "postgresql"
     sql, params = _scored_sql(scope)
     with connection.cursor() as cursor:
         sqltext.temp_table_drop(cursor, SCORED_TABLE)
         cursor.execute(
-            f"CREATE TEMPORARY TABLE {SCORED_TABLE} AS {sql} SELECT {SCORED_COLUMNS} FROM scored",
+            f"CREATE TEMPORARY TABLE {SCORED_TABLE} AS {sql} "
+            f"SELECT {_scored_columns(scope)} FROM scored",
             params,
         )
         if pg:
@@ -128,8 +145,13 @@ def _scored(scope: Scope) -> tuple[str, list]:
     """WITH … scored: the accounts the evaluation looks at (customers on the run's date, the
     ones the run scored), with their band and score in the run."""
     if scope.kept:
-        return f"WITH scored AS (SELECT {SCORED_COLUMNS} FROM {SCORED_TABLE})", []
+        return f"WITH scored AS (SELECT {_scored_columns(scope)} FROM {SCORED_TABLE})", []
     return _scored_sql(scope)
+
+
+def _scored_columns(scope: Scope) -> str:
+    earlier = "".join(f", band_{at}, score_{at}" for at in range(len(scope.earlier)))
+    return SCORED_COLUMNS + earlier
 
 
 def _scored_sql(scope: Scope) -> tuple[str, list]:
@@ -146,15 +168,33 @@ def _scored_sql(scope: Scope) -> tuple[str, list]:
         .values_list("id", "owner_id", "stage_id", "renewal_date", "start_date")
         .query.sql_with_params()
     )
+    # The runs' scores of the part's accounts only: PostgreSQL does not carry the accounts'
+    # range over to the joined runs by itself, and read each run whole for every part.
+    within = scope.account_range if scope.account_ids is None else None
+    runs = [scope.run.pk, *scope.earlier]
+    joins, join_params = [], []
+    for at, run_id in enumerate(runs):
+        alias = "h" if at == 0 else f"e{at - 1}"
+        bounds, bound_params = within.sql(f"{alias}.account_id") if within else ("", [])
+        joins.append(
+            f"LEFT JOIN scoring_healthscore {alias} ON {alias}.run_id = %s "
+            f"AND {alias}.account_id = b.account_id{bounds} "
+        )
+        join_params += [run_id, *bound_params]
     sql = (
         f"WITH base(account_id, owner_id, stage_id, renewal_date, start_date) AS ({base}), "
         "scored AS (SELECT b.account_id, b.owner_id, b.stage_id, b.renewal_date, b.start_date, "
         "COALESCE(h.band, 'none') AS band, h.score, "
-        "COALESCE(NULLIF(dp.language, ''), %s) AS language FROM base b "
-        "LEFT JOIN scoring_healthscore h ON h.run_id = %s AND h.account_id = b.account_id "
-        "LEFT JOIN scoring_digestpreference dp ON dp.user_id = b.owner_id)"
+        "COALESCE(NULLIF(dp.language, ''), %s) AS language"
+        + "".join(
+            f", e{at}.band AS band_{at}, e{at}.score AS score_{at}"
+            for at in range(len(scope.earlier))
+        )
+        + " FROM base b "
+        + "".join(joins)
+        + "LEFT JOIN scoring_digestpreference dp ON dp.user_id = b.owner_id)"
     )
-    return sql, [*params, _default_language(), scope.run.pk]
+    return sql, [*params, _default_language(), *join_params]
 
 
 def _default_language() -> str:
@@ -291,44 +331,47 @@ def _label_of(template: str, name: str) -> str:
 # ---------------------------------------------------------------- the kinds
 
 
+def _band_worse_run(scope: Scope, params: dict) -> ScoreRun | None:
+    return scope.run_before()
+
+
 def band_worse(scope: Scope, params: dict) -> Fragment:
     band = Band.of(params["band"])
     held = [b for b in RANK if RANK[b] <= RANK[band]] + [Band.NO_DATA]
     better = [b for b in RANK if RANK[b] > RANK[band]]
-    before = scope.run_before()
+    before = _band_worse_run(scope, params)
     day = before.date if before else scope.as_of
+    was_band, was_score = scope.earlier_columns(before)
 
     def texts() -> tuple[Fragment, Fragment]:
         evidence = sqltext.json_items(
             [
                 (gettext("Band"), _band_label("sc.band", default=False)),
                 (gettext("Score"), "sc.score"),
-                (gettext("Band on %(day)s") % {"day": day}, _band_label("p.band", default=False)),
-                (gettext("Score on %(day)s") % {"day": day}, "p.score"),
+                (gettext("Band on %(day)s") % {"day": day}, _band_label(was_band, default=False)),
+                (gettext("Score on %(day)s") % {"day": day}, was_score),
             ]
         )
         words = sqltext.text(
             gettext("Now %(now)s, %(before)s on %(day)s."),
             {
                 "now": _band_words("sc.band", "sc.score"),
-                "before": _band_words("p.band", "p.score"),
+                "before": _band_words(was_band, was_score),
                 "day": sqltext.param(str(day)),
             },
         )
         return evidence, words
 
     fires = (
-        f"CASE WHEN sc.band = %s AND p.band IN ({_marks(better)}) THEN 1 ELSE 0 END",
+        f"CASE WHEN sc.band = %s AND {was_band} IN ({_marks(better)}) THEN 1 ELSE 0 END",
         [band, *better],
     )
     # Rows that hold without firing matter only where they keep an active CTA open.
     rest = (
-        "FROM scored sc LEFT JOIN scoring_healthscore p "
-        "ON p.run_id = %s AND p.account_id = sc.account_id "
-        f"WHERE sc.band IN ({_marks(held)}) AND (p.band IN ({_marks(better)}) "
+        f"FROM scored sc WHERE sc.band IN ({_marks(held)}) AND ({was_band} IN ({_marks(better)}) "
         "OR EXISTS (SELECT 1 FROM scoring_calltoaction c WHERE c.rule_id = %s "
         "AND c.account_id = sc.account_id AND c.status IN (%s, %s)))",
-        [before.pk if before else 0, *held, *better, scope.rule_id or 0, *ACTIVE],
+        [*held, *better, scope.rule_id or 0, *ACTIVE],
     )
     return _hits_sql(_scored(scope), NONE, fires, texts, rest)
 
@@ -337,37 +380,41 @@ def band_worse(scope: Scope, params: dict) -> Fragment:
 SCORE_STEP = 0.005
 
 
+def _score_drop_run(scope: Scope, params: dict) -> ScoreRun | None:
+    return scope.run_on(scope.as_of - dt.timedelta(days=params["days"]))
+
+
 def score_drop(scope: Scope, params: dict) -> Fragment | None:
-    points, days = params["points"], params["days"]
-    day = scope.as_of - dt.timedelta(days=days)
-    before = scope.run_on(day)
+    points = params["points"]
+    day = scope.as_of - dt.timedelta(days=params["days"])
+    before = _score_drop_run(scope, params)
     if before is None:
         return None
+    _was_band, was = scope.earlier_columns(before)
 
     def texts() -> tuple[Fragment, Fragment]:
         evidence = sqltext.json_items(
             [
                 (gettext("Score"), "sc.score"),
-                (gettext("Score on %(day)s") % {"day": day}, "p.score"),
-                (gettext("Change"), sqltext.rounded("sc.score - p.score", 2)),
+                (gettext("Score on %(day)s") % {"day": day}, was),
+                (gettext("Change"), sqltext.rounded(f"sc.score - {was}", 2)),
             ]
         )
         words = sqltext.text(
             gettext("Score %(score).1f, %(was).1f on %(day)s: down %(down).1f points."),
             {
                 "score": "sc.score",
-                "was": "p.score",
+                "was": was,
                 "day": sqltext.param(str(day)),
-                "down": "(p.score - sc.score)",
+                "down": f"({was} - sc.score)",
             },
         )
         return evidence, words
 
     rest = (
-        "FROM scored sc JOIN scoring_healthscore p "
-        "ON p.run_id = %s AND p.account_id = sc.account_id "
-        "WHERE sc.score IS NOT NULL AND p.score IS NOT NULL AND p.score - sc.score >= %s",
-        [before.pk, points - SCORE_STEP],
+        f"FROM scored sc WHERE sc.score IS NOT NULL AND {was} IS NOT NULL "
+        f"AND {was} - sc.score >= %s",
+        [points - SCORE_STEP],
     )
     return _hits_sql(_scored(scope), NONE, ("1", []), texts, rest)
 
@@ -585,6 +632,21 @@ SIGNAL_KINDS: dict[str, Callable[[Scope, dict, tuple[int, str]], Fragment | None
     "no_login": no_login,
     "promoter_healthy": promoter_healthy,
 }
+
+
+# The kinds that compare with an earlier run, and which one.
+EARLIER_RUN: dict[str, Callable[[Scope, dict], ScoreRun | None]] = {
+    "band_worse": _band_worse_run,
+    "score_drop": _score_drop_run,
+}
+
+
+def earlier_keep(*, kind: str, parameters: dict, scope: Scope) -> None:
+    """Name the earlier run a rule of `kind` compares with (if any) before scored_keep, so
+    the kept accounts carry their band and score in it. At most one query (cached)."""
+    find = EARLIER_RUN.get(kind)
+    if find is not None:
+        scope.earlier_columns(find(scope, parameters))
 
 
 def condition_sql(*, kind: str, parameters: dict, scope: Scope) -> Fragment | None:

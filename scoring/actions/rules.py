@@ -43,6 +43,7 @@ from scoring.actions.conditions import (
     Scope,
     condition_hits,
     condition_sql,
+    earlier_keep,
     in_owners_language,
     scored_keep,
 )
@@ -223,6 +224,8 @@ def rules_apply(
                     "SET LOCAL work_mem = '64MB'; SET LOCAL jit = off; "
                     "SET LOCAL default_statistics_target = 10"
                 )
+        for rule in rules:
+            earlier_keep(kind=rule.kind, parameters=rule_parameters(rule), scope=scope)
         scored_keep(scope)
         _hits_create()
         names = {key: name for key, (_pk, name) in scope.metrics.items()}
@@ -231,7 +234,7 @@ def rules_apply(
             scope.rule_id = rule.pk
             query = condition_sql(kind=rule.kind, parameters=params, scope=scope)
             if query is not None:
-                _hits_add(rule, params, query, as_of=as_of, names=names)
+                _hits_add(rule, params, query, as_of=as_of, names=names, within=scope.account_range)
         _hits_analyze()
         _cooling_keep(few_accounts=account_ids is not None, account_range=scope.account_range)
         # Before any CTA row is locked (by _update): a delete or a playbook edit locks its row
@@ -290,9 +293,11 @@ def _hits_add(
     *,
     as_of: dt.date,
     names: dict[str, str],
+    within: IdRange | None,
 ) -> None:
     """Stage the rule's hits straight from its condition's query (INSERT … SELECT): the
-    reason is the rule's description and the evidence in words, as the database wrote them."""
+    reason is the rule's description and the evidence in words, as the database wrote them.
+    `within`: a part's accounts, whose CTAs only are looked up."""
     cool_from = None
     if rule.cooldown_days:
         # Closed on one of the cooldown's days (the run's date and the days before it).
@@ -306,6 +311,7 @@ def _hits_add(
     typed = "CAST(%s AS {})".format if pg else (lambda _type: "%s")
     evidence = "CAST(h.evidence AS jsonb)" if pg else "h.evidence"
     sql, query_params = query
+    bounds, bound_params = within.sql("c.account_id") if within else ("", [])
     # The rule's condition in words, in each owner's language like the evidence.
     described = in_owners_language(
         lambda: param(KINDS[rule.kind].describe(params, names)), "h.language"
@@ -321,8 +327,8 @@ def _hits_add(
             f"CASE WHEN h.fires = 1 THEN {typed('date')} END, "
             f"CASE WHEN h.fires = 1 THEN {typed('timestamptz')} END, c.id "
             f"FROM ({sql}) h LEFT JOIN scoring_calltoaction c ON c.rule_id = %s "
-            f"AND c.account_id = h.account_id AND {ACTIVE_SQL.format('c')}",
-            [rule.pk, *described[1], due, cool_from, *query_params, rule.pk],
+            f"AND c.account_id = h.account_id AND {ACTIVE_SQL.format('c')}{bounds}",
+            [rule.pk, *described[1], due, cool_from, *query_params, rule.pk, *bound_params],
         )
 
 

@@ -329,3 +329,56 @@ def test_the_cooldown_is_looked_up_in_a_hash_whatever_the_statistics_say(renewal
     for start in ("SELECT COALESCE(SUM(CASE WHEN h.cta_id", "INSERT INTO scoring_calltoaction"):
         statement = next(q["sql"] for q in queries if q["sql"].startswith(start))
         assert "scoring_calltoaction x" not in statement and "cta_rules_cooling" in statement
+
+
+def test_the_earlier_runs_are_read_once_with_the_accounts_not_once_per_rule():
+    """Two rules comparing with yesterday's run and one with last week's: the evaluation
+    reads those runs' scores while keeping the accounts it looks at (scoring.actions.
+    conditions.earlier_keep), and each rule then reads the kept accounts only."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    red = ActionRuleFactory(kind="band_worse", parameters={"band": "red"})
+    yellow = ActionRuleFactory(kind="band_worse", parameters={"band": "yellow"})
+    drop = ActionRuleFactory(kind="score_drop", parameters={"days": 7, "points": 15})
+    only_rules(red, yellow, drop)
+    fell, steady = AccountFactory.create_batch(2)
+    for account, now, yesterday, week in ((fell, 30.0, 75.0, 80.0), (steady, 80.0, 81.0, 82.0)):
+        scored(account, now)
+        scored(account, yesterday, days_ago(1))
+        scored(account, week, days_ago(7))
+
+    with CaptureQueriesContext(connection) as queries:
+        counts = rules_apply(as_of=TODAY)
+
+    assert counts["opened"] == 2  # turned red (from green) and fell 50 points; not "yellow"
+    ctas = {cta.rule_id: cta for cta in CallToAction.objects.filter(account=fell)}
+    assert set(ctas) == {red.pk, drop.pk}
+    assert {"label": f"Band on {days_ago(1)}", "value": "Healthy"} in ctas[red.pk].evidence
+    assert {"label": f"Score on {days_ago(7)}", "value": 80.0} in ctas[drop.pk].evidence
+    assert {"label": "Change", "value": -50.0} in ctas[drop.pk].evidence
+    reading = [q["sql"] for q in queries if "scoring_healthscore" in q["sql"]]
+    assert len(reading) == 1 and reading[0].startswith("CREATE TEMPORARY TABLE"), reading
+
+
+def test_evidence_written_by_the_database_is_json_whatever_its_words_hold():
+    """The evidence's labels are encoded in Python and its values by the database: quotes,
+    backslashes and non-ASCII letters in a metric's name come back as they were."""
+    from accounts.models import Metric
+
+    metric = Metric.objects.get(key="unresolved_complaints")
+    metric.name = 'Klager "åbne" \\ ulæste'
+    metric.save()
+    rule = ActionRuleFactory(
+        kind="complaint_open", parameters={"days": 14, "metric": "unresolved_complaints"}
+    )
+    only_rules(rule)
+    account = AccountFactory()
+    signal(account, "unresolved_complaints", 2.5, days_ago(20))
+    scored(account, 50.0)
+
+    rules_apply(as_of=TODAY)
+
+    evidence = CallToAction.objects.get(account=account).evidence
+    assert {"label": 'Highest klager "åbne" \\ ulæste', "value": 2.5} in evidence, evidence
+    assert {"label": "Days unresolved", "value": 20} in evidence
