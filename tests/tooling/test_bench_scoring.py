@@ -22,7 +22,7 @@ def test_bench_scoring_scores_every_account_and_prints_its_figures():
     figures = bench_figures(
         "bench_scoring",
         *["--accounts", "120", "--signals-per-account", "20", "--workers", "1"],
-        *["--naive-sample", "5"],
+        *["--naive-sample", "5", "--rules-rounds", "2"],
         SCORING_CHUNK_SIZE="40",  # several chunks, as at full size
     )
     assert figures["accounts"] == 120 and figures["signals"] == 2400
@@ -36,6 +36,10 @@ def test_bench_scoring_scores_every_account_and_prints_its_figures():
     opened = figures["rules_first_night_opened"]
     assert 0 < opened and figures["rules_next_night_updated"] == opened
     assert figures["rules_next_night_opened"] == figures["rules_next_night_closed"] == 0
+    # Each night's figure is the median of the rounds (of two: their mean).
+    rounds = figures["rules_rounds_s"]
+    assert len(rounds) == 2 and all(first > 0 and again > 0 for first, again in rounds)
+    assert figures["rules_first_night_s"] == pytest.approx(sum(r[0] for r in rounds) / 2, abs=2e-3)
     # The run on 1 worker (the one configured) and one more on 2, and how much of the
     # 2-worker passes PostgreSQL held.
     assert figures["recompute_1_worker_s"] == figures["recompute_s"]
