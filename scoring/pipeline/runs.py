@@ -33,6 +33,7 @@ from scoring.bands import Band
 from scoring.models import HealthScore, ScorecardVersion, ScoreChunk, ScoreRun
 from scoring.pipeline import compute
 from scoring.pipeline.chunks import ChunkRaw, pack, population_references, unpack
+from scoring.pipeline.upkeep import scores_vacuum_soon
 from scoring.rollups import snapshots as rollups
 from scoring.rollups.totals import run_totals_publish
 from scoring.specs import (
@@ -430,9 +431,10 @@ def run_finalize(*, run_id: int) -> ScoreRun:
         # The raw values were only needed until every chunk was scored.
         run.chunks.update(raw=None, ranked=None)
     logger.info("Score run %s for %s done: %d accounts", run.pk, run.date, run.accounts_done)
-    # A back-fill's days are evaluated once, for its newest day (run_backfill).
+    # A back-fill's days are evaluated and vacuumed once, after its newest day (run_backfill).
     if run.trigger != "backfill":
         rules_apply_after_run(run=run)
+        scores_vacuum_soon()
     return run
 
 
