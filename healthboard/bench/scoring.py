@@ -15,7 +15,7 @@ from django.db import connection, connections
 from accounts.models import Account, Signal
 from scoring.aggregates import aggregate_alongside, aggregation_cursor, window_end
 from scoring.models import HealthScore, ScoreRun
-from scoring.pipeline import compute, runs
+from scoring.pipeline import compute, runs, upkeep
 from scoring.specs import ScorecardAssignment, active_versions
 
 
@@ -90,9 +90,13 @@ def recompute_s(
             score = pool.map_async(_score_chunk, chunk_ids, chunksize=1)
             shares["score_pass"] = db_share(score, workers)
             step("score_pass")
-        # The rules are timed apart (bench/rules.py): keep the run's hand-off to them, which
-        # runs them in-process without a broker, out of the run's time.
-        with mock.patch.object(runs, "rules_apply_after_run", lambda **kwargs: False):
+        # The rules and the vacuum after a run are timed apart (bench/rules.py, vacuum_s):
+        # keep the run's hand-off to them, which runs them in-process without a broker, out
+        # of the run's time.
+        with (
+            mock.patch.object(runs, "rules_apply_after_run", lambda **kwargs: False),
+            mock.patch.object(runs, "scores_vacuum_soon", lambda: None),
+        ):
             run = runs.run_finalize(run_id=run.pk)
         step("finalize")
     except BaseException as exc:
@@ -180,3 +184,10 @@ def _naive_aggregate(aggregation: str, values: list[float]) -> float:
 
 def stored_scores(run: ScoreRun) -> int:
     return HealthScore.objects.filter(run=run).count()
+
+
+def vacuum_s() -> float:
+    """The VACUUM (ANALYZE) a worker runs after a published run (scoring.pipeline.upkeep)."""
+    started = time.perf_counter()
+    upkeep.scores_vacuum()
+    return time.perf_counter() - started

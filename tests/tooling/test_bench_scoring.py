@@ -31,6 +31,8 @@ def test_bench_scoring_scores_every_account_and_prints_its_figures():
     # The rules after the run: timed apart, on a night that opens CTAs and on the next one,
     # which updates each of them (the same data: each fires again) and opens none.
     assert figures["rules_first_night_s"] > 0 and figures["rules_next_night_s"] > 0
+    # The vacuum after the run, timed apart from it (its own process: outside a transaction).
+    assert figures["vacuum_after_run_s"] > 0
     assert figures["ratio_rules_to_recompute_first_night"] > 0
     assert figures["ratio_rules_to_recompute_next_night"] > 0
     opened = figures["rules_first_night_opened"]

@@ -70,6 +70,7 @@ class Command(BaseCommand):
         raw_s, groups = min(bench.raw_aggregate_s(as_of) for _ in range(2))
         recompute, run, steps, shares = bench.recompute_s(as_of, workers)
         scored = bench.stored_scores(run)
+        vacuum_s = bench.vacuum_s()
         # The speed-up of more workers: one more run of the same date, on 1 worker (or on 2
         # when 1 is configured), which replaces the first (the rules read it); the share of
         # PostgreSQL is the one of the run on more workers.
@@ -93,6 +94,9 @@ class Command(BaseCommand):
             "ratio_naive_to_recompute": round(naive_s / recompute, 1),
             "accounts_per_s": round(scored / recompute),
             "peak_rss_mb": round(bench.peak_rss_mb(), 1),
+            # After the run, on a worker beside the rules: its scores made readable from the
+            # indexes alone (scoring.pipeline.upkeep).
+            "vacuum_after_run_s": round(vacuum_s, 3),
             "recompute_steps_s": steps,
             "recompute_1_worker_s": round(one_s, 3),
             f"recompute_{many}_workers_s": round(many_s, 3),
@@ -122,6 +126,7 @@ class Command(BaseCommand):
             f"{one_s / many_s:.2f}× faster; on {many} workers PostgreSQL holds "
             f"{_share(shares['read_pass'])} of the read pass and {_share(shares['score_pass'])} "
             f"of the score pass (pg_stat_activity)\n"
+            f"    then VACUUM (ANALYZE) of its scores and the accounts on a worker: {vacuum_s:.2f} s\n"
             f"(b) raw SQL aggregation: {raw_s:8.2f} s  ({groups:,} account×metric rows)\n"
             f"(c) naive ORM loop:      {naive_s:8.1f} s  (extrapolated from {naive_sample} accounts)\n"
             f"(d) CTA rules after it:  {rules_s:8.2f} s  ({rules_s / recompute:.1%} of the run, median of "
