@@ -67,3 +67,18 @@ def test_a_version_with_scores_is_still_protected():
 
     with pytest.raises(ProtectedError):
         score.version.delete()
+
+
+def test_one_score_per_run_and_account_on_every_database():
+    """PostgreSQL keeps the key as a covering index; SQLite, which has none, as a plain unique
+    index (scoring 0029): on both a second score of an account in a run is refused, and the
+    key is there for the lookups of a run's accounts."""
+    from django.db import IntegrityError, connection, transaction
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, HealthScore._meta.db_table)
+    keys = [c for c in constraints.values() if c["unique"] and not c["primary_key"]]
+    assert any(c["columns"][:2] == ["run_id", "account_id"] for c in keys), constraints
+    score = HealthScoreFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        HealthScoreFactory(run=score.run, account=score.account)
