@@ -224,13 +224,14 @@ def rules_apply(
                     "SET LOCAL work_mem = '64MB'; SET LOCAL jit = off; "
                     "SET LOCAL default_statistics_target = 10"
                 )
+        parameters = {rule.pk: rule_parameters(rule) for rule in rules}
         for rule in rules:
-            earlier_keep(kind=rule.kind, parameters=rule_parameters(rule), scope=scope)
+            earlier_keep(kind=rule.kind, parameters=parameters[rule.pk], scope=scope)
         scored_keep(scope)
         _hits_create()
         names = {key: name for key, (_pk, name) in scope.metrics.items()}
         for rule in rules:
-            params = rule_parameters(rule)
+            params = parameters[rule.pk]
             scope.rule_id = rule.pk
             query = condition_sql(kind=rule.kind, parameters=params, scope=scope)
             if query is not None:

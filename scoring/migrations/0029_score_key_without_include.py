@@ -20,6 +20,12 @@ NAME = "one_score_per_run_account"
 
 def key_add(apps, schema_editor):
     if not schema_editor.connection.features.supports_covering_indexes:
+        # A second score of an account in a run, written while nothing refused it, would
+        # fail the index: the newest written is kept (nothing refers to a score's row).
+        schema_editor.execute(
+            f'DELETE FROM "{TABLE}" WHERE id NOT IN '
+            f'(SELECT MAX(id) FROM "{TABLE}" GROUP BY run_id, account_id)'
+        )
         schema_editor.execute(
             f'CREATE UNIQUE INDEX IF NOT EXISTS "{NAME}" ON "{TABLE}" ("run_id", "account_id")'
         )

@@ -76,7 +76,20 @@ class RunTotal(models.Model):
         return f"Run {self.run_id} {self.band}: {self.n}"
 
 
-class RunStageDay(models.Model):
+class _DayCell(models.Model):
+    """The fields both kinds of day cell below share."""
+
+    stage_id = models.BigIntegerField()
+    band = models.CharField(max_length=6, choices=Band.choices)
+    segment_id = models.BigIntegerField()
+    stage_since = models.DateField()
+    n = models.IntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class RunStageDay(_DayCell):
     """The active accounts of one stage, band and segment in one done run that entered their
     stage on one day: the journey board's days in stage (median, past the target) without
     reading the accounts. Kept beside RunTotal, for the same runs, by the same triggers.
@@ -85,11 +98,6 @@ class RunStageDay(models.Model):
     run = models.ForeignKey(
         "scoring.ScoreRun", on_delete=models.CASCADE, related_name="stage_days", db_index=False
     )
-    stage_id = models.BigIntegerField()
-    band = models.CharField(max_length=6, choices=Band.choices)
-    segment_id = models.BigIntegerField()
-    stage_since = models.DateField()
-    n = models.IntegerField()
 
     class Meta:
         constraints = [
@@ -104,7 +112,7 @@ class RunStageDay(models.Model):
         return f"Run {self.run_id} stage {self.stage_id} {self.band} {self.stage_since}: {self.n}"
 
 
-class RunBookDay(models.Model):
+class RunBookDay(_DayCell):
     """RunStageDay for one owner's book (NO_OWNER: the unassigned accounts): the board of
     one CSM reads a few thousand of these rows, where its accounts' own columns and scores
     cost a quarter of a second at 20,000 accounts. A separate table, so that the whole
@@ -114,11 +122,6 @@ class RunBookDay(models.Model):
         "scoring.ScoreRun", on_delete=models.CASCADE, related_name="book_days", db_index=False
     )
     owner_id = models.BigIntegerField()
-    stage_id = models.BigIntegerField()
-    band = models.CharField(max_length=6, choices=Band.choices)
-    segment_id = models.BigIntegerField()
-    stage_since = models.DateField()
-    n = models.IntegerField()
 
     class Meta:
         constraints = [

@@ -44,11 +44,6 @@ def _today(time_machine) -> None:
     time_machine.move_to(NOW, tick=False)
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def body_of(response) -> bytes:
     assert response.status_code == 200, response.status_code
     assert response.streaming

@@ -68,11 +68,6 @@ def board_path(request, monkeypatch) -> str:
     return request.param
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def stage(slug: str) -> JourneyStage:
     return JourneyStage.objects.get(slug=slug)
 

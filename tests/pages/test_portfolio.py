@@ -50,12 +50,6 @@ def _today(time_machine) -> None:
     time_machine.move_to(dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC), tick=False)
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings) -> None:
-    # Every factory account makes its owner a login user: hashing stays cheap.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def scored(score: float | None, *, run=None, band: str | None = None, **account_fields):
     """An account with a score in `run` (today's done run by default)."""
     account = AccountFactory(**account_fields)

@@ -187,11 +187,6 @@ def at(day: dt.date, time: dt.time) -> dt.datetime:
     return dt.datetime.combine(day, time, tzinfo=dt.UTC)
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def history(db, time_machine, csm_user, manager_user, admin_role_user) -> dict:
     """Runs published night after night (each settling the day before); a day published

@@ -49,11 +49,6 @@ def _today(time_machine) -> None:
     time_machine.move_to(dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC), tick=False)
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def run_on(day: dt.date) -> ScoreRun:
     return ScoreRunFactory(date=day)
 

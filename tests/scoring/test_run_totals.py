@@ -34,16 +34,10 @@ def _today(time_machine) -> None:
     time_machine.move_to(dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC), tick=False)
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def live(run: ScoreRun) -> dict[tuple, tuple]:
-    """What the totals must be: the run's scores joined to the accounts as they are now."""
+def _by_cell(scores, **values) -> dict[tuple, dict]:
+    """`values` (aggregates) of the scores per cell, the accounts as they are now."""
     rows = (
-        HealthScore.objects.filter(run=run)
-        .values(
+        scores.values(
             "band",
             "account__segment_id",
             "account__stage_id",
@@ -52,17 +46,26 @@ def live(run: ScoreRun) -> dict[tuple, tuple]:
                 Q(account__status=Account.Status.ACTIVE), output_field=BooleanField()
             ),
         )
-        .annotate(n=Count("*"), arr=Sum("account__arr"), scored=Count("score"), sum=Sum("score"))
+        .annotate(**values)
         .order_by()
     )
     return {
-        (r["band"], r["owner"], r["account__segment_id"], r["active"], r["account__stage_id"]): (
-            r["n"],
-            r["arr"],
-            r["scored"],
-            round(r["sum"] or 0, 6),
-        )
+        (r["band"], r["owner"], r["account__segment_id"], r["active"], r["account__stage_id"]): r
         for r in rows
+    }
+
+
+def live(run: ScoreRun) -> dict[tuple, tuple]:
+    """What the totals must be: the run's scores joined to the accounts as they are now."""
+    cells = _by_cell(
+        HealthScore.objects.filter(run=run),
+        n=Count("*"),
+        arr=Sum("account__arr"),
+        scored=Count("score"),
+        sum=Sum("score"),
+    )
+    return {
+        key: (r["n"], r["arr"], r["scored"], round(r["sum"] or 0, 6)) for key, r in cells.items()
     }
 
 
@@ -143,26 +146,8 @@ def book(db):
 
 def lowest(run: ScoreRun) -> dict[tuple, float]:
     """Each cell's lowest score now."""
-    rows = (
-        HealthScore.objects.filter(run=run, score__isnull=False)
-        .values(
-            "band",
-            "account__segment_id",
-            "account__stage_id",
-            owner=Coalesce("account__owner_id", Value(NO_OWNER), output_field=IntegerField()),
-            active=ExpressionWrapper(
-                Q(account__status=Account.Status.ACTIVE), output_field=BooleanField()
-            ),
-        )
-        .annotate(low=Min("score"))
-        .order_by()
-    )
-    return {
-        (r["band"], r["owner"], r["account__segment_id"], r["active"], r["account__stage_id"]): r[
-            "low"
-        ]
-        for r in rows
-    }
+    cells = _by_cell(HealthScore.objects.filter(run=run, score__isnull=False), low=Min("score"))
+    return {key: r["low"] for key, r in cells.items()}
 
 
 def assert_exact(*runs: ScoreRun) -> None:

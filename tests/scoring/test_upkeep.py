@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from scoring.models import ScoreRun
@@ -80,8 +80,6 @@ def test_after_the_vacuum_the_newest_run_is_read_from_its_index_alone(handed_off
     runs.run_sync(as_of=TODAY)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE scoring_healthscore")
-    from django.db import transaction
-
     with transaction.atomic():
         assert _heap_fetches() == 40  # just written: every row's page is visited
 
@@ -96,7 +94,5 @@ def test_after_the_vacuum_the_newest_run_is_read_from_its_index_alone(handed_off
 
 
 def test_inside_a_transaction_nothing_is_vacuumed():
-    from django.db import transaction
-
     with transaction.atomic():
         assert upkeep.scores_vacuum() is False
