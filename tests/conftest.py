@@ -124,12 +124,16 @@ def _english_by_default() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _empty_cache() -> Iterator[None]:
-    """Every test starts with an empty cache (no debounce keys left by an earlier test)."""
+    """Every test starts with an empty cache (no debounce keys left by an earlier test), and
+    no scorecard versions kept for a run id that the next test's database may give again."""
     from django.core.cache import caches
+
+    from scoring.pipeline.runs import run_versions_forget
 
     yield
     for cache in caches.all(initialized_only=True):
         cache.clear()
+    run_versions_forget()
 
 
 def require_service(what: str, why: str) -> None:

@@ -3,6 +3,8 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Account, Metric, Signal
@@ -143,6 +145,24 @@ def test_a_chunk_delivered_twice_writes_once(portfolio):
     assert runs.run_chunk(chunk_id=chunk.pk) == 0
     run.refresh_from_db()
     assert run.accounts_done == 2 and run.chunks_done == 1
+
+
+def test_a_run_loads_its_scorecard_versions_once_per_process_not_per_chunk(portfolio):
+    # One chunk per account: each of the three reads and scores with the run's versions.
+    run = runs.run_start(as_of=TODAY, chunk_size=1)
+    first, *rest = run.chunks.order_by("first_account_id")
+    runs.run_chunk_aggregate(chunk_id=first.pk)
+    with CaptureQueriesContext(connection) as later:
+        for chunk in rest:
+            runs.run_chunk_aggregate(chunk_id=chunk.pk)
+    assert not [q for q in later.captured_queries if "scoring_measure" in q["sql"]]
+    runs.run_references(run_id=run.pk)
+    for chunk in run.chunks.all():
+        runs.run_chunk(chunk_id=chunk.pk)
+    runs.run_finalize(run_id=run.pk)
+    assert HealthScore.objects.filter(run=run).count() == 3
+    # Another run loads them again: its versions may be others.
+    assert runs.run_sync(as_of=TODAY).accounts_done == 3
 
 
 def test_no_chunk_is_scored_before_every_chunk_is_read(portfolio):
