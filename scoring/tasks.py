@@ -14,7 +14,7 @@ from scoring.actions.tasks import apply_rules  # noqa: F401  (registered with th
 from scoring.aggregates import aggregate_alongside
 from scoring.engine import ScorecardError
 from scoring.pipeline import backfill_runs, runs
-from scoring.pipeline.upkeep import vacuum_scores  # noqa: F401  (registered with the worker)
+from scoring.pipeline.upkeep import publication_upkeep  # noqa: F401  (registered with the worker)
 
 logger = logging.getLogger(__name__)
 

@@ -28,6 +28,7 @@ from scoring.models import ScoreRun
 from scoring.pipeline.upkeep import scores_vacuum
 from scoring.rollups.snapshots import run_rollup
 from scoring.rollups.totals import run_totals_publish, run_totals_rebuild
+from scoring.rollups.weeks import weeks_keep
 from scoring.specs import ScorecardAssignment, active_versions
 
 PREFIX = "PAGEBENCH-"
@@ -276,6 +277,8 @@ def build(
     # The load skipped the triggers that keep stored totals exact: count the runs' totals
     # afresh, as publishing each run would have.
     run_totals_rebuild()
+    # And the weekly review's weeks, as the worker after each publication would.
+    weeks_keep()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE scoring_scorerun; ANALYZE scoring_runtotal;")
     # As each run's publication leaves its scores and the accounts (VACUUM ANALYZE): without

@@ -95,7 +95,7 @@ def recompute_s(
         # of the run's time.
         with (
             mock.patch.object(runs, "rules_apply_after_run", lambda **kwargs: False),
-            mock.patch.object(runs, "scores_vacuum_soon", lambda: None),
+            mock.patch.object(runs, "upkeep_soon", lambda: None),
         ):
             run = runs.run_finalize(run_id=run.pk)
         step("finalize")

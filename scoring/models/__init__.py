@@ -22,6 +22,9 @@ from scoring.models.rollups import (  # noqa: F401  (models)
     RunSnapshot,
     RunStageDay,
     RunTotal,
+    RunWeek,
+    RunWeekCell,
+    RunWeekTouched,
 )
 
 

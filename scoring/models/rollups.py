@@ -134,3 +134,84 @@ class RunBookDay(_DayCell):
 
     def __str__(self) -> str:
         return f"Run {self.run_id} owner {self.owner_id} stage {self.stage_id}: {self.n}"
+
+
+class RunWeek(models.Model):
+    """The weekly review's comparison of a done run with the done run a week before it,
+    counted once and kept exact (scoring.rollups.weeks): its cells (RunWeekCell) and the
+    accounts that moved most. Kept for the runs the review opens on, like RunTotal."""
+
+    run = models.OneToOneField(
+        "scoring.ScoreRun", on_delete=models.CASCADE, primary_key=True, related_name="week"
+    )
+    # The run it is compared with (scoring.rollups.weeks.week_before); NULL: none.
+    before = models.ForeignKey(
+        "scoring.ScoreRun",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    # The accounts with the biggest falls and rises of score between the two runs when they
+    # were counted, whatever their status, biggest first: [[account id, change], …].
+    drops = models.JSONField(default=list)
+    gains = models.JSONField(default=list)
+    # A write since touched more accounts than are kept one by one (RunWeekTouched): the
+    # movers are counted again from the runs.
+    movers_stale = models.BooleanField(default=False)
+    built_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        app_label = "scoring"
+
+    def __str__(self) -> str:
+        return f"Week of {self.run}"
+
+
+class RunWeekCell(models.Model):
+    """The active accounts a RunWeek's run scored, of one owner (NO_OWNER: unassigned), band
+    in the run, band a week before ("" where that run did not score them) and renewing in
+    the 90 days after the run's date or not: how many, their ARR, their scores summed, and
+    their changes of score summed where both runs have one."""
+
+    run = models.ForeignKey(RunWeek, on_delete=models.CASCADE, related_name="cells", db_index=False)
+    owner_id = models.BigIntegerField()
+    band = models.CharField(max_length=6, choices=Band.choices)
+    band_before = models.CharField(max_length=6, blank=True)
+    renews = models.BooleanField()
+    n = models.IntegerField()
+    arr = models.DecimalField(max_digits=18, decimal_places=2)
+    scored = models.IntegerField(default=0)
+    score_sum = models.FloatField(default=0)
+    compared = models.IntegerField(default=0)
+    change_sum = models.FloatField(default=0)
+
+    class Meta:
+        app_label = "scoring"
+        constraints = [
+            # Also the index that reads a week's cells.
+            models.UniqueConstraint(
+                fields=["run", "owner_id", "band", "band_before", "renews"],
+                name="one_week_cell_per_run_cell",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Week of run {self.run_id} {self.band_before}→{self.band}: {self.n}"
+
+
+class RunWeekTouched(models.Model):
+    """An account whose score in a RunWeek's run, or in the run a week before, was written
+    after the week was counted: its movers are looked at again with it."""
+
+    run = models.ForeignKey(
+        RunWeek, on_delete=models.CASCADE, related_name="touched", db_index=False
+    )
+    account_id = models.BigIntegerField()
+
+    class Meta:
+        app_label = "scoring"
+        constraints = [
+            models.UniqueConstraint(fields=["run", "account_id"], name="one_touch_per_week")
+        ]

@@ -36,7 +36,7 @@ from scoring.pipeline.runs import (
     take_over_abandoned,
     versions_that_score,
 )
-from scoring.pipeline.upkeep import scores_vacuum_soon
+from scoring.pipeline.upkeep import upkeep_soon
 from scoring.rollups.snapshots import RunColumns, runs_rollup_written
 from scoring.rollups.totals import run_totals_publish
 from scoring.specs import ScorecardAssignment, VersionConfig
@@ -326,7 +326,7 @@ def run_backfill(
         block_start = block_end + dt.timedelta(days=1)
     if done:
         rules_apply_after_run(run=done[-1])
-        scores_vacuum_soon()
+        upkeep_soon()
     return done
 
 

@@ -34,7 +34,7 @@ from scoring.bands import Band
 from scoring.models import HealthScore, ScorecardVersion, ScoreChunk, ScoreRun
 from scoring.pipeline import compute
 from scoring.pipeline.chunks import ChunkRaw, pack, population_references, unpack
-from scoring.pipeline.upkeep import scores_vacuum_soon
+from scoring.pipeline.upkeep import upkeep_soon
 from scoring.rollups import snapshots as rollups
 from scoring.rollups.totals import run_totals_publish
 from scoring.specs import (
@@ -448,7 +448,7 @@ def run_finalize(*, run_id: int) -> ScoreRun:
     # A back-fill's days are evaluated and vacuumed once, after its newest day (run_backfill).
     if run.trigger != "backfill":
         rules_apply_after_run(run=run)
-        scores_vacuum_soon()
+        upkeep_soon()
     return run
 
 

@@ -1,4 +1,5 @@
-"""After a published run: the day's scores made readable from the indexes alone.
+"""After a published run: the day's scores made readable from the indexes alone, then the
+weekly review's weeks counted (scoring.rollups.weeks).
 
 The pages read the newest run through index-only scans (the journey board's cards, a CSM's
 book, the rules' accounts), which visit the table's page of every row until VACUUM has
@@ -12,6 +13,10 @@ So a worker vacuums (and analyses) the scores once a run is published, and the a
 them, whose covering index (owner, stage) the board reads the same way. VACUUM only visits
 pages not yet all-visible, a day's worth (about a second at a million accounts), and takes
 a lock that neither reads nor writes wait for.
+
+The weeks are counted after it, on the same worker: counting locks the scores against writes
+and would wait for the VACUUM (as long as it runs), and it reads the run through the same
+index-only scans.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from django.db import connection, transaction
 from accounts.models import Account
 from healthboard.lib.queue import QUEUE_DOWN, QUEUE_DOWN_TEXT
 from scoring.models import HealthScore
+from scoring.rollups.weeks import weeks_keep
 
 logger = logging.getLogger(__name__)
 
@@ -43,20 +49,28 @@ def scores_vacuum() -> bool:
     return True
 
 
-def scores_vacuum_soon() -> None:
-    """Vacuum the scores on a worker once the current transaction commits; a queue that does
-    not answer leaves it to autovacuum (the run stays published)."""
+def upkeep_soon() -> None:
+    """Vacuum the scores, then count the weekly review's weeks, on a worker once the current
+    transaction commits; a queue that does not answer leaves the vacuum to autovacuum and the
+    weeks to the next run (the run stays published, the review counts live)."""
     transaction.on_commit(_enqueue, robust=True)
 
 
-# Safe to deliver twice (a second VACUUM finds nothing to do); nobody waits for it.
+def publication_upkeep_now() -> int:
+    """The upkeep after a published run, here: returns the weeks counted."""
+    scores_vacuum()
+    return weeks_keep()
+
+
+# Safe to deliver twice (a second VACUUM finds nothing to do, the weeks are counted); nobody
+# waits for it.
 @shared_task(acks_late=True, ignore_result=True)
-def vacuum_scores() -> bool:
-    return scores_vacuum()
+def publication_upkeep() -> int:
+    return publication_upkeep_now()
 
 
 def _enqueue() -> None:
     try:
-        vacuum_scores.delay()
+        publication_upkeep.delay()
     except QUEUE_DOWN:
-        logger.warning("Scores not vacuumed now: %s", QUEUE_DOWN_TEXT)
+        logger.warning("Scores not vacuumed nor weeks counted now: %s", QUEUE_DOWN_TEXT)

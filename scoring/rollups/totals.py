@@ -149,7 +149,7 @@ def _store(run: ScoreRun) -> int:
 LOCK_WAIT = "10s"
 
 
-def _lock_writers() -> None:
+def writers_lock() -> None:
     # Counting and storing must see no write to scores or accounts in between: a write
     # committed after the count but before the totals exist would reach neither. SHARE
     # waits for open writers and holds new ones until the totals are stored. Scores first:
@@ -191,7 +191,7 @@ def run_totals_publish(*, run: ScoreRun) -> int:
         return 0
     try:
         with transaction.atomic():
-            _lock_writers()
+            writers_lock()
             keep_from = _keep_from()
             _drop_stale(keep_from)
             fresh = ScoreRun.objects.filter(pk=run.pk, status=ScoreRun.Status.DONE)
@@ -214,7 +214,7 @@ def run_totals_rebuild() -> int:
         return 0
     stored = 0
     with transaction.atomic():
-        _lock_writers()
+        writers_lock()
         for model in KEPT:
             model.objects.all().delete()
         keep_from = _keep_from()

@@ -1,6 +1,7 @@
 """After a published run the scores and the accounts are vacuumed on a worker, so the pages'
-index-only scans of the newest run stop visiting its rows (scoring.pipeline.upkeep); a queue
-that is down fails no run, and a back-fill is vacuumed once."""
+index-only scans of the newest run stop visiting its rows, then the weekly review's weeks are
+counted (scoring.pipeline.upkeep); a queue that is down fails no run, and a back-fill is
+vacuumed once."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import datetime as dt
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
-from scoring.models import ScoreRun
+from scoring.models import RunWeek, RunWeekCell, ScoreRun
 from scoring.pipeline import backfill_runs, runs, upkeep
 from tests.factories import AccountFactory
 
@@ -23,7 +25,7 @@ TODAY = timezone.localdate()
 @pytest.fixture
 def handed_off(monkeypatch) -> list[tuple]:
     calls: list[tuple] = []
-    monkeypatch.setattr(upkeep.vacuum_scores, "delay", lambda: calls.append(()))
+    monkeypatch.setattr(upkeep.publication_upkeep, "delay", lambda: calls.append(()))
     return calls
 
 
@@ -69,7 +71,7 @@ def test_with_the_queue_down_the_run_is_published_anyway(broker_down, caplog):
     AccountFactory.create_batch(3)
     run = runs.run_sync(as_of=TODAY)
     assert ScoreRun.objects.get(pk=run.pk).status == "done"
-    assert "Scores not vacuumed now" in caplog.text
+    assert "Scores not vacuumed nor weeks counted now" in caplog.text
 
 
 @pytest.mark.postgres
@@ -91,6 +93,17 @@ def test_after_the_vacuum_the_newest_run_is_read_from_its_index_alone(handed_off
     assert pages and visible == pages
     pages, visible = _all_visible("accounts_account")
     assert pages and visible == pages
+
+
+@pytest.mark.postgres
+def test_after_the_vacuum_the_weekly_reviews_weeks_are_counted(handed_off):
+    AccountFactory.create_batch(3)
+    runs.run_sync(as_of=TODAY - dt.timedelta(days=7))
+    run = runs.run_sync(as_of=TODAY)
+    assert upkeep.publication_upkeep_now() == 2  # each run's week: the newest, last week's
+    assert RunWeek.objects.get(run=run).before.date == TODAY - dt.timedelta(days=7)
+    assert RunWeekCell.objects.filter(run_id=run.pk).aggregate(n=Sum("n"))["n"] == 3
+    assert upkeep.publication_upkeep_now() == 0  # delivered twice: nothing more
 
 
 def test_inside_a_transaction_nothing_is_vacuumed():

@@ -17,7 +17,8 @@ from django.utils.translation import gettext_lazy as _
 
 from healthboard.lib.dates import day_text, short_day_text
 from healthboard.pages.filters import ACCOUNTS, MEASURES, ParamsForm
-from healthboard.pages.weekly.selectors import WEEK, week_end_default, week_end_of
+from healthboard.pages.weekly.selectors import week_end_default
+from scoring.rollups.weeks import WEEK, week_end_of
 
 EXPORTS = ("movers", "csms")
 # The picker lists at most this many weeks back from the newest.

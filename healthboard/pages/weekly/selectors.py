@@ -24,17 +24,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Max, Min, OuterRef, Q, Subquery
 
 from accounts.models import Account
 from healthboard.lib.columns import DATE, FLOAT, INT, columns_of, days_of
 from scoring.bands import AT_RISK, CODES, ORDER, Band
 from scoring.models import AnalysisRun, HealthScore, ScoreRun
 from scoring.rollups.snapshots import RunColumns, run_bands, runs_columns
+from scoring.rollups.weeks import MOVERS_KEPT, RENEWAL_DAYS, WEEK, KeptWeek, kept_week
 
-WEEK = dt.timedelta(days=7)
 HISTORY_WEEKS = 26
-RENEWAL_DAYS = 90
 MOVERS = 10
 
 # The churn rate of a band is observed from the snapshot a year before the review, or, with
@@ -56,11 +55,6 @@ DEFAULT_CHURN: dict[str, float] = {
 
 
 # ---------------------------------------------------------------- weeks and runs
-
-
-def week_end_of(day: dt.date) -> dt.date:
-    """The Sunday that ends the (ISO, Monday-first) week of `day`."""
-    return day + dt.timedelta(days=7 - day.isoweekday())
 
 
 def week_end_default(today: dt.date) -> dt.date:
@@ -366,13 +360,21 @@ def _movers(week: _Week, movers: int) -> tuple[list[tuple[int, float]], list[tup
 
 def week_review(*, runs: ReviewRuns, movers: int = MOVERS) -> WeekReview:
     """The matrix, the books, ARR at risk and renewals by band, and the biggest drops and
-    gains of score between the two snapshots. Three queries: both runs' scores, the
-    accounts (see _week), then the movers' snapshots (for "what moved")."""
-    week = _week(runs)
-    summary = _summary(week)
+    gains of score between the two snapshots. From the week kept for these two runs
+    (scoring.rollups.weeks: its cells, then the movers' accounts), else counted live (both
+    runs' scores and the accounts, see _week); one more query reads the movers' snapshots
+    (for "what moved")."""
+    kept = kept_week(runs.end, runs.previous)
+    if kept is not None:
+        summary = _summary_kept(kept)
+        chosen = _movers_kept(kept, runs, movers) if runs.previous is not None else ([], [])
+    else:
+        week = _week(runs)
+        summary = _summary(week)
+        chosen = _movers(week, movers) if runs.previous is not None else ([], [])
     if runs.previous is None:
         return WeekReview(summary=summary, drops=[], gains=[])
-    drops, gains = _movers(week, movers)
+    drops, gains = chosen if chosen is not None else _movers(_week(runs), movers)
     snapshots = _snapshots(runs, [account for account, _ in drops + gains])
 
     def week_movers(chosen: list[tuple[int, float]]) -> list[WeekMover]:
@@ -385,6 +387,82 @@ def week_review(*, runs: ReviewRuns, movers: int = MOVERS) -> WeekReview:
         return found
 
     return WeekReview(summary=summary, drops=week_movers(drops), gains=week_movers(gains))
+
+
+def _summary_kept(kept: KeptWeek) -> WeekSummary:
+    """_summary from a kept week's cells (the same groups, counted by the database)."""
+    summary = WeekSummary(
+        now={band: Tally() for band in ORDER},
+        before={band: Tally() for band in ORDER},
+        renewals={band: Tally() for band in ORDER},
+    )
+    for cell in kept.cells:
+        if cell.band not in summary.now:
+            continue  # a band this version does not know, counted nowhere (as _summary)
+        money = Decimal(cell.arr)
+        summary.now[cell.band].add(cell.n, money)
+        if cell.renews:
+            summary.renewals[cell.band].add(cell.n, money)
+        if cell.band_before in summary.before:
+            summary.before[cell.band_before].add(cell.n, money)
+            summary.matrix.setdefault((cell.band_before, cell.band), Tally()).add(cell.n, money)
+        book = summary.books.setdefault(cell.owner_id, Book(owner_id=cell.owner_id))
+        book.n += cell.n
+        book.arr += money
+        book.score_sum += cell.score_sum
+        book.scored += cell.scored
+        book.red += cell.n if cell.band == Band.RED else 0
+        book.delta_sum += cell.change_sum
+        book.compared += cell.compared
+    return summary
+
+
+def _movers_kept(
+    kept: KeptWeek, runs: ReviewRuns, movers: int
+) -> tuple[list[tuple[int, float]], list[tuple[int, float]]] | None:
+    """_movers from a kept week: its biggest falls and rises as counted, and the accounts
+    re-scored since, each looked at again as it is now (one query). None when that cannot
+    tell (too many accounts re-scored, or too many of the kept ones churned or re-scored):
+    count them live."""
+    if kept.touched is None:
+        return None
+    touched = set(kept.touched)
+    ids = {a for a, _ in kept.drops} | {a for a, _ in kept.gains} | touched
+    now = _changes(runs, ids)
+    result = []
+    for listed, falls in ((kept.drops, True), (kept.gains, False)):
+        untouched = sum(1 for a, _ in listed if a not in touched and a in now)
+        # An account neither listed nor re-scored changed less than every listed one: the
+        # list answers if enough of it still counts, or if it held every such change.
+        if untouched < movers and len(listed) >= MOVERS_KEPT:
+            return None
+        found = [(a, c) for a, c in now.items() if (c < 0 if falls else c > 0)]
+        found.sort(key=lambda item: (item[1], item[0]) if falls else (-item[1], item[0]))
+        result.append(found[:movers])
+    return result[0], result[1]
+
+
+def _changes(runs: ReviewRuns, account_ids: set[int]) -> dict[int, float]:
+    """The change of score between the two runs of those accounts that are active and have a
+    score in both. One query (none without accounts)."""
+    if not account_ids:
+        return {}
+    rows = HealthScore.objects.filter(
+        run=runs.end,
+        account_id__in=sorted(account_ids),
+        account__status=Account.Status.ACTIVE,
+        score__isnull=False,
+    ).values_list("account_id", "score")
+    before = HealthScore.objects.filter(
+        run=runs.previous, account_id=OuterRef("account_id"), score__isnull=False
+    ).values("score")[:1]
+    return {
+        account_id: score - previous
+        for account_id, score, previous in rows.annotate(previous=Subquery(before))
+        .values_list("account_id", "score", "previous")
+        .order_by()
+        if previous is not None
+    }
 
 
 def _snapshots(runs: ReviewRuns, account_ids: list[int]) -> dict[tuple[int, int], HealthScore]:

@@ -43,11 +43,11 @@ from healthboard.pages.weekly.selectors import (
     renewal_forecast,
     review_runs,
     review_span,
-    week_end_of,
     week_review,
 )
 from scoring import bands, explain
 from scoring.bands import Band
+from scoring.rollups.weeks import week_end_of
 from scoring.specs import version_config
 
 PAGE = "weekly/weekly.html"

@@ -11,7 +11,9 @@ Neither page caches its reads: both read the run snapshots that a run's publicat
 before each request all the same (an in-process cache of the benchmark's own, never a
 shared Redis): what the first manager after a night's run waits for. The data set gets the
 snapshots each of its runs would have got when published; "publication rollup" times that
-call for the newest run, as the nightly run makes it (the day before settled too).
+call for the newest run, as the nightly run makes it (the day before settled too). The weekly
+review reads the weeks a worker counts after each publication (scoring.rollups.weeks):
+"counted live" times it without them, "counting the newest run's week" times that worker.
 """
 
 import datetime as dt
@@ -30,8 +32,9 @@ from django.utils import timezone
 
 from healthboard.bench import pages as bench_pages
 from healthboard.pages.weekly.selectors import week_end_default
-from scoring.models import ScoreRun
+from scoring.models import RunWeek, ScoreRun
 from scoring.rollups import snapshots as rollups
+from scoring.rollups.weeks import weeks_keep
 
 TARGET_MS = 200
 BENCH_CACHE = {
@@ -74,6 +77,36 @@ def _publication_ms(repeat: int = 5) -> float:
         except Rollback:
             pass
     return round(statistics.median(samples), 1)
+
+
+def _week_count_ms(repeat: int = 3) -> float:
+    """Median time of counting the newest run's week, as the worker does after each
+    published run (scoring.rollups.weeks.weeks_keep). Each try is rolled back."""
+    newest = ScoreRun.objects.filter(status=ScoreRun.Status.DONE).order_by("-date").first()
+    samples = []
+    for _ in range(repeat):
+        try:
+            with transaction.atomic():
+                RunWeek.objects.filter(run=newest).delete()
+                started = time.perf_counter()
+                assert weeks_keep() == 1
+                samples.append((time.perf_counter() - started) * 1000)
+                raise Rollback
+        except Rollback:
+            pass
+    return round(statistics.median(samples), 1)
+
+
+def _counted_live_ms(client: Client, url: str, repeat: int = 3) -> float:
+    """Median time of the weekly review counted live: its weeks not kept (yet). Rolled back."""
+    try:
+        with transaction.atomic():
+            RunWeek.objects.all().delete()
+            live = _first_views(client, url, repeat=repeat)
+            raise Rollback
+    except Rollback:
+        pass
+    return live
 
 
 class Command(BaseCommand):
@@ -126,6 +159,13 @@ class Command(BaseCommand):
                 f"  rollups of {made} published runs in {time.perf_counter() - started:.0f} s"
             )
 
+        started = time.perf_counter()
+        counted = weeks_keep()  # a data set built before weeks were kept
+        if counted:
+            self.stdout.write(
+                f"  weeks of {counted} runs counted in {time.perf_counter() - started:.0f} s"
+            )
+
         hosts = [*settings.ALLOWED_HOSTS, "testserver"]
         # Everything the measuring writes (the login sessions) is rolled back: the data set
         # may be someone else's.
@@ -136,6 +176,8 @@ class Command(BaseCommand):
             ):
                 timings, first = self._measure(today, repeat)
                 publication = _publication_ms()
+                live = _counted_live_ms(self.manager_client, reverse("scoring:weekly"))
+                week_count = _week_count_ms()
                 raise Rollback
         except Rollback:
             pass
@@ -149,6 +191,10 @@ class Command(BaseCommand):
         for name, ms in first.items():
             self.stdout.write(f"  {name:<48} {ms:>8.1f} ms")
         self.stdout.write(f"publication rollup (run_finalize's call, median of 5) {publication} ms")
+        self.stdout.write(f"weekly review counted live, its week not kept (median of 3) {live} ms")
+        self.stdout.write(
+            f"counting the newest run's week on a worker (median of 3) {week_count} ms"
+        )
         bad = [t.name for t in timings if t.status != 200]
         if bad:
             raise CommandError(f"Not a 200 answer: {', '.join(bad)}")
@@ -170,6 +216,8 @@ class Command(BaseCommand):
             "journey_first_view_ms": first["journey board (Manager)"],
             "journey_first_view_csm_ms": first["journey board (CSM, my book)"],
             "publication_rollup_ms": publication,
+            "weekly_counted_live_ms": live,
+            "week_count_ms": week_count,
             "journey_csm_ms": by_name["journey board (CSM, my book)"].ms,
             "journey_htmx_ms": by_name["journey board HTMX (owner, red)"].ms,
             "target_ms": TARGET_MS,
@@ -183,6 +231,7 @@ class Command(BaseCommand):
         for role, user in (("csm", csm), ("manager", manager)):
             clients[role] = Client()
             clients[role].force_login(user)
+        self.manager_client = clients["manager"]
         weekly, board = reverse("scoring:weekly"), reverse("accounts:journey")
         week = (week_end_default(today) - dt.timedelta(days=7)).isoformat()
 
