@@ -277,8 +277,9 @@ def build(
     # The load skipped the triggers that keep stored totals exact: count the runs' totals
     # afresh, as publishing each run would have.
     run_totals_rebuild()
-    # And the weekly review's weeks, as the worker after each publication would.
-    weeks_keep()
+    # And the weekly review's weeks, as the worker after each publication would (afresh: a
+    # rebuild reuses the runs, whose kept weeks counted the accounts it replaced).
+    weeks_keep(afresh=True)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE scoring_scorerun; ANALYZE scoring_runtotal;")
     # As each run's publication leaves its scores and the accounts (VACUUM ANALYZE): without

@@ -2,7 +2,9 @@
 their cells exact, beside the run totals' (migrations 0011 and 0027) and built the same way:
 statement-level, with transition tables, one set-based statement per write, an early exit
 for the writes that concern no kept week (the nightly run's, into a running run), and cells
-changed by INSERT … ON CONFLICT DO UPDATE in a fixed order. Without JIT: PostgreSQL takes
+changed by INSERT … ON CONFLICT DO UPDATE in a fixed order, one writer at a time (CELLS_LOCK
+below). Scores are never upserted (INSERT … ON CONFLICT DO UPDATE): its INSERT and UPDATE
+triggers would each count the other's rows. Without JIT: PostgreSQL takes
 transition tables and the weeks for far more rows than they hold, and compiled each
 statement for 0.4 s of a 10,000-account update's 0.7 s.
 
@@ -69,6 +71,13 @@ UPSERT = """
 # What a statement on the scores did to the kept weeks, from its new rows {new} and old rows
 # {old} (an empty relation where the statement has none).
 NONE = "(SELECT * FROM scoring_healthscore WHERE false)"
+# Writers that change kept cells take turns, until they commit: each trigger reads the other
+# table (a score's account, an account's scores) as committed, and two transactions changing
+# one account's score and its owner at once would each count the other's old state (the cells
+# then off for good), and two re-scores (a delete, then an insert) could each hold a cell the
+# other wants. The same key as the run totals' triggers (migration 0031), so that a
+# transaction takes one lock, whichever cells it changes first.
+CELLS_LOCK = 4_711_300_031
 # As scoring.rollups.weeks.TOUCHED_MAX.
 TOUCHED_MAX = 10_000
 SCORES_BODY = f"""
@@ -78,6 +87,7 @@ SCORES_BODY = f"""
     ) THEN
         RETURN NULL;
     END IF;
+    PERFORM pg_advisory_xact_lock({CELLS_LOCK});
     WITH keys AS MATERIALIZED (
         SELECT DISTINCT w.run_id, w.before_id, w.day, c.account_id
         FROM (SELECT run_id, account_id FROM {{new}} AS t_new
@@ -176,6 +186,7 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM scoring_runweek) THEN
         RETURN NULL;
     END IF;
+    PERFORM pg_advisory_xact_lock({CELLS_LOCK});
     IF TG_OP = 'DELETE' THEN
         WITH x AS ({_scores_of("old_accounts")}), delta AS (
             SELECT {_cell("-1")} FROM x JOIN old_accounts a ON a.id = x.account_id

@@ -39,6 +39,7 @@ from scoring.pipeline.runs import (
 from scoring.pipeline.upkeep import upkeep_soon
 from scoring.rollups.snapshots import RunColumns, runs_rollup_written
 from scoring.rollups.totals import run_totals_publish
+from scoring.rollups.weeks import writers_lock_before_dropping
 from scoring.specs import ScorecardAssignment, VersionConfig
 
 # A block of days' signals are read once, BACKFILL_ACCOUNTS_PER_BLOCK accounts per query. Its
@@ -226,6 +227,7 @@ def _publish(scored: list[_Day], customers: _Customers) -> None:
         ).exclude(pk__in=[r.pk for r in runs])
         previous_ids = list(previous.select_for_update().values_list("pk", flat=True))
         ScoreRun.objects.filter(pk__in=previous_ids).update(status=ScoreRun.Status.SUPERSEDED)
+        writers_lock_before_dropping(previous_ids)
         HealthScore.objects.filter(run_id__in=previous_ids).delete()
         for day in scored:
             n = len(day.rows)

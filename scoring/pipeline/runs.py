@@ -37,6 +37,7 @@ from scoring.pipeline.chunks import ChunkRaw, pack, population_references, unpac
 from scoring.pipeline.upkeep import upkeep_soon
 from scoring.rollups import snapshots as rollups
 from scoring.rollups.totals import run_totals_publish
+from scoring.rollups.weeks import writers_lock_before_dropping
 from scoring.specs import (
     ScorecardAssignment,
     VersionConfig,
@@ -431,6 +432,7 @@ def run_finalize(*, run_id: int) -> ScoreRun:
         ScoreRun.objects.filter(pk__in=[p.pk for p in previous]).update(
             status=ScoreRun.Status.SUPERSEDED
         )
+        writers_lock_before_dropping([p.pk for p in previous])
         HealthScore.objects.filter(run__in=previous).delete()
         run.status = ScoreRun.Status.DONE
         run.finished_at = timezone.now()

@@ -32,9 +32,10 @@ import logging
 from dataclasses import dataclass
 
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
-from scoring.models import RunWeek, RunWeekCell, RunWeekTouched, ScoreRun
+from scoring.models import RunTotal, RunWeek, RunWeekCell, RunWeekTouched, ScoreRun
 from scoring.models.rollups import NO_OWNER
 from scoring.rollups.totals import run_totals_supported, writers_lock
 
@@ -142,16 +143,20 @@ def _wanted() -> list[ScoreRun]:
     return [newest, *ends.values()]
 
 
-def weeks_keep() -> int:
+def weeks_keep(*, afresh: bool = False) -> int:
     """Count the weeks of the runs the review opens on (_wanted) that have none (or whose run
-    a week before is no longer the one they compared with) and drop the others. Returns the
-    weeks counted. Never raises for a database error: without them the review is only
+    a week before is no longer the one they compared with) and drop the others; afresh:
+    count every one again (after a load that bypassed the triggers). Returns the weeks
+    counted. Never raises for a database error: without them the review is only
     slower, so a failure (a writer holding the lock) is logged and leaves it counting live."""
     if not run_totals_supported():
         return 0
     try:
         with transaction.atomic():
             writers_lock()
+            if afresh:
+                for model in (RunWeekCell, RunWeekTouched, RunWeek):
+                    model.objects.all().delete()
             kept = {w.run_id: w.before_id for w in RunWeek.objects.all()}
             wanted = {run.pk: (run, week_before(run)) for run in _wanted()}
             stale = [
@@ -173,6 +178,21 @@ def weeks_keep() -> int:
     except DatabaseError:
         logger.warning("Weeks not counted; the weekly review counts live", exc_info=True)
         return 0
+
+
+def writers_lock_before_dropping(run_ids: list[int]) -> None:
+    """Before deleting the scores of runs with kept cells (a re-run day's old run), in a
+    transaction that stores totals afterwards: lock the writers out first. The cells'
+    triggers take turns with other writers until commit (migration 0030); a re-score waiting
+    for its turn holds a write lock on the scores that the totals' table lock would then wait
+    for, behind a turn this transaction holds. Two queries (none without such runs)."""
+    if not run_ids or not run_totals_supported():
+        return
+    kept = RunTotal.objects.filter(run_id__in=run_ids).exists() or (
+        RunWeek.objects.filter(Q(run_id__in=run_ids) | Q(before_id__in=run_ids)).exists()
+    )
+    if kept:
+        writers_lock()
 
 
 # ---------------------------------------------------------------- reading
