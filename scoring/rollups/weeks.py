@@ -5,8 +5,8 @@ The review (healthboard.pages.weekly) compares the done run at the end of a week
 done run a week before it (week_before), over the active accounts the first one scored: a
 matrix of bands then × now, each CSM's book, ARR at risk, the renewals of the next 90 days
 by band, and the accounts whose score fell or rose most. Counted live from both runs' scores
-and every account's owner, ARR, status and renewal date, that took 1.8 s at a million
-accounts. Kept here, it is one read of a few thousand cells and of a few hundred accounts:
+and every account's owner, ARR, status and renewal date, that took 1.1–1.8 s at a million
+accounts (machines differ). Kept here, it is one read of a few thousand cells and of a few hundred accounts:
 
 - RunWeek: the pair of runs, and the accounts with the biggest falls and rises of score
   between them when it was counted (MOVERS_KEPT each way, whatever their status);
@@ -18,11 +18,11 @@ accounts. Kept here, it is one read of a few thousand cells and of a few hundred
 As for the portfolio's totals (scoring.rollups.totals, which says why triggers), PostgreSQL
 triggers (migration scoring/0030_week_cells) keep the cells exact through every write to
 the accounts' owner, status, ARR and renewal date and to either run's scores, bulk updates
-included. The weeks are counted on a worker after a run is published (scoring.pipeline.
-upkeep, after the scores' VACUUM): the
-newest run's (the week so far) and those of the last runs of the WEEKS_KEPT weeks before it
-(the week just ended, the review's default, and the ones its picker offers first). Until
-then, and for older weeks, the review counts live. SQLite (the demo) keeps none.
+included, one writer at a time. The weeks are counted on a worker after a run is published
+(scoring.pipeline.upkeep, after the scores' VACUUM): the newest run's (the week so far) and
+those of the last runs of the WEEKS_KEPT weeks before it (the week just ended, the review's
+default, and the ones its picker offers first). Until then, and for older weeks, the review
+counts live. SQLite (the demo) keeps none.
 """
 
 from __future__ import annotations
