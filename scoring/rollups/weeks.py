@@ -6,7 +6,8 @@ done run a week before it (week_before), over the active accounts the first one 
 matrix of bands then × now, each CSM's book, ARR at risk, the renewals of the next 90 days
 by band, and the accounts whose score fell or rose most. Counted live from both runs' scores
 and every account's owner, ARR, status and renewal date, that took 1.1–1.8 s at a million
-accounts (machines differ). Kept here, it is one read of a few thousand cells and of a few hundred accounts:
+accounts (machines differ). Kept here, it is one read of a few thousand cells and of a few
+hundred accounts:
 
 - RunWeek: the pair of runs, and the accounts with the biggest falls and rises of score
   between them when it was counted (MOVERS_KEPT each way, whatever their status);
