@@ -31,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
@@ -48,22 +49,24 @@ RENEWAL_DAYS = 90
 # Falls and rises kept each way: the review shows ten, and an account that churned since or
 # was re-scored gives its place to the next.
 MOVERS_KEPT = 100
-# The weeks kept before the newest run's own (scoring.rollups.weeks._wanted).
+# The weeks kept before the newest run's own (_wanted).
 WEEKS_KEPT = 4
 # A write touching more of a week's accounts than this (a whole run replaced) marks its
 # movers stale instead of listing every account in RunWeekTouched.
 TOUCHED_MAX = 10_000
 
 
+def week_before_span(day: dt.date) -> tuple[dt.date, dt.date]:
+    """The dates a run of `day` is compared with, the newest done one first: seven to fourteen
+    days before it (a "week before" further back is no week before)."""
+    return day - 2 * WEEK, day - WEEK
+
+
 def week_before(run: ScoreRun) -> ScoreRun | None:
-    """The done run the weekly review compares `run` with: the newest seven to fourteen days
-    before it (a "week before" further back is no week before). One query."""
+    """The done run the weekly review compares `run` with (week_before_span). One query."""
+    first, last = week_before_span(run.date)
     return (
-        ScoreRun.objects.filter(
-            status=ScoreRun.Status.DONE,
-            date__gte=run.date - 2 * WEEK,
-            date__lte=run.date - WEEK,
-        )
+        ScoreRun.objects.filter(status=ScoreRun.Status.DONE, date__gte=first, date__lte=last)
         .order_by("-date")
         .only("id", "date", "status")
         .first()
@@ -144,6 +147,13 @@ def _wanted() -> list[ScoreRun]:
     return [newest, *ends.values()]
 
 
+def _drop(run_ids) -> None:
+    """The weeks of these runs, their cells and touched accounts, deleted in bulk (Django's
+    cascade would read every cell first)."""
+    for model in (RunWeekCell, RunWeekTouched, RunWeek):
+        model.objects.filter(run_id__in=run_ids).delete()
+
+
 def weeks_keep(*, afresh: bool = False) -> int:
     """Count the weeks of the runs the review opens on (_wanted) that have none (or whose run
     a week before is no longer the one they compared with) and drop the others; afresh:
@@ -156,8 +166,7 @@ def weeks_keep(*, afresh: bool = False) -> int:
         with transaction.atomic():
             writers_lock()
             if afresh:
-                for model in (RunWeekCell, RunWeekTouched, RunWeek):
-                    model.objects.all().delete()
+                _drop(RunWeek.objects.values("run_id"))
             kept = {w.run_id: w.before_id for w in RunWeek.objects.all()}
             wanted = {run.pk: (run, week_before(run)) for run in _wanted()}
             stale = [
@@ -166,9 +175,7 @@ def weeks_keep(*, afresh: bool = False) -> int:
                 if run_id not in wanted
                 or before_id != (wanted[run_id][1].pk if wanted[run_id][1] else None)
             ]
-            for model in (RunWeekCell, RunWeekTouched):
-                model.objects.filter(run_id__in=stale).delete()
-            RunWeek.objects.filter(run_id__in=stale).delete()
+            _drop(stale)
             counted = 0
             for run_id, (run, before) in sorted(wanted.items()):
                 if run_id in kept and run_id not in stale:
@@ -206,7 +213,7 @@ class WeekCell:
     band_before: str | None  # None: not scored a week before
     renews: bool
     n: int
-    arr: object  # Decimal
+    arr: Decimal
     scored: int
     score_sum: float
     compared: int

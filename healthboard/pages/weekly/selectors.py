@@ -31,7 +31,14 @@ from healthboard.lib.columns import DATE, FLOAT, INT, columns_of, days_of
 from scoring.bands import AT_RISK, CODES, ORDER, Band
 from scoring.models import AnalysisRun, HealthScore, ScoreRun
 from scoring.rollups.snapshots import RunColumns, run_bands, runs_columns
-from scoring.rollups.weeks import MOVERS_KEPT, RENEWAL_DAYS, WEEK, KeptWeek, kept_week
+from scoring.rollups.weeks import (
+    MOVERS_KEPT,
+    RENEWAL_DAYS,
+    WEEK,
+    KeptWeek,
+    kept_week,
+    week_before_span,
+)
 
 HISTORY_WEEKS = 26
 MOVERS = 10
@@ -87,10 +94,8 @@ def review_runs(*, week_end: dt.date) -> ReviewRuns | None:
     if not runs:
         return None
     end = runs[0]
-    previous = next(
-        (r for r in runs if end.date - 2 * WEEK <= r.date <= end.date - WEEK),
-        None,
-    )
+    first, last = week_before_span(end.date)
+    previous = next((r for r in runs if first <= r.date <= last), None)
     return ReviewRuns(week_end=week_end, end=end, previous=previous)
 
 
@@ -365,16 +370,12 @@ def week_review(*, runs: ReviewRuns, movers: int = MOVERS) -> WeekReview:
     runs' scores and the accounts, see _week); one more query reads the movers' snapshots
     (for "what moved")."""
     kept = kept_week(runs.end, runs.previous)
-    if kept is not None:
-        summary = _summary_kept(kept)
-        chosen = _movers_kept(kept, runs, movers) if runs.previous is not None else ([], [])
-    else:
-        week = _week(runs)
-        summary = _summary(week)
-        chosen = _movers(week, movers) if runs.previous is not None else ([], [])
+    week = _week(runs) if kept is None else None
+    summary = _summary(week) if kept is None else _summary_kept(kept)
     if runs.previous is None:
         return WeekReview(summary=summary, drops=[], gains=[])
-    drops, gains = chosen if chosen is not None else _movers(_week(runs), movers)
+    chosen = _movers_kept(kept, runs, movers) if kept is not None else None
+    drops, gains = chosen if chosen is not None else _movers(week or _week(runs), movers)
     snapshots = _snapshots(runs, [account for account, _ in drops + gains])
 
     def week_movers(chosen: list[tuple[int, float]]) -> list[WeekMover]:
