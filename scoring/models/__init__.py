@@ -16,6 +16,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Metric, Segment
+from healthboard.lib.fields import TextJSONField
 from scoring.bands import Band
 from scoring.models.rollups import (  # noqa: F401  (models)
     RunBookDay,
@@ -368,7 +369,8 @@ class HealthScore(models.Model):
     coverage = models.FloatField()
     delta_7d = models.FloatField(null=True, help_text=_("Change since the score 7 days before."))
     # {"raw": [...], "sub": [...]} in the order of details_keys: measure ids as strings.
-    details = models.JSONField(default=dict)
+    # Kept as text (json, not jsonb): written for every account every night, read whole.
+    details = TextJSONField(default=dict)
 
     class Meta:
         constraints = [

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils import timezone
+from psycopg.types.json import set_json_dumps
 
 from accounts.models import Account
 from healthboard.lib.columns import FLOAT, INT, columns_of
@@ -255,6 +256,8 @@ COLUMNS = (
     "delta_7d",
     "details",
 )
+# Their PostgreSQL types, for the binary COPY.
+COLUMN_TYPES = ("int8", "int8", "date", "int8", "float8", "varchar", "float8", "float8", "json")
 
 
 def insert_scores(rows: list[tuple]) -> int:
@@ -277,11 +280,16 @@ def insert_scores(rows: list[tuple]) -> int:
     if len(accounts) < len(account_ids):
         rows = [row for row in rows if row[0] in accounts]
     if connection.vendor == "postgresql":
-        # COPY is several times faster than INSERT for a whole day of snapshots.
+        # COPY is several times faster than INSERT for a whole day of snapshots, and its
+        # binary form spares both sides writing and parsing every number as text (a third
+        # of the driver's time). The details are JSON text already (details_json_rows):
+        # sent as they are, not encoded again.
         with connection.cursor() as cursor:
+            set_json_dumps(str, context=cursor.cursor)
             with cursor.cursor.copy(
-                f"COPY scoring_healthscore ({', '.join(COLUMNS)}) FROM STDIN"
+                f"COPY scoring_healthscore ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
             ) as copy:
+                copy.set_types(COLUMN_TYPES)
                 for row in rows:
                     copy.write_row(row)
         return len(rows)

@@ -82,3 +82,19 @@ def test_one_score_per_run_and_account_on_every_database():
     score = HealthScoreFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
         HealthScoreFactory(run=score.run, account=score.account)
+
+
+def test_details_written_by_copy_read_back_whole_and_by_key_as_written():
+    """The details go in as the JSON text score_rows made (not encoded again) and come back
+    as the same values, whole and by key (the what-if preview reads details__raw)."""
+    run = ScoreRunFactory(status=ScoreRun.Status.RUNNING)
+    account = AccountFactory()
+    details = '{"raw":[1.5,null,-3.0],"sub":[100.0,null,0.0]}'
+    row = (account.pk, run.pk, run.date, active_version().pk, 55.5, "yellow", 0.5, -2.25, details)
+
+    assert insert_scores([row]) == 1
+
+    score = HealthScore.objects.get()
+    assert score.details == {"raw": [1.5, None, -3.0], "sub": [100.0, None, 0.0]}
+    assert (score.score, score.band, score.coverage, score.delta_7d) == (55.5, "yellow", 0.5, -2.25)
+    assert list(HealthScore.objects.values_list("details__raw", flat=True)) == [[1.5, None, -3.0]]
