@@ -41,6 +41,7 @@ from django.db.models import Case, Count, IntegerField, Max, Min, Q, QuerySet, S
 from django.utils import timezone
 
 from healthboard.lib.columns import FLOAT, INT, columns_of
+from healthboard.lib.planner import new_run_plan
 from scoring.bands import CODES, NO_CODE, code_of
 from scoring.models import HealthScore, RunSnapshot, ScoreRun
 
@@ -161,16 +162,15 @@ def _build(run: ScoreRun, *, settled: bool) -> None:
         code=f"CASE h.band {' '.join(whens)} ELSE {NO_CODE} END",
         totals=f"jsonb_build_object({', '.join(totals)}) AS totals",
     )
-    with transaction.atomic(), connection.cursor() as cursor:
-        # PostgreSQL would walk the run's rows by index, one page visit per row; a bitmap
-        # scan reads each page once, in order (a third faster for a whole run).
-        cursor.execute(
-            "SELECT current_setting('enable_indexscan'), "
-            "set_config('enable_indexscan', 'off', true)"
-        )
-        previous = cursor.fetchone()[0]
+    # PostgreSQL would walk the run's rows by index, one page visit per row; a bitmap scan
+    # reads each page once, in order (a third faster for a whole run). Its accounts by hash,
+    # not one probe each: see new_run_plan.
+    with (
+        transaction.atomic(),
+        new_run_plan(enable_indexscan="off"),
+        connection.cursor() as cursor,
+    ):
         cursor.execute(sql, params)
-        cursor.execute("SELECT set_config('enable_indexscan', %s, true)", [previous])
 
 
 def _build_here(run: ScoreRun, *, settled: bool) -> None:

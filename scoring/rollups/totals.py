@@ -53,6 +53,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from accounts.models import Account
+from healthboard.lib.planner import new_run_plan
 from scoring.models import RunBookDay, RunStageDay, RunTotal, ScoreRun
 from scoring.models.rollups import NO_OWNER
 
@@ -123,7 +124,8 @@ def _columns(rows: list[tuple]) -> list[list]:
 def _store(run: ScoreRun) -> int:
     """Count the run's cells and store them. Four queries; returns the totals' cells."""
     with connection.cursor() as cursor:
-        cursor.execute(COUNT_SQL, {"no_owner": NO_OWNER, "run": run.pk})
+        with new_run_plan():
+            cursor.execute(COUNT_SQL, {"no_owner": NO_OWNER, "run": run.pk})
         totals, days, book_days = [], [], []
         for row in cursor.fetchall():
             kind, band, owner, segment, active, stage, since, *sums = row

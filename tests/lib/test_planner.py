@@ -3,7 +3,7 @@
 import pytest
 from django.db import DataError, connection, transaction
 
-from healthboard.lib.planner import SETTING, serial_plan
+from healthboard.lib.planner import RUN_WORK_MEM, SETTING, new_run_plan, serial_plan
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -43,3 +43,23 @@ def test_inside_a_failed_transaction_the_rollback_puts_it_back():
         with serial_plan(), connection.cursor() as cursor:
             cursor.execute("SELECT 1 / 0")
     assert workers() == "3"
+
+
+def setting(name: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting(%s)", [name])
+        return cursor.fetchone()[0]
+
+
+def test_a_new_runs_plan_hashes_in_memory_inside_and_every_setting_comes_back_after():
+    with connection.cursor() as cursor:
+        cursor.execute("SET work_mem = '5MB'; SET enable_indexscan = on")
+    with transaction.atomic():
+        with new_run_plan(enable_indexscan="off"):
+            inside = [setting(n) for n in ("enable_nestloop", "enable_sort", "enable_indexscan")]
+            assert inside == ["off", "off", "off"]
+            assert setting("work_mem") == RUN_WORK_MEM
+        # The transaction goes on with the connection's own settings.
+        after = [setting(n) for n in ("enable_nestloop", "enable_sort", "enable_indexscan")]
+        assert after == ["on", "on", "on"]
+        assert setting("work_mem") == "5MB"

@@ -13,8 +13,16 @@ from django.db.models.fields import BooleanField
 from django.db.models.functions import Coalesce
 
 from accounts.models import Account
+from healthboard.lib.planner import new_run_plan
 from scoring.models import HealthScore, RunBookDay, RunStageDay, ScoreRun
-from scoring.rollups.totals import KEEP, NO_OWNER, RunTotal, run_totals_publish, run_totals_rebuild
+from scoring.rollups.totals import (
+    COUNT_SQL,
+    KEEP,
+    NO_OWNER,
+    RunTotal,
+    run_totals_publish,
+    run_totals_rebuild,
+)
 from tests.factories import (
     AccountFactory,
     HealthScoreFactory,
@@ -390,3 +398,14 @@ def test_migrating_back_keeps_totals_for_the_runs_that_had_them() -> None:
         call_command("migrate", "scoring", verbosity=0)
 
     assert after == before
+
+
+def test_a_new_runs_totals_are_counted_by_hash_not_one_probe_per_score():
+    """The plan run_totals_publish counts a run with while the statistics know nothing of it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL plan")
+    with connection.cursor() as cursor, new_run_plan():
+        cursor.execute("EXPLAIN " + COUNT_SQL, {"no_owner": NO_OWNER, "run": 10**9})
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Nested Loop" not in plan and "Sort" not in plan, plan
+    assert "Hash Join" in plan and "HashAggregate" in plan, plan
