@@ -421,6 +421,7 @@ class ScoreChunk(models.Model):
     accounts = models.PositiveIntegerField()
     # The chunk's raw measure values (scoring/chunks.py), kept between the two passes of a
     # run: aggregated first, scored once the population's percentile references are known.
+    # Stored uncompressed on PostgreSQL (scoring 0033): they live for minutes.
     raw = models.BinaryField(null=True, editable=False)
     # Its percentile measures' raw values alone (scoring/chunks.py: percentile_values).
     ranked = models.BinaryField(null=True, editable=False)

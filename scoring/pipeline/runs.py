@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from itertools import repeat
 
 import numpy as np
+import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, F, Q
@@ -332,12 +333,28 @@ def run_chunk_aggregate(*, chunk_id: int, aggregate_fn=aggregate) -> int:
     raw = ChunkRaw.from_version_raws(parts)
     ranked = pack(raw.percentile_values(versions))
     with transaction.atomic():
-        # Only the first of two racing deliveries keeps its values (they are the same).
-        kept = ScoreChunk.objects.filter(pk=chunk.pk, raw__isnull=True).update(
-            raw=raw.to_bytes(), ranked=ranked
-        )
+        kept = _values_keep(chunk.pk, raw.to_bytes(), ranked)
         ScoreRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
     return len(ids) if kept else 0
+
+
+def _values_keep(chunk_id: int, raw: bytes, ranked: bytes) -> int:
+    """Keep a chunk's values on its row unless it has some; returns the rows updated (0 or
+    1). Only the first of two racing deliveries keeps its values (they are the same)."""
+    if connection.vendor != "postgresql":
+        return ScoreChunk.objects.filter(pk=chunk_id, raw__isnull=True).update(
+            raw=raw, ranked=ranked
+        )
+    connection.ensure_connection()
+    # As binary parameters, on a cursor of the same connection and transaction: Django's
+    # cursors write parameters into the statement's text, and a chunk's 880 KB of values
+    # went as 1.8 MB of hex for PostgreSQL to parse (14 ms a chunk instead of 5).
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(
+            "UPDATE scoring_scorechunk SET raw = %b, ranked = %b WHERE id = %s AND raw IS NULL",
+            [raw, ranked, chunk_id],
+        )
+        return cursor.rowcount
 
 
 def run_references(*, run_id: int) -> ScoreRun:
