@@ -198,13 +198,19 @@ def runs_stalled(*, after: dt.timedelta) -> list[ScoreRun]:
 
 def _previous_scores(as_of: dt.date, first_id: int, last_id: int) -> dict[int, float]:
     """Each account's score a week earlier, for the week-over-week change."""
+    week_before = ScoreRun.objects.filter(
+        status=ScoreRun.Status.DONE, date=as_of - dt.timedelta(days=7)
+    ).values_list("pk", flat=True)
+    # By the run's key (run, account), which carries the score: by date, the accounts' index
+    # (account, date) is read for every day of history of the chunk's accounts.
     rows = HealthScore.objects.filter(
-        run__status=ScoreRun.Status.DONE,
-        date=as_of - dt.timedelta(days=7),
+        run_id__in=list(week_before),
         account_id__gte=first_id,
         account_id__lte=last_id,
-    ).values_list("account_id", "score")
-    return {account_id: score for account_id, score in rows if score is not None}
+        score__isnull=False,
+    )
+    found = columns_of(rows, account_id=INT, score=FLOAT)
+    return dict(zip(found["account_id"].tolist(), found["score"].tolist(), strict=True))
 
 
 def score_rows(
