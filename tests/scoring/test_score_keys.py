@@ -9,6 +9,7 @@ import pytest
 from django.db.models import ProtectedError
 from django.utils import timezone
 
+from accounts.models import Account
 from scoring.models import HealthScore, ScorecardVersion, ScoreRun
 from scoring.pipeline.runs import insert_scores
 from tests.factories import AccountFactory, HealthScoreFactory, ScoreRunFactory
@@ -98,3 +99,20 @@ def test_details_written_by_copy_read_back_whole_and_by_key_as_written():
     assert score.details == {"raw": [1.5, None, -3.0], "sub": [100.0, None, 0.0]}
     assert (score.score, score.band, score.coverage, score.delta_7d) == (55.5, "yellow", 0.5, -2.25)
     assert list(HealthScore.objects.values_list("details__raw", flat=True)) == [[1.5, None, -3.0]]
+
+
+@pytest.mark.parametrize("spread", ["close together", "far apart"])
+def test_the_key_lock_returns_the_wanted_ids_that_exist_only(spread):
+    """Close together, the ids' range is locked in one walk: an account in between that was
+    not asked for is not returned, nor one deleted."""
+    from healthboard.lib.keylocks import keys_lock
+
+    ids = [AccountFactory().pk for _ in range(5)]
+    deleted = ids[3]
+    Account.objects.filter(pk=deleted).delete()
+    if spread == "close together":
+        wanted = [ids[1], ids[3], ids[4]]  # ids[2] lies between, unasked
+    else:
+        wanted = [ids[1], ids[3], ids[4] + 10**6]
+
+    assert keys_lock("accounts_account", wanted) == set(wanted) - {deleted, ids[4] + 10**6}
