@@ -22,12 +22,21 @@ def test_bench_scoring_scores_every_account_and_prints_its_figures():
     figures = bench_figures(
         "bench_scoring",
         *["--accounts", "120", "--signals-per-account", "20", "--workers", "1"],
-        *["--naive-sample", "5", "--rules-rounds", "2"],
+        *["--naive-sample", "5", "--rounds", "2", "--rules-rounds", "2"],
         SCORING_CHUNK_SIZE="40",  # several chunks, as at full size
     )
     assert figures["accounts"] == 120 and figures["signals"] == 2400
     for key in ("recompute_s", "raw_aggregate_s", "naive_loop_s", "ratio_recompute_to_raw"):
         assert figures[key] > 0
+    # The floor and the run timed back to back in each round; the figures are the medians
+    # (of two: their means), the ratio the median of the rounds' ratios.
+    timed = figures["recompute_rounds_s"]
+    assert len(timed) == 2 and all(raw > 0 and run > 0 for raw, run in timed)
+    # (The rounds' figures are rounded to the millisecond: a few here.)
+    ratios = [run / raw for raw, run in timed]
+    assert 0.9 * min(ratios) <= figures["ratio_recompute_to_raw"] <= 1.1 * max(ratios)
+    assert figures["raw_aggregate_s"] == pytest.approx(sum(r[0] for r in timed) / 2, abs=2e-3)
+    assert figures["recompute_s"] in [pytest.approx(run, abs=1e-3) for _raw, run in timed]
     # The rules after the run: timed apart, on a night that opens CTAs and on the next one,
     # which updates each of them (the same data: each fires again) and opens none.
     assert figures["rules_first_night_s"] > 0 and figures["rules_next_night_s"] > 0
