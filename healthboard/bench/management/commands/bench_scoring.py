@@ -143,7 +143,7 @@ class Command(BaseCommand):
             "rules_rounds_s": [[round(first, 3), round(again, 3)] for first, again in rounds],
         }
         self.stdout.write(
-            f"(a) full recompute:      {recompute:8.2f} s  ({figures['accounts_per_s']:,} accounts/s, {workers} workers, median of {rounds} rounds)\n"
+            f"(a) full recompute:      {recompute:8.2f} s  ({figures['accounts_per_s']:,} accounts/s, {workers} workers, median of {len(timed)} rounds)\n"
             f"    {'   '.join(f'{name} {s:.2f} s' for name, s in steps.items())}\n"
             f"    1 worker {one_s:.2f} s, {many} workers {many_s:.2f} s: "
             f"{one_s / many_s:.2f}× faster; on {many} workers PostgreSQL holds "
