@@ -15,10 +15,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
+
+from healthboard.lib.columns import float_rows
 
 NAN = float("nan")
 AGGREGATIONS = ("sum", "mean", "last", "count", "min", "max", "trend", "nps")
@@ -282,17 +285,8 @@ def _ring_stats(
     )
     all_params = params + params_cols + chunk_params
     with aggregation_cursor(parallel=parallel) as cursor:
-        cursor.execute(sql, all_params)
-        rows = cursor.fetchall()
-    if not rows:
-        return {}
-    data = np.array(rows, dtype=np.float64)
-    out = {}
-    keys = data[:, 1].astype(np.int64) * 1000 + data[:, 2].astype(np.int64)
-    for key in np.unique(keys):
-        part = data[keys == key]
-        out[(int(key) // 1000, int(key) % 1000)] = (part[:, 0].astype(np.int64), part[:, 3:])
-    return out
+        data = float_rows(cursor, sql, all_params, width=3 + len(columns))
+    return _by_metric_ring(data, np.s_[3:])
 
 
 def _ring_lasts(
@@ -310,16 +304,19 @@ def _ring_lasts(
         ") latest WHERE rn = 1"
     )
     with aggregation_cursor(parallel=parallel) as cursor:
-        cursor.execute(sql, params + chunk_params)
-        rows = cursor.fetchall()
-    out: dict[tuple[int, int], tuple[list, list]] = defaultdict(lambda: ([], []))
-    for account_id, metric_id, ring, value in rows:
-        ids, vals = out[(metric_id, ring)]
-        ids.append(account_id)
-        vals.append(value)
-    return {
-        k: (np.array(ids, np.int64), np.array(vals, np.float64)) for k, (ids, vals) in out.items()
-    }
+        data = float_rows(cursor, sql, params + chunk_params, width=4)
+    return _by_metric_ring(data, 3)
+
+
+def _by_metric_ring(data: np.ndarray, values) -> dict[tuple[int, int], tuple[np.ndarray, Any]]:
+    """Rows (account, metric, ring, …) grouped by metric and ring: each group's accounts and
+    its columns `values` (an index or a slice)."""
+    out = {}
+    keys = data[:, 1].astype(np.int64) * 1000 + data[:, 2].astype(np.int64)
+    for key in np.unique(keys):
+        part = data[keys == key]
+        out[(int(key) // 1000, int(key) % 1000)] = (part[:, 0].astype(np.int64), part[:, values])
+    return out
 
 
 def _combine(r, blocks, n, lasts, windows, account_ids, has_signals) -> np.ndarray:
