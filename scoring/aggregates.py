@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from healthboard.lib.columns import float_rows
+from healthboard.lib.idranges import spread_thin
 
 NAN = float("nan")
 AGGREGATIONS = ("sum", "mean", "last", "count", "min", "max", "trend", "nps")
@@ -175,17 +176,6 @@ def aggregate_alongside(**kwargs) -> Aggregated:
 
 # Column order of the ring statistics.
 N, SUM, MIN, MAX, ST, STT, STY, PROMOTERS, DETRACTORS = range(9)
-
-
-# Ids spread over more than this many times their number are read one by one: an id range
-# would read the accounts between them too.
-SPARSE = 4
-
-
-def spread_thin(account_ids: np.ndarray) -> bool:
-    """Whether sorted ids are too far apart to be read as the range from the first to the
-    last (a sample, a few scattered accounts): the accounts between them would be read too."""
-    return int(account_ids[-1]) - int(account_ids[0]) + 1 > SPARSE * len(account_ids)
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,9 @@ from django.utils.translation import gettext
 from accounts.models import Account, Segment
 from healthboard.lib.columns import FLOAT, INT, columns_of
 from healthboard.lib.dates import short_day_text
+from healthboard.lib.idranges import spread_thin
 from scoring import engine
-from scoring.aggregates import aggregate, spread_thin
+from scoring.aggregates import aggregate
 from scoring.bands import ORDER, RANK, Band
 from scoring.models import HealthScore, ScoreRun
 from scoring.pipeline import compute

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Metric
+from healthboard.lib.idranges import spread_thin
 from scoring import aggregates
 from scoring.aggregates import AggRequest, aggregate, window_end
 from tests.factories import AccountFactory, SignalFactory
@@ -147,7 +148,7 @@ def test_scattered_accounts_are_read_one_by_one_with_the_same_values(metric, nps
     ]
     scattered = [accounts[0], accounts[10], accounts[19]]
     ids = np.array([a.pk for a in scattered])
-    assert aggregates.spread_thin(ids)
+    assert spread_thin(ids)
     result = aggregate(as_of=AS_OF, requests=reqs, account_ids=ids)
     for row, account in enumerate(scattered):
         alone = aggregate(as_of=AS_OF, requests=reqs, account_ids=np.array([account.pk]))
